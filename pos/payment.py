@@ -1,0 +1,58 @@
+"""What a payment source hands the engine.
+
+Every source (the contactless kernel, a CPM QR code, manual entry, the
+in-process virtual card) produces a `CardData`; wallet payment codes (Alipay,
+WeChat Pay, UnionPay app) produce a `WalletCode`, which goes through the
+acquirer's wallet channel instead of the card network. Keeping one shape per
+kind lets the engine treat every source alike.
+
+These objects hold the full PAN and track 2 in memory for the authorization
+only: nothing here is ever written to disk or logged (use `masked_pan`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+def mask_pan(pan: str) -> str:
+    """First 6 and last 4 digits, the rest as '*' (payments.md section 6)."""
+    if len(pan) <= 10:
+        return "*" * len(pan)
+    return pan[:6] + "*" * (len(pan) - 10) + pan[-4:]
+
+
+@dataclass(frozen=True)
+class CardData:
+    """Card data for an online authorization, from any card-like source."""
+
+    pan: str                      # full PAN: memory only, never persisted or logged
+    expiry: str                   # YYMM
+    scheme: str                   # "unionpay", "visa", "mastercard"
+    entry_mode: str               # field 22 first two digits: "07" contactless, "01" manual, "03" QR
+    source: str                   # "nfc", "qr-cpm", "manual", "virtual"
+    psn: str | None = None        # PAN sequence number (5F34), two digits
+    track2: str | None = None     # track 2 equivalent: digits with 'D' separator
+    icc_data: bytes | None = None  # field 55 TLV, ready to send
+    aid: str | None = None        # application identifier (hex)
+    label: str | None = None      # application label (50) for the receipt
+    pin_required: bool = False    # the CVM asks for online PIN
+    cardholder_verified: bool = False  # verified on the device (CDCVM), no PIN needed
+    extra: dict[str, str] = field(default_factory=dict)  # source-specific, non-sensitive facts
+
+    @property
+    def masked_pan(self) -> str:
+        return mask_pan(self.pan)
+
+    def __repr__(self) -> str:  # never let a full PAN reach a log through repr()
+        return f"CardData({self.scheme} {self.masked_pan} via {self.source}, entry {self.entry_mode})"
+
+
+@dataclass(frozen=True)
+class WalletCode:
+    """A customer's wallet payment code (digits shown as a barcode or QR)."""
+
+    kind: str                     # "alipay", "wechat", "unionpay"
+    code: str                     # the digits, as scanned
+
+    def __repr__(self) -> str:
+        return f"WalletCode({self.kind} {self.code[:4]}…{self.code[-2:]})"
