@@ -1,0 +1,184 @@
+"""Terminal configuration: `pos.toml` (and the test card file) loaded and validated.
+
+Why validate by hand: the file is small and every error must name the file and
+the key (DESIGN.md, "Configuration"), which a generic schema library would
+phrase in its own terms. Every value is checked once here, so the rest of the
+terminal works with typed, trusted settings.
+
+The configuration directory is `--config DIR`, else `$TILLKIT_CONFIG`, else
+`./config`. It also holds the acquirer's files (`acquirer.toml`, `cards.toml`),
+which the embedded host and the virtual cards read.
+"""
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+CONFIG_ENV = "TILLKIT_CONFIG"
+DEFAULT_CONFIG_DIR = Path("config")
+POS_FILE = "pos.toml"
+EMBEDDED = "embedded"
+
+
+class ConfigError(ValueError):
+    """A configuration file is missing, unreadable or has a bad value (named in the message)."""
+
+
+@dataclass(frozen=True)
+class TerminalSettings:
+    tid: str
+    mid: str
+    tmk: bytes                 # TEST KEY from the file: memory only
+    mac: str                   # "ecb" or "x919"
+    operator: str
+    currency: str              # ISO 4217 numeric, e.g. "156"
+    max_amount_fen: int
+    token_key: bytes
+
+
+@dataclass(frozen=True)
+class HostSettings:
+    address: str               # "embedded" or "host:port"
+    timeout_s: float
+    connect_timeout_s: float
+    backoff_initial_s: float
+    backoff_max_s: float
+    reversal_attempts: int
+
+    @property
+    def embedded(self) -> bool:
+        return self.address == EMBEDDED
+
+    @property
+    def host_port(self) -> tuple[str, int]:
+        host, _, port = self.address.rpartition(":")
+        return host, int(port)
+
+
+@dataclass(frozen=True)
+class PosConfig:
+    config_dir: Path
+    terminal: TerminalSettings
+    host: HostSettings
+    state_dir: Path
+    cards_file: Path
+
+    @property
+    def journal_path(self) -> Path:
+        return self.state_dir / "journal.db"
+
+    @property
+    def embedded_db_path(self) -> Path:
+        return self.state_dir / "acquirer.db"
+
+
+def config_dir_from(option: str | os.PathLike[str] | None) -> Path:
+    """The configuration directory: the option, else $TILLKIT_CONFIG, else ./config."""
+    if option:
+        return Path(option)
+    env = os.environ.get(CONFIG_ENV)
+    return Path(env) if env else DEFAULT_CONFIG_DIR
+
+
+def load_config(config_dir: Path, *, state_dir: Path | None = None,
+                host_address: str | None = None) -> PosConfig:
+    """Read and validate `<config_dir>/pos.toml`; `state_dir`/`host_address` override the file."""
+    path = config_dir / POS_FILE
+    data = _read_toml(path)
+    reader = _Reader(path, data)
+    terminal = TerminalSettings(
+        tid=reader.text("terminal", "tid", pattern=r"[0-9A-Za-z]{8}", what="8 characters"),
+        mid=reader.text("terminal", "mid", pattern=r"[0-9A-Za-z]{15}", what="15 characters"),
+        tmk=reader.key("terminal", "tmk"),
+        mac=reader.choice("terminal", "mac", ("ecb", "x919")),
+        operator=reader.text("terminal", "operator", pattern=r"[0-9]{1,3}", what="1-3 digits"),
+        currency=reader.text("terminal", "currency", pattern=r"[0-9]{3}", what="3 digits"),
+        max_amount_fen=reader.integer("terminal", "max_amount_fen", minimum=1,
+                                      maximum=999_999_999_999),
+        token_key=reader.key("terminal", "token_key"),
+    )
+    address = host_address or reader.text("host", "address")
+    _check_address(path, address)
+    host = HostSettings(
+        address=address,
+        timeout_s=reader.number("host", "timeout_s"),
+        connect_timeout_s=reader.number("host", "connect_timeout_s"),
+        backoff_initial_s=reader.number("host", "backoff_initial_s"),
+        backoff_max_s=reader.number("host", "backoff_max_s"),
+        reversal_attempts=reader.integer("host", "reversal_attempts", minimum=1, maximum=1000),
+    )
+    state = state_dir or Path(reader.text("state", "dir"))
+    cards_file = config_dir / reader.text("cards", "file")
+    return PosConfig(config_dir=config_dir, terminal=terminal, host=host,
+                     state_dir=state, cards_file=cards_file)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found (set --config DIR or {CONFIG_ENV})") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: not valid TOML: {e}") from None
+
+
+def _check_address(path: Path, address: str) -> None:
+    if address == EMBEDDED:
+        return
+    host, sep, port = address.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"{path}: [host] address must be \"embedded\" or \"HOST:PORT\", got {address!r}")
+
+
+class _Reader:
+    """Typed access to `[section] key` with errors that name the file and the key."""
+
+    def __init__(self, path: Path, data: dict[str, Any]) -> None:
+        self.path = path
+        self.data = data
+
+    def _raw(self, section: str, key: str) -> Any:
+        table = self.data.get(section)
+        if not isinstance(table, dict):
+            raise ConfigError(f"{self.path}: missing section [{section}]")
+        if key not in table:
+            raise ConfigError(f"{self.path}: missing key [{section}] {key}")
+        return table[key]
+
+    def _bad(self, section: str, key: str, what: str, value: Any) -> ConfigError:
+        return ConfigError(f"{self.path}: [{section}] {key} must be {what}, got {value!r}")
+
+    def text(self, section: str, key: str, *, pattern: str | None = None, what: str = "text") -> str:
+        value = self._raw(section, key)
+        if not isinstance(value, str) or (pattern and not re.fullmatch(pattern, value)):
+            raise self._bad(section, key, what, value)
+        return value
+
+    def choice(self, section: str, key: str, options: tuple[str, ...]) -> str:
+        value = self._raw(section, key)
+        if value not in options:
+            raise self._bad(section, key, " or ".join(f'"{o}"' for o in options), value)
+        return value
+
+    def key(self, section: str, key: str) -> bytes:
+        value = self._raw(section, key)
+        if not isinstance(value, str) or not re.fullmatch(r"[0-9A-Fa-f]{32}", value):
+            raise self._bad(section, key, "32 hex digits (a double-length key)", value)
+        return bytes.fromhex(value)
+
+    def integer(self, section: str, key: str, *, minimum: int, maximum: int) -> int:
+        value = self._raw(section, key)
+        if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
+            raise self._bad(section, key, f"an integer from {minimum} to {maximum}", value)
+        return value
+
+    def number(self, section: str, key: str) -> float:
+        value = self._raw(section, key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            raise self._bad(section, key, "a positive number", value)
+        return float(value)

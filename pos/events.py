@@ -1,0 +1,133 @@
+"""What the engine tells the faces while it works.
+
+The engine knows no face (DESIGN.md): the TUI, the daemon and the CLI learn
+what is happening only from these events, delivered in order to the observer
+the face registers. Each is a frozen dataclass holding display-safe facts only
+(masked PAN, never the full PAN), so a face may log or show any of them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+
+@dataclass(frozen=True)
+class Event:
+    """Base of every engine event."""
+
+
+@dataclass(frozen=True)
+class SigningOn(Event):
+    address: str
+
+
+@dataclass(frozen=True)
+class SignedOn(Event):
+    batch: str
+
+
+@dataclass(frozen=True)
+class HostUnreachable(Event):
+    address: str
+    error: str
+    retry_in_s: float
+
+
+@dataclass(frozen=True)
+class WaitingForPayment(Event):
+    kind: str                  # "sale", "refund", ...
+    amount: int                # fen
+    currency: str
+    sources: tuple[str, ...]   # the payment sources armed, e.g. ("virtual",)
+
+
+@dataclass(frozen=True)
+class CardRead(Event):
+    masked_pan: str
+    scheme: str
+    entry_mode: str            # field 22, e.g. "072"
+    source: str                # "nfc", "virtual", "manual", ...
+    label: str | None
+
+
+@dataclass(frozen=True)
+class Authorizing(Event):
+    kind: str
+    stan: str
+    batch: str
+    amount: int
+
+
+@dataclass(frozen=True)
+class Approved(Event):
+    kind: str
+    stan: str
+    batch: str
+    amount: int
+    rrn: str
+    auth_code: str
+    masked_pan: str | None
+    balance: int | None = None  # balance inquiry only: available balance in fen
+
+
+@dataclass(frozen=True)
+class Declined(Event):
+    kind: str
+    stan: str
+    response_code: str
+    reason: str                # English text of the response code (or the local refusal)
+    reason_zh: str
+
+
+@dataclass(frozen=True)
+class ReversalPending(Event):
+    """The engine decided to reverse: no trustworthy answer came for this transaction."""
+
+    kind: str
+    stan: str
+    reason_code: str           # field 39 of the reversal: "98" timeout, "96", "A0"
+    reason: str
+
+
+@dataclass(frozen=True)
+class ReversalSent(Event):
+    stan: str
+    attempt: int
+
+
+@dataclass(frozen=True)
+class Reversed(Event):
+    """The host acknowledged the reversal: no money was taken."""
+
+    stan: str
+
+
+@dataclass(frozen=True)
+class Printing(Event):
+    stan: str
+
+
+@dataclass(frozen=True)
+class Settling(Event):
+    batch: str
+    debit_amount: int
+    debit_count: int
+    credit_amount: int
+    credit_count: int
+
+
+@dataclass(frozen=True)
+class UploadingBatch(Event):
+    batch: str
+    count: int
+
+
+@dataclass(frozen=True)
+class Settled(Event):
+    batch: str
+    balanced: bool
+    uploaded: int
+    next_batch: str
+
+
+Observer = Callable[[Event], None]

@@ -1,0 +1,63 @@
+"""pos.toml loading: the shipped defaults load, and each bad value is named with its file."""
+from pathlib import Path
+
+import pytest
+
+from pos.config import ConfigError, config_dir_from, load_config
+
+CONFIG = Path(__file__).resolve().parents[2] / "config"
+
+
+def test_shipped_config_is_terminal_10000001_on_the_embedded_host():
+    cfg = load_config(CONFIG)
+    assert (cfg.terminal.tid, cfg.terminal.mid, cfg.terminal.mac) == ("10000001", "898310048990001", "ecb")
+    assert cfg.host.embedded
+    assert cfg.journal_path == Path("var/pos/journal.db")
+    assert cfg.cards_file == CONFIG / "cards.toml"
+
+
+def test_the_terminal_tmk_is_the_acquirers(tmp_path):
+    import tomllib
+    acquirer = tomllib.loads((CONFIG / "acquirer.toml").read_text())
+    registered = {t["tid"]: t["tmk"] for t in acquirer["terminal"]}
+    assert load_config(CONFIG).terminal.tmk.hex().upper() == registered["10000001"]
+
+
+def test_overrides_and_env(tmp_path, monkeypatch):
+    cfg = load_config(CONFIG, state_dir=tmp_path, host_address="127.0.0.1:9999")
+    assert cfg.host.host_port == ("127.0.0.1", 9999) and not cfg.host.embedded
+    assert cfg.journal_path == tmp_path / "journal.db"
+    monkeypatch.setenv("TILLKIT_CONFIG", str(tmp_path))
+    assert config_dir_from(None) == tmp_path
+    assert config_dir_from("elsewhere") == Path("elsewhere")
+
+
+def _write(tmp_path, old, new):
+    text = (CONFIG / "pos.toml").read_text()
+    assert old in text
+    (tmp_path / "pos.toml").write_text(text.replace(old, new))
+    return tmp_path
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ('tid = "10000001"', 'tid = "1000"', r"\[terminal\] tid must be 8 characters, got '1000'"),
+    ('mac = "ecb"', 'mac = "md5"', r"\[terminal\] mac must be \"ecb\" or \"x919\", got 'md5'"),
+    ('tmk = "6ECAFCE232B9AF939F09493CFC314CD7"', 'tmk = "XYZ"', r"\[terminal\] tmk must be 32 hex digits"),
+    ("timeout_s = 10.0", 'timeout_s = "soon"', r"\[host\] timeout_s must be a positive number"),
+    ('address = "embedded"', 'address = "localhost"', r"\[host\] address must be \"embedded\" or \"HOST:PORT\""),
+    ("max_amount_fen = 5000000", "max_amount_fen = 0", r"\[terminal\] max_amount_fen must be an integer"),
+    ("[state]", "[status]", r"missing section \[state\]"),
+])
+def test_bad_values_name_file_and_key(tmp_path, old, new, message):
+    directory = _write(tmp_path, old, new)
+    with pytest.raises(ConfigError, match=message) as info:
+        load_config(directory)
+    assert str(directory / "pos.toml") in str(info.value)
+
+
+def test_missing_file_and_bad_toml(tmp_path):
+    with pytest.raises(ConfigError, match="pos.toml: file not found"):
+        load_config(tmp_path)
+    (tmp_path / "pos.toml").write_text("[terminal\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(tmp_path)

@@ -1,0 +1,149 @@
+"""The journal's rows: STANs, batches, the reversal record's life, totals, and what is never stored."""
+import sqlite3
+
+import pytest
+
+from pos import journal as j
+from pos.journal import Journal, JournalError
+from pos.tokens import pan_token
+
+KEY = bytes.fromhex("5C1E0A7F3B92D64E8A17C0F5B3D9264E")
+PAN = "6214830000000000015"
+
+
+def card(pan=PAN, scheme="unionpay"):
+    return {"masked_pan": pan[:6] + "*" * (len(pan) - 10) + pan[-4:], "pan_token": pan_token(KEY, pan),
+            "scheme": scheme, "expiry": "3012", "psn": "001", "entry_mode": "072"}
+
+
+def sale(journal, amount=1234, **extra):
+    return journal.begin(type="sale", amount=amount, currency="156", processing_code="000000",
+                         condition_code="00", reversible=True, **{**card(), **extra})
+
+
+def test_stans_rise_wrap_after_999999_and_survive_reopen(tmp_path):
+    journal = Journal(tmp_path / "journal.db")
+    assert [journal.next_stan() for _ in range(3)] == ["000001", "000002", "000003"]
+    journal.db["counters"].update("stan", {"value": 999_998})
+    assert journal.next_stan() == "999999"
+    assert sale(journal).stan == "000001"
+    journal.close()
+    assert Journal(tmp_path / "journal.db").next_stan() == "000002"
+
+
+def test_schema_version_and_wal(tmp_path):
+    journal = Journal(tmp_path / "journal.db")
+    assert journal.db.execute("PRAGMA user_version").fetchone()[0] == len(j.MIGRATIONS)
+    assert journal.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    journal.db.execute("PRAGMA user_version = 99")
+    journal.close()
+    with pytest.raises(JournalError, match="schema version 99 is newer"):
+        Journal(tmp_path / "journal.db")
+
+
+def test_pending_row_and_armed_reversal_are_written_together(tmp_path):
+    journal = Journal(tmp_path / "journal.db")
+    txn = sale(journal)
+    assert txn.state == j.PENDING and txn.batch == "000001"
+    other = sqlite3.connect(tmp_path / "journal.db")  # what another process sees right now
+    assert other.execute("SELECT state FROM reversals WHERE txn_id = ?", [txn.id]).fetchone() == (j.ARMED,)
+    approved = journal.record_reply(txn.id, state=j.APPROVED, response_code="00", rrn="000000000001",
+                                    auth_code="123456")
+    assert approved.state == j.APPROVED
+    assert other.execute("SELECT state FROM reversals WHERE txn_id = ?", [txn.id]).fetchone() == (j.CLEARED,)
+    assert journal.due_reversals() == []
+
+
+def test_a_reply_after_the_reversal_was_decided_is_refused(tmp_path):
+    journal = Journal(tmp_path / "journal.db")
+    txn = sale(journal)
+    journal.decide_reversal(txn.id, "98")
+    with pytest.raises(JournalError, match="reversal already due"):
+        journal.record_reply(txn.id, state=j.APPROVED, response_code="00")
+    journal.note_late_reply(txn.id, "00")
+    [due] = journal.due_reversals()
+    assert (due.txn.id, due.reason, due.txn.state, due.txn.late_reply_code) == (txn.id, "98", j.REVERSAL_DUE, "00")
+    assert journal.reversal_acknowledged(txn.id).state == j.REVERSED
+    assert journal.due_reversals() == []
+
+
+def test_recover_makes_every_armed_reversal_due(tmp_path):
+    journal = Journal(tmp_path / "journal.db")
+    first, second = sale(journal), sale(journal)
+    journal.record_reply(first.id, state=j.APPROVED, response_code="00")
+    balance = journal.begin(type="balance", amount=0, currency="156", processing_code="310000",
+                            condition_code="00", reversible=False, **card())
+    journal.close()
+    journal = Journal(tmp_path / "journal.db")
+    assert journal.recover() == 1
+    assert [r.txn.stan for r in journal.due_reversals()] == [second.stan]
+    assert journal.get(first.id).state == j.APPROVED
+    assert journal.get(balance.id).state == j.DECLINED
+
+
+def test_void_marks_the_original_and_its_reversal_restores_it(tmp_path):
+    journal = Journal(tmp_path / "journal.db")
+    original = sale(journal)
+    journal.record_reply(original.id, state=j.APPROVED, response_code="00", rrn="R1", auth_code="A1")
+    void = journal.begin(type="void", amount=original.amount, currency="156", processing_code="200000",
+                         condition_code="00", reversible=True, original_id=original.id, **card())
+    journal.record_reply(void.id, state=j.APPROVED, response_code="00", void_original=True)
+    assert journal.get(original.id).state == j.VOIDED
+    journal.reversal_acknowledged(void.id)
+    assert journal.get(original.id).state == j.APPROVED
+
+
+def test_totals_count_approved_sales_completions_and_refunds_by_region(tmp_path):
+    journal = Journal(tmp_path / "journal.db")
+
+    def approved(type_, amount, scheme):
+        txn = journal.begin(type=type_, amount=amount, currency="156", processing_code="000000",
+                            condition_code="00", reversible=type_ != "refund", **card(scheme=scheme))
+        return journal.record_reply(txn.id, state=j.APPROVED, response_code="00")
+
+    approved("sale", 1000, "unionpay")
+    approved("completion", 500, "unionpay")
+    approved("refund", 300, "unionpay")
+    approved("sale", 2000, "visa")
+    approved("preauth", 9999, "visa")
+    voided = approved("sale", 7777, "unionpay")
+    journal.db["transactions"].update(voided.id, {"state": j.VOIDED})
+    reversed_ = sale(journal, amount=4444)
+    journal.decide_reversal(reversed_.id, "98")
+    declined = sale(journal, amount=5555)
+    journal.record_reply(declined.id, state=j.DECLINED, response_code="51")
+
+    totals = journal.totals()
+    assert (totals.domestic_debit_amount, totals.domestic_debit_count) == (1500, 2)
+    assert (totals.domestic_credit_amount, totals.domestic_credit_count) == (300, 1)
+    assert (totals.foreign_debit_amount, totals.foreign_debit_count) == (2000, 1)
+    assert (totals.foreign_credit_amount, totals.foreign_credit_count) == (0, 0)
+
+
+def test_close_batch_opens_the_next_and_stans_continue(tmp_path):
+    journal = Journal(tmp_path / "journal.db")
+    sale(journal)
+    stan = journal.last_stan
+    assert journal.close_batch(balanced=False, uploaded=1, debit_amount=1234, debit_count=1,
+                               credit_amount=0, credit_count=0) == "000002"
+    assert journal.batch == "000002"
+    assert sale(journal).stan == f"{int(stan) + 1:06d}"
+    rows = {b["batch"]: b for b in journal.batches()}
+    assert rows["000001"]["state"] == "closed" and rows["000001"]["balanced"] == 0
+    assert rows["000002"]["state"] == "open"
+
+
+def test_adopt_batch_only_while_the_batch_is_empty(tmp_path):
+    journal = Journal(tmp_path / "journal.db")
+    assert journal.adopt_batch("000042") and journal.batch == "000042"
+    sale(journal)
+    assert not journal.adopt_batch("000043") and journal.batch == "000042"
+
+
+def test_no_full_pan_anywhere_in_the_files(tmp_path):
+    journal = Journal(tmp_path / "journal.db")
+    txn = sale(journal)
+    journal.record_reply(txn.id, state=j.APPROVED, response_code="00")
+    journal.close()
+    for path in tmp_path.iterdir():
+        assert PAN.encode() not in path.read_bytes(), path
