@@ -1,25 +1,23 @@
-"""Terminal configuration: `pos.toml` (and the test card file) loaded and validated.
+"""Terminal configuration: `pos.toml` loaded and validated.
 
 Why validate by hand: the file is small and every error must name the file and
 the key (DESIGN.md, "Configuration"), which a generic schema library would
 phrase in its own terms. Every value is checked once here, so the rest of the
 terminal works with typed, trusted settings.
 
-The configuration directory is `--config DIR`, else `$TILLKIT_CONFIG`, else
-`./config`. It also holds the acquirer's files (`acquirer.toml`, `cards.toml`),
-which the embedded host and the virtual cards read.
+The configuration directory is found as the acquirer finds it (`--config DIR`,
+else `$TILLKIT_CONFIG`, else the repository's `config/`): it also holds the
+acquirer's files (`acquirer.toml`, `cards.toml`), which the embedded host and
+the virtual cards read.
 """
 from __future__ import annotations
 
-import os
 import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-CONFIG_ENV = "TILLKIT_CONFIG"
-DEFAULT_CONFIG_DIR = Path("config")
 POS_FILE = "pos.toml"
 EMBEDDED = "embedded"
 
@@ -65,7 +63,6 @@ class PosConfig:
     terminal: TerminalSettings
     host: HostSettings
     state_dir: Path
-    cards_file: Path
 
     @property
     def journal_path(self) -> Path:
@@ -74,14 +71,6 @@ class PosConfig:
     @property
     def embedded_db_path(self) -> Path:
         return self.state_dir / "acquirer.db"
-
-
-def config_dir_from(option: str | os.PathLike[str] | None) -> Path:
-    """The configuration directory: the option, else $TILLKIT_CONFIG, else ./config."""
-    if option:
-        return Path(option)
-    env = os.environ.get(CONFIG_ENV)
-    return Path(env) if env else DEFAULT_CONFIG_DIR
 
 
 def load_config(config_dir: Path, *, state_dir: Path | None = None,
@@ -112,9 +101,7 @@ def load_config(config_dir: Path, *, state_dir: Path | None = None,
         reversal_attempts=reader.integer("host", "reversal_attempts", minimum=1, maximum=1000),
     )
     state = state_dir or Path(reader.text("state", "dir"))
-    cards_file = config_dir / reader.text("cards", "file")
-    return PosConfig(config_dir=config_dir, terminal=terminal, host=host,
-                     state_dir=state, cards_file=cards_file)
+    return PosConfig(config_dir=config_dir, terminal=terminal, host=host, state_dir=state)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -122,7 +109,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
         with path.open("rb") as f:
             return tomllib.load(f)
     except FileNotFoundError:
-        raise ConfigError(f"{path}: file not found (set --config DIR or {CONFIG_ENV})") from None
+        raise ConfigError(f"{path}: file not found (set --config DIR or TILLKIT_CONFIG)") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path}: not valid TOML: {e}") from None
 

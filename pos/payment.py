@@ -11,7 +11,10 @@ only: nothing here is ever written to disk or logged (use `masked_pan`).
 """
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
+from datetime import date
+from typing import Protocol
 
 
 def mask_pan(pan: str) -> str:
@@ -56,3 +59,43 @@ class WalletCode:
 
     def __repr__(self) -> str:
         return f"WalletCode({self.kind} {self.code[:4]}…{self.code[-2:]})"
+
+
+#: EMV transaction type (tag 9C) per engine transaction kind
+EMV_TRANSACTION_TYPES = {"sale": "00", "preauth": "00", "completion": "00", "void": "20",
+                         "preauth_void": "20", "completion_void": "20", "refund": "20",
+                         "balance": "31"}
+
+
+@dataclass(frozen=True)
+class PaymentRequest:
+    """What the engine asks a source for: the terminal side of the card's cryptogram.
+
+    A card kernel puts these into the GENERATE AC data (9F02 amount, 5F2A
+    currency, 9A date, 9C type, 9F37 unpredictable number) so the ARQC binds
+    the card to this amount at this terminal now.
+    """
+
+    kind: str                     # engine transaction kind: "sale", "refund", ...
+    amount: int                   # fen
+    currency: str = "156"         # ISO 4217 numeric
+    country: str = "156"          # terminal country code (9F1A), ISO 3166 numeric
+    transaction_date: str = field(default_factory=lambda: date.today().strftime("%y%m%d"))
+    unpredictable_number: bytes = field(default_factory=lambda: secrets.token_bytes(4))
+
+    @property
+    def emv_transaction_type(self) -> str:
+        return EMV_TRANSACTION_TYPES[self.kind]
+
+
+class PaymentSource(Protocol):
+    """Anything that can produce a card or a payment code for a request.
+
+    The engine arms every source it has at once and takes the first result;
+    the others are cancelled (`asyncio.CancelledError` inside `read`), so a
+    source must stop its device cleanly when cancelled.
+    """
+
+    name: str
+
+    async def read(self, request: PaymentRequest) -> CardData | WalletCode: ...

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from pos.config import ConfigError, config_dir_from, load_config
+from pos.config import ConfigError, load_config
 
 CONFIG = Path(__file__).resolve().parents[2] / "config"
 
@@ -13,7 +13,6 @@ def test_shipped_config_is_terminal_10000001_on_the_embedded_host():
     assert (cfg.terminal.tid, cfg.terminal.mid, cfg.terminal.mac) == ("10000001", "898310048990001", "ecb")
     assert cfg.host.embedded
     assert cfg.journal_path == Path("var/pos/journal.db")
-    assert cfg.cards_file == CONFIG / "cards.toml"
 
 
 def test_the_terminal_tmk_is_the_acquirers(tmp_path):
@@ -23,13 +22,10 @@ def test_the_terminal_tmk_is_the_acquirers(tmp_path):
     assert load_config(CONFIG).terminal.tmk.hex().upper() == registered["10000001"]
 
 
-def test_overrides_and_env(tmp_path, monkeypatch):
+def test_overrides(tmp_path):
     cfg = load_config(CONFIG, state_dir=tmp_path, host_address="127.0.0.1:9999")
     assert cfg.host.host_port == ("127.0.0.1", 9999) and not cfg.host.embedded
     assert cfg.journal_path == tmp_path / "journal.db"
-    monkeypatch.setenv("TILLKIT_CONFIG", str(tmp_path))
-    assert config_dir_from(None) == tmp_path
-    assert config_dir_from("elsewhere") == Path("elsewhere")
 
 
 def _write(tmp_path, old, new):
