@@ -1,0 +1,173 @@
+"""Double-entry ledger: accounts, balanced postings, balances.
+
+Every movement of money is a posting whose legs sum to zero; `post` refuses
+anything else before it touches the database, and a test sums the legs of
+every posting in the database. Each account's `balance` column is kept equal
+to the sum of its legs in the same savepoint as the legs, so reading a
+balance is one primary-key lookup (the authorization hot path reads several).
+
+Accounts (ids are text, kinds fixed by the schema):
+
+| id                  | kind       | meaning                                            | may go negative |
+| ------------------- | ---------- | -------------------------------------------------- | --------------- |
+| `card:<token>`      | cardholder | the card's available funds (debit: balance; credit: limit - used) | no |
+| `hold:<token>`      | hold       | funds held by open pre-authorizations               | no              |
+| `merchant:<mid>`    | merchant   | what the acquirer owes the merchant                 | yes (refunds)   |
+| `issuer:<name>`     | issuer     | the issuer's funding / credit line (opens cards)    | yes             |
+| `fee:<name>`        | fee        | issuer, network and acquirer fees (clearing posts them) | yes         |
+
+Signs: a leg's amount is added to the account's balance; a sale of 100 fen is
+`card:<t> -100, merchant:<mid> +100`.
+
+"Available never goes negative" holds twice: the issuer checks the balance
+before it approves, and the schema's CHECK constraint refuses a negative
+balance on cardholder and hold accounts (`InsufficientFunds` here).
+"""
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+
+__all__ = [
+    "ACCOUNT_KINDS",
+    "InsufficientFunds",
+    "Ledger",
+    "UnbalancedPosting",
+    "card_account",
+    "fee_account",
+    "hold_account",
+    "issuer_account",
+    "merchant_account",
+]
+
+#: account kind -> may its balance go below zero
+ACCOUNT_KINDS = {"cardholder": False, "hold": False, "merchant": True, "issuer": True, "fee": True}
+FEE_ACCOUNTS = ("issuer", "network", "acquirer")
+
+Leg = tuple[str, int]
+
+
+class UnbalancedPosting(ValueError):
+    """The legs of a posting do not sum to zero (or are not integer fen)."""
+
+
+class InsufficientFunds(Exception):
+    """A posting would take an account that may not go negative below zero."""
+
+    def __init__(self, account_id: str) -> None:
+        self.account_id = account_id
+        super().__init__(f"account {account_id} would go negative")
+
+
+def card_account(token: str) -> str:
+    return f"card:{token}"
+
+
+def hold_account(token: str) -> str:
+    return f"hold:{token}"
+
+
+def merchant_account(mid: str) -> str:
+    return f"merchant:{mid}"
+
+
+def issuer_account(name: str) -> str:
+    return f"issuer:{name}"
+
+
+def fee_account(name: str) -> str:
+    return f"fee:{name}"
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+class Ledger:
+    """Postings on the host's writer connection (call inside a `GroupCommit.unit`)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def open_account(self, account_id: str, kind: str) -> bool:
+        """Create the account if it does not exist; True when it was created."""
+        if kind not in ACCOUNT_KINDS:
+            raise ValueError(f"unknown account kind {kind!r}; expected one of {', '.join(ACCOUNT_KINDS)}")
+        cursor = self.conn.execute(
+            "INSERT OR IGNORE INTO accounts (id, kind, balance, may_go_negative) VALUES (?, ?, 0, ?)",
+            (account_id, kind, int(ACCOUNT_KINDS[kind])))
+        return cursor.rowcount == 1
+
+    def open_fee_accounts(self) -> None:
+        for name in FEE_ACCOUNTS:
+            self.open_account(fee_account(name), "fee")
+
+    def balance(self, account_id: str) -> int:
+        row = self.conn.execute("SELECT balance FROM accounts WHERE id = ?", (account_id,)).fetchone()
+        if row is None:
+            raise KeyError(f"no account {account_id!r}")
+        return row[0]
+
+    def post(self, kind: str, legs: Iterable[Leg], txn_id: int | None = None) -> int:
+        """Record one balanced posting; returns its id.
+
+        Raises `UnbalancedPosting` (nothing written) when the legs do not sum to
+        zero, and `InsufficientFunds` (nothing written) when a cardholder or
+        hold account would go negative.
+        """
+        legs = [(account, amount) for account, amount in legs if amount != 0]
+        _check_balanced(legs)
+        conn = self.conn
+        conn.execute("SAVEPOINT posting")
+        try:
+            for account, amount in legs:
+                try:
+                    updated = conn.execute("UPDATE accounts SET balance = balance + ? WHERE id = ?",
+                                           (amount, account)).rowcount
+                except sqlite3.IntegrityError:
+                    raise InsufficientFunds(account) from None
+                if updated != 1:
+                    raise KeyError(f"no account {account!r}")
+            posting_id = conn.execute(
+                "INSERT INTO postings (txn_id, kind, created_at) VALUES (?, ?, ?)",
+                (txn_id, kind, utc_now())).lastrowid
+            conn.executemany("INSERT INTO legs (posting_id, account_id, amount) VALUES (?, ?, ?)",
+                             [(posting_id, account, amount) for account, amount in legs])
+        except BaseException:
+            conn.execute("ROLLBACK TO posting")
+            conn.execute("RELEASE posting")
+            raise
+        conn.execute("RELEASE posting")
+        return posting_id
+
+    def legs_of(self, txn_id: int) -> list[Leg]:
+        """Every leg posted for a transaction, netted per account (zero nets left out)."""
+        rows = self.conn.execute(
+            "SELECT l.account_id, SUM(l.amount) FROM legs l JOIN postings p ON p.id = l.posting_id "
+            "WHERE p.txn_id = ? GROUP BY l.account_id ORDER BY MIN(l.rowid)", (txn_id,)).fetchall()
+        return [(account, total) for account, total in rows if total != 0]
+
+    def undo(self, txn_id: int, kind: str) -> int | None:
+        """Post the exact opposite of the net of everything posted for `txn_id`.
+
+        The undo is booked to the same transaction, so afterwards its legs net
+        to zero and a second undo posts nothing (returns None, as for a
+        transaction that moved no money). Raises `InsufficientFunds` when money
+        it paid out is no longer there.
+        """
+        legs = self.legs_of(txn_id)
+        if not legs:
+            return None
+        return self.post(kind, [(account, -amount) for account, amount in legs], txn_id)
+
+
+def _check_balanced(legs: Sequence[Leg]) -> None:
+    for account, amount in legs:
+        if isinstance(amount, bool) or not isinstance(amount, int):
+            raise UnbalancedPosting(f"leg on {account}: amount must be integer fen, got {amount!r}")
+    total = sum(amount for _, amount in legs)
+    if total != 0:
+        raise UnbalancedPosting(f"legs sum to {total} fen, not 0: {legs!r}")
+    if len(legs) < 2:
+        raise UnbalancedPosting(f"a posting needs at least two non-zero legs, got {legs!r}")

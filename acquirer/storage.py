@@ -1,0 +1,228 @@
+"""The acquirer's SQLite database: opening it durably, and its numbered migrations.
+
+Why this shape: the host is one process with one writer connection (see
+`commit.GroupCommit`), so SQLite in WAL mode is enough and readers (the CLI,
+tests, clearing) never block it. `synchronous` comes from the configuration
+and is NORMAL or stricter: with WAL, NORMAL survives a crash of the process
+(a committed transaction is in the WAL file before the host replies), FULL
+and EXTRA also survive a power cut.
+
+The connection runs in autocommit mode (`isolation_level=None`): the host
+issues BEGIN / SAVEPOINT / COMMIT itself, because Python's implicit
+transactions would commit or begin at the wrong moments for group commit.
+
+Migrations are numbered SQL scripts applied in order, each in its own
+transaction, and recorded in `schema_migrations`; a database newer than the
+code is refused. Invariants live in the schema where SQLite can hold them:
+
+- `accounts.balance` may not go negative unless the account allows it
+  (cardholder and hold accounts do not) -- the ledger checks first and the
+  CHECK constraint is the backstop.
+- `transactions` has UNIQUE (tid, mid, batch, stan, local_date): the duplicate
+  rule (94) is the index, not a read-then-write race; UNIQUE rrn.
+- No column holds a full PAN, track 2, PIN or PIN block: cards are a keyed
+  token plus the masked PAN (`tokens`).
+"""
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import sqlite_utils
+
+__all__ = ["MIGRATIONS", "MigrationError", "migrate", "open_database", "schema_version"]
+
+
+class MigrationError(RuntimeError):
+    """The database cannot be brought to the schema this code expects."""
+
+
+MIGRATIONS: tuple[tuple[int, str, str], ...] = (
+    (1, "ledger, cards, terminals, batches, transactions, reversals", """
+CREATE TABLE accounts (
+    id TEXT PRIMARY KEY,                 -- card:<token>, hold:<token>, merchant:<mid>, issuer:<name>, fee:<name>
+    kind TEXT NOT NULL CHECK (kind IN ('cardholder', 'hold', 'merchant', 'issuer', 'fee')),
+    balance INTEGER NOT NULL DEFAULT 0,  -- fen; the sum of the account's legs
+    may_go_negative INTEGER NOT NULL CHECK (may_go_negative IN (0, 1)),
+    CHECK (may_go_negative = 1 OR balance >= 0)
+);
+
+CREATE TABLE postings (
+    id INTEGER PRIMARY KEY,
+    txn_id INTEGER REFERENCES transactions(id),  -- NULL for opening balances
+    kind TEXT NOT NULL,                  -- open, sale, void, refund, preauth, ..., reversal
+    created_at TEXT NOT NULL             -- UTC ISO 8601
+);
+CREATE INDEX postings_txn ON postings (txn_id);
+
+CREATE TABLE legs (
+    posting_id INTEGER NOT NULL REFERENCES postings(id),
+    account_id TEXT NOT NULL REFERENCES accounts(id),
+    amount INTEGER NOT NULL              -- fen, added to the account's balance; a posting's legs sum to 0
+);
+CREATE INDEX legs_posting ON legs (posting_id);
+CREATE INDEX legs_account ON legs (account_id);
+
+CREATE TABLE cards (
+    token TEXT PRIMARY KEY,              -- keyed HMAC of the PAN (tokens.pan_token)
+    masked_pan TEXT NOT NULL,
+    name TEXT NOT NULL,
+    issuer TEXT NOT NULL,
+    scheme TEXT NOT NULL,
+    product TEXT NOT NULL,
+    last_atc INTEGER NOT NULL DEFAULT -1,   -- highest ATC the issuer accepted a cryptogram with
+    pin_failures INTEGER NOT NULL DEFAULT 0,
+    pin_failure_date TEXT                -- local date of the last wrong PIN (tries reset daily)
+);
+
+CREATE TABLE terminal_state (
+    tid TEXT NOT NULL,
+    mid TEXT NOT NULL,
+    batch TEXT NOT NULL,                 -- the host's open batch for this terminal (60.2)
+    working_keys BLOB,                   -- field 62 of the last sign-on: keys under the TMK, never clear
+    signed_on_at REAL,                   -- epoch seconds; NULL after sign-off
+    PRIMARY KEY (tid, mid)
+);
+
+CREATE TABLE batches (
+    tid TEXT NOT NULL,
+    mid TEXT NOT NULL,
+    batch TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('open', 'settled')),
+    terminal_totals TEXT,                -- field 48 of the 0500, as received
+    host_totals TEXT,                    -- field 48 the host answered
+    balanced INTEGER,                    -- 1 when both sides matched
+    uploaded INTEGER NOT NULL DEFAULT 0, -- 0320 batch-upload records received
+    upload_ended_count INTEGER,          -- count the batch-upload end announced
+    settled_at TEXT,
+    PRIMARY KEY (tid, mid, batch)
+);
+
+CREATE TABLE transactions (
+    id INTEGER PRIMARY KEY,
+    txn_type TEXT NOT NULL,              -- protocol.transactions.TxnType value
+    tid TEXT NOT NULL,
+    mid TEXT NOT NULL,
+    batch TEXT NOT NULL,
+    stan TEXT NOT NULL,
+    local_date TEXT NOT NULL,            -- Asia/Shanghai date the host received it (YYYY-MM-DD)
+    amount INTEGER NOT NULL,             -- fen
+    currency TEXT NOT NULL,
+    card_token TEXT,
+    masked_pan TEXT,
+    scheme TEXT,
+    issuer TEXT,
+    entry_mode TEXT,
+    status TEXT NOT NULL CHECK (status IN
+        ('pending', 'approved', 'declined', 'voided', 'reversed', 'completed', 'tombstone')),
+    response_code TEXT,
+    rrn TEXT UNIQUE,
+    auth_code TEXT,
+    original_id INTEGER REFERENCES transactions(id),
+    refunded INTEGER NOT NULL DEFAULT 0, -- fen refunded against this transaction
+    created_at TEXT NOT NULL,
+    UNIQUE (tid, mid, batch, stan, local_date)
+);
+CREATE INDEX transactions_stan ON transactions (tid, mid, batch, stan);
+CREATE INDEX transactions_original ON transactions (original_id);
+CREATE INDEX transactions_batch ON transactions (tid, mid, batch, status);
+
+CREATE TABLE reversals (
+    id INTEGER PRIMARY KEY,
+    tid TEXT NOT NULL,
+    mid TEXT NOT NULL,
+    batch TEXT NOT NULL,
+    stan TEXT NOT NULL,
+    txn_type TEXT NOT NULL,
+    amount INTEGER NOT NULL,
+    reason TEXT,                         -- field 39 of the 0400
+    original_id INTEGER REFERENCES transactions(id),
+    outcome TEXT NOT NULL,               -- see processing.ReversalOutcome
+    created_at TEXT NOT NULL
+);
+CREATE INDEX reversals_key ON reversals (tid, mid, batch, stan);
+
+CREATE TABLE batch_uploads (
+    id INTEGER PRIMARY KEY,
+    tid TEXT NOT NULL,
+    mid TEXT NOT NULL,
+    batch TEXT NOT NULL,
+    stan TEXT NOT NULL,                  -- the uploaded transaction's STAN
+    processing_code TEXT,
+    amount INTEGER,
+    masked_pan TEXT,
+    matched_id INTEGER REFERENCES transactions(id),  -- the host's record of it, if any
+    created_at TEXT NOT NULL
+);
+"""),
+)
+
+
+def open_database(path: str | Path, synchronous: str = "NORMAL") -> sqlite_utils.Database:
+    """Open (creating if needed) and migrate the database in WAL mode.
+
+    `path` ":memory:" gives a private in-memory database (tests of pure logic).
+    """
+    if str(path) != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+    db = sqlite_utils.Database(conn)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(f"PRAGMA synchronous={_level(synchronous)}")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA busy_timeout=5000")
+    migrate(db)
+    return db
+
+
+def _level(synchronous: str) -> str:
+    level = synchronous.upper()
+    if level not in ("NORMAL", "FULL", "EXTRA"):
+        raise ValueError(f"synchronous must be NORMAL, FULL or EXTRA with WAL, got {synchronous!r}")
+    return level
+
+
+def schema_version(db: sqlite_utils.Database) -> int:
+    """The highest migration applied (0 for a new database)."""
+    if "schema_migrations" not in db.table_names():
+        return 0
+    row = db.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
+    return row[0] or 0
+
+
+def migrate(db: sqlite_utils.Database) -> int:
+    """Apply the migrations this database lacks; returns the resulting version."""
+    db.execute("CREATE TABLE IF NOT EXISTS schema_migrations "
+               "(version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)")
+    current = schema_version(db)
+    latest = MIGRATIONS[-1][0]
+    if current > latest:
+        raise MigrationError(f"database schema version {current} is newer than this code ({latest})")
+    for version, description, script in MIGRATIONS:
+        if version <= current:
+            continue
+        # executescript would COMMIT on its own; run the statements inside one transaction
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _statements(script):
+                db.execute(statement)
+            db.execute("INSERT INTO schema_migrations VALUES (?, ?, datetime('now'))",
+                       [version, description])
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+    return latest
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration script into complete statements (sqlite3.complete_statement)."""
+    statements, current = [], ""
+    for line in script.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            statements.append(current.strip())
+            current = ""
+    if current.strip():
+        raise MigrationError(f"incomplete statement at the end of a migration: {current.strip()[:60]!r}")
+    return statements
