@@ -31,6 +31,7 @@ decoded from field 55 or built by the card), and must hold `ARQC_TAGS` and
 """
 from __future__ import annotations
 
+import functools
 import hmac
 import warnings
 from abc import ABC, abstractmethod
@@ -69,9 +70,20 @@ class CryptogramError(ValueError):
     """Cryptogram input that cannot be used: a missing or mis-sized tag, an unknown CVN."""
 
 
+# An issuer checks many transactions per card and pyemv's derivation builds a
+# cipher per call (~45 us), so derived card keys are memoised in process memory.
+_DERIVED_KEYS_CACHED = 4096
+
+
+@functools.lru_cache(maxsize=_DERIVED_KEYS_CACHED)
 def derive_icc_mk(imk: bytes, pan: str, psn: str) -> bytes:
     """The card's AC master key (UDK) from the issuer master key: EMV option A."""
     return kd.derive_icc_mk_a(imk, pan, psn)
+
+
+@functools.lru_cache(maxsize=_DERIVED_KEYS_CACHED)
+def _derive_icc_mk_b(imk: bytes, pan: str, psn: str) -> bytes:
+    return kd.derive_icc_mk_b(imk, pan, psn)
 
 
 def unionpay_session_key(udk: bytes, atc: bytes) -> bytes:
@@ -235,7 +247,7 @@ class VisaCVN18(CryptogramVersion):
     _CSU_DECLINED = bytes(4)
 
     def icc_mk(self, imk: bytes, pan: str, psn: str) -> bytes:
-        return kd.derive_icc_mk_b(imk, pan, psn)
+        return _derive_icc_mk_b(imk, pan, psn)
 
     def make_iad(self, cvr: bytes, dki: int = 1) -> bytes:
         return bytes([0x06, _check_byte("DKI", dki), 0x12]) + _check_cvr(cvr, 4)
