@@ -66,13 +66,13 @@ class TypeACard:
     """One ISO 14443-4 Type A card: what a payment card, phone or band shows a reader."""
 
     SENS_RES = bytes.fromhex("0004")   # ATQA as the PN532 reports it (MSB first)
-    SEL_RES = 0x20                     # SAK: ISO/IEC 14443-4 compliant, no NFC-DEP
 
     def __init__(
         self,
         application: CardApplication,
         *,
         uid: bytes | None = None,
+        sak: int = 0x20,
         fsci: int = 8,
         fwi: int = 7,
         max_inf: int | None = None,
@@ -86,6 +86,7 @@ class TypeACard:
 
         uid: 4 bytes (random, first byte 08h, as payment cards and phones use)
             or 7 bytes; a fresh random one by default.
+        sak: SEL_RES; 20h = ISO-DEP, 60h = ISO-DEP and NFC-DEP (many phones).
         fsci, fwi: the ATS's frame size and frame waiting time indexes.
         max_inf: largest information field the card puts in one I-block
             (smaller than the reader allows = the card chains its answers).
@@ -106,6 +107,7 @@ class TypeACard:
             raise ValueError(f"fwi must be 0..14, got {fwi}")
         self.application = application
         self.uid = uid
+        self.sak = sak
         self.name = name
         self.fsci = fsci
         self.fwi = fwi

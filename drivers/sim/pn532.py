@@ -263,7 +263,7 @@ class SimulatedPN532:
         payload = bytearray([len(selected)])
         for number, card in enumerate(selected, start=1):
             card.select()
-            payload += bytes([number]) + TypeACard.SENS_RES + bytes([TypeACard.SEL_RES, len(card.uid)]) + card.uid
+            payload += bytes([number]) + TypeACard.SENS_RES + bytes([card.sak, len(card.uid)]) + card.uid
         self._target = selected[0]
         return bytes(payload)
 
