@@ -26,7 +26,13 @@ import hmac
 import operator
 import sys
 
-from acquirer.protocol.des import BLOCK_SIZE, des_encrypt, tdes_cbc_encrypt, tdes_decrypt
+from acquirer.protocol.des import (
+    BLOCK_SIZE,
+    DesInputError,
+    des_encrypt,
+    tdes_cbc_encrypt,
+    tdes_decrypt,
+)
 
 __all__ = [
     "MAC_ALGORITHMS",
@@ -67,7 +73,7 @@ def iso9797_alg3(key16: bytes, data: bytes, padding: int) -> bytes:
     ISO 9797-1 padding method: 1 (zeros, X9.19) or 2 (0x80, EMV).
     """
     if len(key16) != 16:
-        raise ValueError(f"ISO 9797-1 algorithm 3 needs a 16-byte key, got {len(key16)}")
+        raise DesInputError(f"ISO 9797-1 algorithm 3 needs a 16-byte key, got {len(key16)}")
     try:
         pad = _PADDINGS[padding]
     except KeyError:
@@ -92,7 +98,7 @@ def mac_ecb(key: bytes, mab: bytes) -> bytes:
     16-byte working key from sign-on can be passed as it is.
     """
     if len(key) not in (8, 16, 24):
-        raise ValueError(f"MAC key must be 8, 16 or 24 bytes, got {len(key)}")
+        raise DesInputError(f"MAC key must be 8, 16 or 24 bytes, got {len(key)}")
     key8 = key[:8]
     hex_block = _xor_blocks(mab).hex().upper().encode("ascii")
     first = des_encrypt(key8, hex_block[:8])
