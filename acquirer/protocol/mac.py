@@ -29,9 +29,9 @@ import sys
 from acquirer.protocol.des import (
     BLOCK_SIZE,
     DesInputError,
+    des_decrypt,
     des_encrypt,
     tdes_cbc_encrypt,
-    tdes_decrypt,
 )
 
 __all__ = [
@@ -80,7 +80,7 @@ def iso9797_alg3(key16: bytes, data: bytes, padding: int) -> bytes:
         raise ValueError(f"ISO 9797-1 padding method must be 1 or 2, got {padding!r}") from None
     k1, k2 = key16[:8], key16[8:]
     last = tdes_cbc_encrypt(k1, pad(data))[-BLOCK_SIZE:]
-    return des_encrypt(k1, tdes_decrypt(k2, last))
+    return des_encrypt(k1, des_decrypt(k2, last))
 
 
 def _xor_blocks(data: bytes) -> bytes:
