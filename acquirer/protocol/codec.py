@@ -148,39 +148,58 @@ def _check_values(msg: Mapping[str, str]) -> None:
             raise EncodeError(key, "track data must hold digits 0-9 and the separator 'D' only")
 
 
+_SECONDARY_BIT = 1 << 63
+#: bitmap bits of fields the spec does not define (bit 1 is checked on its own)
+_UNDEFINED_BITS = sum(1 << (64 - n) for n in range(2, 65) if n not in BY_NUMBER)
+#: keys of BCD fields whose digits pyiso8583 does not check, and their allowed characters
+_BCD_FIELDS = {str(f.number): f.kind for f in BY_NUMBER.values() if f.kind in ("n", "z")}
+
+
 def _check_bitmap(payload: bytes) -> None:
     if len(payload) < BITMAP_OFFSET + BITMAP_LEN:
         return  # pyiso8583 reports the truncated header, MTI or bitmap
     bitmap = int.from_bytes(payload[BITMAP_OFFSET:BITMAP_OFFSET + BITMAP_LEN], "big")
-    if bitmap >> 63:
+    if bitmap & _SECONDARY_BIT:
         raise DecodeError("p", BITMAP_OFFSET,
                           "bit 1 (secondary bitmap) is set; this link carries fields 2-64 only")
-    for number in range(2, 65):
-        if bitmap >> (64 - number) & 1 and number not in BY_NUMBER:
-            raise DecodeError("p", BITMAP_OFFSET + (number - 1) // 8,
-                              f"bit {number} is set but field {number} is not defined by the POS spec")
+    undefined = bitmap & _UNDEFINED_BITS
+    if undefined:
+        number = 65 - undefined.bit_length()
+        raise DecodeError("p", BITMAP_OFFSET + (number - 1) // 8,
+                          f"bit {number} is set but field {number} is not defined by the POS spec")
 
 
 def _check_digits(msg: dict[str, str], enc: dict[str, dict[str, bytes]]) -> None:
+    """BCD fields hold digits (and `D` in track data); fast path on the decoded values."""
     mti = msg["t"]
     if not mti.isdigit():
         raise DecodeError("t", MTI_OFFSET, f"MTI {mti} is not BCD")
+    for key, kind in _BCD_FIELDS.items():
+        value = msg.get(key)
+        if not value:
+            continue
+        if kind == "z":
+            value = value.replace("D", "")
+        if value and not value.isdigit():
+            _raise_bad_nibble(msg, enc)
+
+
+def _raise_bad_nibble(msg: dict[str, str], enc: dict[str, dict[str, bytes]]) -> None:
+    """Find the first non-BCD nibble and raise with its byte offset in the payload."""
     offset = FIELDS_OFFSET
     for key in sorted((k for k in msg if k.isdigit()), key=int):
         length, data = enc[key]["len"], enc[key]["data"]
         start = offset + len(length)
         offset = start + len(data)
-        kind = BY_NUMBER[int(key)].kind
-        if kind not in ("n", "z") or not data:
+        kind = _BCD_FIELDS.get(key)
+        if kind is None:
             continue
-        nibbles = data.hex().upper()
         allowed = DIGITS if kind == "n" else TRACK_CHARS
-        if kind == "n" and nibbles.isdigit():
-            continue
-        for index, nibble in enumerate(nibbles):
+        for index, nibble in enumerate(data.hex().upper()):
             if nibble not in allowed:
                 what = "BCD digit" if kind == "n" else "track character (0-9 or D)"
                 raise DecodeError(key, start + index // 2, f"nibble {nibble} is not a {what}")
+    raise AssertionError("a BCD field failed the fast check but holds no bad nibble")
 
 
 # --- TPDU and header -------------------------------------------------------------
