@@ -6,7 +6,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := python3-venv python3-dev libzbar0 tmux
+APT_PACKAGES := python3-venv python3-dev libzbar0 tmux fonts-wqy-microhei libusb-1.0-0
 
 .PHONY: setup demo test bench serve clean
 
