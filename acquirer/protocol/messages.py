@@ -93,7 +93,7 @@ PIN_SECURITY_CONTROL = "2600000000000000"
 #: fields a reply copies from its request (the reply may override 60)
 ECHOED_FIELDS = ("3", "4", "11", "41", "42", "60")
 #: 60.3 network management codes
-SIGN_ON_KEY_MODES = ("001", "003", "004")  # single keys / double keys / double + track key
+SIGN_ON_KEY_MODES = ("003", "004")  # double-length PIN + MAC keys / plus a track key
 NMC_SIGN_OFF = "002"
 NMC_ECHO = "301"
 NMC_SETTLEMENT = "201"
@@ -476,7 +476,7 @@ def reversal_of(request: FinancialRequest, reason: str = "98") -> FinancialReque
 
 @dataclass(frozen=True)
 class SignOn:
-    """0800: 60 = "00" + batch + key mode (001 single, 003 double, 004 double + track key);
+    """0800: 60 = "00" + batch + key mode (003 PIN + MAC key, 004 also a track key; all double length);
     63 = operator number (3 characters, e.g. "01 ")."""
 
     terminal: Terminal
