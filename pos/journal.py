@@ -39,6 +39,8 @@ DECLINED = "declined"
 REVERSAL_DUE = "reversal_due"    # no trustworthy answer: the reversal must reach the host
 REVERSED = "reversed"            # the host acknowledged the reversal
 VOIDED = "voided"                # an approved sale/completion later voided
+UNKNOWN = "unknown"              # no answer to a request that cannot be reversed (refund, balance)
+NOT_SENT = "not_sent"            # abandoned before a byte left (no connection, bad input)
 
 # reversal record states
 ARMED = "armed"                  # written before the request leaves
@@ -83,6 +85,8 @@ def _migration_1(db: sqlite_utils.Database) -> None:
         "original_auth_code": str,
         "original_stan": str,
         "original_batch": str,
+        "original_date": str,        # MMDD of the original (61.3 of a refund)
+        "txn_date": str,             # MMDD: the host's local date (reply field 13), else the terminal's
         "late_reply_code": str,      # an answer that arrived after the reversal was decided
         "created_at": str,
         "updated_at": str,
@@ -151,6 +155,8 @@ class Txn:
     original_auth_code: str | None
     original_stan: str | None
     original_batch: str | None
+    original_date: str | None
+    txn_date: str | None
     late_reply_code: str | None
     created_at: str
     updated_at: str
@@ -247,19 +253,36 @@ class Journal:
     def batch(self) -> str:
         return f"{self._counter('batch'):06d}"
 
-    def adopt_batch(self, batch: str) -> bool:
-        """Take the host's batch number (sign-on 60.2) while the open batch is empty."""
+    def follow_host_batch(self, batch: str) -> str | None:
+        """Take the host's open batch (sign-on 60.2); returns the batch this closed, if any.
+
+        The host moves a terminal's batch only by settling it, so an open batch
+        here that already holds transactions was settled on the host (e.g. the
+        terminal died after the 0500 went out): it is closed, on this terminal's
+        figures, with `balanced` unknown. An empty one is simply renumbered.
+        """
         if batch == self.batch or not batch.isdigit() or int(batch) == 0:
-            return False
+            return None
         with self._atomic():
-            if self.db.execute("SELECT 1 FROM transactions WHERE batch = ? LIMIT 1",
-                               [self.batch]).fetchone():
-                return False
-            self.db["batches"].delete_where("batch = ? AND state = 'open'", [self.batch])
+            current = self.batch
+            closed = None
+            if self.db.execute("SELECT 1 FROM transactions WHERE batch = ? LIMIT 1", [current]).fetchone():
+                totals = self.totals(current)
+                self.db["batches"].upsert({
+                    "batch": current, "state": "closed", "closed_at": utc_now(), "balanced": None,
+                    "uploaded": 0,
+                    "debit_amount": totals.domestic_debit_amount + totals.foreign_debit_amount,
+                    "debit_count": totals.domestic_debit_count + totals.foreign_debit_count,
+                    "credit_amount": totals.domestic_credit_amount + totals.foreign_credit_amount,
+                    "credit_count": totals.domestic_credit_count + totals.foreign_credit_count,
+                }, pk="batch")
+                closed = current
+            else:
+                self.db["batches"].delete_where("batch = ? AND state = 'open'", [current])
             self._set_counter("batch", int(batch))
-            self.db["batches"].upsert({"batch": batch, "state": "open", "opened_at": utc_now()},
-                                      pk="batch")
-        return True
+            self.db["batches"].upsert({"batch": batch, "state": "open", "opened_at": utc_now(),
+                                       "closed_at": None}, pk="batch")
+        return closed
 
     # --- transactions ---------------------------------------------------------------
 
@@ -281,7 +304,7 @@ class Journal:
 
     def record_reply(self, txn_id: int, *, state: str, response_code: str,
                      rrn: str | None = None, auth_code: str | None = None,
-                     issuer_auth_data: str | None = None,
+                     issuer_auth_data: str | None = None, host_date: str | None = None,
                      void_original: bool = False) -> Txn:
         """Store the host's answer and clear the armed reversal, atomically.
 
@@ -297,6 +320,7 @@ class Journal:
             self.db["transactions"].update(txn_id, {
                 "state": state, "response_code": response_code, "rrn": rrn,
                 "auth_code": auth_code, "issuer_auth_data": issuer_auth_data, "updated_at": now,
+                **({"txn_date": host_date} if host_date else {}),
             })
             fault_point("journal_write")
             if reversal:
@@ -313,6 +337,22 @@ class Journal:
             self.db.execute("UPDATE reversals SET state = ?, reason = ?, updated_at = ? "
                             "WHERE txn_id = ? AND state = ?", [DUE, reason, now, txn_id, ARMED])
             self.db["transactions"].update(txn_id, {"state": REVERSAL_DUE, "updated_at": now})
+        return self.get(txn_id)
+
+    def abandon(self, txn_id: int) -> Txn:
+        """Nothing was sent (no connection, a message that could not be built): no reversal."""
+        return self._settle_without_answer(txn_id, NOT_SENT)
+
+    def mark_unknown(self, txn_id: int) -> Txn:
+        """No answer to a request that cannot be reversed: its outcome is the host's to tell."""
+        return self._settle_without_answer(txn_id, UNKNOWN)
+
+    def _settle_without_answer(self, txn_id: int, state: str) -> Txn:
+        now = utc_now()
+        with self._atomic():
+            self.db["transactions"].update(txn_id, {"state": state, "updated_at": now})
+            self.db.execute("UPDATE reversals SET state = ?, updated_at = ? WHERE txn_id = ?",
+                            [CLEARED, now, txn_id])
         return self.get(txn_id)
 
     def note_late_reply(self, txn_id: int, response_code: str) -> None:
@@ -350,10 +390,10 @@ class Journal:
                 self.db["reversals"].update(txn_id, {"state": DUE, "reason": "96",
                                                      "updated_at": now})
                 self.db["transactions"].update(txn_id, {"state": REVERSAL_DUE, "updated_at": now})
-            # a non-reversible request (refund, balance) that died pending is unknown to us
+            # a non-reversible request (refund, balance) that died pending: outcome unknown
             self.db.execute(
                 "UPDATE transactions SET state = ?, updated_at = ? WHERE state = ? "
-                "AND id NOT IN (SELECT txn_id FROM reversals)", [DECLINED, now, PENDING])
+                "AND id NOT IN (SELECT txn_id FROM reversals)", [UNKNOWN, now, PENDING])
         return len(armed)
 
     def due_reversals(self) -> list[Reversal]:
@@ -375,6 +415,10 @@ class Journal:
     def find_by_stan(self, stan: str, batch: str | None = None) -> Txn | None:
         """The transaction with this trace number, in the given (default: current) batch."""
         return self._one("stan = ? AND batch = ?", [stan, batch or self.batch])
+
+    def find_preauth(self, stan: str) -> Txn | None:
+        """The latest pre-auth with this trace number, in any batch."""
+        return self._one("stan = ? AND type = 'preauth'", [stan])
 
     def find_by_rrn(self, rrn: str, types: tuple[str, ...]) -> Txn | None:
         marks = ", ".join("?" for _ in types)

@@ -78,7 +78,7 @@ def test_recover_makes_every_armed_reversal_due(tmp_path):
     assert journal.recover() == 1
     assert [r.txn.stan for r in journal.due_reversals()] == [second.stan]
     assert journal.get(first.id).state == j.APPROVED
-    assert journal.get(balance.id).state == j.DECLINED
+    assert journal.get(balance.id).state == j.UNKNOWN
 
 
 def test_void_marks_the_original_and_its_reversal_restores_it(tmp_path):
@@ -133,11 +133,18 @@ def test_close_batch_opens_the_next_and_stans_continue(tmp_path):
     assert rows["000002"]["state"] == "open"
 
 
-def test_adopt_batch_only_while_the_batch_is_empty(tmp_path):
+def test_following_the_host_batch(tmp_path):
     journal = Journal(tmp_path / "journal.db")
-    assert journal.adopt_batch("000042") and journal.batch == "000042"
-    sale(journal)
-    assert not journal.adopt_batch("000043") and journal.batch == "000042"
+    assert journal.follow_host_batch("000042") is None and journal.batch == "000042"
+    txn = sale(journal)
+    journal.record_reply(txn.id, state=j.APPROVED, response_code="00")
+    assert journal.follow_host_batch("000042") is None
+    # the host moved on: it settled 000042 (say the terminal died after sending the 0500)
+    assert journal.follow_host_batch("000043") == "000042"
+    rows = {b["batch"]: b for b in journal.batches()}
+    assert rows["000042"]["state"] == "closed" and rows["000042"]["debit_amount"] == 1234
+    assert rows["000043"]["state"] == "open" and journal.batch == "000043"
+    assert "000001" not in rows
 
 
 def test_no_full_pan_anywhere_in_the_files(tmp_path):

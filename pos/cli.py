@@ -1,0 +1,340 @@
+"""`pos`: the terminal's command line, a thin face over the engine.
+
+Progress (engine events) goes to stderr, the outcome to stdout -- as Rich
+text, or as JSON with `--json` for scripts. Exit status: 0 approved (or the
+command did what it says), 1 declined, 2 refused before anything was sent
+(bad amount, unknown card, no such original), 3 no answer (reversed,
+reversal still due, or outcome unknown), 4 the terminal cannot work (host
+unreachable, sign-on refused, a reversal still unacknowledged, bad config).
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Iterator
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from acquirer.config import ConfigError as AcquirerConfigError
+from acquirer.config import resolve_config_dir
+from pos import journal as j
+from pos.amount import AmountError, format_amount, parse_amount
+from pos.config import ConfigError, PosConfig, load_config
+from pos.engine import (
+    CardMismatch,
+    Engine,
+    EngineError,
+    OriginalNotFound,
+    Outcome,
+    ReversalOutstanding,
+    SettlementFailed,
+    SignOnFailed,
+)
+from pos.hostlink import HostUnavailable
+from pos.journal import Journal, Txn
+from pos.manual_entry import ManualEntry, ManualEntryError
+from pos.payment import PaymentSource
+from pos.render import EventPrinter, outcome_lines
+from pos.terminal import TerminalBusy, open_terminal
+from pos.virtual_card import UnknownCard, VirtualCards
+
+EXIT_APPROVED, EXIT_DECLINED, EXIT_REFUSED, EXIT_NO_ANSWER, EXIT_TERMINAL = 0, 1, 2, 3, 4
+DEFAULT_CARD = "unionpay-debit"
+#: fields of `pos history --json` (and of a transaction's `--json` outcome)
+HISTORY_FIELDS = ("id", "stan", "batch", "type", "amount", "currency", "masked_pan", "scheme",
+                  "entry_mode", "aid", "response_code", "rrn", "auth_code", "state",
+                  "original_rrn", "original_stan", "late_reply_code", "created_at", "updated_at")
+
+out = Console()
+err = Console(stderr=True)
+
+
+class Refused(click.ClickException):
+    """Input refused before anything was sent."""
+
+    exit_code = EXIT_REFUSED
+
+
+class TerminalFailure(click.ClickException):
+    exit_code = EXIT_TERMINAL
+
+
+@click.group()
+@click.option("--config", "config_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Configuration directory (default: $TILLKIT_CONFIG, else the repository's config/).")
+@click.option("--state-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Journal, counters and virtual-card state (default: [state] dir of pos.toml).")
+@click.option("--host", "host_address", metavar="ADDRESS",
+              help='"embedded" or HOST:PORT of `acquirer serve` (default: [host] address of pos.toml).')
+@click.option("-v", "--verbose", is_flag=True, help="Log the link and the engine to stderr.")
+@click.pass_context
+def main(ctx: click.Context, config_dir: Path | None, state_dir: Path | None,
+         host_address: str | None, verbose: bool) -> None:
+    """tillkit terminal: sales, voids, refunds, pre-auths, balance, history and settlement."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.ERROR, stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s")
+    directory = resolve_config_dir(config_dir)
+    try:
+        ctx.obj = load_config(directory, state_dir=state_dir, host_address=host_address)
+    except ConfigError as e:
+        raise TerminalFailure(str(e)) from None
+
+
+# --- running the engine ----------------------------------------------------------
+
+@contextmanager
+def _failures() -> Iterator[None]:
+    """Map engine and link errors to exit statuses with readable messages."""
+    try:
+        yield
+    except (AmountError, ManualEntryError, UnknownCard, OriginalNotFound, CardMismatch) as e:
+        raise Refused(str(e)) from None
+    except (HostUnavailable, SignOnFailed, ReversalOutstanding, TerminalBusy, SettlementFailed,
+            ConfigError, AcquirerConfigError) as e:
+        raise TerminalFailure(str(e)) from None
+    except EngineError as e:
+        raise Refused(str(e)) from None
+
+
+def _run(config: PosConfig, work: Callable[[Engine], Awaitable[Any]]) -> Any:
+    printer = EventPrinter(err)
+
+    async def go() -> Any:
+        async with open_terminal(config, printer) as engine:
+            return await work(engine)
+
+    with _failures():
+        return asyncio.run(go())
+
+
+def _cards(config: PosConfig) -> VirtualCards:
+    with _failures():
+        return VirtualCards.from_config(config.config_dir, config.state_dir)
+
+
+def _source(config: PosConfig, card: str | None, manual: bool,
+            original: Callable[[Journal], Txn | None] | None = None) -> Callable[[Engine], list[PaymentSource]]:
+    """The payment source a command uses, chosen once the engine (and its journal) is open.
+
+    `--manual` prompts for the card number and expiry; `--card NAME` presents
+    that virtual card; otherwise a void/refund/completion presents the virtual
+    card of the original transaction, and a new payment the default card.
+    """
+    if manual and card:
+        raise click.UsageError("--card and --manual exclude each other")
+    if manual:
+        pan = click.prompt("Card number", hide_input=True, err=True)
+        expiry = click.prompt("Expiry (YYMM)", err=True)
+        with _failures():
+            entry = ManualEntry(pan, expiry)
+        return lambda engine: [entry]
+    cards = _cards(config)
+
+    def choose(engine: Engine) -> list[PaymentSource]:
+        if card is not None:
+            return [cards.card(card)]
+        txn = original(engine.journal) if original is not None else None
+        if txn is None:   # a new payment; or no such original, which the engine reports
+            return [cards.card(DEFAULT_CARD)]
+        match = cards.matching(config.terminal.token_key, txn.pan_token)
+        if match is None:
+            raise Refused("the original's card is not a test card: present it with --card NAME or --manual")
+        return [match]
+
+    return choose
+
+
+def _amount(config: PosConfig, text: str) -> int:
+    with _failures():
+        return parse_amount(text, max_fen=config.terminal.max_amount_fen)
+
+
+def _txn_json(txn: Txn) -> dict[str, Any]:
+    row = asdict(txn)
+    return {name: row[name] for name in HISTORY_FIELDS}
+
+
+def _finish(outcome: Outcome, as_json: bool) -> None:
+    if as_json:
+        out.print_json(json.dumps({**_txn_json(outcome.txn), "approved": outcome.approved,
+                                   "message": outcome.message, "balance": outcome.balance},
+                                  ensure_ascii=False))
+    else:
+        for line in outcome_lines(outcome):
+            out.print(line)
+    if outcome.approved:
+        return
+    if outcome.state == j.DECLINED:
+        sys.exit(EXIT_DECLINED)
+    sys.exit(EXIT_NO_ANSWER)
+
+
+card_option = click.option("--card", metavar="NAME", help="Present this test card (virtual card).")
+manual_option = click.option("--manual", is_flag=True, help="Key in card number and expiry (entry mode 012).")
+pin_option = click.option("--pin", metavar="PIN", help="Online PIN (sent encrypted in field 52).")
+json_option = click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
+
+
+# --- commands ----------------------------------------------------------------------
+
+@main.command()
+@click.argument("amount")
+@card_option
+@manual_option
+@pin_option
+@json_option
+@click.pass_obj
+def sale(config: PosConfig, amount: str, card: str | None, manual: bool, pin: str | None,
+         as_json: bool) -> None:
+    """Sell AMOUNT yuan (e.g. 12.34). Exits 0 only when approved."""
+    fen = _amount(config, amount)
+    sources = _source(config, card, manual)
+    _finish(_run(config, lambda engine: engine.sale(fen, sources(engine), pin=pin)), as_json)
+
+
+@main.command()
+@click.argument("amount")
+@card_option
+@manual_option
+@pin_option
+@json_option
+@click.pass_obj
+def preauth(config: PosConfig, amount: str, card: str | None, manual: bool, pin: str | None,
+            as_json: bool) -> None:
+    """Pre-authorize (hold) AMOUNT yuan on the card."""
+    fen = _amount(config, amount)
+    sources = _source(config, card, manual)
+    _finish(_run(config, lambda engine: engine.preauth(fen, sources(engine), pin=pin)), as_json)
+
+
+@main.command()
+@click.argument("trace")
+@click.argument("amount")
+@card_option
+@manual_option
+@json_option
+@click.pass_obj
+def complete(config: PosConfig, trace: str, amount: str, card: str | None, manual: bool,
+             as_json: bool) -> None:
+    """Complete the pre-auth with trace number TRACE for AMOUNT yuan (up to the hold)."""
+    fen = _amount(config, amount)
+    sources = _source(config, card, manual, lambda journal: journal.find_preauth(trace.zfill(6)))
+    _finish(_run(config, lambda engine: engine.complete(trace, fen, sources(engine))), as_json)
+
+
+@main.command()
+@click.argument("trace")
+@card_option
+@manual_option
+@json_option
+@click.pass_obj
+def void(config: PosConfig, trace: str, card: str | None, manual: bool, as_json: bool) -> None:
+    """Void the approved transaction with trace number TRACE in the open batch."""
+    sources = _source(config, card, manual, lambda journal: journal.find_by_stan(trace.zfill(6)))
+    _finish(_run(config, lambda engine: engine.void(trace, sources(engine))), as_json)
+
+
+@main.command()
+@click.argument("rrn")
+@click.argument("amount")
+@card_option
+@manual_option
+@json_option
+@click.pass_obj
+def refund(config: PosConfig, rrn: str, amount: str, card: str | None, manual: bool,
+           as_json: bool) -> None:
+    """Refund AMOUNT yuan of the sale with reference number RRN."""
+    fen = _amount(config, amount)
+    sources = _source(config, card, manual,
+                      lambda journal: journal.find_by_rrn(rrn, ("sale", "completion")))
+    _finish(_run(config, lambda engine: engine.refund(rrn, fen, sources(engine))), as_json)
+
+
+@main.command()
+@card_option
+@manual_option
+@pin_option
+@json_option
+@click.pass_obj
+def balance(config: PosConfig, card: str | None, manual: bool, pin: str | None, as_json: bool) -> None:
+    """Ask the card's issuer for the available balance."""
+    sources = _source(config, card, manual)
+    _finish(_run(config, lambda engine: engine.balance(sources(engine), pin=pin)), as_json)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@click.option("--limit", type=click.IntRange(min=1), help="Only the latest N transactions.")
+@click.pass_obj
+def history(config: PosConfig, as_json: bool, limit: int | None) -> None:
+    """The journal, newest first (masked PANs only)."""
+    if not config.journal_path.exists():
+        txns: list[Txn] = []
+    else:
+        journal = Journal(config.journal_path)
+        txns = journal.history(limit)
+        journal.close()
+    if as_json:
+        out.print_json(json.dumps([_txn_json(t) for t in txns], ensure_ascii=False))
+        return
+    table = Table(title=f"journal {config.journal_path}")
+    for column in ("trace", "batch", "type", "amount", "card", "entry", "code", "RRN", "auth", "state", "time (UTC)"):
+        table.add_column(column, no_wrap=True)
+    for t in txns:
+        table.add_row(t.stan, t.batch, t.type, format_amount(t.amount), t.masked_pan or "", t.entry_mode or "",
+                      t.response_code or "", t.rrn or "", t.auth_code or "", t.state, t.created_at[:19])
+    # a pipe or file gets every column whole; a terminal gets what fits its width
+    Console(width=None if out.is_terminal else 200).print(table)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_obj
+def settle(config: PosConfig, as_json: bool) -> None:
+    """Close the batch with the host (0500); upload it when the host is out of balance."""
+    result = _run(config, lambda engine: engine.settle())
+    if as_json:
+        out.print_json(json.dumps({
+            "batch": result.batch, "balanced": result.balanced, "uploaded": result.uploaded,
+            "next_batch": result.next_batch,
+            "debit_amount": result.closed_on.debit_amount, "debit_count": result.closed_on.debit_count,
+            "credit_amount": result.closed_on.credit_amount, "credit_count": result.closed_on.credit_count,
+        }))
+        return
+    state = "balanced" if result.balanced else f"out of balance: {result.uploaded} transactions uploaded"
+    out.print(f"batch {result.batch} settled ({state}); closed on debits "
+              f"{format_amount(result.closed_on.debit_amount)} ({result.closed_on.debit_count}), credits "
+              f"{format_amount(result.closed_on.credit_amount)} ({result.closed_on.credit_count}); "
+              f"next batch {result.next_batch}")
+
+
+@main.command()
+@click.pass_obj
+def signon(config: PosConfig) -> None:
+    """Sign on (fresh working keys) and send any reversal still due."""
+    async def work(engine: Engine) -> tuple[str, int]:
+        return engine.journal.batch, await engine.flush_reversals()
+
+    batch, reversed_ = _run(config, work)
+    out.print(f"signed on, batch {batch}" + (f"; {reversed_} reversal(s) acknowledged" if reversed_ else ""))
+
+
+@main.command()
+@click.pass_obj
+def demo(config: PosConfig) -> None:
+    """A scripted run: sales on several test cards, a void, a refund and a settlement."""
+    from pos.demo import run_demo
+
+    _run(config, lambda engine: run_demo(engine, _cards(config), out))
+
+
+if __name__ == "__main__":
+    main()

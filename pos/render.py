@@ -1,0 +1,71 @@
+"""Rich text for engine events and outcomes, shared by the command line and the demo."""
+from __future__ import annotations
+
+from rich.console import Console
+
+from pos import events as ev
+from pos import journal as j
+from pos.amount import format_amount
+from pos.engine import Outcome
+
+
+def event_line(event: ev.Event) -> str | None:
+    """One line of progress for an event (None: nothing worth a line)."""
+    match event:
+        case ev.SigningOn(address):
+            return f"signing on to the host ({address})…"
+        case ev.SignedOn(batch):
+            return f"signed on, batch {batch}"
+        case ev.HostUnreachable(address, error, retry):
+            return f"[yellow]host {address} unreachable[/] ({error}); retrying in {retry:g} s"
+        case ev.WaitingForPayment(kind, amount, _, sources):
+            what = format_amount(amount) if amount else kind
+            return f"{kind}: waiting for payment {what} ({', '.join(sources)})"
+        case ev.CardRead(masked, scheme, entry, source, label):
+            return f"card {masked} {label or scheme} ({source}, entry mode {entry})"
+        case ev.Authorizing(kind, stan, batch, _):
+            return f"authorizing {kind}, trace {stan}, batch {batch}…"
+        case ev.ReversalPending(kind, stan, code, reason):
+            return f"[yellow]reversal pending[/] for {kind} trace {stan} (reason {code}): {reason}"
+        case ev.ReversalSent(stan, attempt):
+            return f"sending the reversal of trace {stan} (attempt {attempt})…"
+        case ev.Reversed(stan):
+            return f"[yellow]reversal of trace {stan} acknowledged: no money taken[/]"
+        case ev.Settling(batch, debit, debits, credit, credits):
+            return (f"settling batch {batch}: debits {format_amount(debit)} ({debits}), "
+                    f"credits {format_amount(credit)} ({credits})")
+        case ev.UploadingBatch(batch, count):
+            return f"[yellow]host is out of balance[/]: uploading batch {batch} ({count} transactions)"
+        case ev.Printing(stan):
+            return f"printing the receipt of trace {stan}…"
+    return None
+
+
+class EventPrinter:
+    """An engine observer writing one line per event to a console (stderr for the CLI)."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+
+    def __call__(self, event: ev.Event) -> None:
+        line = event_line(event)
+        if line is not None:
+            self.console.print(line, highlight=False)
+
+
+def outcome_lines(outcome: Outcome) -> list[str]:
+    """The result of a transaction, as the cashier reads it."""
+    t = outcome.txn
+    amount = format_amount(t.amount) if t.type != "balance" else ""
+    card = t.masked_pan or ""
+    if outcome.approved:
+        lines = [f"[bold green]APPROVED[/] {t.type} {amount} card {card}",
+                 f"trace {t.stan}  batch {t.batch}  RRN {t.rrn}  auth code {t.auth_code}"]
+        if outcome.balance is not None:
+            lines.append(f"available balance {format_amount(outcome.balance)}")
+        return lines
+    if t.state == j.DECLINED:
+        return [f"[bold red]DECLINED[/] {t.type} {amount} card {card}: {outcome.message}",
+                f"trace {t.stan}  batch {t.batch}"]
+    return [f"[bold yellow]NOT APPROVED[/] {t.type} {amount} card {card} ({t.state}): {outcome.message}",
+            f"trace {t.stan}  batch {t.batch}"]

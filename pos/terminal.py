@@ -1,0 +1,122 @@
+"""Assembling a running terminal: lock, journal, host link (embedded or TCP), engine.
+
+Every face (CLI, TUI, daemon) opens the terminal through `open_terminal`, so
+they all get the same start-up: one process per state directory (an flock,
+released by the kernel even when the process is killed), the journal
+recovered, signed on.
+
+Embedded host: with `[host] address = "embedded"` the acquirer runs in this
+process on its own database under the state directory, configured from the
+same configuration directory -- how `pos` works on a fresh checkout.
+"""
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import os
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
+
+from acquirer.config import load_config as load_acquirer_config
+from acquirer.host import Host
+from acquirer.storage import open_database
+from pos import events as ev
+from pos.config import PosConfig
+from pos.engine import Engine, Printer
+from pos.hostlink import EmbeddedLink, HostLink, TcpLink
+from pos.journal import Journal
+
+LOCK_FILE = "pos.lock"
+
+
+class TerminalBusy(RuntimeError):
+    """Another pos process is using this state directory."""
+
+
+class TerminalLock:
+    """An exclusive flock on `<state dir>/pos.lock`, waited for up to `wait_s`."""
+
+    def __init__(self, state_dir: Path, wait_s: float) -> None:
+        self.path = state_dir / LOCK_FILE
+        self.wait_s = wait_s
+        self._fd: int | None = None
+
+    async def acquire(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.wait_s
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if loop.time() > deadline:
+                    os.close(fd)
+                    raise TerminalBusy(f"another pos process is using {self.path.parent} "
+                                       f"(waited {self.wait_s:g} s for {self.path})") from None
+                await asyncio.sleep(0.05)
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)   # closing the descriptor drops the flock
+            self._fd = None
+
+
+@asynccontextmanager
+async def embedded_link(config: PosConfig) -> AsyncIterator[EmbeddedLink]:
+    """The acquirer host in this process, on `<state dir>/acquirer.db`."""
+    acquirer = load_acquirer_config(config.config_dir)
+    db = open_database(config.embedded_db_path, acquirer.database.synchronous)
+    try:
+        link = EmbeddedLink(Host(acquirer, db).handle)
+        try:
+            yield link
+        finally:
+            await link.close()
+    finally:
+        db.close()
+
+
+@asynccontextmanager
+async def tcp_link(config: PosConfig, observer: ev.Observer | None) -> AsyncIterator[TcpLink]:
+    host, port = config.host.host_port
+    settings = config.host
+
+    def retrying(error: str, delay: float) -> None:
+        if observer is not None:
+            observer(ev.HostUnreachable(f"{host}:{port}", error, delay))
+
+    link = TcpLink(host, port, connect_timeout_s=settings.connect_timeout_s,
+                   connect_budget_s=settings.timeout_s, backoff_initial_s=settings.backoff_initial_s,
+                   backoff_max_s=settings.backoff_max_s, on_retry=retrying)
+    try:
+        yield link
+    finally:
+        await link.close()
+
+
+@asynccontextmanager
+async def open_terminal(config: PosConfig, observer: ev.Observer | None = None, *,
+                        printer: Printer | None = None, sign_on: bool = True,
+                        lock_wait_s: float = 30.0) -> AsyncIterator[Engine]:
+    """Lock the state directory, open the journal and the link, recover, sign on."""
+    async with AsyncExitStack() as stack:
+        lock = TerminalLock(config.state_dir, lock_wait_s)
+        await lock.acquire()
+        stack.callback(lock.release)
+        journal = Journal(config.journal_path)
+        stack.callback(journal.close)
+        link: HostLink
+        if config.host.embedded:
+            link = await stack.enter_async_context(embedded_link(config))
+        else:
+            link = await stack.enter_async_context(tcp_link(config, observer))
+        engine = Engine(config, journal, link, observer=observer, printer=printer)
+        if sign_on:
+            await engine.start()
+        else:
+            journal.recover()
+        yield engine
