@@ -72,6 +72,8 @@ __all__ = [
     "Original",
     "PIN_SECURITY_CONTROL",
     "Reply",
+    "ReplyError",
+    "Request",
     "Settlement",
     "SignOff",
     "SignOn",
@@ -196,6 +198,10 @@ LAYOUTS: dict[MessageKind, Layout] = {
 
 class UnknownMessage(ProtocolError):
     """A request that is none of the messages in `LAYOUTS`."""
+
+
+class ReplyError(ProtocolError):
+    """A reply that lacks what every reply carries (39, 41, 42)."""
 
 
 class LayoutError(ProtocolError):
@@ -780,6 +786,10 @@ class Reply:
 
     @classmethod
     def from_message(cls, msg: Mapping[str, str]) -> Reply:
+        """Read a decoded reply; raises `ReplyError` when 39, 41 or 42 is missing."""
+        for key in ("39", "41", "42"):
+            if key not in msg:
+                raise ReplyError(f"reply {msg.get('t', '?')} lacks field {key}")
         tpdu, _ = split_h(msg["h"])
         mti = msg["t"]
         return cls(

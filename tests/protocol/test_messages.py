@@ -19,6 +19,7 @@ from acquirer.protocol.messages import (
     MessageKind,
     Original,
     Reply,
+    ReplyError,
     Settlement,
     SignOff,
     SignOn,
@@ -354,3 +355,10 @@ def test_settlement_reply_flags():
 def test_reply_to_a_reply_is_refused():
     with pytest.raises(UnknownMessage):
         reply({"h": "6000030000603100000000", "t": "0210"}, "00")
+
+
+def test_reply_without_response_code_is_a_reply_error():
+    answer = reply(wire(sale().to_message(), mac=True), "00")
+    del answer["39"]
+    with pytest.raises(ReplyError, match="field 39"):
+        Reply.from_message(wire(answer, mac=True))

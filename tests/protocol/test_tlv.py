@@ -4,7 +4,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from acquirer.protocol import tlv
-from acquirer.protocol.tlv import Tlv, TlvError
+from acquirer.protocol.tlv import TlvError
 
 
 def hx(text: str) -> bytes:
