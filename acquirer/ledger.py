@@ -148,18 +148,21 @@ class Ledger:
             "WHERE p.txn_id = ? GROUP BY l.account_id ORDER BY MIN(l.rowid)", (txn_id,)).fetchall()
         return [(account, total) for account, total in rows if total != 0]
 
-    def undo(self, txn_id: int, kind: str) -> int | None:
-        """Post the exact opposite of the net of everything posted for `txn_id`.
+    def opposite(self, txn_id: int) -> list[Leg]:
+        """Legs that cancel the net of everything posted for `txn_id` (empty when it moved nothing)."""
+        return [(account, -amount) for account, amount in self.legs_of(txn_id)]
 
-        The undo is booked to the same transaction, so afterwards its legs net
-        to zero and a second undo posts nothing (returns None, as for a
-        transaction that moved no money). Raises `InsufficientFunds` when money
-        it paid out is no longer there.
+    def undo(self, txn_id: int, kind: str) -> int | None:
+        """Post `opposite(txn_id)` booked to `txn_id` itself (a reversal).
+
+        Afterwards the transaction's legs net to zero and a second undo posts
+        nothing (returns None, as for a transaction that moved no money).
+        Raises `InsufficientFunds` when money it paid out is no longer there.
         """
-        legs = self.legs_of(txn_id)
+        legs = self.opposite(txn_id)
         if not legs:
             return None
-        return self.post(kind, [(account, -amount) for account, amount in legs], txn_id)
+        return self.post(kind, legs, txn_id)
 
 
 def _check_balanced(legs: Sequence[Leg]) -> None:

@@ -148,8 +148,8 @@ CREATE TABLE batch_uploads (
     mid TEXT NOT NULL,
     batch TEXT NOT NULL,
     stan TEXT NOT NULL,                  -- the uploaded transaction's STAN
-    processing_code TEXT,
-    amount INTEGER,
+    txn_type TEXT NOT NULL,              -- sale, completion or refund
+    amount INTEGER NOT NULL,
     masked_pan TEXT,
     matched_id INTEGER REFERENCES transactions(id),  -- the host's record of it, if any
     created_at TEXT NOT NULL

@@ -1,0 +1,146 @@
+"""`acquirer`: run the terminal host and show what integrators need to test against it.
+
+- `acquirer serve [--host 127.0.0.1] [--port P] [--db PATH] [--config DIR]`
+  starts the host. It prints `acquirer listening on HOST:PORT` once it
+  accepts connections (with `--port 0` that line tells the chosen port), and
+  re-reads the issuers' `mode` / `delay_ms` from the configuration on SIGHUP.
+- `acquirer terminals [--json]`: registered terminals with their test TMKs and
+  MAC algorithm.
+- `acquirer cards [--json]`: the test cards of the issuers' card file, with
+  PAN, PSN, expiry, PIN, keys and opening balance (credit cards: the limit).
+
+Configuration: `--config DIR`, else `TILLKIT_CONFIG`, else the repository's
+`config/`. Every key and card printed is test data.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from acquirer.config import AcquirerConfig, ConfigError, load_config
+
+__all__ = ["main"]
+
+log = logging.getLogger("acquirer")
+
+
+def _load(config_dir: str | None) -> AcquirerConfig:
+    try:
+        return load_config(config_dir)
+    except ConfigError as e:
+        raise click.ClickException(str(e)) from None
+
+
+config_option = click.option("--config", "config_dir", metavar="DIR", default=None,
+                             help="configuration directory (default: $TILLKIT_CONFIG or the repo's config/)")
+
+
+@click.group()
+def main() -> None:
+    """tillkit acquirer: terminal host, switch, issuer simulators and ledger (test keys only)."""
+
+
+@main.command()
+@click.option("--host", "address", default=None, help="listen address (default from config: 127.0.0.1)")
+@click.option("--port", type=int, default=None, help="TCP port (default from config; 0 = any free port)")
+@click.option("--db", "db_path", type=click.Path(dir_okay=False), default=None,
+              help="SQLite database (default from config)")
+@config_option
+@click.option("--log-level", default="INFO", show_default=True,
+              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
+def serve(address: str | None, port: int | None, db_path: str | None, config_dir: str | None,
+          log_level: str) -> None:
+    """Run the terminal host until interrupted."""
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    config = _load(config_dir)
+    try:
+        asyncio.run(_serve(config, config_dir, address or config.server.host,
+                           config.server.port if port is None else port,
+                           Path(db_path) if db_path else config.database.path))
+    except KeyboardInterrupt:
+        pass
+
+
+async def _serve(config: AcquirerConfig, config_dir: str | None, address: str, port: int,
+                 db_path: Path) -> None:
+    from acquirer.host import Host
+    from acquirer.server import Server
+    from acquirer.storage import open_database
+
+    db = open_database(db_path, config.database.synchronous)
+    host = Host(config, db)
+    server = Server(host, config.server.max_frame, config.server.idle_timeout_s)
+    bound_address, bound_port = await server.start(address, port)
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    loop.add_signal_handler(signal.SIGHUP, _reload_links, host, config_dir)
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    loop.add_signal_handler(signal.SIGINT, stop.set)
+    click.echo(f"acquirer listening on {bound_address}:{bound_port}")
+    sys.stdout.flush()
+    serving = asyncio.create_task(server.serve_forever())
+    await stop.wait()
+    log.info("shutting down")
+    await server.close()
+    serving.cancel()
+    host.store.commit_now()
+    db.conn.close()
+
+
+def _reload_links(host, config_dir: str | None) -> None:  # noqa: ANN001 - Host, imported lazily
+    try:
+        fresh = load_config(config_dir)
+    except ConfigError as e:
+        log.error("SIGHUP: configuration not reloaded: %s", e)
+        return
+    host.switch.reload_links(fresh.issuers)
+    log.info("SIGHUP: issuer links now %s",
+             ", ".join(f"{link.name}={link.mode}/{link.delay_ms}ms" for link in host.switch.links.values()))
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="print JSON (for scripts and other terminals)")
+@config_option
+def terminals(as_json: bool, config_dir: str | None) -> None:
+    """List the registered terminals (TEST TMKs)."""
+    config = _load(config_dir)
+    rows = [{"tid": t.tid, "mid": t.mid, "tmk": t.tmk.hex().upper(), "mac": t.mac,
+             "merchant": config.merchants[t.mid].name_en,
+             "transactions": sorted(x.value for x in t.transactions) if t.transactions else None}
+            for t in config.terminals.values()]
+    _print(rows, as_json, "Terminals (test keys)")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="print JSON (for scripts and other terminals)")
+@config_option
+def cards(as_json: bool, config_dir: str | None) -> None:
+    """List the test cards of the issuers' card file (TEST PANs, PINs and keys)."""
+    config = _load(config_dir)
+    rows = [{"name": c.name, "scheme": c.scheme, "product": c.product, "issuer": c.issuer,
+             "pan": c.pan, "psn": c.psn, "expiry": c.expiry, "imk_ac": c.imk_ac.hex().upper(),
+             "cvn": c.cvn, "pin": c.pin, "balance": c.opening_balance,
+             "per_txn_limit": c.per_txn_limit, "aid": c.aid, "status": c.status}
+            for c in config.cards]
+    _print(rows, as_json, "Test cards (test data)")
+
+
+def _print(rows: list[dict], as_json: bool, title: str) -> None:
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    table = Table(title=title)
+    columns = list(rows[0]) if rows else []
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*("" if row[c] is None else str(row[c]) for c in columns))
+    Console().print(table)

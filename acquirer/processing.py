@@ -1,0 +1,380 @@
+"""What each financial transaction does to the records and the ledger, and how a reversal undoes it.
+
+The host calls `Processor.financial` for a request that passed its checks
+(registered terminal, current sign-on, MAC, batch, permitted type). The
+switch leg comes first (`Switch.reach`: 91 / 98 end the request unrecorded);
+then one synchronous `GroupCommit.unit` records the request (UNIQUE key: 94
+for a duplicate, nothing written), lets the issuer check the card and moves
+the money. A decline inside the unit is recorded with its code and keeps the
+issuer's side effects (ATC, PIN tries); any other error rolls the unit back.
+
+Money (ledger legs; `card`, `hold` are the card's accounts, `merchant` the MID's):
+
+| transaction     | finds its original by             | legs                                                    |
+| --------------- | --------------------------------- | ------------------------------------------------------- |
+| sale            | -                                 | card -A, merchant +A                                    |
+| void            | 37 RRN (+61, 38), same terminal   | the opposite of the sale's legs                         |
+| refund          | 37 RRN (+61), same merchant       | merchant -R, card +R; R <= amount - refunded so far     |
+| pre-auth        | -                                 | card -P, hold +P                                        |
+| pre-auth void   | 37 or 61 (+38), same merchant     | the opposite of the pre-auth's legs                     |
+| completion      | 37 or 61 (+38), same merchant     | hold -P, merchant +C, card +(P - C); C <= P             |
+| completion void | 37 RRN (+61, 38), same terminal   | the opposite of the completion's legs: the hold is back |
+| balance inquiry | -                                 | none; field 54 = available funds                        |
+
+Codes for originals: not found, another card, another merchant / terminal,
+or a tombstone **25**; found but declined, already voided / completed /
+reversed, refunded (for a void), or in a settled batch (void) **12**; a void
+whose amount differs from the original **64**; a refund above what remains or
+a completion above the hold **61**; a zero amount **13**.
+
+Reversal (0400) -- `Processor.reversal`, always answered 00 and idempotent.
+It looks the original up by TID, MID, batch (the 0400's 60.2) and STAN
+(received today or yesterday) -- no PAN needed -- and:
+
+- original approved: posts the opposite of its net legs (booked to the
+  original, whose legs then net to zero), marks it `reversed`, and restores
+  what it had changed (a reversed void gives its sale back `approved`, a
+  reversed completion or pre-auth void its pre-auth, a reversed completion
+  void its completion);
+- original already reversed, declined, or superseded (voided, completed):
+  nothing to undo;
+- no original: a `tombstone` row takes its key, so a late original is a
+  duplicate (94) and never posts;
+- amount or type differs from the original: nothing is undone (logged);
+- undoing would take a card below zero (the money of a reversed void was
+  spent since): nothing is undone, the outcome `refused_funds` is recorded
+  for the operator. Reversals never go through the switch: in this simulation
+  the acquirer applies them to the shared ledger at once.
+
+Every reversal received is logged in `reversals` with its outcome.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from acquirer.commit import GroupCommit
+from acquirer.config import Terminal
+from acquirer.decline import Decline
+from acquirer.issuer import CardPresented, Cryptogram, IccDataError, IssuedCard, Issuer
+from acquirer.ledger import InsufficientFunds, Ledger, merchant_account, utc_now
+from acquirer.protocol.keys import WorkingKeys
+from acquirer.protocol.messages import FinancialRequest
+from acquirer.protocol.pinblock import PinBlockError, translate_pin_block
+from acquirer.protocol.transactions import TxnType
+from acquirer.records import Records, TxnKey, TxnRow
+from acquirer.sessions import Sessions
+from acquirer.switch import LinkFault, NoRoute, Switch
+from acquirer.tokens import mask_pan, pan_token
+
+__all__ = ["SHANGHAI", "Outcome", "Processor", "ReversalOutcome"]
+
+#: China Standard Time: UTC+8 all year (no daylight saving since 1991)
+SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the reply to a financial request or reversal carries besides the echo."""
+
+    code: str
+    rrn: str | None = None
+    auth_code: str | None = None
+    icc: bytes | None = None       # field 55: tag 91
+    balance: int | None = None     # field 54 (fen)
+    reason: str = ""               # for the log (no card data)
+
+
+class ReversalOutcome:
+    """Values of `reversals.outcome`."""
+
+    REVERSED = "reversed"
+    NO_ORIGINAL = "no_original"            # tombstone written
+    REPEATED = "repeated"                  # tombstone already there
+    NOTHING_TO_UNDO = "nothing_to_undo"    # original declined or already reversed
+    SUPERSEDED = "superseded"              # original voided or completed since
+    MISMATCH = "mismatch"                  # amount or type differs from the original
+    REFUSED_FUNDS = "refused_funds"        # undoing would take a card below zero
+
+
+@dataclass
+class _Request:
+    """One financial request while it is processed."""
+
+    req: FinancialRequest
+    terminal: Terminal
+    keys: WorkingKeys
+    issuer: Issuer
+    card: IssuedCard
+    pan: str = field(repr=False)
+    key: TxnKey
+    now: datetime
+    txn_id: int = 0
+    cryptogram: Cryptogram | None = None
+
+    @property
+    def amount(self) -> int:
+        return self.req.amount or 0
+
+    @property
+    def merchant(self) -> str:
+        return merchant_account(self.terminal.mid)
+
+
+class Processor:
+    def __init__(self, store: GroupCommit, ledger: Ledger, records: Records, switch: Switch,
+                 issuers: dict[str, Issuer], sessions: Sessions, token_key: bytes) -> None:
+        self.store = store
+        self.ledger = ledger
+        self.records = records
+        self.switch = switch
+        self.issuers = issuers
+        self.sessions = sessions
+        self.token_key = token_key
+        self._handlers = {
+            TxnType.SALE: self._sale,
+            TxnType.VOID: self._void,
+            TxnType.REFUND: self._refund,
+            TxnType.PREAUTH: self._preauth,
+            TxnType.PREAUTH_VOID: self._preauth_void,
+            TxnType.COMPLETION: self._completion,
+            TxnType.COMPLETION_VOID: self._completion_void,
+            TxnType.BALANCE: self._balance,
+        }
+
+    # --- financial requests -----------------------------------------------------------
+
+    async def financial(self, req: FinancialRequest, terminal: Terminal, keys: WorkingKeys,
+                        now: datetime) -> Outcome:
+        """Process a financial request; raises `Decline` for 91/98 (switch) and 94 (duplicate)."""
+        pan = req.card.account_number or ""
+        try:
+            issuer = self.issuers[self.switch.route(pan)]
+        except NoRoute:
+            issuer = None
+        if issuer is not None:
+            try:
+                await self.switch.reach(issuer.name)
+            except LinkFault as e:  # the issuer never saw the request
+                raise Decline(e.code, str(e)) from None
+        key = TxnKey(terminal.tid, terminal.mid, req.batch, req.stan, _date(now))
+        with self.store.unit():
+            return self._process(req, terminal, keys, issuer, pan, key, now)
+
+    def _process(self, req: FinancialRequest, terminal: Terminal, keys: WorkingKeys,
+                 issuer: Issuer | None, pan: str, key: TxnKey, now: datetime) -> Outcome:
+        card = issuer.card(pan) if issuer is not None else None
+        self._refuse_after_tombstone(key, now)
+        token = card.token if card else pan_token(self.token_key, pan)
+        txn_id = self.records.insert(
+            key, req.txn.value, req.amount or 0, req.currency, card_token=token,
+            masked_pan=mask_pan(pan), scheme=card.card.scheme if card else None,
+            issuer=issuer.name if issuer else None, entry_mode=req.card.entry_mode)
+        if issuer is None or card is None:
+            self.records.finish(txn_id, "declined", "14")
+            return Outcome("14", reason="card not routable" if issuer is None else "card not on file")
+        r = _Request(req, terminal, keys, issuer, card, pan, key, now, txn_id)
+        try:
+            balance, original_id = self._handlers[req.txn](r)
+        except Decline as d:
+            self.records.finish(txn_id, "declined", d.code)
+            return Outcome(d.code, icc=self._reply_icc(r, d.code), reason=d.reason)
+        rrn, auth_code = self.records.next_rrn(), self.records.new_auth_code()
+        self.records.finish(txn_id, "approved", "00", rrn=rrn, auth_code=auth_code, original_id=original_id)
+        return Outcome("00", rrn=rrn, auth_code=auth_code, icc=self._reply_icc(r, "00"), balance=balance)
+
+    @staticmethod
+    def _reply_icc(r: _Request, code: str) -> bytes | None:
+        return r.cryptogram.reply_icc(code) if r.cryptogram is not None else None
+
+    def _refuse_after_tombstone(self, key: TxnKey, now: datetime) -> None:
+        """A reversal acknowledged yesterday (near midnight) also blocks its late original."""
+        row = self.records.by_stan(key.tid, key.mid, key.batch, key.stan, _date(now - timedelta(days=1)))
+        if row is not None and row.status == "tombstone":
+            raise Decline("94", f"STAN {key.stan} was reversed before it arrived")
+
+    # --- the checks the handlers share -------------------------------------------------
+
+    def _verify(self, r: _Request, *, debit: bool) -> None:
+        """The issuer's card checks (cryptogram, ATC, status, expiry, PIN)."""
+        card_in = r.req.card
+        pin_block = None
+        if card_in.pin_block is not None:
+            try:
+                pin_block = translate_pin_block(r.keys.pin, r.issuer.settings.zpk, card_in.pin_block)
+            except PinBlockError:
+                pin_block = None  # not format 0 under the terminal's PIN key: a wrong PIN
+        expiry = card_in.expiry
+        if expiry is None and card_in.track2 and "D" in card_in.track2:
+            expiry = card_in.track2.split("D", 1)[1][:4] or None
+        presented = CardPresented(r.pan, expiry, card_in.icc, card_in.pin_block is not None, pin_block)
+        try:
+            verdict = r.issuer.verify(r.card, presented, r.now.strftime("%y%m"), r.key.local_date,
+                                      debit=debit)
+        except IccDataError as e:
+            raise Decline("30", str(e)) from None
+        r.cryptogram = verdict.cryptogram
+        if verdict.code is not None:
+            raise Decline(verdict.code, "declined by the issuer's card checks")
+
+    @staticmethod
+    def _require_amount(r: _Request) -> int:
+        if not r.amount:
+            raise Decline("13", "amount is zero")
+        return r.amount
+
+    def _post(self, r: _Request, kind: str, legs: list[tuple[str, int]]) -> None:
+        try:
+            self.ledger.post(kind, legs, r.txn_id)
+        except InsufficientFunds as e:
+            raise Decline("51", str(e)) from None
+
+    def _original(self, r: _Request, types: tuple[TxnType, ...], *, same_terminal: bool) -> TxnRow:
+        """The original named by 37 and/or 61 (+38); raises `Decline` 25 or 12."""
+        o = r.req.original
+        row = None
+        if o is not None and o.rrn:
+            row = self.records.by_rrn(o.rrn)
+        elif o is not None and o.batch and o.stan:
+            row = self.records.by_stan(r.terminal.tid, r.terminal.mid, o.batch, o.stan, "")
+        if (row is None or row.status == "tombstone" or row.mid != r.terminal.mid
+                or (same_terminal and row.tid != r.terminal.tid)
+                or row.txn_type not in {t.value for t in types} or row.card_token != r.card.token
+                or (o.batch and (row.batch, row.stan) != (o.batch, o.stan))
+                or (o.date and row.local_date[5:7] + row.local_date[8:10] != o.date)
+                or (o.auth_code and row.auth_code != o.auth_code)):
+            raise Decline("25", "original transaction not found")
+        if row.status != "approved":
+            raise Decline("12", f"original transaction is {row.status}")
+        return row
+
+    # --- one handler per transaction type: (balance for field 54, original id) ---------
+
+    def _sale(self, r: _Request) -> tuple[None, None]:
+        amount = self._require_amount(r)
+        self._verify(r, debit=True)
+        self._check_funds(r, amount)
+        self._post(r, "sale", [(r.card.account, -amount), (r.merchant, amount)])
+        return None, None
+
+    def _preauth(self, r: _Request) -> tuple[None, None]:
+        amount = self._require_amount(r)
+        self._verify(r, debit=True)
+        self._check_funds(r, amount)
+        self._post(r, "preauth", [(r.card.account, -amount), (r.card.hold, amount)])
+        return None, None
+
+    def _balance(self, r: _Request) -> tuple[int, None]:
+        self._verify(r, debit=True)
+        return r.issuer.available(r.card), None
+
+    def _check_funds(self, r: _Request, amount: int) -> None:
+        code = r.issuer.check_amount(r.card, amount)
+        if code is not None:
+            raise Decline(code, "over the card's limit" if code == "61" else "insufficient funds")
+
+    def _void_of(self, r: _Request, original: TxnRow, kind: str) -> None:
+        """Post the opposite of the original's legs as this void's own posting."""
+        if r.amount != original.amount:
+            raise Decline("64", f"void amount {r.amount} differs from the original's {original.amount}")
+        self._verify(r, debit=False)
+        self._post(r, kind, self.ledger.opposite(original.id))
+        self.records.set_status(original.id, "voided")
+
+    def _in_open_batch(self, r: _Request, original: TxnRow) -> None:
+        if original.batch != self.sessions.batch(r.terminal):
+            raise Decline("12", f"original is in batch {original.batch}, which is settled")
+
+    def _void(self, r: _Request) -> tuple[None, int]:
+        self._require_amount(r)
+        sale = self._original(r, (TxnType.SALE,), same_terminal=True)
+        self._in_open_batch(r, sale)
+        if sale.refunded:
+            raise Decline("12", "the sale was partly refunded; refund the rest instead")
+        self._void_of(r, sale, "void")
+        return None, sale.id
+
+    def _preauth_void(self, r: _Request) -> tuple[None, int]:
+        self._require_amount(r)
+        preauth = self._original(r, (TxnType.PREAUTH,), same_terminal=False)
+        self._void_of(r, preauth, "preauth_void")
+        return None, preauth.id
+
+    def _completion(self, r: _Request) -> tuple[None, int]:
+        amount = self._require_amount(r)
+        preauth = self._original(r, (TxnType.PREAUTH,), same_terminal=False)
+        if amount > preauth.amount:
+            raise Decline("61", f"completion {amount} above the pre-authorized {preauth.amount}")
+        self._verify(r, debit=True)
+        self._post(r, "completion", [(r.card.hold, -preauth.amount), (r.merchant, amount),
+                                     (r.card.account, preauth.amount - amount)])
+        self.records.set_status(preauth.id, "completed")
+        return None, preauth.id
+
+    def _completion_void(self, r: _Request) -> tuple[None, int]:
+        self._require_amount(r)
+        completion = self._original(r, (TxnType.COMPLETION,), same_terminal=True)
+        self._in_open_batch(r, completion)
+        self._void_of(r, completion, "completion_void")
+        if completion.original_id is not None:
+            self.records.set_status(completion.original_id, "approved")  # the hold is back
+        return None, completion.id
+
+    def _refund(self, r: _Request) -> tuple[None, int]:
+        amount = self._require_amount(r)
+        original = self._original(r, (TxnType.SALE, TxnType.COMPLETION), same_terminal=False)
+        remaining = original.amount - original.refunded
+        if amount > remaining:
+            raise Decline("61", f"refund {amount} above the {remaining} left to refund")
+        self._verify(r, debit=False)
+        self._post(r, "refund", [(r.merchant, -amount), (r.card.account, amount)])
+        self.records.add_refunded(original.id, amount)
+        return None, original.id
+
+    # --- reversals ---------------------------------------------------------------------
+
+    def reversal(self, req: FinancialRequest, terminal: Terminal, now: datetime) -> str:
+        """Apply a 0400 (call inside a unit); returns its `ReversalOutcome`. Always answered 00."""
+        today = _date(now)
+        row = self.records.by_stan(terminal.tid, terminal.mid, req.batch, req.stan,
+                                   _date(now - timedelta(days=1)))
+        outcome = self._undo(row, req, terminal, today)
+        self.store.conn.execute(
+            "INSERT INTO reversals (tid, mid, batch, stan, txn_type, amount, reason, original_id, "
+            "outcome, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (terminal.tid, terminal.mid, req.batch, req.stan, req.txn.value, req.amount or 0,
+             req.reversal_reason, row.id if row else None, outcome, utc_now()))
+        return outcome
+
+    def _undo(self, row: TxnRow | None, req: FinancialRequest, terminal: Terminal, today: str) -> str:
+        if row is None:
+            key = TxnKey(terminal.tid, terminal.mid, req.batch, req.stan, today)
+            self.records.insert(key, req.txn.value, req.amount or 0, req.currency, card_token=None,
+                                masked_pan=None, scheme=None, issuer=None,
+                                entry_mode=req.card.entry_mode, status="tombstone")
+            return ReversalOutcome.NO_ORIGINAL
+        if row.status == "tombstone":
+            return ReversalOutcome.REPEATED
+        if row.txn_type != req.txn.value or row.amount != (req.amount or 0):
+            return ReversalOutcome.MISMATCH
+        if row.status in ("declined", "reversed"):
+            return ReversalOutcome.NOTHING_TO_UNDO
+        if row.status != "approved":
+            return ReversalOutcome.SUPERSEDED
+        try:
+            self.ledger.undo(row.id, "reversal")
+        except InsufficientFunds:
+            return ReversalOutcome.REFUSED_FUNDS
+        self.records.set_status(row.id, "reversed")
+        if row.txn_type in _RESTORES_ORIGINAL and row.original_id is not None:
+            self.records.set_status(row.original_id, "approved")
+        return ReversalOutcome.REVERSED
+
+
+#: transactions whose reversal gives their original back its `approved` state
+_RESTORES_ORIGINAL = frozenset(t.value for t in (
+    TxnType.VOID, TxnType.PREAUTH_VOID, TxnType.COMPLETION, TxnType.COMPLETION_VOID))
+
+
+def _date(moment: datetime) -> str:
+    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d")

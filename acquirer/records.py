@@ -1,0 +1,142 @@
+"""The acquirer's transaction records: one row per financial request the host processed.
+
+A row is written as soon as a request passes the host's checks (terminal,
+sign-on, MAC, batch) and reaches processing, approved or not, so the
+duplicate rule can be the database's: UNIQUE (tid, mid, batch, stan,
+local_date). `insert` turns the index violation into `Duplicate` (94); the
+whole request's unit is rolled back, so a duplicate changes nothing.
+
+`local_date` is the Asia/Shanghai calendar date on which the host received
+the request (the link carries no date in a sale). Statuses:
+
+- `approved`, `declined`: the outcome of the request itself;
+- `voided` (a sale, pre-auth or completion whose void was approved),
+  `completed` (a pre-auth a completion captured), `reversed` (undone by 0400);
+- `tombstone`: a reversal arrived for a STAN the host had not seen. The row
+  holds that STAN's key so the original, if it arrives later, is a duplicate
+  (94) and never posts.
+
+Cards appear only as token + masked PAN.
+"""
+from __future__ import annotations
+
+import secrets
+import sqlite3
+from dataclasses import dataclass
+
+from acquirer.ledger import utc_now
+
+__all__ = ["Duplicate", "Records", "TxnKey", "TxnRow"]
+
+
+class Duplicate(Exception):
+    """A request with the same TID, MID, batch, STAN and date was already processed (94)."""
+
+    code = "94"
+
+    def __init__(self, key: TxnKey) -> None:
+        self.key = key
+        super().__init__(f"duplicate transmission: terminal {key.tid}, batch {key.batch}, "
+                         f"STAN {key.stan}, {key.local_date}")
+
+
+@dataclass(frozen=True)
+class TxnKey:
+    """What makes a request unique on the link."""
+
+    tid: str
+    mid: str
+    batch: str
+    stan: str
+    local_date: str   # YYYY-MM-DD, Asia/Shanghai
+
+
+@dataclass(frozen=True)
+class TxnRow:
+    id: int
+    txn_type: str
+    tid: str
+    mid: str
+    batch: str
+    stan: str
+    local_date: str
+    amount: int
+    card_token: str | None
+    issuer: str | None
+    status: str
+    response_code: str | None
+    rrn: str | None
+    auth_code: str | None
+    original_id: int | None
+    refunded: int
+
+
+_COLUMNS = ("id, txn_type, tid, mid, batch, stan, local_date, amount, card_token, issuer, status, "
+            "response_code, rrn, auth_code, original_id, refunded")
+
+
+class Records:
+    """Reads and writes of `transactions` on the host's writer connection."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        row = conn.execute("SELECT MAX(rrn) FROM transactions").fetchone()
+        self._last_rrn = int(row[0]) if row[0] else 0
+
+    def next_rrn(self) -> str:
+        """A fresh retrieval reference number: 12 digits, rising (UNIQUE in the table)."""
+        self._last_rrn += 1
+        return f"{self._last_rrn:012d}"
+
+    @staticmethod
+    def new_auth_code() -> str:
+        return f"{secrets.randbelow(1_000_000):06d}"
+
+    def insert(self, key: TxnKey, txn_type: str, amount: int, currency: str, *,
+               card_token: str | None, masked_pan: str | None, scheme: str | None,
+               issuer: str | None, entry_mode: str | None, status: str = "pending",
+               original_id: int | None = None) -> int:
+        """Record a request; raises `Duplicate` when its key is taken."""
+        try:
+            return self.conn.execute(
+                "INSERT INTO transactions (txn_type, tid, mid, batch, stan, local_date, amount, "
+                "currency, card_token, masked_pan, scheme, issuer, entry_mode, status, original_id, "
+                "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (txn_type, key.tid, key.mid, key.batch, key.stan, key.local_date, amount, currency,
+                 card_token, masked_pan, scheme, issuer, entry_mode, status, original_id,
+                 utc_now())).lastrowid
+        except sqlite3.IntegrityError as e:
+            if "transactions.tid" in str(e):
+                raise Duplicate(key) from None
+            raise
+
+    def finish(self, txn_id: int, status: str, response_code: str, *, rrn: str | None = None,
+               auth_code: str | None = None, original_id: int | None = None) -> None:
+        self.conn.execute(
+            "UPDATE transactions SET status = ?, response_code = ?, rrn = ?, auth_code = ?, "
+            "original_id = COALESCE(?, original_id) WHERE id = ?",
+            (status, response_code, rrn, auth_code, original_id, txn_id))
+
+    def set_status(self, txn_id: int, status: str) -> None:
+        self.conn.execute("UPDATE transactions SET status = ? WHERE id = ?", (status, txn_id))
+
+    def add_refunded(self, txn_id: int, amount: int) -> None:
+        self.conn.execute("UPDATE transactions SET refunded = refunded + ? WHERE id = ?", (amount, txn_id))
+
+    def get(self, txn_id: int) -> TxnRow:
+        row = self.conn.execute(f"SELECT {_COLUMNS} FROM transactions WHERE id = ?", (txn_id,)).fetchone()
+        if row is None:
+            raise KeyError(f"no transaction {txn_id}")
+        return TxnRow(*row)
+
+    def by_rrn(self, rrn: str) -> TxnRow | None:
+        row = self.conn.execute(f"SELECT {_COLUMNS} FROM transactions WHERE rrn = ?", (rrn,)).fetchone()
+        return TxnRow(*row) if row else None
+
+    def by_stan(self, tid: str, mid: str, batch: str, stan: str, since: str) -> TxnRow | None:
+        """The latest row with this terminal, batch and STAN received on or after `since`."""
+        row = self.conn.execute(
+            f"SELECT {_COLUMNS} FROM transactions WHERE tid = ? AND mid = ? AND batch = ? AND stan = ? "
+            "AND local_date >= ? ORDER BY local_date DESC LIMIT 1",
+            (tid, mid, batch, stan, since)).fetchone()
+        return TxnRow(*row) if row else None

@@ -1,0 +1,165 @@
+"""Terminal registry and sign-on sessions: who may talk to the host, with which keys, in which batch.
+
+Decisions (documented in docs/acquirer.md):
+
+- Only TID/MID pairs of the configuration are served. An unknown MID is
+  **03** (invalid merchant); a known MID with a TID that is not registered
+  under it is **97** (terminal not registered).
+- Sign-on (0800, 60.3 = 003 or 004) issues fresh random double-length PIN and
+  MAC keys (and a track key for 004) under the terminal's TMK in field 62.
+  60.3 = 001 (single-length keys) is answered **40** (function not supported):
+  the kit issues double-length keys only.
+- Every other message needs a current sign-on: one not followed by sign-off
+  (0820/002) and younger than `[host] signon_ttl_s`. Without one the host
+  answers **77** ("sign on again", the UnionPay code for a terminal whose
+  session or batch does not match the host's), without a MAC: there is no
+  MAC key to compute one with.
+- The host keeps each terminal's open batch. At the terminal's first sign-on
+  the host adopts the batch in its 60.2 (000000 becomes 000001); afterwards
+  the host's batch is returned in the 0810's 60.2 and a financial request in
+  another batch is answered **77** too. Settlement moves the host to the next
+  batch.
+- Sessions survive a host restart: the database keeps field 62 as sent (keys
+  under the TMK, never in clear) and the sign-on time.
+"""
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from acquirer.config import Terminal
+from acquirer.decline import Decline
+from acquirer.protocol.keys import KeyCheckError, KeyFormatError, WorkingKeys, generate_working_keys
+from acquirer.protocol.keys import pack_field62, unpack_field62
+
+__all__ = ["KEY_MODES", "Session", "Sessions", "next_batch"]
+
+#: 60.3 of a sign-on -> does it ask for a track key
+KEY_MODES = {"003": False, "004": True}
+
+
+def next_batch(batch: str) -> str:
+    """The batch after `batch`: 000001 .. 999999, then 000001 again."""
+    return f"{int(batch) % 999999 + 1:06d}"
+
+
+@dataclass(frozen=True)
+class Session:
+    terminal: Terminal
+    keys: WorkingKeys
+    signed_on_at: float
+
+
+@dataclass
+class _State:
+    batch: str
+    session: Session | None
+
+
+class Sessions:
+    """Registry lookups plus each terminal's batch and session (memory mirrors the database)."""
+
+    def __init__(self, terminals: Mapping[tuple[str, str], Terminal], conn: sqlite3.Connection,
+                 ttl_s: int, clock=time.time) -> None:
+        self.terminals = terminals
+        self.mids = {mid for _, mid in terminals}
+        self.conn = conn
+        self.ttl_s = ttl_s
+        self.clock = clock
+        self._state: dict[tuple[str, str], _State] = {}
+        self._load()
+
+    def _load(self) -> None:
+        for tid, mid, batch, field62, signed_on_at in self.conn.execute(
+                "SELECT tid, mid, batch, working_keys, signed_on_at FROM terminal_state"):
+            terminal = self.terminals.get((tid, mid))
+            if terminal is None:
+                continue  # removed from the configuration: not served any more
+            session = None
+            if field62 is not None and signed_on_at is not None:
+                try:
+                    session = Session(terminal, unpack_field62(terminal.tmk, field62), signed_on_at)
+                except (KeyCheckError, KeyFormatError):
+                    session = None  # the TMK changed in the configuration: sign on again
+            self._state[(tid, mid)] = _State(batch, session)
+
+    # --- registry -----------------------------------------------------------------
+
+    def identify(self, tid: str, mid: str) -> Terminal:
+        """The registered terminal; raises `Decline` 03 (unknown MID) or 97."""
+        terminal = self.terminals.get((tid, mid))
+        if terminal is not None:
+            return terminal
+        if mid not in self.mids:
+            raise Decline("03", f"merchant {mid!r} is not registered")
+        raise Decline("97", f"terminal {tid!r} is not registered under merchant {mid}")
+
+    # --- sessions -----------------------------------------------------------------
+
+    def current(self, terminal: Terminal) -> Session:
+        """The terminal's current session; raises `Decline` 77 when it must sign on."""
+        state = self._state.get((terminal.tid, terminal.mid))
+        session = state.session if state else None
+        if session is None:
+            raise Decline("77", f"terminal {terminal.tid} is not signed on")
+        if self.clock() - session.signed_on_at > self.ttl_s:
+            raise Decline("77", f"terminal {terminal.tid}: sign-on older than {self.ttl_s} s")
+        return session
+
+    def batch(self, terminal: Terminal) -> str | None:
+        state = self._state.get((terminal.tid, terminal.mid))
+        return state.batch if state else None
+
+    def check_batch(self, terminal: Terminal, batch: str) -> None:
+        """Raise `Decline` 77 unless `batch` is the host's open batch for the terminal."""
+        current = self.batch(terminal)
+        if batch != current:
+            raise Decline("77", f"terminal {terminal.tid} sent batch {batch}, host batch is {current}")
+
+    def sign_on(self, terminal: Terminal, terminal_batch: str, key_mode: str) -> tuple[Session, str, bytes]:
+        """Write a new session (call inside a unit); returns it, the batch and field 62.
+
+        The caller makes it current with `activate` once the unit is durable.
+        """
+        if key_mode not in KEY_MODES:
+            raise Decline("40", f"sign-on key mode {key_mode} not supported (double-length keys only)")
+        keys = generate_working_keys(with_track=KEY_MODES[key_mode])
+        field62 = pack_field62(terminal.tmk, keys)
+        batch = self.batch(terminal) or (terminal_batch if terminal_batch != "000000" else "000001")
+        session = Session(terminal, keys, self.clock())
+        self.conn.execute(
+            "INSERT INTO terminal_state (tid, mid, batch, working_keys, signed_on_at) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (tid, mid) DO UPDATE SET working_keys = excluded.working_keys, "
+            "signed_on_at = excluded.signed_on_at",
+            (terminal.tid, terminal.mid, batch, field62, session.signed_on_at))
+        return session, batch, field62
+
+    def activate(self, session: Session, batch: str) -> None:
+        self._state[(session.terminal.tid, session.terminal.mid)] = _State(batch, session)
+
+    def sign_off(self, terminal: Terminal) -> None:
+        """Forget the session (call inside a unit, then `deactivate` once durable)."""
+        self.conn.execute("UPDATE terminal_state SET working_keys = NULL, signed_on_at = NULL "
+                          "WHERE tid = ? AND mid = ?", (terminal.tid, terminal.mid))
+
+    def deactivate(self, terminal: Terminal) -> None:
+        state = self._state.get((terminal.tid, terminal.mid))
+        if state is not None:
+            state.session = None
+
+    def advance_batch(self, terminal: Terminal, settled: str) -> str:
+        """Move the terminal to the batch after `settled` (inside a unit); returns it.
+
+        The caller applies it with `set_batch` once durable.
+        """
+        batch = next_batch(settled)
+        self.conn.execute("UPDATE terminal_state SET batch = ? WHERE tid = ? AND mid = ?",
+                          (batch, terminal.tid, terminal.mid))
+        return batch
+
+    def set_batch(self, terminal: Terminal, batch: str) -> None:
+        state = self._state.get((terminal.tid, terminal.mid))
+        if state is not None:
+            state.batch = batch

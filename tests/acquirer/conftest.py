@@ -1,0 +1,160 @@
+"""Fixtures: a real `acquirer serve` subprocess on an ephemeral loopback port with a temp database."""
+from __future__ import annotations
+
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from acquirer.config import AcquirerConfig, load_config
+from acquirer.tokens import pan_token
+from tests.acquirer.terminal import TestCard, TestTerminal
+
+REPO_CONFIG = Path(__file__).resolve().parents[2] / "config"
+
+#: extra test cards for the issuer-rule tests (appended to a copy of the card file)
+EXTRA_CARDS = """
+[[card]]
+name = "test-lost"
+scheme = "unionpay"
+product = "debit"
+issuer = "cup-bank"
+pan = "6214830000000000908"
+psn = "01"
+expiry = "3012"
+pin = "123456"
+balance = 100000
+per_txn_limit = 50000
+imk_ac = "17B06C51B1B846FC60C3FB1DDA2DB78A"
+status = "lost"
+
+[[card]]
+name = "test-stolen"
+scheme = "unionpay"
+product = "debit"
+issuer = "cup-bank"
+pan = "6214830000000000916"
+psn = "01"
+expiry = "3012"
+pin = "123456"
+balance = 100000
+per_txn_limit = 50000
+imk_ac = "17B06C51B1B846FC60C3FB1DDA2DB78A"
+status = "stolen"
+"""
+
+
+def make_config(directory: Path, *, acquirer_extra: str = "", cards_extra: str = EXTRA_CARDS,
+                replace: dict[str, str] | None = None) -> Path:
+    """A copy of the repository's configuration with text appended or replaced."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for name in ("acquirer.toml", "cards.toml"):
+        shutil.copy(REPO_CONFIG / name, directory / name)
+    text = (directory / "acquirer.toml").read_text()
+    for old, new in (replace or {}).items():
+        assert old in text, f"{old!r} not in acquirer.toml"
+        text = text.replace(old, new)
+    (directory / "acquirer.toml").write_text(text + acquirer_extra)
+    with (directory / "cards.toml").open("a") as f:
+        f.write(cards_extra)
+    return directory
+
+
+@dataclass
+class RunningHost:
+    """An `acquirer serve` process and what a test needs to talk to it and to read its DB."""
+
+    process: subprocess.Popen
+    address: tuple[str, int]
+    db_path: Path
+    config: AcquirerConfig
+    log_path: Path
+
+    def terminal(self, tid: str = "10000001", sign_on: bool = True) -> TestTerminal:
+        t = next(t for (tid_, _), t in self.config.terminals.items() if tid_ == tid)
+        terminal = TestTerminal(self.address, t.tid, t.mid, t.tmk, t.mac)
+        if sign_on:
+            assert terminal.sign_on()["39"] == "00"
+        return terminal
+
+    def card(self, name: str) -> TestCard:
+        return TestCard(next(c for c in self.config.cards if c.name == name))
+
+    def db(self) -> sqlite3.Connection:
+        return sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True)
+
+    def token(self, card: TestCard) -> str:
+        return pan_token(self.config.host.token_key, card.pan)
+
+    def balance(self, account: str) -> int:
+        with self.db() as conn:
+            return conn.execute("SELECT balance FROM accounts WHERE id = ?", (account,)).fetchone()[0]
+
+    def available(self, card: TestCard) -> int:
+        return self.balance(f"card:{self.token(card)}")
+
+    def held(self, card: TestCard) -> int:
+        return self.balance(f"hold:{self.token(card)}")
+
+    def merchant(self, mid: str = "898310048990001") -> int:
+        return self.balance(f"merchant:{mid}")
+
+    def log(self) -> str:
+        return self.log_path.read_text()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_host(config_dir: Path, workdir: Path) -> RunningHost:
+    """Start `python -m acquirer serve --port 0` and wait for its listening line."""
+    db_path = workdir / "acquirer.db"
+    log_path = workdir / "acquirer.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "acquirer", "serve", "--port", "0", "--db", str(db_path),
+             "--config", str(config_dir)],
+            stdout=subprocess.PIPE, stderr=log, text=True, cwd=workdir)
+    line = process.stdout.readline()
+    if not line.startswith("acquirer listening on "):
+        process.kill()
+        raise RuntimeError(f"acquirer serve did not start: {line!r}\n{log_path.read_text()}")
+    host, port = line.rsplit(" ", 1)[1].strip().rsplit(":", 1)
+    return RunningHost(process, (host, int(port)), db_path, load_config(config_dir), log_path)
+
+
+@pytest.fixture
+def acquirer(tmp_path: Path) -> Iterator[RunningHost]:
+    """A host on the repository's configuration plus the extra test cards."""
+    running = start_host(make_config(tmp_path / "config"), tmp_path)
+    yield running
+    running.stop()
+
+
+def assert_ledger_consistent(host: RunningHost) -> None:
+    """Every posting balances, and every account's balance is the sum of its legs."""
+    with host.db() as conn:
+        unbalanced = conn.execute(
+            "SELECT posting_id, SUM(amount) FROM legs GROUP BY posting_id HAVING SUM(amount) != 0").fetchall()
+        assert unbalanced == []
+        drift = conn.execute(
+            "SELECT a.id, a.balance, COALESCE(SUM(l.amount), 0) FROM accounts a "
+            "LEFT JOIN legs l ON l.account_id = a.id GROUP BY a.id "
+            "HAVING a.balance != COALESCE(SUM(l.amount), 0)").fetchall()
+        assert drift == []
+        negative = conn.execute(
+            "SELECT id, balance FROM accounts WHERE kind IN ('cardholder', 'hold') AND balance < 0").fetchall()
+        assert negative == []
+        assert conn.execute("SELECT SUM(balance) FROM accounts").fetchone()[0] == 0
