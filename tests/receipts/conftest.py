@@ -1,0 +1,9 @@
+import pytest
+
+from receipts import load_profiles
+from tests.receipts.samples import CONFIG
+
+
+@pytest.fixture(scope="session")
+def profiles():
+    return load_profiles(CONFIG / "printers.toml")

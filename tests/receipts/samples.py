@@ -1,0 +1,80 @@
+"""Receipts built from the kit's test configuration, shared by the receipt and printer tests.
+
+The merchant and terminal come from config/acquirer.toml, the cards from
+config/cards.toml (full PANs live only there); every receipt gets the PAN
+masked by the terminal's own `pos.payment.mask_pan`, exactly as the engine will.
+"""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+from pos.payment import mask_pan
+from receipts import (
+    CardDetails,
+    Copy,
+    Cvm,
+    EntryMode,
+    Merchant,
+    Outcome,
+    Receipt,
+    SettlementReceipt,
+    SettlementTotal,
+    TransactionType,
+)
+
+CONFIG = Path(__file__).resolve().parents[2] / "config"
+_ACQUIRER = tomllib.loads((CONFIG / "acquirer.toml").read_text(encoding="utf-8"))
+_CARDS = {c["name"]: c for c in tomllib.loads((CONFIG / "cards.toml").read_text(encoding="utf-8"))["card"]}
+
+MERCHANT = Merchant(_ACQUIRER["merchant"][0]["name_zh"], _ACQUIRER["merchant"][0]["name_en"],
+                    _ACQUIRER["merchant"][0]["mid"])
+TERMINAL_ID = _ACQUIRER["terminal"][0]["tid"]
+WHEN = datetime(2024, 5, 1, 4, 34, 56, tzinfo=timezone.utc)        # 12:34:56 in Shanghai
+E_RECEIPT_URL = "https://receipts.tillkit.example/r/10000001/000123?k=9f2c41d8"
+
+
+def full_pan(card: str = "unionpay-debit") -> str:
+    return _CARDS[card]["pan"]
+
+
+def card(name: str = "unionpay-debit") -> CardDetails:
+    c = _CARDS[name]
+    return CardDetails(c["scheme"], mask_pan(c["pan"]), EntryMode.CONTACTLESS, c["aid"], c["label"],
+                       "8A1F2E3D4C5B6A79", "TC")
+
+
+def sale(amount_fen: int = 1234, trace: int = 123, **changes: object) -> Receipt:
+    receipt = Receipt(
+        merchant=MERCHANT, terminal_id=TERMINAL_ID, operator="01", batch=1, trace=trace, when=WHEN,
+        transaction=TransactionType.SALE, amount_fen=amount_fen, card=card(),
+        outcome=Outcome(True, "00"), cvm=Cvm.PIN, copy=Copy.CARDHOLDER,
+        rrn="240501123456", auth_code="A1B2C3", e_receipt_url=E_RECEIPT_URL)
+    return replace(receipt, **changes)
+
+
+def void(**changes: object) -> Receipt:
+    return sale(trace=124, transaction=TransactionType.VOID, original_trace=123, auth_code="A1B2C4",
+                rrn="240501123457", **changes)
+
+
+def refund(**changes: object) -> Receipt:
+    return sale(amount_fen=500, trace=125, transaction=TransactionType.REFUND, original_trace=123,
+                rrn="240501123458", auth_code=None, **changes)
+
+
+def decline(**changes: object) -> Receipt:
+    return sale(amount_fen=999_999, trace=126, outcome=Outcome(False, "51", "余额不足 INSUFFICIENT FUNDS"),
+                auth_code=None, card=replace(card(), cryptogram_kind="ARQC"), **changes)
+
+
+def settlement(balanced: bool = True, **changes: object) -> SettlementReceipt:
+    summary = SettlementReceipt(
+        merchant=MERCHANT, terminal_id=TERMINAL_ID, operator="01", batch=1, when=WHEN,
+        totals=(SettlementTotal(TransactionType.SALE, 3, 3702),
+                SettlementTotal(TransactionType.VOID, 1, 1234),
+                SettlementTotal(TransactionType.REFUND, 1, 500)),
+        balanced=balanced)
+    return replace(summary, **changes)
