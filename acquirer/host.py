@@ -39,7 +39,7 @@ PAN, track 2, PIN block or field 55.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
 import iso8583
@@ -91,8 +91,11 @@ NO_SESSION = frozenset({MessageKind.SIGN_ON, MessageKind.ECHO})
 class Host:
     """The acquirer's terminal host over one database (see the module docstring)."""
 
-    def __init__(self, config: AcquirerConfig, db: sqlite_utils.Database) -> None:
+    def __init__(self, config: AcquirerConfig, db: sqlite_utils.Database,
+                 clock: Callable[[], datetime] = lambda: datetime.now(SHANGHAI)) -> None:
+        """`clock` gives the host's local time (Asia/Shanghai); tests move it to other days."""
         self.config = config
+        self.clock = clock
         conn = db.conn
         self.store = GroupCommit(conn)
         self.ledger = Ledger(conn)
@@ -165,7 +168,7 @@ class Host:
 
     async def _serve(self, kind: MessageKind, request: object, msg: dict[str, str],
                      terminal: Terminal, session: Session | None) -> bytes:
-        now = datetime.now(SHANGHAI)
+        now = self.clock()
         if kind is MessageKind.SIGN_ON:
             assert isinstance(request, SignOn)
             with self.store.unit():

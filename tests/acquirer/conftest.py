@@ -1,13 +1,14 @@
 """Fixtures: a real `acquirer serve` subprocess on an ephemeral loopback port with a temp database."""
 from __future__ import annotations
 
+import itertools
 import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -75,16 +76,23 @@ class RunningHost:
     db_path: Path
     config: AcquirerConfig
     log_path: Path
+    # shared by every test on this host: a card's ATC must keep rising and a
+    # terminal's STANs must not repeat, whichever test object sends them
+    _cards: dict[str, TestCard] = field(default_factory=dict)
+    _stans: dict[str, itertools.count] = field(default_factory=dict)
 
     def terminal(self, tid: str = "10000001", sign_on: bool = True) -> TestTerminal:
         t = next(t for (tid_, _), t in self.config.terminals.items() if tid_ == tid)
-        terminal = TestTerminal(self.address, t.tid, t.mid, t.tmk, t.mac)
+        terminal = TestTerminal(self.address, t.tid, t.mid, t.tmk, t.mac,
+                                stans=self._stans.setdefault(tid, itertools.count(1)))
         if sign_on:
             assert terminal.sign_on()["39"] == "00"
         return terminal
 
     def card(self, name: str) -> TestCard:
-        return TestCard(next(c for c in self.config.cards if c.name == name))
+        if name not in self._cards:
+            self._cards[name] = TestCard(next(c for c in self.config.cards if c.name == name))
+        return self._cards[name]
 
     def db(self) -> sqlite3.Connection:
         return sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True)
@@ -135,10 +143,14 @@ def start_host(config_dir: Path, workdir: Path) -> RunningHost:
     return RunningHost(process, (host, int(port)), db_path, load_config(config_dir), log_path)
 
 
-@pytest.fixture
-def acquirer(tmp_path: Path) -> Iterator[RunningHost]:
-    """A host on the repository's configuration plus the extra test cards."""
-    running = start_host(make_config(tmp_path / "config"), tmp_path)
+@pytest.fixture(scope="module")
+def acquirer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningHost]:
+    """One host per test module on the repository's configuration plus the extra test cards.
+
+    Tests sharing it use their own cards or compare balances before and after.
+    """
+    workdir = tmp_path_factory.mktemp("acquirer")
+    running = start_host(make_config(workdir / "config"), workdir)
     yield running
     running.stop()
 

@@ -6,8 +6,10 @@ terminal would talk to the host: it never imports the host's own modules.
 """
 from __future__ import annotations
 
+import itertools
 import os
 import socket
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
@@ -93,13 +95,13 @@ class TestTerminal:
     __test__ = False
 
     def __init__(self, address: tuple[str, int], tid: str, mid: str, tmk: bytes, mac: str,
-                 batch: str = "000001") -> None:
+                 batch: str = "000001", stans: Iterator[int] | None = None) -> None:
         self.address = address
         self.terminal = Terminal(tid, mid)
         self.tmk, self.mac = tmk, mac
         self.batch = batch
         self.keys: WorkingKeys | None = None
-        self._stan = 0
+        self._stans = stans if stans is not None else itertools.count(1)
         self.sock = socket.create_connection(address, timeout=15)
         self.last_request: FinancialRequest | None = None
 
@@ -107,8 +109,7 @@ class TestTerminal:
         self.sock.close()
 
     def next_stan(self) -> str:
-        self._stan += 1
-        return f"{self._stan:06d}"
+        return f"{next(self._stans):06d}"
 
     # --- raw exchange ---------------------------------------------------------------
 
