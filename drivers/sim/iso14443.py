@@ -35,8 +35,12 @@ from typing import Protocol
 class CardApplication(Protocol):
     """What sits behind the block protocol: an ISO 7816-4 application."""
 
-    def process_apdu(self, apdu: bytes) -> bytes:
-        """Answer one command APDU with response data + SW1 SW2."""
+    def exchange(self, apdu: bytes) -> bytes:
+        """Answer one command APDU with response data + SW1 SW2.
+
+        The same call the EMV kernel makes on a reader's card, so an
+        application can also be driven in-process without the radio.
+        """
 
 
 class _State(enum.Enum):
@@ -209,7 +213,7 @@ class TypeACard:
             return self._send(bytes([0xA2 | self._block_number]))
         apdu = bytes(self._rx_chain + inf)
         self._rx_chain.clear()
-        response = self.application.process_apdu(apdu)
+        response = self.application.exchange(apdu)
         self._queue_response(response)
         first = self._next_i_block()
         delay = self._delay_for(apdu)
