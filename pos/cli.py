@@ -131,7 +131,7 @@ def _source(config: PosConfig, card: str | None, manual: bool,
     if manual and card:
         raise click.UsageError("--card and --manual exclude each other")
     if manual:
-        pan = click.prompt("Card number", hide_input=True, err=True)
+        pan = click.prompt("Card number", err=True)
         expiry = click.prompt("Expiry (YYMM)", err=True)
         with _failures():
             entry = ManualEntry(pan, expiry)

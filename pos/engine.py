@@ -417,7 +417,9 @@ class Engine:
             txn = self.journal.record_reply(
                 txn.id, state=j.APPROVED if approved else j.DECLINED, response_code=reply.response_code,
                 rrn=reply.rrn, auth_code=reply.auth_code, issuer_auth_data=icc,
-                host_date=reply.local_date, void_original=txn_type in VOIDS)
+                host_date=reply.local_date,
+                original_becomes=j.VOIDED if txn_type in VOIDS else
+                j.COMPLETED if txn_type == TxnType.COMPLETION else None)
         except JournalError:   # the reversal was decided meanwhile: this answer is late
             self.journal.note_late_reply(txn.id, reply.response_code)
             return Outcome(self.journal.get(txn.id), "answer came after the reversal was decided")
@@ -488,7 +490,7 @@ class Engine:
             msg, raw = await self._await_reply(future, ("0410", txn.stan))
             reply = self._check_reply(request, msg, raw)
         except (TimeoutError, ConnectionLost, _Untrusted) as e:
-            log.warning("reversal of STAN %s, attempt %d: %s", txn.stan, attempt, e)
+            log.warning("reversal of STAN %s, attempt %d: %s", txn.stan, attempt, str(e) or "no answer")
             await asyncio.sleep(min(self.config.host.backoff_initial_s * 2 ** (attempt - 1),
                                     self.config.host.backoff_max_s))
             return False

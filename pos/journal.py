@@ -38,7 +38,8 @@ APPROVED = "approved"
 DECLINED = "declined"
 REVERSAL_DUE = "reversal_due"    # no trustworthy answer: the reversal must reach the host
 REVERSED = "reversed"            # the host acknowledged the reversal
-VOIDED = "voided"                # an approved sale/completion later voided
+VOIDED = "voided"                # an approved sale/completion/pre-auth later voided
+COMPLETED = "completed"          # an approved pre-auth a completion captured
 UNKNOWN = "unknown"              # no answer to a request that cannot be reversed (refund, balance)
 NOT_SENT = "not_sent"            # abandoned before a byte left (no connection, bad input)
 
@@ -196,6 +197,8 @@ class BatchTotals:
 #: schemes settled as domestic (内卡); every other scheme is foreign (外卡)
 DOMESTIC_SCHEMES = frozenset({"unionpay"})
 DEBIT_TYPES = ("sale", "completion")
+#: transactions whose approval changes their original's state (voids, completion)
+SUPERSEDING_TYPES = ("void", "preauth_void", "completion_void", "completion")
 CREDIT_TYPES = ("refund",)
 
 
@@ -305,9 +308,11 @@ class Journal:
     def record_reply(self, txn_id: int, *, state: str, response_code: str,
                      rrn: str | None = None, auth_code: str | None = None,
                      issuer_auth_data: str | None = None, host_date: str | None = None,
-                     void_original: bool = False) -> Txn:
+                     original_becomes: str | None = None) -> Txn:
         """Store the host's answer and clear the armed reversal, atomically.
 
+        On approval the original (of a void or completion) takes the state
+        `original_becomes` (VOIDED, COMPLETED) in the same transaction.
         Refused (JournalError) when the reversal was already decided: an answer
         that comes after that point is late and must not turn into an approval.
         """
@@ -325,9 +330,9 @@ class Journal:
             fault_point("journal_write")
             if reversal:
                 self.db["reversals"].update(txn_id, {"state": CLEARED, "updated_at": now})
-            if void_original and state == APPROVED:
+            if original_becomes is not None and state == APPROVED:
                 original = self.get(txn_id).original_id
-                self.db["transactions"].update(original, {"state": VOIDED, "updated_at": now})
+                self.db["transactions"].update(original, {"state": original_becomes, "updated_at": now})
         return self.get(txn_id)
 
     def decide_reversal(self, txn_id: int, reason: str) -> Txn:
@@ -367,17 +372,18 @@ class Journal:
     def reversal_acknowledged(self, txn_id: int) -> Txn:
         """The host acknowledged the reversal: the transaction took no money.
 
-        A reversed void restores its original to approved (the void was undone).
+        A reversed void or completion gives its original back its approved
+        state (what the reversal undid), as the host does.
         """
         now = utc_now()
         with self._atomic():
             self.db["reversals"].update(txn_id, {"state": ACKNOWLEDGED, "updated_at": now})
             self.db["transactions"].update(txn_id, {"state": REVERSED, "updated_at": now})
             txn = self.get(txn_id)
-            if txn.type == "void" and txn.original_id is not None:
+            if txn.original_id is not None and txn.type in SUPERSEDING_TYPES:
                 self.db.execute("UPDATE transactions SET state = ?, updated_at = ? "
-                                "WHERE id = ? AND state = ?",
-                                [APPROVED, now, txn.original_id, VOIDED])
+                                "WHERE id = ? AND state IN (?, ?)",
+                                [APPROVED, now, txn.original_id, VOIDED, COMPLETED])
         return self.get(txn_id)
 
     def recover(self) -> int:

@@ -87,7 +87,7 @@ def test_void_marks_the_original_and_its_reversal_restores_it(tmp_path):
     journal.record_reply(original.id, state=j.APPROVED, response_code="00", rrn="R1", auth_code="A1")
     void = journal.begin(type="void", amount=original.amount, currency="156", processing_code="200000",
                          condition_code="00", reversible=True, original_id=original.id, **card())
-    journal.record_reply(void.id, state=j.APPROVED, response_code="00", void_original=True)
+    journal.record_reply(void.id, state=j.APPROVED, response_code="00", original_becomes=j.VOIDED)
     assert journal.get(original.id).state == j.VOIDED
     journal.reversal_acknowledged(void.id)
     assert journal.get(original.id).state == j.APPROVED

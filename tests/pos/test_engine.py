@@ -1,0 +1,249 @@
+"""The engine against the real acquirer host, in process: outcomes, events, journal rows, ledger money."""
+from __future__ import annotations
+
+import asyncio
+from contextlib import asynccontextmanager
+from dataclasses import asdict
+
+import pytest
+
+from acquirer.config import load_config as load_acquirer_config
+from acquirer.host import Host
+from acquirer.protocol import codec
+from acquirer.protocol.messages import SignOff
+from acquirer.storage import open_database
+from pos import events as ev
+from pos import journal as j
+from pos.config import load_config
+from pos.engine import CardMismatch, Engine, OriginalNotFound, ReversalOutstanding
+from pos.hostlink import EmbeddedLink
+from pos.journal import Journal
+from pos.terminal import open_terminal
+from pos.virtual_card import VirtualCards
+from tests.pos.support import HostLedger, disagreements, make_config, test_cards
+
+CARDS = test_cards()
+
+
+@pytest.fixture
+def setup(tmp_path):
+    config_dir = make_config(tmp_path)
+    config = load_config(config_dir, state_dir=tmp_path / "state")
+    return config, VirtualCards.from_config(config_dir, config.state_dir)
+
+
+def ledger(config) -> HostLedger:
+    return HostLedger(config.embedded_db_path, config.config_dir)
+
+
+def journal_rows(config) -> list[dict]:
+    journal = Journal(config.journal_path)
+    rows = [asdict(t) for t in journal.history()]
+    journal.close()
+    return rows
+
+
+def run(config, work, events=None):
+    async def go():
+        async with open_terminal(config, events.append if events is not None else None) as engine:
+            return await work(engine)
+    return asyncio.run(go())
+
+
+def test_sale_is_approved_posted_once_and_journalled_masked(setup):
+    config, cards = setup
+    events: list[ev.Event] = []
+    outcome = run(config, lambda e: e.sale(1234, [cards.card("unionpay-debit")]), events)
+
+    assert outcome.approved and outcome.txn.response_code == "00"
+    assert [type(e).__name__ for e in events] == [
+        "SigningOn", "SignedOn", "WaitingForPayment", "CardRead", "Authorizing", "Approved"]
+    approved = events[-1]
+    assert (approved.amount, approved.rrn, approved.stan) == (1234, outcome.txn.rrn, outcome.txn.stan)
+    assert outcome.txn.masked_pan == "621483*********0015" and outcome.txn.entry_mode == "072"
+    assert outcome.txn.cryptogram == "ARQC" and outcome.txn.issuer_auth_data.startswith("910A")
+    host = ledger(config)
+    assert host.balance("unionpay-debit") == CARDS["unionpay-debit"]["balance"] - 1234
+    assert disagreements(journal_rows(config), host.transactions()) == []
+    for path in config.state_dir.iterdir():   # nothing on disk holds the PAN
+        assert CARDS["unionpay-debit"]["pan"].encode() not in path.read_bytes(), path
+
+
+def test_every_scheme_authorizes_with_its_own_cryptogram(setup):
+    config, cards = setup
+    names = ["unionpay-credit", "visa", "mastercard", "mastercard-2series"]
+
+    async def work(engine):
+        return [await engine.sale(500, [cards.card(name)]) for name in names]
+
+    assert [o.txn.response_code for o in run(config, work)] == ["00"] * 4
+    host = ledger(config)
+    for name in names:
+        opening = CARDS[name].get("balance", CARDS[name].get("credit_limit"))
+        assert host.balance(name) == opening - 500
+
+
+def test_declines_carry_the_issuers_reason_and_take_nothing(setup):
+    config, cards = setup
+    events: list[ev.Event] = []
+
+    async def work(engine):
+        return [await engine.sale(20000, [cards.card("unionpay-low-balance")]),
+                await engine.sale(100, [cards.card("unionpay-expired")])]
+
+    low, expired = run(config, work, events)
+    assert (low.state, low.txn.response_code, expired.txn.response_code) == (j.DECLINED, "51", "54")
+    declined = [e for e in events if isinstance(e, ev.Declined)]
+    assert [(d.response_code, d.reason, d.reason_zh) for d in declined] == [
+        ("51", "Insufficient funds", "余额不足"), ("54", "Expired card", "过期卡")]
+    assert ledger(config).balance("unionpay-low-balance") == CARDS["unionpay-low-balance"]["balance"]
+    assert not any(isinstance(e, ev.ReversalPending) for e in events)
+
+
+def test_void_refund_preauth_completion_and_balance(setup):
+    config, cards = setup
+    visa, upi = cards.card("visa"), cards.card("unionpay-debit")
+
+    async def work(engine):
+        sale = await engine.sale(8800, [visa])
+        void = await engine.void(sale.txn.stan, [visa])
+        paid = await engine.sale(5000, [upi])
+        refund = await engine.refund(paid.txn.rrn, 2000, [upi])
+        hold = await engine.preauth(30000, [visa])
+        completion = await engine.complete(hold.txn.stan, 25000, [visa])
+        balance = await engine.balance([upi])
+        return sale, void, paid, refund, hold, completion, balance
+
+    sale, void, paid, refund, hold, completion, balance = run(config, work)
+    assert all(o.approved for o in (void, paid, refund, hold, completion, balance))
+    host = ledger(config)
+    assert host.balance("visa") == CARDS["visa"]["credit_limit"] - 25000   # voided sale back, hold released
+    assert host.balance("unionpay-debit") == CARDS["unionpay-debit"]["balance"] - 3000
+    assert balance.balance == host.balance("unionpay-debit")
+    rows = {r["stan"]: r for r in journal_rows(config)}
+    assert rows[sale.txn.stan]["state"] == j.VOIDED and rows[hold.txn.stan]["state"] == j.COMPLETED
+    assert rows[void.txn.stan]["original_rrn"] == sale.txn.rrn
+    assert disagreements(list(rows.values()), host.transactions()) == []
+    assert host.unbalanced_postings() == 0
+
+
+def test_void_and_refund_want_the_original_card(setup):
+    config, cards = setup
+
+    async def work(engine):
+        sale = await engine.sale(1000, [cards.card("visa")])
+        with pytest.raises(CardMismatch, match="not the card of the original"):
+            await engine.void(sale.txn.stan, [cards.card("mastercard")])
+        with pytest.raises(OriginalNotFound, match="no approved sale or completion with RRN 999999999999"):
+            await engine.refund("999999999999", 100, [cards.card("visa")])
+        with pytest.raises(OriginalNotFound, match="no transaction with trace 000777"):
+            await engine.void("777", [cards.card("visa")])
+
+    run(config, work)
+    assert [r["type"] for r in journal_rows(config)] == ["sale"]   # nothing else was sent
+
+
+def test_no_answer_in_time_is_reversed_and_the_late_approval_takes_nothing(tmp_path):
+    config_dir = make_config(tmp_path, pos={"timeout_s": 0.3}, issuers={"cup-bank": ("slow", 900)})
+    config = load_config(config_dir, state_dir=tmp_path / "state")
+    cards = VirtualCards.from_config(config_dir, config.state_dir)
+    events: list[ev.Event] = []
+    outcome = run(config, lambda e: e.sale(4321, [cards.card("unionpay-debit")]), events)
+
+    assert outcome.state == j.REVERSED
+    pending = next(e for e in events if isinstance(e, ev.ReversalPending))
+    assert (pending.reason_code, pending.stan) == ("98", outcome.txn.stan)
+    assert any(isinstance(e, ev.Reversed) for e in events)
+    # the host's answer to the sale came after the reversal: noted, never applied
+    [row] = journal_rows(config)
+    assert row["state"] == j.REVERSED and row["late_reply_code"] is not None
+    host = ledger(config)
+    assert host.balance("unionpay-debit") == CARDS["unionpay-debit"]["balance"]
+    assert disagreements([row], host.transactions()) == []
+
+
+@asynccontextmanager
+async def tampered_terminal(config, tamper):
+    """A terminal on the real in-process host whose replies pass through `tamper` (a faulty line)."""
+    acquirer = load_acquirer_config(config.config_dir)
+    db = open_database(config.embedded_db_path, acquirer.database.synchronous)
+    host = Host(acquirer, db)
+
+    async def handle(payload):
+        return tamper(await host.handle(payload))
+
+    journal = Journal(config.journal_path)
+    link = EmbeddedLink(handle)
+    engine = Engine(config, journal, link)
+    await engine.start()
+    try:
+        yield engine, host
+    finally:
+        await link.close()
+        journal.close()
+        db.close()
+
+
+def test_an_approval_with_a_bad_mac_is_reversed(setup):
+    config, cards = setup
+
+    def flip_sale_mac(reply: bytes) -> bytes:
+        if codec.decode(reply)["t"] == "0210":
+            return reply[:-1] + bytes([reply[-1] ^ 0x01])
+        return reply
+
+    async def work():
+        async with tampered_terminal(config, flip_sale_mac) as (engine, _):
+            return await engine.sale(700, [cards.card("unionpay-debit")])
+
+    outcome = asyncio.run(work())
+    assert outcome.state == j.REVERSED
+    assert ledger(config).balance("unionpay-debit") == CARDS["unionpay-debit"]["balance"]
+
+
+def test_host_asking_for_sign_on_gets_it_before_the_next_transaction(setup):
+    config, cards = setup
+    events: list[ev.Event] = []
+
+    async def work(engine):
+        stan = engine.journal.next_stan()
+        sign_off = SignOff(engine.terminal, stan, engine.journal.batch).to_message()
+        await engine._exchange(codec.encode(sign_off), ("0830", stan))   # the host forgets the session
+        refused = await engine.sale(100, [cards.card("visa")])
+        again = await engine.sale(100, [cards.card("visa")])
+        return refused, again
+
+    refused, again = run(config, work, events)
+    assert refused.txn.response_code == "77" and again.approved
+    assert sum(isinstance(e, ev.SignedOn) for e in events) == 2
+
+
+@pytest.mark.xfail(strict=True, reason="a reversal after a restart has no PAN: needs field 2 optional in "
+                                       "messages.LAYOUTS[REVERSAL] (/tmp/protocol-requests.md item 3)")
+def test_an_unacknowledged_reversal_blocks_new_transactions_until_acknowledged(tmp_path):
+    config_dir = make_config(tmp_path, pos={"timeout_s": 0.2, "reversal_attempts": 2, "backoff_initial_s": 0.01})
+    config = load_config(config_dir, state_dir=tmp_path / "state")
+    cards = VirtualCards.from_config(config_dir, config.state_dir)
+
+    def lose_answers(reply: bytes) -> bytes | None:   # the line drops every answer to 0200 / 0400
+        return None if codec.decode(reply)["t"] in ("0210", "0410") else reply
+
+    async def first():
+        async with tampered_terminal(config, lose_answers) as (engine, _):
+            outcome = await engine.sale(900, [cards.card("mastercard")])
+            with pytest.raises(ReversalOutstanding, match=f"trace {outcome.txn.stan}"):
+                await engine.sale(100, [cards.card("mastercard")])
+            return outcome
+
+    outcome = asyncio.run(first())
+    assert outcome.state == j.REVERSAL_DUE
+    assert [r["type"] for r in journal_rows(config)] == ["sale"]   # the second sale never started
+    # at the next start the reversal is sent again (idempotent on the host) before anything else
+    events: list[ev.Event] = []
+    later = run(config, lambda e: e.sale(100, [cards.card("mastercard")]), events)
+    assert later.approved
+    kinds = [type(e).__name__ for e in events]
+    assert kinds.index("Reversed") < kinds.index("WaitingForPayment")
+    host = ledger(config)
+    assert host.balance("mastercard") == CARDS["mastercard"]["balance"] - 100
+    assert disagreements(journal_rows(config), host.transactions()) == []
