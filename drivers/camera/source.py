@@ -69,13 +69,13 @@ class FrameSource:
         self.spec = spec
         self._capture: cv2.VideoCapture | None = None
         if spec.kind in ("device", "video"):
-            self._capture = _open_capture(spec.target, spec)
+            self._capture = _open_capture(spec.target, spec.kind)
 
     def frames(self) -> Iterator[np.ndarray]:
         """Yield BGR frames until the source ends (a device: until it stops delivering)."""
         if self.spec.kind in ("image", "folder"):
             for image in self.spec.images:
-                capture = _open_capture(str(image), self.spec, cv2.CAP_IMAGES)
+                capture = _open_capture(str(image), "image", cv2.CAP_IMAGES)
                 try:
                     ok, frame = capture.read()
                 finally:
@@ -88,7 +88,7 @@ class FrameSource:
             raise NoFrames(f"{self.spec} is closed")
         if self.spec.kind == "video" and self._capture.get(cv2.CAP_PROP_POS_FRAMES) > 0:
             self._capture.release()
-            self._capture = _open_capture(self.spec.target, self.spec)
+            self._capture = _open_capture(self.spec.target, self.spec.kind)
         while True:
             ok, frame = self._capture.read()
             if not ok or frame is None:
@@ -106,11 +106,13 @@ def open_source(source: int | str | os.PathLike[str]) -> FrameSource:
     return FrameSource(resolve_source(source))
 
 
-def _open_capture(target: int | str, spec: SourceSpec, api: int = cv2.CAP_ANY) -> cv2.VideoCapture:
+def _open_capture(target: int | str, kind: str, api: int = cv2.CAP_ANY) -> cv2.VideoCapture:
+    """An opened capture; `kind` ("device", "video", "image") chooses the error and its words."""
     capture = cv2.VideoCapture(target, api)
     if not capture.isOpened():
         capture.release()
-        if spec.kind == "device":
+        if kind == "device":
             raise CameraNotFound(f"camera {target} not found or busy: OpenCV could not open it")
-        raise CameraOpenError(f"cannot open {target} as a {spec.kind}: not a format OpenCV can read")
+        raise CameraOpenError(f"cannot open {target} as {'an' if kind == 'image' else 'a'} {kind}:"
+                              " not a format OpenCV can read")
     return capture

@@ -93,6 +93,7 @@ class Scene:
         self.width, self.height = size
         self._rng = rng
         self._background = _counter_background(size, rng)
+        self._phones: dict[tuple[int, float], tuple[np.ndarray, np.ndarray, float, tuple[float, float]]] = {}
 
     @property
     def scale(self) -> float:
@@ -111,6 +112,16 @@ class Scene:
             yaw=float(self._rng.uniform(-tilt_deg, tilt_deg)),
         )
 
+    def _phone(self, code: np.ndarray, code_px: float) -> tuple[np.ndarray, float, tuple[float, float]]:
+        """The flat phone image pre-shrunk near `code_px` (area averaging; the warp does the rest), cached."""
+        shrink = round(min(1.0, code_px * 1.3 / code.shape[1]), 2)
+        key = (id(code), shrink)
+        if key not in self._phones:   # the code array is kept in the value, so its id stays unique
+            phone, code_w, centre = _phone_image(code)
+            small = cv2.resize(phone, None, fx=shrink, fy=shrink, interpolation=cv2.INTER_AREA)
+            self._phones[key] = (code, small, code_w * shrink, (centre[0] * shrink, centre[1] * shrink))
+        return self._phones[key][1:]
+
     def code_in_view(self, placement: Placement) -> bool:
         """True when all four corners of the code fall inside the frame."""
         quad = _code_quad(placement, focal=float(self.width))
@@ -120,7 +131,7 @@ class Scene:
         """A BGR frame: the background, the phone (if `code` and `placement`), then the faults."""
         image = self._background.copy()
         if code is not None and placement is not None:
-            _draw_phone(image, code, placement)
+            _draw_phone(image, self._phone(code, placement.code_px), placement)
             if conditions.glare is not None:
                 _add_glare(image, placement, conditions.glare)
         return _apply_faults(image, conditions, self._rng)
@@ -271,22 +282,28 @@ def _code_quad(placement: Placement, focal: float) -> np.ndarray:
     return (projected + np.array([placement.cx, placement.cy])).astype(np.float32)
 
 
-def _draw_phone(image: np.ndarray, code: np.ndarray, placement: Placement) -> None:
-    phone, code_w, (ccx, ccy) = _phone_image(code)
-    shrink = min(1.0, placement.code_px * 1.3 / code_w)  # pre-shrink with area averaging, warp the rest
-    if shrink < 1.0:
-        phone = cv2.resize(phone, None, fx=shrink, fy=shrink, interpolation=cv2.INTER_AREA)
-        code_w, ccx, ccy = code_w * shrink, ccx * shrink, ccy * shrink
+def _draw_phone(image: np.ndarray, phone_drawing: tuple[np.ndarray, float, tuple[float, float]],
+                placement: Placement) -> None:
+    """Warp the flat phone onto the frame, only over the phone's bounding box."""
+    phone, code_w, (ccx, ccy) = phone_drawing
     half = code_w / 2
     source = np.array([[ccx - half, ccy - half], [ccx + half, ccy - half],
                        [ccx + half, ccy + half], [ccx - half, ccy + half]], np.float32)
     height, width = image.shape[:2]
     homography = cv2.getPerspectiveTransform(source, _code_quad(placement, focal=float(width)))
-    warped = cv2.warpPerspective(phone, homography, (width, height), flags=cv2.INTER_LINEAR)
-    mask = cv2.warpPerspective(np.full(phone.shape[:2], 255, np.uint8), homography, (width, height),
-                               flags=cv2.INTER_LINEAR)
+    ph, pw = phone.shape[:2]
+    outline = cv2.perspectiveTransform(np.array([[[0, 0], [pw, 0], [pw, ph], [0, ph]]], np.float32), homography)[0]
+    x0, y0 = np.floor(outline.min(axis=0)).astype(int).clip(0, (width, height))
+    x1, y1 = np.ceil(outline.max(axis=0)).astype(int).clip(0, (width, height))
+    if x1 <= x0 or y1 <= y0:
+        return                                   # entirely outside the view
+    shifted = np.array([[1, 0, -x0], [0, 1, -y0], [0, 0, 1]], np.float64) @ homography
+    box = (int(x1 - x0), int(y1 - y0))
+    warped = cv2.warpPerspective(phone, shifted, box, flags=cv2.INTER_LINEAR)
+    mask = cv2.warpPerspective(np.full((ph, pw), 255, np.uint8), shifted, box, flags=cv2.INTER_LINEAR)
     alpha = (mask.astype(np.float32) / 255)[..., None]
-    image[:] = (warped * alpha + image * (1 - alpha)).astype(np.uint8)
+    region = image[y0:y1, x0:x1]
+    region[:] = (warped * alpha + region * (1 - alpha)).astype(np.uint8)
 
 
 def _add_glare(image: np.ndarray, placement: Placement, glare: tuple[float, float, float, float]) -> None:
@@ -313,7 +330,8 @@ def _apply_faults(image: np.ndarray, c: Conditions, rng: np.random.Generator) ->
         out = cv2.filter2D(out, -1, kernel / max(kernel.sum(), 1e-6))
     if c.contrast != 1.0 or c.brightness:
         out = (out - 128) * c.contrast + 128 + c.brightness
-    out += rng.normal(0, c.noise_sigma, size=out.shape).astype(np.float32)
+    # luminance noise, the same on the three channels (decoders see grey anyway)
+    out += rng.standard_normal(size=out.shape[:2] + (1,), dtype=np.float32) * np.float32(c.noise_sigma)
     return np.clip(out, 0, 255).astype(np.uint8)
 
 
