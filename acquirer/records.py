@@ -24,20 +24,19 @@ import secrets
 import sqlite3
 from dataclasses import dataclass
 
+from acquirer.decline import Decline
 from acquirer.ledger import utc_now
 
 __all__ = ["Duplicate", "Records", "TxnKey", "TxnRow"]
 
 
-class Duplicate(Exception):
+class Duplicate(Decline):
     """A request with the same TID, MID, batch, STAN and date was already processed (94)."""
-
-    code = "94"
 
     def __init__(self, key: TxnKey) -> None:
         self.key = key
-        super().__init__(f"duplicate transmission: terminal {key.tid}, batch {key.batch}, "
-                         f"STAN {key.stan}, {key.local_date}")
+        super().__init__("94", f"duplicate transmission: terminal {key.tid}, batch {key.batch}, "
+                               f"STAN {key.stan}, {key.local_date}")
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@ Decisions (documented in docs/acquirer.md):
   under it is **97** (terminal not registered).
 - Sign-on (0800, 60.3 = 003 or 004) issues fresh random double-length PIN and
   MAC keys (and a track key for 004) under the terminal's TMK in field 62.
-  60.3 = 001 (single-length keys) is answered **40** (function not supported):
-  the kit issues double-length keys only.
+  The link has no single-length key mode: an 0800 with 60.3 = 001 is not a
+  message of the link (`messages.classify`) and is answered 30.
 - Every other message needs a current sign-on: one not followed by sign-off
   (0820/002) and younger than `[host] signon_ttl_s`. Without one the host
   answers **77** ("sign on again", the UnionPay code for a terminal whose
@@ -34,10 +34,10 @@ from acquirer.decline import Decline
 from acquirer.protocol.keys import KeyCheckError, KeyFormatError, WorkingKeys, generate_working_keys
 from acquirer.protocol.keys import pack_field62, unpack_field62
 
-__all__ = ["KEY_MODES", "Session", "Sessions", "next_batch"]
+__all__ = ["Session", "Sessions", "next_batch"]
 
-#: 60.3 of a sign-on -> does it ask for a track key
-KEY_MODES = {"003": False, "004": True}
+#: 60.3 of a sign-on that asks for a track key as well
+KEY_MODE_WITH_TRACK = "004"
 
 
 def next_batch(batch: str) -> str:
@@ -123,9 +123,7 @@ class Sessions:
 
         The caller makes it current with `activate` once the unit is durable.
         """
-        if key_mode not in KEY_MODES:
-            raise Decline("40", f"sign-on key mode {key_mode} not supported (double-length keys only)")
-        keys = generate_working_keys(with_track=KEY_MODES[key_mode])
+        keys = generate_working_keys(with_track=key_mode == KEY_MODE_WITH_TRACK)
         field62 = pack_field62(terminal.tmk, keys)
         batch = self.batch(terminal) or (terminal_batch if terminal_batch != "000000" else "000001")
         session = Session(terminal, keys, self.clock())
