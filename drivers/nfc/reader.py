@@ -150,7 +150,7 @@ def _open_serial(text: str, path: ReaderPath) -> NfcReader:
         if transport is not None:
             transport.close()
         os.close(lock_fd)
-        if getattr(error, "errno", None) == errno.ENODEV:
+        if getattr(error, "errno", None) in (errno.ENODEV, errno.ETIMEDOUT):
             raise ReaderMissing(text, f"no {path.driver.upper()} answered on {path.target}") from error
         raise _reader_error(text, error) from error
     device._path = path.target  # what nfcpy's own device lookup sets

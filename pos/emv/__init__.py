@@ -8,11 +8,11 @@
 """
 from pos.emv.kernel import ApduTransport, ContactlessKernel
 from pos.emv.online import HostResult, IssuerAuthentication, complete_online
-from pos.emv.outcome import KernelResult, Outcome, OutcomeKind, present_one_card
+from pos.emv.outcome import KernelResult, Outcome, OutcomeKind, outcome_for_card_error
 from pos.emv.params import EMV_FILE, AidParams, EmvConfigError, TerminalEmvConfig, load_terminal_emv
 
 __all__ = [
     "EMV_FILE", "AidParams", "ApduTransport", "ContactlessKernel", "EmvConfigError", "HostResult",
     "IssuerAuthentication", "KernelResult", "Outcome", "OutcomeKind", "TerminalEmvConfig",
-    "complete_online", "load_terminal_emv", "present_one_card",
+    "complete_online", "load_terminal_emv", "outcome_for_card_error",
 ]

@@ -31,7 +31,7 @@ from typing import Protocol
 
 from acquirer.protocol import tlv
 from acquirer.protocol.cryptogram import CryptogramError, cryptogram_for
-from drivers.nfc.errors import CardCommunicationError, CardRemoved
+from drivers.nfc.errors import CardError
 from pos.emv import apdu
 from pos.emv.dol import DolError, build_dol_data
 from pos.emv.field55 import build_field55
@@ -40,6 +40,7 @@ from pos.emv.outcome import (
     Outcome,
     declined,
     online_request,
+    outcome_for_card_error,
     present_card_again,
     try_another_interface,
 )
@@ -97,10 +98,8 @@ class ContactlessKernel:
             return self._run(card, request, sequence_counter)
         except _Stop as stop:
             return KernelResult(stop.outcome)
-        except CardRemoved as error:
-            return KernelResult(present_card_again(str(error)))
-        except CardCommunicationError as error:
-            return KernelResult(present_card_again(str(error)))
+        except CardError as error:
+            return KernelResult(outcome_for_card_error(error))
         except (CardDataError, DolError, tlv.TlvError) as error:
             return KernelResult(try_another_interface(f"{CARD_READ_ERROR}: {error}"))
 

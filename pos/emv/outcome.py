@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+from drivers.nfc.errors import CardError, CollisionDetected, UnsupportedCard
 from pos.payment import CardData
 
 
@@ -70,6 +71,15 @@ def present_card_again(reason: str, *, see_phone: bool = False) -> Outcome:
 
 def present_one_card(reason: str) -> Outcome:
     return Outcome.of(OutcomeKind.PRESENT_ONE_CARD, MSG_ONE_CARD_ONLY, reason)
+
+
+def outcome_for_card_error(error: CardError) -> Outcome:
+    """What the cardholder is told when the reader or the radio link fails them."""
+    if isinstance(error, CollisionDetected):
+        return present_one_card(str(error))
+    if isinstance(error, UnsupportedCard):
+        return try_another_interface(str(error))
+    return present_card_again(str(error))  # removed mid-read, or garbled blocks
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,14 @@ from pathlib import Path
 
 from drivers.sim.contactless.application import Misbehaviour, PaymentApplication
 from drivers.sim.contactless.atc import DEFAULT_STATE_DIR, AtcExhausted, AtcStore
+from drivers.sim.contactless.cobadged import CoBadgedCard
 from drivers.sim.contactless.faults import FAULTS, Fault
 from drivers.sim.contactless.profiles import CardFileError, CardProfile, load_profile, load_profiles
 from drivers.sim.iso14443 import TypeACard
 
 __all__ = [
-    "DEFAULT_STATE_DIR", "FAULTS", "AtcExhausted", "AtcStore", "CardFileError", "CardProfile", "Fault",
+    "DEFAULT_STATE_DIR", "FAULTS", "AtcExhausted", "AtcStore", "CardFileError", "CardProfile", "CoBadgedCard",
+    "Fault",
     "Misbehaviour", "PaymentApplication", "UnknownFault", "load_profile", "load_profiles",
     "make_card", "virtual_application", "virtual_card",
 ]
@@ -31,8 +33,7 @@ _FORM_RADIO = {
 
 
 class UnknownFault(ValueError):
-    def __init__(self, name: str) -> None:
-        super().__init__(f"no card fault named {name!r}; known: {', '.join(FAULTS)}")
+    """A fault name that is not in `FAULTS`, or a radio fault asked of a card without radio."""
 
 
 def _fault(name: str | None) -> Fault | None:
@@ -41,7 +42,7 @@ def _fault(name: str | None) -> Fault | None:
     try:
         return FAULTS[name]
     except KeyError:
-        raise UnknownFault(name) from None
+        raise UnknownFault(f"no card fault named {name!r}; known: {', '.join(FAULTS)}") from None
 
 
 def make_card(profile: CardProfile, atc_store: AtcStore, fault: Fault | None = None) -> TypeACard:
@@ -66,6 +67,6 @@ def virtual_application(name: str, *, cards_file: Path, state_dir: Path = DEFAUL
     """
     chosen = _fault(fault)
     if chosen is not None and chosen.radio:
-        raise UnknownFault(f"{fault} (a radio fault: present the card on the simulated reader)")
+        raise UnknownFault(f"{fault!r} is a radio fault: present the card on the simulated reader")
     return PaymentApplication(load_profile(cards_file, name), AtcStore(state_dir),
                               chosen.misbehaviour if chosen else None)

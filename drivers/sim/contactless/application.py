@@ -127,6 +127,11 @@ def parse_dol(dol: bytes) -> list[tuple[str, int]]:
     return entries
 
 
+def ppse_fci(entries: Sequence[Item]) -> Item:
+    """The SELECT PPSE answer around directory entries: 6F > 84, A5 > BF0C > 61..."""
+    return ("6F", [("84", PPSE_NAME), ("A5", [("BF0C", list(entries))])])
+
+
 class PaymentApplication:
     """One personalised contactless payment application (see the module docstring)."""
 
@@ -173,10 +178,13 @@ class PaymentApplication:
         return self._encode(command, items) + SW_OK
 
     # --- commands ------------------------------------------------------------------
+    def directory_entry(self, priority: int = 1) -> Item:
+        """This application's entry (61) in a PPSE directory."""
+        return ("61", [("4F", self.profile.aid), ("50", self.profile.label.encode()),
+                       ("87", bytes([priority]))])
+
     def _ppse(self, p1: int, p2: int, body: bytes) -> tuple[list[Item], bytes]:
-        entry = [("4F", self.profile.aid), ("50", self.profile.label.encode()), ("87", b"\x01")]
-        fci = [("84", PPSE_NAME), ("A5", [("BF0C", [("61", entry)])])]
-        return [("6F", fci)], SW_OK
+        return [ppse_fci([self.directory_entry()])], SW_OK
 
     def _select(self, p1: int, p2: int, body: bytes) -> tuple[list[Item], bytes]:
         if body != self.profile.aid[:len(body)] or not body:
@@ -300,24 +308,29 @@ class PaymentApplication:
 
     # --- encoding, with the misbehaviour applied --------------------------------------
     def _encode(self, command: str, items: list[Item]) -> bytes:
-        encoded = self._build(items, malform=self.misbehaviour.malform == command)
+        encoded = encode(items, omit=self.misbehaviour.omit, malform=self.misbehaviour.malform == command)
         if self.misbehaviour.truncate == command:
             encoded = encoded[: max(1, len(encoded) - 5)]
         return encoded
 
-    def _build(self, items: Sequence[Item], *, malform: bool) -> bytes:
-        parts: list[tuple[str, bytes]] = []
-        for tag, value in items:
-            if tag in self.misbehaviour.omit:
-                continue
-            if isinstance(value, (bytes, bytearray)):
-                parts.append((tag, bytes(value)))
-            else:
-                inner = self._build(value, malform=malform)
-                if malform and tag in ("70", "77"):
-                    # the template's length is right; the first object inside claims
-                    # more bytes than the template holds
-                    at = 2 if inner[0] & 0x1F == 0x1F else 1  # the first object's length byte
-                    inner = inner[:at] + bytes([min(0x7F, inner[at] + 0x20)]) + inner[at + 1:]
-                parts.append((tag, inner))
-        return tlv.build(parts)
+
+def encode(items: Sequence[Item], *, omit: frozenset[str] = frozenset(), malform: bool = False) -> bytes:
+    """BER-TLV of nested (tag, value-or-children) items, leaving out `omit`.
+
+    `malform`: in each record or GPO template (70, 77), the first object
+    claims more bytes than the template holds (the template's own length
+    stays right, so only a parser that looks inside notices).
+    """
+    parts: list[tuple[str, bytes]] = []
+    for tag, value in items:
+        if tag in omit:
+            continue
+        if isinstance(value, (bytes, bytearray)):
+            parts.append((tag, bytes(value)))
+            continue
+        inner = encode(value, omit=omit, malform=malform)
+        if malform and tag in ("70", "77"):
+            at = 2 if inner[0] & 0x1F == 0x1F else 1  # the first object's length byte
+            inner = inner[:at] + bytes([min(0x7F, inner[at] + 0x20)]) + inner[at + 1:]
+        parts.append((tag, inner))
+    return tlv.build(parts)
