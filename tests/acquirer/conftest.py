@@ -1,6 +1,7 @@
 """Fixtures: a real `acquirer serve` subprocess on an ephemeral loopback port with a temp database."""
 from __future__ import annotations
 
+import asyncio
 import itertools
 import shutil
 import signal
@@ -9,13 +10,14 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from acquirer.config import AcquirerConfig, load_config
 from acquirer.tokens import pan_token
-from tests.acquirer.terminal import TestCard, TestTerminal
+from tests.acquirer.terminal import SHANGHAI, TestCard, TestTerminal
 
 REPO_CONFIG = Path(__file__).resolve().parents[2] / "config"
 
@@ -75,6 +77,7 @@ class RunningHost:
     address: tuple[str, int]
     db_path: Path
     config: AcquirerConfig
+    config_dir: Path
     log_path: Path
     # shared by every test on this host: a card's ATC must keep rising and a
     # terminal's STANs must not repeat, whichever test object sends them
@@ -140,7 +143,7 @@ def start_host(config_dir: Path, workdir: Path) -> RunningHost:
         process.kill()
         raise RuntimeError(f"acquirer serve did not start: {line!r}\n{log_path.read_text()}")
     host, port = line.rsplit(" ", 1)[1].strip().rsplit(":", 1)
-    return RunningHost(process, (host, int(port)), db_path, load_config(config_dir), log_path)
+    return RunningHost(process, (host, int(port)), db_path, load_config(config_dir), config_dir, log_path)
 
 
 @pytest.fixture(scope="module")
@@ -170,3 +173,51 @@ def assert_ledger_consistent(host: RunningHost) -> None:
             "SELECT id, balance FROM accounts WHERE kind IN ('cardholder', 'hold') AND balance < 0").fetchall()
         assert negative == []
         assert conn.execute("SELECT SUM(balance) FROM accounts").fetchone()[0] == 0
+
+
+class EmbeddedHost:
+    """`Host` in the test process (no TCP), on its own event loop and a clock the test moves."""
+
+    def __init__(self, config_dir: Path, workdir: Path, now: datetime) -> None:
+        from acquirer.host import Host
+        from acquirer.storage import open_database
+
+        self.now = now
+        self.config = load_config(config_dir)
+        self.db_path = workdir / "embedded.db"
+        self.loop = asyncio.new_event_loop()
+        self.host = Host(self.config, open_database(self.db_path), clock=lambda: self.now)
+        self._cards: dict[str, TestCard] = {}
+        self._stans: dict[str, itertools.count] = {}
+
+    def handle(self, payload: bytes) -> bytes:
+        answer = self.loop.run_until_complete(self.host.handle(payload))
+        assert answer is not None
+        return answer
+
+    def terminal(self, tid: str = "10000001") -> TestTerminal:
+        t = next(t for (tid_, _), t in self.config.terminals.items() if tid_ == tid)
+        terminal = TestTerminal(None, t.tid, t.mid, t.tmk, t.mac, transport=self.handle,
+                                stans=self._stans.setdefault(tid, itertools.count(1)))
+        assert terminal.sign_on()["39"] == "00"
+        return terminal
+
+    def card(self, name: str) -> TestCard:
+        if name not in self._cards:
+            self._cards[name] = TestCard(next(c for c in self.config.cards if c.name == name))
+        return self._cards[name]
+
+    def available(self, card: TestCard) -> int:
+        token = pan_token(self.config.host.token_key, card.pan)
+        return self.host.ledger.balance(f"card:{token}")
+
+    def close(self) -> None:
+        self.loop.close()
+
+
+@pytest.fixture
+def embedded(tmp_path: Path) -> Iterator[EmbeddedHost]:
+    host = EmbeddedHost(make_config(tmp_path / "config"), tmp_path,
+                        datetime(2026, 3, 14, 12, 0, tzinfo=SHANGHAI))
+    yield host
+    host.close()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
@@ -90,23 +90,29 @@ class TestCard:
 
 
 class TestTerminal:
-    """A terminal over a blocking socket: sign-on, signed requests, reversals."""
+    """A terminal: sign-on, signed requests, reversals.
+
+    It talks over a blocking socket to `address`, or through `transport`
+    (payload in, reply payload out) to a host embedded in the test process.
+    """
 
     __test__ = False
 
-    def __init__(self, address: tuple[str, int], tid: str, mid: str, tmk: bytes, mac: str,
-                 batch: str = "000001", stans: Iterator[int] | None = None) -> None:
-        self.address = address
+    def __init__(self, address: tuple[str, int] | None, tid: str, mid: str, tmk: bytes, mac: str,
+                 batch: str = "000001", stans: Iterator[int] | None = None,
+                 transport: Callable[[bytes], bytes] | None = None) -> None:
         self.terminal = Terminal(tid, mid)
         self.tmk, self.mac = tmk, mac
         self.batch = batch
         self.keys: WorkingKeys | None = None
         self._stans = stans if stans is not None else itertools.count(1)
-        self.sock = socket.create_connection(address, timeout=15)
+        self.transport = transport
+        self.sock = socket.create_connection(address, timeout=15) if transport is None else None
         self.last_request: FinancialRequest | None = None
 
     def close(self) -> None:
-        self.sock.close()
+        if self.sock is not None:
+            self.sock.close()
 
     def next_stan(self) -> str:
         return f"{next(self._stans):06d}"
@@ -114,6 +120,8 @@ class TestTerminal:
     # --- raw exchange ---------------------------------------------------------------
 
     def send_payload(self, payload: bytes) -> bytes:
+        if self.transport is not None:
+            return self.transport(payload)
         send_frame(self.sock, payload)
         return recv_frame(self.sock, 4096)
 

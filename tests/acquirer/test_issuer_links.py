@@ -1,0 +1,65 @@
+"""Issuers configured slow or down: the switch answers 98 on its own timeout, 91 for a link that is down,
+and the modes change at run time (SIGHUP re-reads them)."""
+import signal
+import time
+
+import pytest
+
+from acquirer.protocol.transactions import TxnType
+from tests.acquirer.conftest import assert_ledger_consistent, make_config, start_host
+
+SLOW_AND_DOWN = {
+    "switch_timeout_ms = 3000": "switch_timeout_ms = 300",
+    'name = "cup-bank"\nnetwork = "unionpay"\nzpk = "3D0248C3006AF0014BB18A668A8018EB"   # TEST KEY: zone PIN key acquirer <-> issuer\nmode = "normal"\ndelay_ms = 0':
+        'name = "cup-bank"\nnetwork = "unionpay"\nzpk = "3D0248C3006AF0014BB18A668A8018EB"\nmode = "slow"\ndelay_ms = 5000',
+    'zpk = "81D79C891A05CFA3FF5EB05666A77FA9"   # TEST KEY\nmode = "normal"':
+        'zpk = "81D79C891A05CFA3FF5EB05666A77FA9"\nmode = "down"',
+    'zpk = "0FD1BB1E533FA18777BB80625B39366F"   # TEST KEY\nmode = "normal"\ndelay_ms = 0':
+        'zpk = "0FD1BB1E533FA18777BB80625B39366F"\nmode = "slow"\ndelay_ms = 50',
+}
+
+
+@pytest.fixture(scope="module")
+def faulty(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("faulty")
+    host = start_host(make_config(workdir / "config", replace=SLOW_AND_DOWN), workdir)
+    yield host
+    host.stop()
+
+
+def test_issuer_slower_than_the_switch_timeout_is_98_and_nothing_posts(faulty):
+    t = faulty.terminal("10000001")
+    card = faulty.card("unionpay-debit")
+    before = faulty.available(card)
+    sale = t.request(TxnType.SALE, card, 1_000)
+    assert t.send(sale)["39"] == "98"
+    assert faulty.available(card) == before
+    # the terminal reverses it: acknowledged, there was nothing to undo
+    assert t.reverse(sale)["39"] == "00"
+    assert faulty.available(card) == before
+    assert_ledger_consistent(faulty)
+
+
+def test_slow_issuer_within_the_timeout_answers(faulty):
+    t = faulty.terminal("10000001")
+    assert t.sale(faulty.card("visa"), 1_000)["39"] == "00"
+
+
+def test_issuer_link_down_is_91(faulty):
+    t = faulty.terminal("10000001")
+    card = faulty.card("mastercard")
+    before = faulty.available(card)
+    assert t.sale(card, 1_000)["39"] == "91"
+    assert faulty.available(card) == before
+
+
+def test_sighup_applies_changed_issuer_modes(faulty):
+    config = faulty.config_dir / "acquirer.toml"
+    config.write_text(config.read_text().replace('mode = "down"', 'mode = "normal"'))
+    faulty.process.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 10
+    while "mc-bank=normal" not in faulty.log():
+        assert time.monotonic() < deadline, "the host did not log the reload"
+        time.sleep(0.05)
+    t = faulty.terminal("10000001")
+    assert t.sale(faulty.card("mastercard"), 1_000)["39"] == "00"
