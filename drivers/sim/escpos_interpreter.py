@@ -63,6 +63,7 @@ CODE_PAGES: dict[int, str] = {
 Align = Literal["left", "center", "right"]
 _ALIGN: dict[int, Align] = {0: "left", 1: "center", 2: "right", 48: "left", 49: "center", 50: "right"}
 _QR_EC = {48: "L", 49: "M", 50: "Q", 51: "H"}
+_INVERT = bytes(0xFF ^ b for b in range(256))
 
 
 class EscposError(ValueError):
@@ -440,7 +441,7 @@ class Interpreter:
 
     def _raster(self, width_bytes: int, height: int, data: bytes) -> None:
         self._end_line(force=False)
-        inverted = bytes(0xFF ^ b for b in data)   # ESC/POS: 1 = black dot; Pillow "1": 0 = black
+        inverted = data.translate(_INVERT)   # ESC/POS: 1 = black dot; Pillow "1": 0 = black
         image = Image.frombytes("1", (width_bytes * 8, height), inverted)
         self.document.items.append(RasterImage(image, self._style.align))
 
