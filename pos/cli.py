@@ -137,10 +137,12 @@ def _source(config: PosConfig, card: str | None, manual: bool,
             entry = ManualEntry(pan, expiry)
         return lambda engine: [entry]
     cards = _cards(config)
+    if card is not None:
+        with _failures():
+            chosen = cards.card(card)   # an unknown name is refused before the terminal starts
+        return lambda engine: [chosen]
 
     def choose(engine: Engine) -> list[PaymentSource]:
-        if card is not None:
-            return [cards.card(card)]
         txn = original(engine.journal) if original is not None else None
         if txn is None:   # a new payment; or no such original, which the engine reports
             return [cards.card(DEFAULT_CARD)]
@@ -181,11 +183,13 @@ card_option = click.option("--card", metavar="NAME", help="Present this test car
 manual_option = click.option("--manual", is_flag=True, help="Key in card number and expiry (entry mode 012).")
 pin_option = click.option("--pin", metavar="PIN", help="Online PIN (sent encrypted in field 52).")
 json_option = click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
+#: let "-5" reach the amount parser (and its "negative" message) instead of failing as an unknown option
+AMOUNT_COMMAND = {"ignore_unknown_options": True}
 
 
 # --- commands ----------------------------------------------------------------------
 
-@main.command()
+@main.command(context_settings=AMOUNT_COMMAND)
 @click.argument("amount")
 @card_option
 @manual_option
@@ -200,7 +204,7 @@ def sale(config: PosConfig, amount: str, card: str | None, manual: bool, pin: st
     _finish(_run(config, lambda engine: engine.sale(fen, sources(engine), pin=pin)), as_json)
 
 
-@main.command()
+@main.command(context_settings=AMOUNT_COMMAND)
 @click.argument("amount")
 @card_option
 @manual_option
@@ -215,7 +219,7 @@ def preauth(config: PosConfig, amount: str, card: str | None, manual: bool, pin:
     _finish(_run(config, lambda engine: engine.preauth(fen, sources(engine), pin=pin)), as_json)
 
 
-@main.command()
+@main.command(context_settings=AMOUNT_COMMAND)
 @click.argument("trace")
 @click.argument("amount")
 @card_option
@@ -242,7 +246,7 @@ def void(config: PosConfig, trace: str, card: str | None, manual: bool, as_json:
     _finish(_run(config, lambda engine: engine.void(trace, sources(engine))), as_json)
 
 
-@main.command()
+@main.command(context_settings=AMOUNT_COMMAND)
 @click.argument("rrn")
 @click.argument("amount")
 @card_option
