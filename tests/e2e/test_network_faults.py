@@ -1,0 +1,75 @@
+"""Sales over a line that drops, delays, duplicates and cuts: no money moves without an approval.
+
+The terminal (engine + TCP link, in this process) talks to a real `acquirer
+serve` through `FaultProxy`. Whatever the line does, once the line is clean
+again and the due reversals are through, every sale is approved in both the
+journal and the acquirer's records or reversed in both, and each card's
+balance is its opening balance less exactly the approved sales.
+"""
+from __future__ import annotations
+
+import asyncio
+import random
+from dataclasses import asdict
+
+import pytest
+
+from pos import journal as j
+from pos.config import load_config
+from pos.engine import EngineError
+from pos.hostlink import HostUnavailable
+from pos.terminal import open_terminal
+from pos.virtual_card import VirtualCards
+from tests.e2e.proxy import Fault, FaultProxy, RandomFaults
+from tests.pos.support import AcquirerServer, HostLedger, disagreements, make_config, test_cards
+
+SALES = 50
+CARDS = ("unionpay-debit", "visa", "mastercard", "unionpay-credit")
+
+
+@pytest.mark.slow
+def test_a_faulty_line_never_takes_money_without_an_approval(tmp_path):
+    config_dir = make_config(tmp_path, pos={
+        "timeout_s": 0.4, "connect_timeout_s": 1.0, "backoff_initial_s": 0.02, "backoff_max_s": 0.2,
+        "reversal_attempts": 20})
+    faults = RandomFaults(seed=8583, rate=0.25)
+    opening = {name: card.get("balance", card.get("credit_limit")) for name, card in test_cards().items()}
+    pick = random.Random(156)
+
+    with AcquirerServer(config_dir, tmp_path / "acquirer.db") as server:
+        async def business() -> tuple[list[dict], dict]:
+            proxy = FaultProxy(server.port, faults, delay_s=0.6)   # a delay outlasts the timeout
+            port = await proxy.start()
+            config = load_config(config_dir, state_dir=tmp_path / "state", host_address=f"127.0.0.1:{port}")
+            cards = VirtualCards.from_config(config_dir, config.state_dir)
+            try:
+                faults.enabled = False   # start-up sign-on on a clean line
+                async with open_terminal(config) as engine:
+                    faults.enabled = True
+                    for _ in range(SALES):
+                        card = cards.card(pick.choice(CARDS))
+                        try:
+                            await engine.sale(pick.randint(1, 5000), [card])
+                        except (EngineError, HostUnavailable):
+                            pass   # e.g. a reversal still due, or the sign-on lost: the next sale retries
+                    faults.enabled = False
+                    await engine.flush_reversals()
+                    return [asdict(t) for t in engine.journal.history()], dict(proxy.counts)
+            finally:
+                await proxy.close()
+
+        rows, counts = asyncio.run(business())
+    for fault in Fault:   # the line really did all of it
+        assert any(fault.value in k for k, n in counts.items() if n), (fault, counts)
+    assert {r["state"] for r in rows} <= {j.APPROVED, j.REVERSED, j.DECLINED, j.NOT_SENT}
+    assert sum(r["state"] == j.APPROVED for r in rows) > SALES // 3
+    assert any(r["state"] == j.REVERSED for r in rows)
+    host = HostLedger(tmp_path / "acquirer.db", config_dir)
+    assert disagreements(rows, host.transactions()) == []
+    cards = test_cards()
+    for name in CARDS:
+        masked = cards[name]["pan"][:6]
+        taken = sum(r["amount"] for r in rows if r["state"] == j.APPROVED
+                    and r["masked_pan"].startswith(masked) and r["masked_pan"][-4:] == cards[name]["pan"][-4:])
+        assert host.balance(name) == opening[name] - taken, name
+    assert host.unbalanced_postings() == 0
