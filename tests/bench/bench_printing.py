@@ -1,0 +1,58 @@
+"""Receipt printing: how big a job is, how long rendering takes, how fast the queue prints.
+
+Job size decides printing time on slow links: a 9600-baud serial printer takes
+about 1 ms per byte, so a raster QR or image-mode Chinese costs seconds that a
+printer-native QR and a GB18030 font do not. Rows per shipped profile, for one
+sale (merchant + cardholder copy). The queue row is the full path the terminal
+uses: PrintQueue (SQLite, synchronous=FULL) -> python-escpos Network ->
+simulated printer on loopback, with the status checks before and after a job.
+"""
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from drivers.printer import NetworkConfig, PrinterConnection, PrintJob, PrintQueue
+from drivers.sim.printer import SimulatedPrinter
+from receipts import load_profiles, render_escpos
+from tests.bench import Row
+from tests.receipts import samples
+
+
+def _median_ms(function, repeat: int) -> tuple[float, float]:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        function()
+        times.append((time.perf_counter() - start) * 1000)
+    times.sort()
+    return statistics.median(times), times[min(len(times) - 1, int(len(times) * 0.99))]
+
+
+def run(quick: bool) -> list[Row]:
+    profiles = load_profiles(samples.CONFIG / "printers.toml")
+    repeat = 5 if quick else 40
+    rows: list[Row] = []
+    sale = samples.sale()
+    for name, profile in profiles.items():
+        job = b"".join(render_escpos(copy, profile) for copy in sale.copies())
+        p50, p99 = _median_ms(lambda: [render_escpos(copy, profile) for copy in sale.copies()], repeat)
+        qr = "native QR" if profile.native_qr else "raster QR"
+        rows.append(Row(f"printing: sale, profile {name} ({profile.chinese}, {qr})",
+                        f"{len(job) / 1024:,.1f} KiB/job",
+                        f"render p50 {p50:.1f} ms p99 {p99:.1f} ms; ~{len(job) * 10 / 9600:.1f} s at 9600 baud"))
+
+    profile = profiles["80mm"]
+    job = PrintJob(b"".join(render_escpos(copy, profile) for copy in sale.copies()), "000123")
+    jobs = 10 if quick else 100
+    with SimulatedPrinter() as sim, tempfile.TemporaryDirectory() as tmp:
+        host, port = sim.serve_tcp()
+        queue = PrintQueue(Path(tmp) / "q.db", PrinterConnection(NetworkConfig(host, port)))
+        p50, p99 = _median_ms(lambda: queue.submit(job), jobs)
+        queue.close()
+        printed = sim.document.cuts // 2
+    rows.append(Row("printing: queue submit -> Network -> simulated printer (80mm sale, 2 copies)",
+                    f"{1000 / p50:,.0f} jobs/s", f"p50 {p50:.1f} ms p99 {p99:.1f} ms, {printed} jobs printed"))
+    return rows
