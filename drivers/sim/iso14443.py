@@ -293,7 +293,8 @@ class Field:
             for card in cards:
                 card.in_field = True
                 card.power_off()
-                self._cards.append(card)
+                if card not in self._cards:
+                    self._cards.append(card)
 
     def remove(self, card: TypeACard | None = None) -> None:
         """Take one card (or all) out of the field."""

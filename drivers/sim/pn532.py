@@ -29,6 +29,7 @@ import select
 import threading
 import time
 import tty
+from collections.abc import Callable
 
 from drivers.sim.iso14443 import Field, TypeACard
 
@@ -42,10 +43,6 @@ STATUS_TIMEOUT = 0x01
 
 REG_FIFO_DATA = 0x6339
 REQA = 0x26
-
-
-class FrameError(ValueError):
-    """A host frame the chip would not accept (bad checksum, unknown TFI)."""
 
 
 def build_frame(data: bytes) -> bytes:
@@ -65,7 +62,7 @@ def split_frames(buffer: bytearray) -> list[bytes]:
     Returns the frame bodies (TFI onwards, without checksum) and the special
     frames ACK/NACK as themselves. A frame with a bad length checksum is
     dropped at its start code (the chip resynchronises on the next one); one
-    with a bad data checksum raises nothing and is dropped too: a real PN532
+    with a bad data checksum is dropped too: a real PN532
     does not acknowledge it, so the host times out.
     """
     frames: list[bytes] = []
@@ -130,6 +127,19 @@ class SimulatedPN532:
         self._stop_r = self._stop_w = -1
         self._thread: threading.Thread | None = None
         self.path = ""
+        self._handlers: dict[int, Callable[[bytes], bytes]] = {
+            0x00: self._diagnose,
+            0x02: lambda p: FIRMWARE,
+            0x06: self._read_register,
+            0x08: self._write_register,
+            0x10: lambda p: b"",   # SetSerialBaudRate: a pty runs at any speed
+            0x12: lambda p: b"",   # SetParameters: the flags nfcpy sets need no behaviour here
+            0x14: lambda p: b"",   # SAMConfiguration: normal mode, no SAM
+            0x16: lambda p: bytes([STATUS_OK]),  # PowerDown
+            0x32: self._rf_configuration,
+            0x42: self._in_communicate_thru,
+            0x4A: self._in_list_passive_target,
+        }
 
     # --- lifecycle -------------------------------------------------------------
     def start(self) -> "SimulatedPN532":
@@ -187,7 +197,7 @@ class SimulatedPN532:
             return
         command, params = frame[1], frame[2:]
         self.commands_seen.append(command)
-        handler = self._handlers().get(command)
+        handler = self._handlers.get(command)
         if handler is None:
             self._write(ACK + ERROR_FRAME)
             return
@@ -200,21 +210,6 @@ class SimulatedPN532:
         os.write(self._master, data)
 
     # --- commands --------------------------------------------------------------
-    def _handlers(self) -> dict:
-        return {
-            0x00: self._diagnose,
-            0x02: lambda p: FIRMWARE,
-            0x06: self._read_register,
-            0x08: self._write_register,
-            0x10: lambda p: b"",   # SetSerialBaudRate: a pty runs at any speed
-            0x12: lambda p: b"",   # SetParameters: the flags nfcpy sets need no behaviour here
-            0x14: lambda p: b"",   # SAMConfiguration: normal mode, no SAM
-            0x16: lambda p: bytes([STATUS_OK]),  # PowerDown
-            0x32: self._rf_configuration,
-            0x42: self._in_communicate_thru,
-            0x4A: self._in_list_passive_target,
-        }
-
     def _diagnose(self, params: bytes) -> bytes:
         if params[:1] == b"\x00":  # communication line test: echo everything
             return params

@@ -4,7 +4,7 @@
     result = kernel.run(card, request)          # card: anything with exchange(apdu) -> bytes
     if result.outcome.kind is OutcomeKind.ONLINE_REQUEST:
         ... authorise result.card (CardData, icc_data = field 55) ...
-        final = complete_online(result, field39, reply_field55)
+        final = complete_online(result.card, field39, reply_field55)
 """
 from pos.emv.kernel import ApduTransport, ContactlessKernel
 from pos.emv.online import HostResult, IssuerAuthentication, complete_online

@@ -317,10 +317,10 @@ class ContactlessKernel:
         )
         cid = data["9F27"][0] & 0xC0
         if cid == CID_AAC:
-            return KernelResult(declined("the card declined (AAC)"), replace(card, icc_data=None), version)
+            return KernelResult(declined("the card declined (AAC)"), replace(card, icc_data=None))
         if cid != CID_ARQC:
             raise CardDataError(f"the card answered {card.extra['cryptogram']} where the terminal asked for an ARQC")
-        return KernelResult(online_request(), card, version, data["9F26"])
+        return KernelResult(online_request(), card)
 
     # --- helpers -------------------------------------------------------------------
     def _send(self, card: ApduTransport, command: bytes, what: str) -> apdu.Response:

@@ -19,7 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from acquirer.protocol import tlv
-from pos.emv.outcome import KernelResult, Outcome, OutcomeKind, approved, declined
+from pos.emv.outcome import Outcome, approved, declined
+from pos.payment import CardData
 
 METHOD_2_VERSIONS = frozenset({"visa-cvn18"})
 APPROVED_CODES = frozenset({"00"})
@@ -48,12 +49,17 @@ class HostResult:
     issuer_authentication: IssuerAuthentication
 
 
-def complete_online(result: KernelResult, response_code: str, reply_icc_data: bytes | None) -> HostResult:
-    """The tap's final outcome from the host's field 39 and field 55."""
-    if result.outcome.kind is not OutcomeKind.ONLINE_REQUEST:
-        raise ValueError(f"only an online request is completed online, not {result.outcome.kind.value}")
+def complete_online(card: CardData, response_code: str, reply_icc_data: bytes | None) -> HostResult:
+    """The tap's final outcome from the host's field 39 and field 55.
+
+    `card` is the online request's card data (the kernel put the card's
+    cryptogram version in `extra["cryptogram_version"]`).
+    """
+    if card.icc_data is None or "cryptogram" not in card.extra:
+        raise ValueError("only a contactless online request (card data with field 55) is completed online")
     is_approved = response_code in APPROVED_CODES
-    report = _issuer_authentication(result.cryptogram_version, response_code, is_approved, reply_icc_data)
+    version = card.extra.get("cryptogram_version")
+    report = _issuer_authentication(version, response_code, is_approved, reply_icc_data)
     outcome = approved("issuer approved (00)") if is_approved else declined(f"issuer declined ({response_code})")
     return HostResult(outcome, report)
 

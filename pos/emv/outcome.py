@@ -8,7 +8,7 @@ wrong in terms of the card's answers and never holds card data.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from drivers.nfc.errors import CardError, CollisionDetected, UnsupportedCard
 from pos.payment import CardData
@@ -84,13 +84,11 @@ def outcome_for_card_error(error: CardError) -> Outcome:
 
 @dataclass(frozen=True)
 class KernelResult:
-    """One tap's result: the outcome, and for an online request the card data with field 55.
+    """One tap's result: the outcome, and the card data.
 
-    `cryptogram_version` ("unionpay-cvn01", ...) and `arqc` let the online
-    completion check tag 91 against what was sent.
+    `card` is set for an online request (with field 55 in `icc_data`, ready to
+    authorise) and for a card's own decline (without field 55, for the journal).
     """
 
     outcome: Outcome
     card: CardData | None = None
-    cryptogram_version: str | None = None
-    arqc: bytes | None = field(default=None, repr=False)

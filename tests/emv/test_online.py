@@ -8,7 +8,7 @@ import pytest
 from acquirer.protocol import tlv
 from acquirer.protocol.cryptogram import cryptogram_for
 from drivers.sim.contactless import virtual_application
-from pos.emv import ContactlessKernel, OutcomeKind, complete_online
+from pos.emv import OutcomeKind, complete_online
 from pos.payment import PaymentRequest
 from tests.emv.conftest import field55, issuer_card
 from tests.nfc.conftest import CARDS_FILE
@@ -31,7 +31,7 @@ def issuer_91(result, arc: bytes) -> bytes:
 @pytest.mark.parametrize("name", ["unionpay-debit", "visa", "mastercard"])
 def test_approval_with_a_method_1_arpc(kernel, state_dir, name):
     result = online(kernel, state_dir, name)
-    final = complete_online(result, "00", tlv.build([("91", issuer_91(result, b"00"))]))
+    final = complete_online(result.card, "00", tlv.build([("91", issuer_91(result, b"00"))]))
     assert (final.outcome.kind, final.outcome.message) == (OutcomeKind.APPROVED, "Approved")
     report = final.issuer_authentication
     assert (report.present, report.method, report.arc, report.well_formed) == (True, 1, "00", True)
@@ -40,14 +40,14 @@ def test_approval_with_a_method_1_arpc(kernel, state_dir, name):
 
 def test_decline_with_its_arc(kernel, state_dir):
     result = online(kernel, state_dir)
-    final = complete_online(result, "51", tlv.build([("91", issuer_91(result, b"51"))]))
+    final = complete_online(result.card, "51", tlv.build([("91", issuer_91(result, b"51"))]))
     assert (final.outcome.kind, final.outcome.message) == (OutcomeKind.DECLINED, "Not authorised")
     assert final.issuer_authentication.well_formed
 
 
 def test_arc_contradicting_the_response_code_is_reported(kernel, state_dir):
     result = online(kernel, state_dir)
-    final = complete_online(result, "00", tlv.build([("91", issuer_91(result, b"05"))]))
+    final = complete_online(result.card, "00", tlv.build([("91", issuer_91(result, b"05"))]))
     assert final.outcome.kind is OutcomeKind.APPROVED   # the host's answer stands
     assert final.issuer_authentication.problems == ("ARC 05 in tag 91 contradicts response code 00",)
 
@@ -58,17 +58,17 @@ def test_arc_contradicting_the_response_code_is_reported(kernel, state_dir):
     (bytes.fromhex("9110") + bytes(4), "reply field 55 is not valid TLV"),
 ])
 def test_malformed_issuer_data_is_reported(kernel, state_dir, reply, problem):
-    final = complete_online(online(kernel, state_dir), "00", reply)
+    final = complete_online(online(kernel, state_dir).card, "00", reply)
     assert final.outcome.kind is OutcomeKind.APPROVED
     assert final.issuer_authentication.problems[0].startswith(problem)
 
 
 def test_no_issuer_data_and_scripts_the_card_cannot_receive(kernel, state_dir):
     result = online(kernel, state_dir)
-    assert complete_online(result, "00", None).issuer_authentication.present is False
+    assert complete_online(result.card, "00", None).issuer_authentication.present is False
     scripts = tlv.build([("91", issuer_91(result, b"00")), ("72", bytes.fromhex("9F180400000001")),
                          ("71", bytes.fromhex("9F180400000002"))])
-    assert complete_online(result, "00", scripts).issuer_authentication.scripts == 2
+    assert complete_online(result.card, "00", scripts).issuer_authentication.scripts == 2
 
 
 def test_visa_cvn18_method_2(kernel, state_dir, tmp_path: Path):
@@ -78,21 +78,21 @@ def test_visa_cvn18_method_2(kernel, state_dir, tmp_path: Path):
     cards = tmp_path / "cards.toml"
     cards.write_text("[[card]]\n" + entry)
     result = online(kernel, state_dir, "visa", cards)
-    assert result.cryptogram_version == "visa-cvn18"
+    assert result.card.extra["cryptogram_version"] == "visa-cvn18"
     entry_keys = issuer_card(result.card.pan)
     version = cryptogram_for("visa", 18)
     icc_mk = version.icc_mk(bytes.fromhex(entry_keys["imk_ac"]), entry_keys["pan"], entry_keys["psn"])
     tags = field55(result.card)
     assert version.verify_arqc(icc_mk, tags, tags["9F26"])
     approval = version.issuer_authentication_data(icc_mk, tags, tags["9F26"], b"00")
-    final = complete_online(result, "00", tlv.build([("91", approval)]))
+    final = complete_online(result.card, "00", tlv.build([("91", approval)]))
     assert (final.issuer_authentication.method, final.issuer_authentication.well_formed) == (2, True)
-    contradicted = complete_online(result, "05", tlv.build([("91", approval)]))
+    contradicted = complete_online(result.card, "05", tlv.build([("91", approval)]))
     assert "contradicts response code 05" in contradicted.issuer_authentication.problems[0]
 
 
 def test_only_an_online_request_completes_online(kernel, tmp_path):
     declined = kernel.run(virtual_application("visa", cards_file=CARDS_FILE, state_dir=tmp_path,
                                               fault="declining"), PaymentRequest(kind="sale", amount=1))
-    with pytest.raises(ValueError, match="only an online request"):
-        complete_online(declined, "00", None)
+    with pytest.raises(ValueError, match="only a contactless online request"):
+        complete_online(declined.card, "00", None)
