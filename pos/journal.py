@@ -230,13 +230,32 @@ class Journal:
     def _atomic(self) -> Any:
         return _Atomic(self.db.conn)
 
+    # Hot-path reads and writes use plain SQL: sqlite-utils' Table.update/get look the
+    # schema up on every call, which costs more than the write itself.
+
+    def _set(self, table: str, key: Any, values: dict[str, Any]) -> None:
+        assignments = ", ".join(f"{column} = ?" for column in values)
+        self.db.execute(f"UPDATE {table} SET {assignments} WHERE {_PRIMARY_KEYS[table]} = ?",
+                        [*values.values(), key])
+
+    def _insert(self, table: str, values: dict[str, Any]) -> int:
+        columns = ", ".join(values)
+        marks = ", ".join("?" for _ in values)
+        cursor = self.db.execute(f"INSERT INTO {table} ({columns}) VALUES ({marks})", list(values.values()))
+        return int(cursor.lastrowid)
+
+    def _txns(self, where: str, args: list[Any], suffix: str = "") -> list[Txn]:
+        cursor = self.db.execute(f"SELECT * FROM transactions WHERE {where} {suffix}", args)
+        names = [d[0] for d in cursor.description]
+        return [Txn.from_row(dict(zip(names, row))) for row in cursor.fetchall()]
+
     # --- counters -----------------------------------------------------------------
 
     def _counter(self, name: str) -> int:
-        return int(self.db["counters"].get(name)["value"])
+        return int(self.db.execute("SELECT value FROM counters WHERE name = ?", [name]).fetchone()[0])
 
     def _set_counter(self, name: str, value: int) -> None:
-        self.db["counters"].update(name, {"value": value})
+        self._set("counters", name, {"value": value})
 
     def _take_stan(self) -> str:
         stan = self._counter("stan") % STAN_MAX + 1
@@ -295,14 +314,14 @@ class Journal:
         now = utc_now()
         with self._atomic():
             stan = self._take_stan()
-            txn_id = self.db["transactions"].insert({
+            txn_id = self._insert("transactions", {
                 "type": type, "state": PENDING, "amount": amount, "currency": currency,
                 "stan": stan, "batch": self.batch, "processing_code": processing_code,
                 "condition_code": condition_code, "created_at": now, "updated_at": now, **card,
-            }).last_pk
+            })
             if reversible:
-                self.db["reversals"].insert({"txn_id": txn_id, "state": ARMED, "attempts": 0,
-                                             "created_at": now, "updated_at": now})
+                self._insert("reversals", {"txn_id": txn_id, "state": ARMED, "attempts": 0,
+                                           "created_at": now, "updated_at": now})
         return self.get(txn_id)
 
     def record_reply(self, txn_id: int, *, state: str, response_code: str,
@@ -322,17 +341,17 @@ class Journal:
                                        [txn_id]).fetchone()
             if reversal and reversal[0] != ARMED:
                 raise JournalError(f"transaction {txn_id}: reversal already {reversal[0]}")
-            self.db["transactions"].update(txn_id, {
+            self._set("transactions", txn_id, {
                 "state": state, "response_code": response_code, "rrn": rrn,
                 "auth_code": auth_code, "issuer_auth_data": issuer_auth_data, "updated_at": now,
                 **({"txn_date": host_date} if host_date else {}),
             })
             fault_point("journal_write")
             if reversal:
-                self.db["reversals"].update(txn_id, {"state": CLEARED, "updated_at": now})
+                self._set("reversals", txn_id, {"state": CLEARED, "updated_at": now})
             if original_becomes is not None and state == APPROVED:
                 original = self.get(txn_id).original_id
-                self.db["transactions"].update(original, {"state": original_becomes, "updated_at": now})
+                self._set("transactions", original, {"state": original_becomes, "updated_at": now})
         return self.get(txn_id)
 
     def decide_reversal(self, txn_id: int, reason: str) -> Txn:
@@ -341,7 +360,7 @@ class Journal:
         with self._atomic():
             self.db.execute("UPDATE reversals SET state = ?, reason = ?, updated_at = ? "
                             "WHERE txn_id = ? AND state = ?", [DUE, reason, now, txn_id, ARMED])
-            self.db["transactions"].update(txn_id, {"state": REVERSAL_DUE, "updated_at": now})
+            self._set("transactions", txn_id, {"state": REVERSAL_DUE, "updated_at": now})
         return self.get(txn_id)
 
     def abandon(self, txn_id: int) -> Txn:
@@ -355,14 +374,14 @@ class Journal:
     def _settle_without_answer(self, txn_id: int, state: str) -> Txn:
         now = utc_now()
         with self._atomic():
-            self.db["transactions"].update(txn_id, {"state": state, "updated_at": now})
+            self._set("transactions", txn_id, {"state": state, "updated_at": now})
             self.db.execute("UPDATE reversals SET state = ?, updated_at = ? WHERE txn_id = ?",
                             [CLEARED, now, txn_id])
         return self.get(txn_id)
 
     def note_late_reply(self, txn_id: int, response_code: str) -> None:
         """Keep, for the record, an answer that arrived after the reversal was decided."""
-        self.db["transactions"].update(txn_id, {"late_reply_code": response_code,
+        self._set("transactions", txn_id, {"late_reply_code": response_code,
                                                 "updated_at": utc_now()})
 
     def count_reversal_attempt(self, txn_id: int) -> None:
@@ -377,8 +396,8 @@ class Journal:
         """
         now = utc_now()
         with self._atomic():
-            self.db["reversals"].update(txn_id, {"state": ACKNOWLEDGED, "updated_at": now})
-            self.db["transactions"].update(txn_id, {"state": REVERSED, "updated_at": now})
+            self._set("reversals", txn_id, {"state": ACKNOWLEDGED, "updated_at": now})
+            self._set("transactions", txn_id, {"state": REVERSED, "updated_at": now})
             txn = self.get(txn_id)
             if txn.original_id is not None and txn.type in SUPERSEDING_TYPES:
                 self.db.execute("UPDATE transactions SET state = ?, updated_at = ? "
@@ -393,9 +412,9 @@ class Journal:
             armed = [row[0] for row in self.db.execute(
                 "SELECT txn_id FROM reversals WHERE state = ?", [ARMED]).fetchall()]
             for txn_id in armed:
-                self.db["reversals"].update(txn_id, {"state": DUE, "reason": "96",
+                self._set("reversals", txn_id, {"state": DUE, "reason": "96",
                                                      "updated_at": now})
-                self.db["transactions"].update(txn_id, {"state": REVERSAL_DUE, "updated_at": now})
+                self._set("transactions", txn_id, {"state": REVERSAL_DUE, "updated_at": now})
             # a non-reversible request (refund, balance) that died pending: outcome unknown
             self.db.execute(
                 "UPDATE transactions SET state = ?, updated_at = ? WHERE state = ? "
@@ -409,14 +428,14 @@ class Journal:
         return [Reversal(self.get(r[0]), r[1], r[2], r[3]) for r in rows]
 
     def get(self, txn_id: int) -> Txn:
-        try:
-            return Txn.from_row(self.db["transactions"].get(txn_id))
-        except sqlite_utils.db.NotFoundError:
-            raise JournalError(f"no transaction with id {txn_id} in the journal") from None
+        found = self._txns("id = ?", [txn_id])
+        if not found:
+            raise JournalError(f"no transaction with id {txn_id} in the journal")
+        return found[0]
 
     def _one(self, where: str, args: list[Any]) -> Txn | None:
-        rows = list(self.db["transactions"].rows_where(where, args, order_by="id desc", limit=1))
-        return Txn.from_row(rows[0]) if rows else None
+        found = self._txns(where, args, "ORDER BY id DESC LIMIT 1")
+        return found[0] if found else None
 
     def find_by_stan(self, stan: str, batch: str | None = None) -> Txn | None:
         """The transaction with this trace number, in the given (default: current) batch."""
@@ -480,6 +499,9 @@ class Journal:
 
     def batches(self) -> Iterator[dict[str, Any]]:
         return self.db["batches"].rows_where(order_by="batch")
+
+
+_PRIMARY_KEYS = {"transactions": "id", "reversals": "txn_id", "counters": "name"}
 
 
 class _Atomic:

@@ -1,6 +1,5 @@
 """Virtual cards: real field 55 with an ARQC the issuer side accepts, ATCs that keep rising."""
 import asyncio
-import json
 from pathlib import Path
 
 import pytest
@@ -9,7 +8,7 @@ from acquirer.protocol import tlv
 from acquirer.protocol.cryptogram import cryptogram_for
 from pos.payment import PaymentRequest
 from pos.tokens import pan_token
-from pos.virtual_card import ATC_FILE, UnknownCard, VirtualCards
+from pos.virtual_card import ATC_FILE, AtcStore, UnknownCard, VirtualCards
 
 CONFIG = Path(__file__).resolve().parents[2] / "config"
 KEY = bytes(16)
@@ -38,9 +37,8 @@ def test_atc_rises_across_runs_and_is_keyed_by_name(tmp_path):
         return int.from_bytes(tlv.as_dict(tlv.parse(data.icc_data))["9F36"], "big")
 
     assert [atc("visa"), atc("visa"), atc("unionpay-debit"), atc("visa")] == [1, 2, 1, 3]
-    stored = (tmp_path / ATC_FILE).read_text()
-    assert json.loads(stored) == {"visa": 3, "unionpay-debit": 1}
-    assert "4761730000000011" not in stored
+    assert AtcStore(tmp_path / ATC_FILE).values() == {"visa": 3, "unionpay-debit": 1}
+    assert b"4761730000000011" not in (tmp_path / ATC_FILE).read_bytes()
 
 
 def test_unknown_card_names_the_known_ones(tmp_path):
