@@ -7,10 +7,12 @@ import pytest
 
 from drivers.nfc import CardError
 from drivers.sim.contactless import FAULTS, load_profiles, virtual_card
+from drivers.sim.iso14443 import TypeACard
 from pos.emv import OutcomeKind, outcome_for_card_error
 from pos.payment import PaymentRequest
 from tests.emv.conftest import field55, issuer_card, issuer_verifies
 from tests.nfc.conftest import CARDS_FILE
+from tests.nfc.echo import EchoApplication
 
 CARD_NAMES = sorted(load_profiles(CARDS_FILE))
 SMALL, LARGE = 1234, 150_000   # ¥12.34 under the ¥1,000 CVM limit, ¥1,500 above it
@@ -116,6 +118,12 @@ def test_two_cards_in_the_field(sim, reader, kernel, state_dir):
                           virtual_card("unionpay-debit", cards_file=CARDS_FILE, state_dir=state_dir))
     assert result is None
     assert (outcome.kind, outcome.message) == (OutcomeKind.PRESENT_ONE_CARD, "Please present one card only")
+
+
+def test_a_transit_tag_is_not_a_payment_card(sim, reader, kernel):
+    _, outcome = tap(sim, reader, kernel, TypeACard(EchoApplication(), sak=0x00))
+    assert (outcome.kind, outcome.message) == (OutcomeKind.TRY_ANOTHER_INTERFACE,
+                                               "Insert, swipe or try another card")
 
 
 def test_atc_rises_across_runs_and_the_state_holds_no_pan(sim, reader, kernel, state_dir):

@@ -15,6 +15,7 @@ from drivers.nfc import (
     ReaderBusy,
     ReaderMissing,
     ReaderPermissionDenied,
+    UnsupportedCard,
     open_reader,
     parse_reader_path,
     wait_for_card,
@@ -114,6 +115,12 @@ def test_two_cards_in_the_field_are_a_collision(sim, reader):
     sim.field.remove(first)
     card = reader.poll(threading.Event())
     assert card.uid == second.uid
+
+
+def test_a_tag_without_iso_dep_is_not_a_payment_card(sim, reader):
+    sim.field.present(TypeACard(EchoApplication(), sak=0x00))   # a Type 2 (transit, access) tag
+    with pytest.raises(UnsupportedCard, match="Type2Tag is not an ISO-DEP"):
+        reader.poll(threading.Event())
 
 
 def test_phone_with_nfc_dep_bit_is_read_as_iso_dep(sim, reader):
