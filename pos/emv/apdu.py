@@ -12,9 +12,6 @@ PPSE_NAME = b"2PAY.SYS.DDF01"
 SW_OK = 0x9000
 SW_CONDITIONS_NOT_SATISFIED = 0x6985
 SW_SEE_PHONE = 0x6986          # mobile: the holder must act on the phone, then tap again
-SW_TRY_ANOTHER_INTERFACE = 0x6984
-SW_FILE_NOT_FOUND = 0x6A82
-SW_FUNCTION_NOT_SUPPORTED = 0x6A81   # application blocked
 
 # GENERATE AC reference control parameter (P1)
 REQUEST_ARQC = 0x80
