@@ -2,14 +2,15 @@
 
     receipt = Receipt(merchant=..., trace=..., card=CardDetails(...), ...)
     render_text(receipt, columns=32)           -> str   (screens, logs, `pos reprint --text`)
-    render_escpos(receipt, profile)            -> bytes (hand to drivers.printer.PrintQueue)
+    render_escpos(receipt, profile)            -> bytes (one copy)
+    render_copies(receipt, profile)            -> bytes (every copy it gets: hand to drivers.printer.PrintQueue)
     profile = load_profile("config/printers.toml", "80mm")
 
 Imports nothing of the app but (potentially) acquirer.protocol; the printer
 driver takes the bytes.
 """
 from receipts.cjk_image import CjkFontMissing
-from receipts.escpos_render import render_escpos
+from receipts.escpos_render import render_copies, render_escpos
 from receipts.model import (
     CNY,
     CardDetails,
@@ -54,6 +55,7 @@ __all__ = [
     "from_json",
     "load_profile",
     "load_profiles",
+    "render_copies",
     "render_escpos",
     "render_text",
     "to_json",

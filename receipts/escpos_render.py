@@ -23,7 +23,7 @@ from receipts.layout import Qr, TextLine, layout
 from receipts.model import Receipt, SettlementReceipt
 from receipts.profile import PrinterProfile
 
-__all__ = ["render_escpos"]
+__all__ = ["render_copies", "render_escpos"]
 
 
 def _text(printer: Dummy, line: TextLine) -> None:
@@ -69,3 +69,18 @@ def render_escpos(document: Receipt | SettlementReceipt, profile: PrinterProfile
     printer.set(align="left", bold=False, custom_size=True, width=1, height=1)
     printer.cut()
     return printer.output
+
+
+def render_copies(document: Receipt | SettlementReceipt, profile: PrinterProfile) -> bytes:
+    """One print job with every copy a document gets, each cut off on its own.
+
+    An approved slip: the merchant copy (which the cardholder signs when a
+    signature is due), then the cardholder copy. A declined slip: the
+    cardholder copy only; nothing happened that the merchant must keep. A
+    settlement summary: once. The `copy` the document was built with is ignored.
+    """
+    if isinstance(document, SettlementReceipt):
+        return render_escpos(document, profile)
+    merchant, cardholder = document.copies()
+    copies = (merchant, cardholder) if document.outcome.approved else (cardholder,)
+    return b"".join(render_escpos(copy, profile) for copy in copies)

@@ -7,7 +7,7 @@ import pytest
 
 from drivers.printer import NetworkConfig, PrintJob, PrinterConnection, PrintQueue, SerialConfig
 from drivers.sim.printer import SimulatedPrinter
-from receipts import Receipt, SettlementReceipt, render_escpos
+from receipts import Receipt, SettlementReceipt, render_copies
 from tests.receipts.conftest import profiles  # noqa: F401  (the shipped printer profiles, as a fixture)
 
 
@@ -44,10 +44,8 @@ def serial_queue(tmp_path, serial):
 
 
 def job_for(document: Receipt | SettlementReceipt, profile, reference: str = "") -> PrintJob:
-    """What the engine queues: both copies of a slip (merchant first), or the settlement summary."""
-    copies = document.copies() if isinstance(document, Receipt) else (document,)
-    return PrintJob(b"".join(render_escpos(c, profile) for c in copies), reference,
-                    b"".join(render_escpos(c.as_reprint(), profile) for c in copies))
+    """What the engine queues: every copy of the document, and its REPRINT rendition for `reprint`."""
+    return PrintJob(render_copies(document, profile), reference, render_copies(document.as_reprint(), profile))
 
 
 def card_numbers(text: str) -> list[str]:

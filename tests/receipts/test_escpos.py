@@ -7,7 +7,7 @@ import pytest
 import zxingcpp
 
 from drivers.sim.escpos_interpreter import interpret
-from receipts import CjkFontMissing, render_escpos, render_text
+from receipts import CjkFontMissing, Copy, render_copies, render_escpos, render_text
 from receipts.width import display_width
 from tests.receipts import samples
 
@@ -99,3 +99,12 @@ def test_settlement_prints_on_every_profile(profiles, profile_name):
     else:
         assert all(display_width(line) == len(line) for line in document.text_lines)
         assert document.images and all(image.width == profile.dots for image in document.images)
+
+
+def test_copies_an_approved_slip_gets_two_a_decline_one(profiles):
+    profile = profiles["80mm"]
+    approved = interpret(render_copies(samples.sale(copy=Copy.CARDHOLDER), profile))
+    assert [page.lines[2].text for page in approved.pages()] == ["商户存根 MERCHANT COPY", "持卡人存根 CARDHOLDER COPY"]
+    declined = interpret(render_copies(samples.decline(), profile))
+    assert [page.lines[2].text for page in declined.pages()] == ["持卡人存根 CARDHOLDER COPY"]
+    assert interpret(render_copies(samples.settlement(), profile)).cuts == 1
