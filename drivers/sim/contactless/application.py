@@ -48,7 +48,7 @@ SW_WRONG_P1P2 = b"\x6A\x86"
 SW_INS_NOT_SUPPORTED = b"\x6D\x00"
 SW_CLA_NOT_SUPPORTED = b"\x6E\x00"
 
-CID_AAC, CID_TC, CID_ARQC = 0x00, 0x40, 0x80
+CID_AAC, CID_ARQC = 0x00, 0x80   # cryptogram information data: AAC (decline), ARQC (go online)
 
 # Terminal data the cryptogram covers, asked for in the PDOL (qPBOC/qVSDC) or CDOL1 (M/Chip)
 PDOL_QUICK = bytes.fromhex("9F66049F02069F03069F1A0295055F2A029A039C019F3704")
