@@ -127,7 +127,9 @@ class PrinterConnection:
             printer.open()
         except DeviceNotFoundError as exc:
             raise self._open_error(exc) from exc
-        except ValueError as exc:      # pyusb without a libusb backend (NoBackendError)
+        except ValueError as exc:      # pyusb without a libusb backend (NoBackendError is a ValueError)
+            if not isinstance(self.config, UsbConfig):
+                raise
             raise PrinterConfigError(f"{self.name}: {exc}; install libusb (Debian: libusb-1.0-0)") from exc
         try:
             yield printer

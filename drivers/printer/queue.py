@@ -119,18 +119,21 @@ class PrintQueue:
                 self._db.execute(f"PRAGMA user_version = {number}")
 
     def close(self) -> None:
-        self._db.close()
+        with self._lock:
+            self._db.close()
 
     # --- reading ---------------------------------------------------------------
     def get(self, job_id: int) -> JobRecord:
-        rows = list(self._db.query("SELECT * FROM print_jobs WHERE id = ?", [job_id]))
+        with self._lock:
+            rows = list(self._db.query("SELECT * FROM print_jobs WHERE id = ?", [job_id]))
         if not rows:
             raise KeyError(f"no print job {job_id}")
         return JobRecord(**rows[0])
 
     def pending(self) -> list[JobRecord]:
-        return [JobRecord(**r) for r in
-                self._db.query("SELECT * FROM print_jobs WHERE state != 'printed' ORDER BY id")]
+        with self._lock:
+            return [JobRecord(**r) for r in
+                    self._db.query("SELECT * FROM print_jobs WHERE state != 'printed' ORDER BY id")]
 
     def last(self, reference: str | None = None) -> JobRecord | None:
         """The latest original job (not a reprint), optionally the latest with `reference`."""
@@ -138,7 +141,8 @@ class PrintQueue:
         if reference is not None:
             where += " AND reference = ?"
             params.append(reference)
-        rows = list(self._db.query(f"SELECT * FROM print_jobs WHERE {where} ORDER BY id DESC LIMIT 1", params))
+        with self._lock:
+            rows = list(self._db.query(f"SELECT * FROM print_jobs WHERE {where} ORDER BY id DESC LIMIT 1", params))
         return JobRecord(**rows[0]) if rows else None
 
     # --- printing ------------------------------------------------------------------

@@ -50,7 +50,6 @@ class SimulatedPrinter:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._closers: list[Callable[[], None]] = []
-        self.status_queries = 0          # how many DLE EOT queries were answered
 
     # --- condition --------------------------------------------------------
     def run_out_of_paper(self) -> None:
@@ -115,7 +114,6 @@ class SimulatedPrinter:
             self._error = True
 
     def _status_byte(self, n: int) -> bytes:
-        self.status_queries += 1
         if n == 1:
             return bytes([_FIXED | (0 if self._printing() else 0x08)])
         if n == 2:
