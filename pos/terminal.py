@@ -18,9 +18,6 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
-from acquirer.config import load_config as load_acquirer_config
-from acquirer.host import Host
-from acquirer.storage import open_database
 from pos import events as ev
 from pos.config import PosConfig
 from pos.engine import Engine, Printer
@@ -68,6 +65,11 @@ class TerminalLock:
 @asynccontextmanager
 async def embedded_link(config: PosConfig) -> AsyncIterator[EmbeddedLink]:
     """The acquirer host in this process, on `<state dir>/acquirer.db`."""
+    # imported here: a terminal on a TCP host never loads the acquirer's host code
+    from acquirer.config import load_config as load_acquirer_config
+    from acquirer.host import Host
+    from acquirer.storage import open_database
+
     acquirer = load_acquirer_config(config.config_dir)
     db = open_database(config.embedded_db_path, acquirer.database.synchronous)
     try:

@@ -38,7 +38,7 @@ from tests.pos.support import (
     test_cards,
 )
 
-SALES_PER_TERMINAL = 55
+SALES_PER_TERMINAL = 50
 CRASH_POINTS = ("before_send", "after_send", "after_reply", "journal_write", "after_reversal_send")
 MOMENTS = (*CRASH_POINTS, "random", "random", "none")
 TERMINALS = {
