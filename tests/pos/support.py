@@ -74,14 +74,14 @@ test_cards.__test__ = False  # a helper, not a test
 class AcquirerServer:
     """A real `acquirer serve` subprocess on an ephemeral loopback port."""
 
-    def __init__(self, config_dir: Path, db: Path) -> None:
+    def __init__(self, config_dir: Path, db: Path, port: int = 0) -> None:
         self.config_dir, self.db = config_dir, db
         self.process: subprocess.Popen[str] | None = None
-        self.port = 0
+        self.port = port
 
     def start(self) -> AcquirerServer:
         self.process = subprocess.Popen(
-            [str(BIN / "acquirer"), "serve", "--port", "0", "--db", str(self.db),
+            [str(BIN / "acquirer"), "serve", "--port", str(self.port), "--db", str(self.db),
              "--config", str(self.config_dir), "--log-level", "WARNING"],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         assert self.process.stdout is not None
