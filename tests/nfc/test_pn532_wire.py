@@ -33,8 +33,9 @@ def read_for(fd: int, seconds: float) -> bytes:
         data += os.read(fd, 1024)
 
 
-def test_get_firmware_version_answers_as_the_user_manual_shows(port):
-    # PN532 User Manual UM0701-02, 7.2.2: D4 02 -> D5 03 32 01 06 07 (IC 32, v1.6, all protocols)
+def test_get_firmware_version(port):
+    # the frames nfcpy's pn532.init sends and checks for (answer prefix 0000FF06FAD50332: IC 32h,
+    # a PN532), then firmware 1.6 and support 07 (ISO 14443A, B, FeliCa); DCS E8, postamble 00
     os.write(port, LONG_PREAMBLE + bytes.fromhex("0000FF02FED4022A00"))
     assert read_for(port, 0.2) == ACK + bytes.fromhex("0000FF06FAD50332010607E800")
 
