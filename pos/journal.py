@@ -470,12 +470,6 @@ class Journal:
             sums[f"{region}_{side}_count"] = sums.get(f"{region}_{side}_count", 0) + 1
         return BatchTotals(batch=batch, **sums)
 
-    def open_items(self) -> int:
-        """Transactions of the open batch still waiting for an answer or a reversal ack."""
-        return self.db.execute(
-            "SELECT count(*) FROM transactions WHERE batch = ? AND state IN (?, ?)",
-            [self.batch, PENDING, REVERSAL_DUE]).fetchone()[0]
-
     def close_batch(self, *, balanced: bool, uploaded: int, debit_amount: int, debit_count: int,
                     credit_amount: int, credit_count: int) -> str:
         """Close the open batch on the given (host's) figures and open the next one.

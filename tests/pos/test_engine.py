@@ -69,6 +69,26 @@ def test_sale_is_approved_posted_once_and_journalled_masked(setup):
         assert CARDS["unionpay-debit"]["pan"].encode() not in path.read_bytes(), path
 
 
+def test_the_printer_gets_each_answered_transaction_and_its_faults_change_nothing(setup):
+    config, cards = setup
+    printed, events = [], []
+
+    async def printer(txn):
+        printed.append((txn.stan, txn.state))
+        if txn.state == j.DECLINED:
+            raise OSError("printer offline")
+
+    async def go():
+        async with open_terminal(config, events.append, printer=printer) as engine:
+            return (await engine.sale(100, [cards.card("visa")]),
+                    await engine.sale(20000, [cards.card("unionpay-low-balance")]))
+
+    approved, declined = asyncio.run(go())
+    assert printed == [(approved.txn.stan, j.APPROVED), (declined.txn.stan, j.DECLINED)]
+    assert approved.approved and declined.state == j.DECLINED
+    assert [e.stan for e in events if isinstance(e, ev.Printing)] == [approved.txn.stan, declined.txn.stan]
+
+
 def test_every_scheme_authorizes_with_its_own_cryptogram(setup):
     config, cards = setup
     names = ["unionpay-credit", "visa", "mastercard", "mastercard-2series"]
