@@ -74,7 +74,10 @@ class _Dispatcher:
         if future is not None and not future.done():
             future.set_result((msg, payload))
         elif self.on_unmatched is not None:
-            self.on_unmatched(msg)
+            try:
+                self.on_unmatched(msg)
+            except Exception:   # noting a stray reply must never break the link
+                log.exception("handling an unmatched reply %s STAN %s failed", key[0], key[1])
 
     def _fail_all(self, error: LinkError) -> None:
         waiting, self._waiting = self._waiting, {}
