@@ -41,6 +41,9 @@ class ScannedCode:
     backend: str
     elapsed_s: float     # seconds from start() to the decode
 
+    def __repr__(self) -> str:  # a CPM payload holds the PAN (base64): keep it out of logs
+        return f"ScannedCode({len(self.payload)} chars on frame {self.frame_index} via {self.backend})"
+
 
 class CameraScanner:
     """One scan session over one source; opens the source and the decoder at construction."""

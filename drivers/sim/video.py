@@ -57,11 +57,6 @@ class Conditions:
     noise_sigma: float = 2.0     # sensor noise, in grey levels
     jpeg_quality: int = 85       # JPEG compression of a still (videos: the MJPG writer compresses)
 
-    @property
-    def degraded(self) -> bool:
-        return (self.blur_sigma > 0 or self.motion_px > 0 or self.contrast < 0.8
-                or self.glare is not None or self.noise_sigma > 4)
-
 
 def clean_conditions(rng: np.random.Generator) -> Conditions:
     """A steady phone in good light: only mild sensor noise and compression."""

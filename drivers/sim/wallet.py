@@ -76,6 +76,9 @@ class IssuedCode:
     def expires_at(self) -> float:
         return self.issued_at + CODE_TTL_S
 
+    def __repr__(self) -> str:  # a CPM payload holds a PAN (base64): keep it out of logs
+        return f"IssuedCode({self.kind} for {self.account}, {len(self.payload)} chars, issued {self.issued_at:.0f})"
+
 
 class VirtualWallet:
     """One customer's wallet app."""

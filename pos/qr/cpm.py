@@ -67,6 +67,9 @@ class CpmApplication:
         aid = self.aid
         return SCHEMES_BY_RID.get(aid[:10]) if aid else None
 
+    def __repr__(self) -> str:  # the objects hold the PAN and track 2: show tags only
+        return f"CpmApplication({self.aid} {[t.tag for t in self.objects]} 63:{[t.tag for t in self.transparent]})"
+
 
 @dataclass(frozen=True)
 class CpmPayload:
@@ -76,6 +79,10 @@ class CpmPayload:
     applications: tuple[CpmApplication, ...]
     common: tuple[Tlv, ...] = ()               # 62's objects, 64 excluded
     common_transparent: tuple[Tlv, ...] = ()   # 64's objects
+
+    def __repr__(self) -> str:
+        return (f"CpmPayload({self.version} {list(self.applications)} 62:{[t.tag for t in self.common]}"
+                f" 64:{[t.tag for t in self.common_transparent]})")
 
 
 def is_cpm(payload: str) -> bool:

@@ -138,3 +138,10 @@ def test_broken_cpm_is_refused_with_the_reason(payload: str, match: str) -> None
         classify_payload(payload)
     assert "refresh the code" in caught.value.message
     assert "6214830000000000015" not in str(caught.value)   # no full PAN in the log line
+
+
+def test_parsed_payload_repr_shows_no_card_data() -> None:
+    code = VirtualWallet(seed=1).cpm_code(["unionpay-debit"])
+    shown = repr(parse_cpm(code.payload)) + repr(code) + repr(classify_payload(code.payload))
+    assert "A000000333010101" in shown
+    assert CARDS["unionpay-debit"]["pan"] not in shown and code.payload not in shown
