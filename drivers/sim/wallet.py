@@ -10,24 +10,23 @@ What a customer's phone does at a checkout, for tests and demos:
   key, so the simulated issuer verifies it exactly as it verifies a chip card.
   The phone does not know the amount when it shows the code, so the ARQC
   covers amount 0 (9F02) and the transparent template carries every ARQC
-  input for the issuer.
+  input for the issuer. The card profiles and the ATC store are those of the
+  virtual contactless cards (`drivers.sim.contactless`): one card, one ATC.
 
 The wallet back end must learn of each code the phone shows: `on_issue` is
 called with every `IssuedCode` (the acquirer's wallet channel registers them).
-Everything random comes from one seeded generator: the same seed and clock
-give the same codes and the same video.
+Everything random comes from one seeded generator: the same seed, clock and
+ATC state give the same codes and the same video.
 """
 from __future__ import annotations
 
 import base64
 import os
 import time
-import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import cv2
@@ -37,17 +36,18 @@ import qrcode.constants
 
 from acquirer.protocol.cryptogram import cryptogram_for
 from acquirer.protocol.tlv import build
+from drivers.sim.contactless.atc import DEFAULT_STATE_DIR, AtcStore
+from drivers.sim.contactless.profiles import CardProfile, load_profiles
 from drivers.sim.video import code_video_frames, write_video
 
 __all__ = [
-    "CODE_TTL_S", "CODE_KINDS", "DEFAULT_CARDS_FILE", "IssuedCode", "VirtualWallet", "WalletError",
+    "CODE_TTL_S", "CODE_KINDS", "IssuedCode", "VirtualWallet", "WalletError",
     "code_image", "write_wallet_code",
 ]
 
 CODE_TTL_S = 60                      # a wallet payment code is refused this long after issue
 WALLET_KINDS = ("alipay", "wechat", "unionpay")
 CODE_KINDS = WALLET_KINDS + ("cpm",)
-DEFAULT_CARDS_FILE = Path(__file__).resolve().parents[2] / "config" / "cards.toml"
 DEFAULT_CPM_CARD = "unionpay-debit"
 CHINA = ZoneInfo("Asia/Shanghai")
 
@@ -81,18 +81,24 @@ class IssuedCode:
 
 
 class VirtualWallet:
-    """One customer's wallet app."""
+    """One customer's wallet app.
+
+    CPM codes need the card file and an ATC store: the card in the wallet is
+    the same card as the virtual contactless one, so both draw their ATCs from
+    one `AtcStore` and the issuer never sees an ATC twice.
+    """
 
     def __init__(self, *, seed: int | None = None, account: str = "wallet-0001",
-                 cards_file: str | os.PathLike[str] = DEFAULT_CARDS_FILE,
+                 cards_file: str | os.PathLike[str] | None = None,
+                 state_dir: str | os.PathLike[str] = DEFAULT_STATE_DIR,
                  clock: Callable[[], float] = time.time,
                  on_issue: Callable[[IssuedCode], None] | None = None) -> None:
         self.account = account
         self._rng = np.random.default_rng(seed)
-        self._cards_file = Path(cards_file)
+        self._cards_file = Path(cards_file) if cards_file is not None else None
+        self._atc_store = AtcStore(Path(state_dir))
         self._clock = clock
         self._on_issue = on_issue
-        self._atc: dict[str, int] = {}
 
     def issue(self, kind: str) -> IssuedCode:
         """A code of `kind`: a wallet payment code, or a CPM code for the default card."""
@@ -110,10 +116,15 @@ class VirtualWallet:
         """An EMVCo CPM code with one application template (61) per card, in the order given."""
         if not cards:
             raise WalletError("a CPM code needs at least one card")
+        if self._cards_file is None:
+            raise WalletError("a CPM code needs the card file (cards_file)")
+        profiles = load_profiles(self._cards_file)
+        unknown = [name for name in cards if name not in profiles]
+        if unknown:
+            raise WalletError(f"{self._cards_file}: no card named {', '.join(unknown)}")
         now = self._clock()
-        templates = [("61", self._application_template(self._card(name), now, amount_fen)) for name in cards]
-        raw = build([("85", b"CPV01"), *templates])
-        payload = base64.b64encode(raw).decode("ascii")
+        templates = [("61", self._application_template(profiles[name], now, amount_fen)) for name in cards]
+        payload = base64.b64encode(build([("85", b"CPV01"), *templates])).decode("ascii")
         return self._issued(IssuedCode("cpm", payload, now, ",".join(cards)))
 
     def _issued(self, code: IssuedCode) -> IssuedCode:
@@ -121,23 +132,10 @@ class VirtualWallet:
             self._on_issue(code)
         return code
 
-    def _card(self, name: str) -> dict[str, Any]:
-        try:
-            with self._cards_file.open("rb") as handle:
-                cards = tomllib.load(handle).get("card", [])
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise WalletError(f"cannot read the card file {self._cards_file}: {exc}") from exc
-        for card in cards:
-            if card.get("name") == name:
-                return card
-        raise WalletError(f"card {name!r} is not in {self._cards_file}")
-
-    def _application_template(self, card: dict[str, Any], now: float, amount_fen: int) -> bytes:
+    def _application_template(self, card: CardProfile, now: float, amount_fen: int) -> bytes:
         """61 template: AID, label, track 2, PAN and a 63 template with the ARQC and its inputs."""
-        scheme, pan, psn = card["scheme"], card["pan"], card["psn"]
-        version = cryptogram_for(scheme, card.get("cvn"))
-        atc = self._atc.get(card["name"], int(self._rng.integers(1, 0x4000))) + 1
-        self._atc[card["name"]] = atc
+        version = cryptogram_for(card.scheme, card.cvn)
+        atc = self._atc_store.next(card.name)
         tags = {
             "9F02": _bcd(str(amount_fen).zfill(12)),
             "9F03": bytes(6),
@@ -149,16 +147,16 @@ class VirtualWallet:
             "9F37": self._rng.bytes(4),
             "82": _AIP,
             "9F36": atc.to_bytes(2, "big"),
-            "9F10": version.make_iad(bytes.fromhex(_CVR[scheme])),
+            "9F10": version.make_iad(bytes.fromhex(_CVR[card.scheme])),
         }
-        arqc = version.arqc(version.icc_mk(bytes.fromhex(card["imk_ac"]), pan, psn), tags)
-        transparent = build([("9F26", arqc), ("9F27", b"\x80"), *tags.items(), ("5F34", _bcd(psn))])
-        track2 = f"{pan}D{card['expiry']}{_SERVICE_CODE}00000000"
+        arqc = version.arqc(version.icc_mk(card.imk_ac, card.pan, card.psn), tags)
+        transparent = build([("9F26", arqc), ("9F27", b"\x80"), *tags.items(), ("5F34", _bcd(card.psn))])
+        track2 = f"{card.pan}D{card.expiry}{_SERVICE_CODE}00000000"
         return build([
-            ("4F", bytes.fromhex(card["aid"])),
-            ("50", card["label"].encode("ascii")),
+            ("4F", card.aid),
+            ("50", card.label.encode("ascii")),
             ("57", _bcd(track2)),
-            ("5A", _bcd(pan)),
+            ("5A", _bcd(card.pan)),
             ("63", transparent),
         ])
 
@@ -172,14 +170,18 @@ def code_image(payload: str, *, box_px: int = 8, border: int = 4) -> np.ndarray:
 
 
 def write_wallet_code(kind: str, out: str | os.PathLike[str], *, seed: int | None = None,
-                      card: str = DEFAULT_CPM_CARD, cards_file: str | os.PathLike[str] = DEFAULT_CARDS_FILE,
+                      card: str = DEFAULT_CPM_CARD, cards_file: str | os.PathLike[str] | None = None,
+                      state_dir: str | os.PathLike[str] = DEFAULT_STATE_DIR,
                       on_issue: Callable[[IssuedCode], None] | None = None) -> IssuedCode:
-    """`pos sim wallet-code KIND --out FILE`: write a new code as a .png image or an .avi camera video."""
+    """`pos sim wallet-code KIND --out FILE`: write a new code as a .png image or an .avi camera video.
+
+    `cards_file` and `state_dir` (the ATC store) are needed for KIND "cpm" only.
+    """
     out = Path(out)
     suffix = out.suffix.lower()
     if suffix not in (".png", ".avi"):
         raise WalletError(f"output {out} must end in .png (image) or .avi (camera video)")
-    wallet = VirtualWallet(seed=seed, cards_file=cards_file, on_issue=on_issue)
+    wallet = VirtualWallet(seed=seed, cards_file=cards_file, state_dir=state_dir, on_issue=on_issue)
     code = wallet.cpm_code([card]) if kind == "cpm" else wallet.issue(kind)
     image = code_image(code.payload)
     if suffix == ".png":

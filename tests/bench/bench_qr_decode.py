@@ -14,7 +14,9 @@ and grey conversion, as the scanner does per frame.
 from __future__ import annotations
 
 import statistics
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -26,12 +28,14 @@ from tests.bench import Row
 SIZES = ((640, 480), (1280, 720))
 TARGET_MS = 5.0          # default backend, per 640x480 frame (median)
 TARGET_DEGRADED = 0.85   # default backend, share of degraded frames decoded
+CARDS_FILE = Path(__file__).parents[2] / "config" / "cards.toml"
 
 
 def run(quick: bool) -> list[Row]:
     count = 12 if quick else 100
-    wallet = VirtualWallet(seed=2024, clock=lambda: 1_750_000_000.0)
-    payloads = [wallet.issue(CODE_KINDS[i % len(CODE_KINDS)]).payload for i in range(count)]
+    with tempfile.TemporaryDirectory() as atc_dir:   # the wallet's CPM ATCs, kept out of var/sim
+        wallet = VirtualWallet(seed=2024, clock=lambda: 1_750_000_000.0, cards_file=CARDS_FILE, state_dir=atc_dir)
+        payloads = [wallet.issue(CODE_KINDS[i % len(CODE_KINDS)]).payload for i in range(count)]
     images = [code_image(p) for p in payloads]
     rows: list[Row] = []
     for size in SIZES:

@@ -10,7 +10,12 @@ from acquirer.protocol.tlv import as_dict, build, parse
 from drivers.sim.wallet import VirtualWallet
 from pos.qr import MalformedCpm, UnsupportedApplication, classify_payload, parse_cpm
 
-CARDS = {c["name"]: c for c in tomllib.loads((Path(__file__).parents[2] / "config" / "cards.toml").read_text())["card"]}
+CARDS_FILE = Path(__file__).parents[2] / "config" / "cards.toml"
+CARDS = {c["name"]: c for c in tomllib.loads(CARDS_FILE.read_text())["card"]}
+
+
+def phone(tmp_path: Path, seed: int) -> VirtualWallet:
+    return VirtualWallet(seed=seed, clock=lambda: 1_750_000_000.0, cards_file=CARDS_FILE, state_dir=tmp_path)
 
 # The two examples of the EMV QR Code Specification for Payment Systems (Consumer-Presented Mode),
 # as pinned by public EMVCo QR libraries (mvallim/emv-qrcode ConsumerPresentedModeDecoderTest,
@@ -61,8 +66,8 @@ def test_emvco_examples_name_no_scheme_the_terminal_accepts(payload: str) -> Non
     assert "not accepted" in caught.value.message
 
 
-def test_wallet_cpm_is_a_chip_like_authorization_the_issuer_can_verify() -> None:
-    code = VirtualWallet(seed=7, clock=lambda: 1_750_000_000.0).cpm_code(["unionpay-debit"])
+def test_wallet_cpm_is_a_chip_like_authorization_the_issuer_can_verify(tmp_path: Path) -> None:
+    code = phone(tmp_path, 7).cpm_code(["unionpay-debit"])
     card = classify_payload(code.payload)
     debit = CARDS["unionpay-debit"]
     assert (card.pan, card.expiry, card.psn) == (debit["pan"], debit["expiry"], debit["psn"])
@@ -80,8 +85,8 @@ def test_wallet_cpm_is_a_chip_like_authorization_the_issuer_can_verify() -> None
     assert not version.verify_arqc(icc_mk, {**tags, "9F37": b"\x00\x00\x00\x00"}, tags["9F26"])
 
 
-def test_every_application_template_is_kept_and_the_first_accepted_one_pays() -> None:
-    code = VirtualWallet(seed=3).cpm_code(["visa", "unionpay-credit", "mastercard"])
+def test_every_application_template_is_kept_and_the_first_accepted_one_pays(tmp_path: Path) -> None:
+    code = phone(tmp_path, 3).cpm_code(["visa", "unionpay-credit", "mastercard"])
     payload = parse_cpm(code.payload)
     assert [a.aid for a in payload.applications] == [CARDS[n]["aid"] for n in ("visa", "unionpay-credit", "mastercard")]
     assert all(as_dict(a.transparent)["9F26"] for a in payload.applications)
@@ -140,8 +145,8 @@ def test_broken_cpm_is_refused_with_the_reason(payload: str, match: str) -> None
     assert "6214830000000000015" not in str(caught.value)   # no full PAN in the log line
 
 
-def test_parsed_payload_repr_shows_no_card_data() -> None:
-    code = VirtualWallet(seed=1).cpm_code(["unionpay-debit"])
+def test_parsed_payload_repr_shows_no_card_data(tmp_path: Path) -> None:
+    code = phone(tmp_path, 1).cpm_code(["unionpay-debit"])
     shown = repr(parse_cpm(code.payload)) + repr(code) + repr(classify_payload(code.payload))
     assert "A000000333010101" in shown
     assert CARDS["unionpay-debit"]["pan"] not in shown and code.payload not in shown

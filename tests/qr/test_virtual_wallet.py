@@ -1,42 +1,58 @@
 """The virtual wallet: codes in each wallet's shape, stamped with their issue time, reproducible by seed."""
+from pathlib import Path
+
 import cv2
 import pytest
 
+from acquirer.protocol.tlv import as_dict, parse
 from drivers.camera import make_decoder
+from drivers.sim.contactless import AtcStore, CardFileError
 from drivers.sim.video import VideoError
 from drivers.sim.wallet import CODE_KINDS, CODE_TTL_S, IssuedCode, VirtualWallet, WalletError, write_wallet_code
 from pos.payment import CardData, WalletCode
 from pos.qr import classify_payload
 
 NOW = 1_750_000_000.0
+CARDS_FILE = Path(__file__).parents[2] / "config" / "cards.toml"
+
+
+def wallet(tmp_path: Path, seed: int = 1, **options: object) -> VirtualWallet:
+    return VirtualWallet(seed=seed, clock=lambda: NOW, cards_file=CARDS_FILE, state_dir=tmp_path, **options)
 
 
 @pytest.mark.parametrize("kind", ["alipay", "wechat", "unionpay"])
 def test_payment_codes_classify_as_their_wallet(kind: str) -> None:
-    wallet = VirtualWallet(seed=11, clock=lambda: NOW)
+    phone = VirtualWallet(seed=11, clock=lambda: NOW)
     for _ in range(200):
-        code = wallet.issue(kind)
+        code = phone.issue(kind)
         assert classify_payload(code.payload) == WalletCode(kind, code.payload)
 
 
-def test_codes_carry_issue_time_account_and_expiry() -> None:
+def test_codes_carry_issue_time_account_and_expiry(tmp_path: Path) -> None:
     issued: list[IssuedCode] = []
-    wallet = VirtualWallet(seed=1, account="wallet-0042", clock=lambda: NOW, on_issue=issued.append)
-    codes = [wallet.issue(kind) for kind in CODE_KINDS]
+    phone = wallet(tmp_path, account="wallet-0042", on_issue=issued.append)
+    codes = [phone.issue(kind) for kind in CODE_KINDS]
     assert issued == codes
     assert all(c.issued_at == NOW and c.expires_at == NOW + CODE_TTL_S == NOW + 60 for c in codes)
     assert [c.account for c in codes] == ["wallet-0042"] * 3 + ["unionpay-debit"]
     assert isinstance(classify_payload(codes[-1].payload), CardData)
 
 
-def test_same_seed_same_codes_and_fresh_cryptogram_per_code() -> None:
-    first = [VirtualWallet(seed=5, clock=lambda: NOW).issue(k).payload for k in CODE_KINDS]
-    again = [VirtualWallet(seed=5, clock=lambda: NOW).issue(k).payload for k in CODE_KINDS]
+def test_same_seed_and_state_same_codes(tmp_path: Path) -> None:
+    first = [wallet(tmp_path / "a", seed=5).issue(k).payload for k in CODE_KINDS]
+    again = [wallet(tmp_path / "b", seed=5).issue(k).payload for k in CODE_KINDS]
     assert first == again
-    wallet = VirtualWallet(seed=5, clock=lambda: NOW)
-    one, two = wallet.issue("cpm"), wallet.issue("cpm")
-    atc = [classify_payload(c.payload).icc_data for c in (one, two)]
-    assert one.payload != two.payload and atc[0] != atc[1]
+
+
+def test_cpm_atc_continues_the_cards_counter_across_wallets(tmp_path: Path) -> None:
+    store = AtcStore(tmp_path)
+    for _ in range(3):
+        store.next("unionpay-debit")            # the contactless virtual card tapped three times
+    atcs = []
+    for seed in (1, 1):                          # two runs of the wallet, same seed
+        payload = wallet(tmp_path, seed=seed).issue("cpm").payload
+        atcs.append(int.from_bytes(as_dict(parse(classify_payload(payload).icc_data))["9F36"], "big"))
+    assert atcs == [4, 5] and store.current("unionpay-debit") == 5
 
 
 @pytest.mark.parametrize(("args", "match"), [
@@ -47,21 +63,23 @@ def test_unknown_kind(args: tuple, match: str) -> None:
         VirtualWallet().issue(*args)
 
 
-def test_unknown_card_and_unreadable_card_file(tmp_path) -> None:
-    with pytest.raises(WalletError, match="card 'nobody' is not in"):
-        VirtualWallet().cpm_code(["nobody"])
-    with pytest.raises(WalletError, match="cannot read the card file"):
-        VirtualWallet(cards_file=tmp_path / "missing.toml").cpm_code()
+def test_unknown_card_missing_card_file(tmp_path: Path) -> None:
+    with pytest.raises(WalletError, match="no card named nobody"):
+        wallet(tmp_path).cpm_code(["nobody"])
+    with pytest.raises(WalletError, match="needs the card file"):
+        VirtualWallet().cpm_code()
+    with pytest.raises(CardFileError, match="card file not found"):
+        VirtualWallet(cards_file=tmp_path / "missing.toml", state_dir=tmp_path).cpm_code()
 
 
 @pytest.mark.parametrize("kind", CODE_KINDS)
-def test_write_png_holds_the_issued_code(tmp_path, kind: str) -> None:
+def test_write_png_holds_the_issued_code(tmp_path: Path, kind: str) -> None:
     out = tmp_path / f"{kind}.png"
-    code = write_wallet_code(kind, out, seed=2)
+    code = write_wallet_code(kind, out, seed=2, cards_file=CARDS_FILE, state_dir=tmp_path)
     assert make_decoder("zxing-cpp").decode(cv2.imread(str(out), cv2.IMREAD_GRAYSCALE)) == [code.payload]
 
 
-def test_write_video_is_reproducible(tmp_path) -> None:
+def test_write_video_is_reproducible(tmp_path: Path) -> None:
     a = write_wallet_code("wechat", tmp_path / "a.avi", seed=4)
     b = write_wallet_code("wechat", tmp_path / "b.avi", seed=4)
     assert a.payload == b.payload
@@ -72,7 +90,7 @@ def test_write_video_is_reproducible(tmp_path) -> None:
     capture.release()
 
 
-def test_write_refuses_other_formats_and_unwritable_places(tmp_path) -> None:
+def test_write_refuses_other_formats_and_unwritable_places(tmp_path: Path) -> None:
     with pytest.raises(WalletError, match=r"must end in \.png"):
         write_wallet_code("alipay", tmp_path / "code.gif")
     with pytest.raises(WalletError, match="cannot write image"):
