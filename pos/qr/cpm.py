@@ -25,6 +25,7 @@ import binascii
 from dataclasses import dataclass
 
 from acquirer.protocol.tlv import Tlv, TlvError, build, first, parse
+from pos.emv.field55 import OPTIONAL_TAGS, REQUEST_TAGS
 from pos.payment import CardData
 from pos.qr.errors import MalformedCpm, UnsupportedApplication
 
@@ -38,9 +39,8 @@ SCHEMES_BY_RID = {
     "A000000004": "mastercard",
 }
 
-# field 55 order of payments.md section 1; other transparent objects follow in payload order
-FIELD55_ORDER = ("9F26", "9F27", "9F10", "9F37", "9F36", "95", "9A", "9C", "9F02", "5F2A", "82", "9F1A",
-                 "9F03", "9F33", "9F34", "9F35", "9F1E", "84", "9F09", "9F41")
+# the request's field 55 order (the contactless kernel's); other transparent objects follow in payload order
+FIELD55_ORDER = REQUEST_TAGS + OPTIONAL_TAGS
 REQUIRED_CRYPTOGRAM_TAGS = {"9F26": "application cryptogram", "9F27": "cryptogram information data",
                             "9F10": "issuer application data", "9F36": "application transaction counter"}
 
@@ -172,12 +172,21 @@ def cpm_card_data(payload: CpmPayload) -> CardData:
         icc_data=field55(cryptogram),
         aid=application.aid,
         label=application.label,
-        extra={"cpm_applications": str(len(payload.applications))},
+        extra={
+            "cpm_applications": str(len(payload.applications)),
+            "atc": (first(cryptogram, "9F36") or b"").hex().upper(),
+            "cryptogram": "ARQC",
+        },
     )
 
 
 def field55(cryptogram: tuple[Tlv, ...]) -> bytes:
-    """Field 55 from transparent-template objects: the usual order first, then the rest; first of repeats wins."""
+    """Field 55 from transparent-template objects: the usual order first, then the rest; first of repeats wins.
+
+    The values are passed as the phone made them (they are the ARQC's input);
+    the terminal adds none of its own: 9F33 and the other terminal data were
+    not known to the phone and are not covered by its cryptogram.
+    """
     chosen: dict[str, Tlv] = {}
     for obj in cryptogram:
         chosen.setdefault(obj.tag, obj)

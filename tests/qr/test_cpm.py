@@ -79,6 +79,7 @@ def test_wallet_cpm_is_a_chip_like_authorization_the_issuer_can_verify(tmp_path:
                                             "9F02", "5F2A", "82", "9F1A", "9F03"]
     tags = as_dict(field55)
     assert tags["9A"].hex() == "250615"          # the phone's date in China when it made the code
+    assert (card.extra["cryptogram"], card.extra["atc"]) == ("ARQC", tags["9F36"].hex().upper())
     version = cryptogram_for("unionpay")
     icc_mk = version.icc_mk(bytes.fromhex(debit["imk_ac"]), card.pan, card.psn)
     assert version.verify_arqc(icc_mk, tags, tags["9F26"])
