@@ -3,6 +3,8 @@
 - `classify_payload(text)` -> `CardData` (EMVCo CPM) or `WalletCode`, or a `QrPayloadError`
   whose `message` is for the screen.
 - `build_dynamic_mpm(...)` / `parse_mpm(text)`: the EMVCo merchant-presented code for a sale.
+- `pos.qr.source.CameraSource`: the camera as the engine's `PaymentSource` (imported from
+  there, so that `import pos.qr` does not load OpenCV).
 """
 from pos.qr.classify import classify_payload
 from pos.qr.cpm import CpmApplication, CpmPayload, cpm_card_data, parse_cpm
