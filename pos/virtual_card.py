@@ -7,24 +7,26 @@ source computes exactly that from `cards.toml` (PAN, PSN, expiry, `imk_ac`,
 scheme, CVN) through `acquirer.protocol.cryptogram`, the same code the
 issuers check with.
 
-The card's ATC is persisted in the terminal's state directory, keyed by card
-name (never the PAN), and saved BEFORE the cryptogram is made: issuers refuse
-a repeated or lower ATC, so it must keep rising across runs and crashes.
+The card's ATC comes from the simulated cards' own counter store
+(`drivers.sim.contactless.atc.AtcStore`, one file per card name under
+`<state dir>/cards`, never the PAN), taken BEFORE the cryptogram is made:
+issuers refuse a repeated or lower ATC, so it must keep rising across runs
+and crashes, and a simulated contactless card of the same name drawing from
+the same directory never repeats one either.
 """
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from acquirer.config import Card, load_config
 from acquirer.protocol import tlv
 from acquirer.protocol.cryptogram import cryptogram_for
+from drivers.sim.contactless.atc import AtcStore
 from pos.payment import CardData, PaymentRequest
 from pos.tokens import pan_token
 
-ATC_FILE = "virtual-cards.db"
-ATC_MAX = 0xFFFF
+ATC_DIR = "cards"
 
 #: card verification results inside 9F10: "ARQC returned", per scheme's CVR length
 _CVR = {"unionpay": "03A00000", "visa": "03A00000", "mastercard": "A00000000000"}
@@ -41,35 +43,6 @@ class UnknownCard(LookupError):
 
 def _bcd(digits: str, length: int) -> bytes:
     return bytes.fromhex(digits.rjust(length * 2, "0"))
-
-
-class AtcStore:
-    """Application transaction counters of the virtual cards: one SQLite table (WAL).
-
-    A counter is committed before its cryptogram is made, so it survives the
-    process being killed at any point. `synchronous=NORMAL` (no fsync per
-    commit) is enough for a simulated card: after a power cut the worst case
-    is an ATC the issuer has already seen, which it declines -- no money moves.
-    """
-
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.conn = sqlite3.connect(str(path), isolation_level=None)
-        self.conn.execute("PRAGMA journal_mode=WAL")
-        self.conn.execute("PRAGMA synchronous=NORMAL")
-        self.conn.execute("CREATE TABLE IF NOT EXISTS atc (card TEXT PRIMARY KEY, value INTEGER NOT NULL)")
-
-    def next(self, card_name: str) -> int:
-        """The card's next ATC, committed before it is returned."""
-        (atc,) = self.conn.execute(
-            "INSERT INTO atc (card, value) VALUES (?, 1) "
-            "ON CONFLICT (card) DO UPDATE SET value = value + 1 RETURNING value", [card_name]).fetchone()
-        if atc > ATC_MAX:
-            raise ValueError(f"virtual card {card_name!r}: ATC exhausted (65535 cryptograms)")
-        return int(atc)
-
-    def values(self) -> dict[str, int]:
-        return dict(self.conn.execute("SELECT card, value FROM atc").fetchall())
 
 
 class VirtualCard:
@@ -117,7 +90,7 @@ class VirtualCards:
 
     def __init__(self, cards: Sequence[Card], state_dir: Path) -> None:
         self._cards: Mapping[str, Card] = {c.name: c for c in cards}
-        self._atcs = AtcStore(state_dir / ATC_FILE)
+        self._atcs = AtcStore(state_dir / ATC_DIR)
 
     @classmethod
     def from_config(cls, config_dir: Path, state_dir: Path) -> VirtualCards:

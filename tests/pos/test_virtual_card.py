@@ -8,7 +8,8 @@ from acquirer.protocol import tlv
 from acquirer.protocol.cryptogram import cryptogram_for
 from pos.payment import PaymentRequest
 from pos.tokens import pan_token
-from pos.virtual_card import ATC_FILE, AtcStore, UnknownCard, VirtualCards
+from drivers.sim.contactless.atc import AtcStore
+from pos.virtual_card import ATC_DIR, UnknownCard, VirtualCards
 
 CONFIG = Path(__file__).resolve().parents[2] / "config"
 KEY = bytes(16)
@@ -37,8 +38,9 @@ def test_atc_rises_across_runs_and_is_keyed_by_name(tmp_path):
         return int.from_bytes(tlv.as_dict(tlv.parse(data.icc_data))["9F36"], "big")
 
     assert [atc("visa"), atc("visa"), atc("unionpay-debit"), atc("visa")] == [1, 2, 1, 3]
-    assert AtcStore(tmp_path / ATC_FILE).values() == {"visa": 3, "unionpay-debit": 1}
-    assert b"4761730000000011" not in (tmp_path / ATC_FILE).read_bytes()
+    store = AtcStore(tmp_path / ATC_DIR)
+    assert (store.current("visa"), store.current("unionpay-debit")) == (3, 1)
+    assert sorted(p.name for p in (tmp_path / ATC_DIR).iterdir()) == ["unionpay-debit.atc", "visa.atc"]
 
 
 def test_unknown_card_names_the_known_ones(tmp_path):
