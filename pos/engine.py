@@ -252,6 +252,8 @@ class Engine:
 
     async def _read_card(self, request: PaymentRequest, sources: Sequence[PaymentSource]) -> CardData:
         """Arm every source; the first card wins and the others are cancelled."""
+        if not sources:
+            raise EngineError("no payment source to read a card from")
         self.emit(ev.WaitingForPayment(request.kind, request.amount, request.currency,
                                        tuple(s.name for s in sources)))
         tasks = [asyncio.create_task(s.read(request)) for s in sources]
