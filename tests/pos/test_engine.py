@@ -267,3 +267,17 @@ def test_an_unacknowledged_reversal_blocks_new_transactions_until_acknowledged(t
     host = ledger(config)
     assert host.balance("mastercard") == CARDS["mastercard"]["balance"] - 100
     assert disagreements(journal_rows(config), host.transactions()) == []
+
+
+def test_stans_wrap_from_999999_to_000001_on_the_wire(setup):
+    config, cards = setup
+    journal = Journal(config.journal_path)
+    journal.db.execute("UPDATE counters SET value = 999997 WHERE name = 'stan'")
+    journal.close()
+
+    async def work(engine):   # the sign-on takes 999998
+        return [await engine.sale(100, [cards.card("visa")]) for _ in range(2)]
+
+    outcomes = run(config, work)
+    assert [(o.txn.stan, o.approved) for o in outcomes] == [("999999", True), ("000001", True)]
+    assert disagreements(journal_rows(config), ledger(config).transactions()) == []
