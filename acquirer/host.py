@@ -97,7 +97,7 @@ class Host:
         self.config = config
         self.clock = clock
         conn = db.conn
-        self.store = GroupCommit(conn)
+        self.store = GroupCommit(conn, config.database.commit_interval_ms / 1000)
         self.ledger = Ledger(conn)
         self.records = Records(conn)
         self.switch = Switch(config.bins, config.issuers.values(), config.host.switch_timeout_ms)
@@ -209,7 +209,7 @@ class Host:
                 outcome = self.processor.reversal(request, terminal, now)
             await self.store.durable()
             log.info("reversal from %s STAN %s: %s", terminal.tid, request.stan, outcome)
-            return self._sign(financial_reply(msg, "00", when=now), session)
+            return self._sign(self._financial_reply(msg, Outcome("00"), now), session)
         self.sessions.check_batch(terminal, request.batch)
         if terminal.transactions is not None and request.txn not in terminal.transactions:
             raise Decline("58", f"{request.txn.value} is not permitted to terminal {terminal.tid}")
@@ -225,8 +225,11 @@ class Host:
     def _financial_reply(msg: Mapping[str, str], result: Outcome, now: datetime) -> dict[str, str]:
         balance = (BalanceAmount(result.balance, msg.get("49", "156"))
                    if result.balance is not None else None)
-        return financial_reply(msg, result.code, rrn=result.rrn, auth_code=result.auth_code,
-                               icc=result.icc, balance=balance, when=now)
+        answer = financial_reply(msg, result.code, rrn=result.rrn, auth_code=result.auth_code,
+                                 icc=result.icc, balance=balance)
+        answer["12"] = f"{now.hour:02d}{now.minute:02d}{now.second:02d}"   # f-strings: cheaper than strftime
+        answer["13"] = f"{now.month:02d}{now.day:02d}"
+        return answer
 
     def _sign(self, message: dict[str, str], session: Session) -> bytes:
         return codec.sign(message, session.terminal.mac, session.keys.mac)

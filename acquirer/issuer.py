@@ -21,8 +21,9 @@ What an issuer decides, in this order (the first failing check answers):
    (`[host] pin_try_limit`, default 3) and every PIN attempt after it that day
    is **75**. Tries reset on a correct PIN and at the next local date. A
    block that does not decrypt to format 0 counts as a wrong PIN.
-5. Amount: above the card's `per_txn_limit` **61**; above the available funds
-   **51** (debit: balance; credit: limit - used).
+5. Amount (checked by `processing`): above the card's `per_txn_limit` **61**;
+   above the available funds **51** (debit: balance; credit: limit - used),
+   which the ledger's posting refuses (`InsufficientFunds`).
 
 Every reply to a request with field 55 carries tag 91 = ARPC + ARC (the two
 ASCII bytes of field 39), computed with the final response code, when the
@@ -224,12 +225,3 @@ class Issuer:
         self.conn.execute("UPDATE cards SET pin_failures = ?, pin_failure_date = ? WHERE token = ?",
                           (failures, local_date, card.token))
         return "75" if failures >= self.pin_try_limit else "55"
-
-    def check_amount(self, card: IssuedCard, amount: int) -> str | None:
-        """61 above the card's per-transaction limit, 51 above its available funds."""
-        limit = card.card.per_txn_limit
-        if limit is not None and amount > limit:
-            return "61"
-        if amount > self.available(card):
-            return "51"
-        return None

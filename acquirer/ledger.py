@@ -19,9 +19,11 @@ Accounts (ids are text, kinds fixed by the schema):
 Signs: a leg's amount is added to the account's balance; a sale of 100 fen is
 `card:<t> -100, merchant:<mid> +100`.
 
-"Available never goes negative" holds twice: the issuer checks the balance
-before it approves, and the schema's CHECK constraint refuses a negative
-balance on cardholder and hold accounts (`InsufficientFunds` here).
+"Available never goes negative": the schema's CHECK constraint refuses a
+negative balance on cardholder and hold accounts, and `post` turns that into
+`InsufficientFunds` with nothing written -- the issuer answers 51. Checking in
+SQL rather than reading the balance first keeps it one statement and free of
+read-then-write races.
 """
 from __future__ import annotations
 
@@ -109,50 +111,63 @@ class Ledger:
             raise KeyError(f"no account {account_id!r}")
         return row[0]
 
-    def post(self, kind: str, legs: Iterable[Leg], txn_id: int | None = None) -> int:
+    def post(self, kind: str, legs: Iterable[Leg], txn_id: int | None = None,
+             created_at: str | None = None) -> int:
         """Record one balanced posting; returns its id.
 
         Raises `UnbalancedPosting` (nothing written) when the legs do not sum to
         zero, and `InsufficientFunds` (nothing written) when a cardholder or
-        hold account would go negative.
+        hold account would go negative. Legs on the same account are netted.
+
+        All balances change in one UPDATE, which SQLite applies atomically: a
+        CHECK failure leaves every balance as it was, so no savepoint is needed
+        (this is the authorization hot path). A posting to an account that does
+        not exist is a defect: `KeyError`, and the caller's unit rolls back.
         """
-        legs = [(account, amount) for account, amount in legs if amount != 0]
-        _check_balanced(legs)
+        net: dict[str, int] = {}
+        for account, amount in legs:
+            _check_amount(account, amount)
+            net[account] = net.get(account, 0) + amount
+        merged = [(account, amount) for account, amount in net.items() if amount != 0]
+        _check_balanced(merged)
         conn = self.conn
-        conn.execute("SAVEPOINT posting")
+        cases = " ".join("WHEN ? THEN ?" for _ in merged)
+        marks = ", ".join("?" for _ in merged)
         try:
-            for account, amount in legs:
-                try:
-                    updated = conn.execute("UPDATE accounts SET balance = balance + ? WHERE id = ?",
-                                           (amount, account)).rowcount
-                except sqlite3.IntegrityError:
-                    raise InsufficientFunds(account) from None
-                if updated != 1:
-                    raise KeyError(f"no account {account!r}")
-            posting_id = conn.execute(
-                "INSERT INTO postings (txn_id, kind, created_at) VALUES (?, ?, ?)",
-                (txn_id, kind, utc_now())).lastrowid
-            conn.executemany("INSERT INTO legs (posting_id, account_id, amount) VALUES (?, ?, ?)",
-                             [(posting_id, account, amount) for account, amount in legs])
-        except BaseException:
-            conn.execute("ROLLBACK TO posting")
-            conn.execute("RELEASE posting")
-            raise
-        conn.execute("RELEASE posting")
+            updated = conn.execute(
+                f"UPDATE accounts SET balance = balance + CASE id {cases} END WHERE id IN ({marks})",
+                [x for leg in merged for x in leg] + [account for account, _ in merged]).rowcount
+        except sqlite3.IntegrityError:
+            raise InsufficientFunds(self._short_account(merged)) from None
+        if updated != len(merged):
+            raise KeyError(f"posting to unknown accounts among {[a for a, _ in merged]}")
+        posting_id = conn.execute("INSERT INTO postings (txn_id, kind, created_at) VALUES (?, ?, ?)",
+                                  (txn_id, kind, created_at or utc_now())).lastrowid
+        conn.executemany("INSERT INTO legs (posting_id, account_id, amount) VALUES (?, ?, ?)",
+                         [(posting_id, account, amount) for account, amount in merged])
         return posting_id
+
+    def _short_account(self, legs: Sequence[Leg]) -> str:
+        """The first account a refused posting would have taken below zero (failure path only)."""
+        for account, amount in legs:
+            row = self.conn.execute("SELECT balance, may_go_negative FROM accounts WHERE id = ?",
+                                    (account,)).fetchone()
+            if row is not None and not row[1] and row[0] + amount < 0:
+                return account
+        return legs[0][0]
 
     def legs_of(self, txn_id: int) -> list[Leg]:
         """Every leg posted for a transaction, netted per account (zero nets left out)."""
         rows = self.conn.execute(
             "SELECT l.account_id, SUM(l.amount) FROM legs l JOIN postings p ON p.id = l.posting_id "
-            "WHERE p.txn_id = ? GROUP BY l.account_id ORDER BY MIN(l.rowid)", (txn_id,)).fetchall()
+            "WHERE p.txn_id = ? GROUP BY l.account_id ORDER BY MIN(l.posting_id), l.account_id", (txn_id,)).fetchall()
         return [(account, total) for account, total in rows if total != 0]
 
     def opposite(self, txn_id: int) -> list[Leg]:
         """Legs that cancel the net of everything posted for `txn_id` (empty when it moved nothing)."""
         return [(account, -amount) for account, amount in self.legs_of(txn_id)]
 
-    def undo(self, txn_id: int, kind: str) -> int | None:
+    def undo(self, txn_id: int, kind: str, created_at: str | None = None) -> int | None:
         """Post `opposite(txn_id)` booked to `txn_id` itself (a reversal).
 
         Afterwards the transaction's legs net to zero and a second undo posts
@@ -162,13 +177,15 @@ class Ledger:
         legs = self.opposite(txn_id)
         if not legs:
             return None
-        return self.post(kind, legs, txn_id)
+        return self.post(kind, legs, txn_id, created_at)
+
+
+def _check_amount(account: str, amount: object) -> None:
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        raise UnbalancedPosting(f"leg on {account}: amount must be integer fen, got {amount!r}")
 
 
 def _check_balanced(legs: Sequence[Leg]) -> None:
-    for account, amount in legs:
-        if isinstance(amount, bool) or not isinstance(amount, int):
-            raise UnbalancedPosting(f"leg on {account}: amount must be integer fen, got {amount!r}")
     total = sum(amount for _, amount in legs)
     if total != 0:
         raise UnbalancedPosting(f"legs sum to {total} fen, not 0: {legs!r}")

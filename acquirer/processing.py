@@ -38,8 +38,9 @@ It looks the original up by TID, MID, batch (the 0400's 60.2) and STAN
   void its completion);
 - original already reversed, declined, or superseded (voided, completed):
   nothing to undo;
-- no original: a `tombstone` row takes its key, so a late original is a
-  duplicate (94) and never posts;
+- no original: `tombstone` rows take its key for today and tomorrow (an
+  original on its way at midnight arrives tomorrow), so a late original is a
+  duplicate (94) by the UNIQUE index and never posts;
 - amount or type differs from the original: nothing is undone (logged);
 - undoing would take a card below zero (the money of a reversed void was
   spent since): nothing is undone, the outcome `refused_funds` is recorded
@@ -51,13 +52,13 @@ Every reversal received is logged in `reversals` with its outcome.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 from acquirer.commit import GroupCommit
 from acquirer.config import Terminal
 from acquirer.decline import Decline
 from acquirer.issuer import CardPresented, Cryptogram, IccDataError, IssuedCard, Issuer
-from acquirer.ledger import InsufficientFunds, Ledger, merchant_account, utc_now
+from acquirer.ledger import InsufficientFunds, Ledger, merchant_account
 from acquirer.protocol.keys import WorkingKeys
 from acquirer.protocol.messages import FinancialRequest
 from acquirer.protocol.pinblock import PinBlockError, translate_pin_block
@@ -104,11 +105,12 @@ class _Request:
     req: FinancialRequest
     terminal: Terminal
     keys: WorkingKeys
-    issuer: Issuer
-    card: IssuedCard
+    issuer: Issuer | None   # None: no BIN route (14)
+    card: IssuedCard | None  # None: not on the issuer's file (14)
     pan: str = field(repr=False)
     key: TxnKey
-    now: datetime
+    yymm: str           # the current month, for expiry
+    stamp: str          # UTC ISO timestamp of the request, for created_at
     txn_id: int = 0
     cryptogram: Cryptogram | None = None
 
@@ -163,35 +165,33 @@ class Processor:
 
     def _process(self, req: FinancialRequest, terminal: Terminal, keys: WorkingKeys,
                  issuer: Issuer | None, pan: str, key: TxnKey, now: datetime) -> Outcome:
+        """Checks and postings first, the record last: a duplicate key rolls it all back."""
         card = issuer.card(pan) if issuer is not None else None
-        self._refuse_after_tombstone(key, now)
-        token = card.token if card else pan_token(self.token_key, pan)
-        txn_id = self.records.insert(
-            key, req.txn.value, req.amount or 0, req.currency, card_token=token,
-            masked_pan=mask_pan(pan), scheme=card.card.scheme if card else None,
-            issuer=issuer.name if issuer else None, entry_mode=req.card.entry_mode)
-        if issuer is None or card is None:
-            self.records.finish(txn_id, "declined", "14")
-            return Outcome("14", reason="card not routable" if issuer is None else "card not on file")
-        r = _Request(req, terminal, keys, issuer, card, pan, key, now, txn_id)
+        local = now.astimezone(SHANGHAI)
+        r = _Request(req, terminal, keys, issuer, card, pan, key, f"{local.year % 100:02d}{local.month:02d}",
+                     now.astimezone(UTC).isoformat(), self.records.new_id())
+        original_id = balance = rrn = auth_code = None
         try:
+            if issuer is None or card is None:
+                raise Decline("14", "card not routable" if issuer is None else "card not on file")
             balance, original_id = self._handlers[req.txn](r)
+            outcome = Outcome("00", rrn=self.records.next_rrn(), auth_code=self.records.new_auth_code(),
+                              icc=self._reply_icc(r, "00"), balance=balance)
+            status, rrn, auth_code = "approved", outcome.rrn, outcome.auth_code
         except Decline as d:
-            self.records.finish(txn_id, "declined", d.code)
-            return Outcome(d.code, icc=self._reply_icc(r, d.code), reason=d.reason)
-        rrn, auth_code = self.records.next_rrn(), self.records.new_auth_code()
-        self.records.finish(txn_id, "approved", "00", rrn=rrn, auth_code=auth_code, original_id=original_id)
-        return Outcome("00", rrn=rrn, auth_code=auth_code, icc=self._reply_icc(r, "00"), balance=balance)
+            outcome = Outcome(d.code, icc=self._reply_icc(r, d.code), reason=d.reason)
+            status = "declined"
+        self.records.insert(
+            r.txn_id, key, req.txn.value, req.amount or 0, req.currency, status=status,
+            created_at=r.stamp, response_code=outcome.code,
+            card_token=card.token if card else pan_token(self.token_key, pan), masked_pan=mask_pan(pan),
+            scheme=card.card.scheme if card else None, issuer=issuer.name if issuer else None,
+            entry_mode=req.card.entry_mode, rrn=rrn, auth_code=auth_code, original_id=original_id)
+        return outcome
 
     @staticmethod
     def _reply_icc(r: _Request, code: str) -> bytes | None:
         return r.cryptogram.reply_icc(code) if r.cryptogram is not None else None
-
-    def _refuse_after_tombstone(self, key: TxnKey, now: datetime) -> None:
-        """A reversal acknowledged yesterday (near midnight) also blocks its late original."""
-        row = self.records.by_stan(key.tid, key.mid, key.batch, key.stan, _date(now - timedelta(days=1)))
-        if row is not None and row.status == "tombstone":
-            raise Decline("94", f"STAN {key.stan} was reversed before it arrived")
 
     # --- the checks the handlers share -------------------------------------------------
 
@@ -209,8 +209,7 @@ class Processor:
             expiry = card_in.track2.split("D", 1)[1][:4] or None
         presented = CardPresented(r.pan, expiry, card_in.icc, card_in.pin_block is not None, pin_block)
         try:
-            verdict = r.issuer.verify(r.card, presented, r.now.strftime("%y%m"), r.key.local_date,
-                                      debit=debit)
+            verdict = r.issuer.verify(r.card, presented, r.yymm, r.key.local_date, debit=debit)
         except IccDataError as e:
             raise Decline("30", str(e)) from None
         r.cryptogram = verdict.cryptogram
@@ -225,7 +224,7 @@ class Processor:
 
     def _post(self, r: _Request, kind: str, legs: list[tuple[str, int]]) -> None:
         try:
-            self.ledger.post(kind, legs, r.txn_id)
+            self.ledger.post(kind, legs, r.txn_id, r.stamp)
         except InsufficientFunds as e:
             raise Decline("51", str(e)) from None
 
@@ -268,10 +267,12 @@ class Processor:
         self._verify(r, debit=True)
         return r.issuer.available(r.card), None
 
-    def _check_funds(self, r: _Request, amount: int) -> None:
-        code = r.issuer.check_amount(r.card, amount)
-        if code is not None:
-            raise Decline(code, "over the card's limit" if code == "61" else "insufficient funds")
+    @staticmethod
+    def _check_funds(r: _Request, amount: int) -> None:
+        """61 above the card's limit; the funds themselves are checked by the posting (51)."""
+        limit = r.card.card.per_txn_limit
+        if limit is not None and amount > limit:
+            raise Decline("61", f"amount above the card's per-transaction limit {limit}")
 
     def _void_of(self, r: _Request, original: TxnRow, kind: str) -> None:
         """Post the opposite of the original's legs as this void's own posting."""
@@ -335,23 +336,27 @@ class Processor:
 
     def reversal(self, req: FinancialRequest, terminal: Terminal, now: datetime) -> str:
         """Apply a 0400 (call inside a unit); returns its `ReversalOutcome`. Always answered 00."""
-        today = _date(now)
+        stamp = now.astimezone(UTC).isoformat()
         row = self.records.by_stan(terminal.tid, terminal.mid, req.batch, req.stan,
                                    _date(now - timedelta(days=1)))
-        outcome = self._undo(row, req, terminal, today)
+        outcome = self._undo(row, req, terminal, now, stamp)
         self.store.conn.execute(
             "INSERT INTO reversals (tid, mid, batch, stan, txn_type, amount, reason, original_id, "
             "outcome, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (terminal.tid, terminal.mid, req.batch, req.stan, req.txn.value, req.amount or 0,
-             req.reversal_reason, row.id if row else None, outcome, utc_now()))
+             req.reversal_reason, row.id if row else None, outcome, stamp))
         return outcome
 
-    def _undo(self, row: TxnRow | None, req: FinancialRequest, terminal: Terminal, today: str) -> str:
+    def _undo(self, row: TxnRow | None, req: FinancialRequest, terminal: Terminal, now: datetime,
+              stamp: str) -> str:
         if row is None:
-            key = TxnKey(terminal.tid, terminal.mid, req.batch, req.stan, today)
-            self.records.insert(key, req.txn.value, req.amount or 0, req.currency, card_token=None,
-                                masked_pan=None, scheme=None, issuer=None,
-                                entry_mode=req.card.entry_mode, status="tombstone")
+            # today's and tomorrow's key: an original still on its way arrives on
+            # one of them (a reversal at 23:59:59, its original at 00:00:01)
+            for day in (now, now + timedelta(days=1)):
+                key = TxnKey(terminal.tid, terminal.mid, req.batch, req.stan, _date(day))
+                self.records.insert(self.records.new_id(), key, req.txn.value, req.amount or 0,
+                                    req.currency, status="tombstone", created_at=stamp,
+                                    entry_mode=req.card.entry_mode)
             return ReversalOutcome.NO_ORIGINAL
         if row.status == "tombstone":
             return ReversalOutcome.REPEATED
@@ -362,7 +367,7 @@ class Processor:
         if row.status != "approved":
             return ReversalOutcome.SUPERSEDED
         try:
-            self.ledger.undo(row.id, "reversal")
+            self.ledger.undo(row.id, "reversal", stamp)
         except InsufficientFunds:
             return ReversalOutcome.REFUSED_FUNDS
         self.records.set_status(row.id, "reversed")
@@ -377,4 +382,6 @@ _RESTORES_ORIGINAL = frozenset(t.value for t in (
 
 
 def _date(moment: datetime) -> str:
-    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d")
+    """YYYY-MM-DD in Asia/Shanghai (an f-string: strftime costs more on the hot path)."""
+    local = moment.astimezone(SHANGHAI)
+    return f"{local.year:04d}-{local.month:02d}-{local.day:02d}"

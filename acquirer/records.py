@@ -25,7 +25,6 @@ import sqlite3
 from dataclasses import dataclass
 
 from acquirer.decline import Decline
-from acquirer.ledger import utc_now
 
 __all__ = ["Duplicate", "Records", "TxnKey", "TxnRow"]
 
@@ -79,42 +78,49 @@ class Records:
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
-        row = conn.execute("SELECT MAX(rrn) FROM transactions").fetchone()
-        self._last_rrn = int(row[0]) if row[0] else 0
+        max_rrn, max_id = conn.execute("SELECT MAX(rrn), MAX(id) FROM transactions").fetchone()
+        self._last_rrn = int(max_rrn) if max_rrn else 0
+        self._last_id = max_id or 0
 
     def next_rrn(self) -> str:
         """A fresh retrieval reference number: 12 digits, rising (UNIQUE in the table)."""
         self._last_rrn += 1
         return f"{self._last_rrn:012d}"
 
+    def new_id(self) -> int:
+        """The id the next `insert` will use: postings can name it before the row is written
+        (the foreign key is checked at commit)."""
+        self._last_id += 1
+        return self._last_id
+
     @staticmethod
     def new_auth_code() -> str:
         return f"{secrets.randbelow(1_000_000):06d}"
 
-    def insert(self, key: TxnKey, txn_type: str, amount: int, currency: str, *,
-               card_token: str | None, masked_pan: str | None, scheme: str | None,
-               issuer: str | None, entry_mode: str | None, status: str = "pending",
-               original_id: int | None = None) -> int:
-        """Record a request; raises `Duplicate` when its key is taken."""
+    def insert(self, txn_id: int, key: TxnKey, txn_type: str, amount: int, currency: str, *,
+               status: str, created_at: str, response_code: str | None = None,
+               card_token: str | None = None, masked_pan: str | None = None,
+               scheme: str | None = None, issuer: str | None = None, entry_mode: str | None = None,
+               rrn: str | None = None, auth_code: str | None = None,
+               original_id: int | None = None) -> None:
+        """Record a request with its outcome; raises `Duplicate` when its key is taken.
+
+        The caller writes the row last, inside the request's unit: a duplicate
+        then rolls back everything the request did.
+        """
         try:
-            return self.conn.execute(
-                "INSERT INTO transactions (txn_type, tid, mid, batch, stan, local_date, amount, "
-                "currency, card_token, masked_pan, scheme, issuer, entry_mode, status, original_id, "
-                "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (txn_type, key.tid, key.mid, key.batch, key.stan, key.local_date, amount, currency,
-                 card_token, masked_pan, scheme, issuer, entry_mode, status, original_id,
-                 utc_now())).lastrowid
+            self.conn.execute(
+                "INSERT INTO transactions (id, txn_type, tid, mid, batch, stan, local_date, amount, "
+                "currency, card_token, masked_pan, scheme, issuer, entry_mode, status, response_code, "
+                "rrn, auth_code, original_id, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (txn_id, txn_type, key.tid, key.mid, key.batch, key.stan, key.local_date, amount,
+                 currency, card_token, masked_pan, scheme, issuer, entry_mode, status, response_code,
+                 rrn, auth_code, original_id, created_at))
         except sqlite3.IntegrityError as e:
             if "transactions.tid" in str(e):
                 raise Duplicate(key) from None
             raise
-
-    def finish(self, txn_id: int, status: str, response_code: str, *, rrn: str | None = None,
-               auth_code: str | None = None, original_id: int | None = None) -> None:
-        self.conn.execute(
-            "UPDATE transactions SET status = ?, response_code = ?, rrn = ?, auth_code = ?, "
-            "original_id = COALESCE(?, original_id) WHERE id = ?",
-            (status, response_code, rrn, auth_code, original_id, txn_id))
 
     def set_status(self, txn_id: int, status: str) -> None:
         self.conn.execute("UPDATE transactions SET status = ? WHERE id = ?", (status, txn_id))

@@ -45,11 +45,11 @@ CREATE TABLE accounts (
     balance INTEGER NOT NULL DEFAULT 0,  -- fen; the sum of the account's legs
     may_go_negative INTEGER NOT NULL CHECK (may_go_negative IN (0, 1)),
     CHECK (may_go_negative = 1 OR balance >= 0)
-);
+) WITHOUT ROWID;
 
 CREATE TABLE postings (
     id INTEGER PRIMARY KEY,
-    txn_id INTEGER REFERENCES transactions(id),  -- NULL for opening balances
+    txn_id INTEGER REFERENCES transactions(id) DEFERRABLE INITIALLY DEFERRED,  -- NULL: opening balance
     kind TEXT NOT NULL,                  -- open, sale, void, refund, preauth, ..., reversal
     created_at TEXT NOT NULL             -- UTC ISO 8601
 );
@@ -58,10 +58,9 @@ CREATE INDEX postings_txn ON postings (txn_id);
 CREATE TABLE legs (
     posting_id INTEGER NOT NULL REFERENCES postings(id),
     account_id TEXT NOT NULL REFERENCES accounts(id),
-    amount INTEGER NOT NULL              -- fen, added to the account's balance; a posting's legs sum to 0
-);
-CREATE INDEX legs_posting ON legs (posting_id);
-CREATE INDEX legs_account ON legs (account_id);
+    amount INTEGER NOT NULL,             -- fen, added to the account's balance; a posting's legs sum to 0
+    PRIMARY KEY (posting_id, account_id) -- one leg per account: the ledger nets them
+) WITHOUT ROWID;
 
 CREATE TABLE cards (
     token TEXT PRIMARY KEY,              -- keyed HMAC of the PAN (tokens.pan_token)
@@ -73,7 +72,7 @@ CREATE TABLE cards (
     last_atc INTEGER NOT NULL DEFAULT -1,   -- highest ATC the issuer accepted a cryptogram with
     pin_failures INTEGER NOT NULL DEFAULT 0,
     pin_failure_date TEXT                -- local date of the last wrong PIN (tries reset daily)
-);
+) WITHOUT ROWID;
 
 CREATE TABLE terminal_state (
     tid TEXT NOT NULL,
@@ -114,18 +113,16 @@ CREATE TABLE transactions (
     issuer TEXT,
     entry_mode TEXT,
     status TEXT NOT NULL CHECK (status IN
-        ('pending', 'approved', 'declined', 'voided', 'reversed', 'completed', 'tombstone')),
+        ('approved', 'declined', 'voided', 'reversed', 'completed', 'tombstone')),
     response_code TEXT,
     rrn TEXT UNIQUE,
     auth_code TEXT,
     original_id INTEGER REFERENCES transactions(id),
     refunded INTEGER NOT NULL DEFAULT 0, -- fen refunded against this transaction
     created_at TEXT NOT NULL,
+    -- the duplicate rule; its prefixes also serve the look-ups by STAN and by batch
     UNIQUE (tid, mid, batch, stan, local_date)
 );
-CREATE INDEX transactions_stan ON transactions (tid, mid, batch, stan);
-CREATE INDEX transactions_original ON transactions (original_id);
-CREATE INDEX transactions_batch ON transactions (tid, mid, batch, status);
 
 CREATE TABLE reversals (
     id INTEGER PRIMARY KEY,

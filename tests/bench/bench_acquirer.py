@@ -1,0 +1,265 @@
+"""Acquirer throughput and latency: N simulated terminals over loopback against `acquirer serve`.
+
+What is measured: contactless UnionPay sales (field 55 with a real ARQC, a
+real MAC, one card per terminal with rising ATCs) against a real `acquirer
+serve` subprocess with a fresh database in WAL mode, synchronous=NORMAL, whose
+replies are sent only after their postings are committed (group commit).
+
+The load runs in a separate process (multiprocessing, spawn) so it has the
+other core: it signs every terminal on, precomputes every signed frame, then
+
+1. max throughput: every connection keeps `WINDOW` requests in flight;
+2. half rate: open loop at half the measured throughput, spread over the
+   connections, to see latency when the host is not saturated.
+
+Beside them, the ceiling of the protocol layer alone in the same run: one
+sale request encoded and decoded by pyiso8583 (through `codec`) per loop.
+"""
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from tests.bench import Row
+
+TERMINALS = 16
+WINDOW = 8                     # requests in flight per connection at max throughput
+REPO = Path(__file__).resolve().parents[2]
+IMK = "17B06C51B1B846FC60C3FB1DDA2DB78A"   # TEST KEY (the UnionPay test issuer's)
+MID = "898310048990001"
+
+
+def _terminal(i: int) -> dict:
+    return {"tid": f"{90000000 + i}", "mid": MID, "tmk": f"{i:02X}" * 16,
+            "mac": "ecb" if i % 2 else "x919"}
+
+
+def _card(i: int) -> dict:
+    return {"name": f"bench-{i}", "pan": f"62148399{i:010d}0", "psn": "01", "expiry": "3012"}
+
+
+def _bench_config(directory: Path, terminals: int) -> Path:
+    directory.mkdir()
+    shutil.copy(REPO / "config" / "acquirer.toml", directory / "acquirer.toml")
+    shutil.copy(REPO / "config" / "cards.toml", directory / "cards.toml")
+    with (directory / "acquirer.toml").open("a") as f:
+        for i in range(terminals):
+            t = _terminal(i)
+            f.write(f'\n[[terminal]]\ntid = "{t["tid"]}"\nmid = "{MID}"\ntmk = "{t["tmk"]}"   # TEST KEY\n'
+                    f'mac = "{t["mac"]}"\n')
+    with (directory / "cards.toml").open("a") as f:
+        for i in range(terminals):
+            c = _card(i)
+            f.write(f'\n[[card]]\nname = "{c["name"]}"\nscheme = "unionpay"\nproduct = "debit"\n'
+                    f'issuer = "cup-bank"\npan = "{c["pan"]}"\npsn = "01"\nexpiry = "3012"\n'
+                    f'pin = "123456"\nbalance = 100000000000\nimk_ac = "{IMK}"   # TEST KEY\n')
+    return directory
+
+
+def _codec_ceiling(seconds: float) -> float:
+    """Sale requests encoded + decoded per second by the protocol layer alone."""
+    from acquirer.protocol import codec
+    msg = _sample_sale()
+    count, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        for _ in range(200):
+            codec.decode(codec.encode(msg))
+        count += 200
+    return count / (time.perf_counter() - start)
+
+
+def _sample_sale() -> dict[str, str]:
+    from acquirer.protocol.messages import CardInput, FinancialRequest, Terminal
+    from acquirer.protocol.transactions import TxnType
+    from tests.acquirer.terminal import TestCard
+    card = TestCard(_card_config(0))
+    request = FinancialRequest(TxnType.SALE, Terminal("90000000", MID), "000001", "000001",
+                               CardInput("072", track2=card.track2(), psn="001", icc=card.icc(100)), 100)
+    msg = request.to_message()
+    msg["64"] = "00" * 8
+    return msg
+
+
+def _card_config(i: int):
+    from acquirer.config import Card
+    c = _card(i)
+    return Card(name=c["name"], scheme="unionpay", product="debit", issuer="cup-bank", pan=c["pan"],
+                psn="01", expiry="3012", pin="123456", opening_balance=10**11, per_txn_limit=None,
+                aid="", label="", imk_ac=bytes.fromhex(IMK), cvn=None, status="active")
+
+
+# --- the load process -------------------------------------------------------------------
+
+async def _sign_on(address, i: int):
+    from acquirer.protocol import codec
+    from acquirer.protocol.fields import Field60
+    from acquirer.protocol.framing import frame, read_frame
+    from acquirer.protocol.keys import unpack_field62
+    from acquirer.protocol.messages import SignOn, Terminal
+    t = _terminal(i)
+    reader, writer = await asyncio.open_connection(*address)
+    writer.write(frame(codec.encode(SignOn(Terminal(t["tid"], MID), "000001", "000001").to_message())))
+    reply = codec.decode(await read_frame(reader, 4096))
+    assert reply["39"] == "00", f"sign-on of {t['tid']}: {reply['39']}"
+    keys = unpack_field62(bytes.fromhex(t["tmk"]), bytes.fromhex(reply["62"]))
+    return reader, writer, keys, Field60.parse(reply["60"]).batch
+
+
+def _frames(i: int, keys, batch: str, count: int, first_stan: int, card) -> list[tuple[str, bytes]]:
+    from acquirer.protocol import codec
+    from acquirer.protocol.framing import frame
+    from acquirer.protocol.messages import CardInput, FinancialRequest, Terminal
+    from acquirer.protocol.transactions import TxnType
+    t = _terminal(i)
+    out = []
+    for n in range(count):
+        stan = f"{first_stan + n:06d}"
+        request = FinancialRequest(TxnType.SALE, Terminal(t["tid"], MID), stan, batch,
+                                   CardInput("072", track2=card.track2(), psn="001", icc=card.icc(1)), 1)
+        out.append((stan, frame(codec.sign(request.to_message(), t["mac"], keys.mac))))
+    return out
+
+
+async def _drive(connection, frames, latencies: list[float], codes: dict[str, int],
+                 window: int | None, interval: float | None) -> None:
+    """Send `frames` on one connection (windowed, or paced every `interval` s) and collect replies."""
+    from acquirer.protocol import codec
+    from acquirer.protocol.framing import read_frame
+    reader, writer, offset = connection
+    sent: dict[str, float] = {}
+    slots = asyncio.Semaphore(window) if window else None
+
+    async def receive() -> None:
+        for _ in frames:
+            reply = codec.decode(await read_frame(reader, 4096))
+            latencies.append(time.perf_counter() - sent.pop(reply["11"]))
+            codes[reply["39"]] = codes.get(reply["39"], 0) + 1
+            if slots:
+                slots.release()
+
+    receiver = asyncio.create_task(receive())
+    start = time.perf_counter() + (offset * interval if interval else 0)   # connections staggered
+    for n, (stan, data) in enumerate(frames):
+        if slots:
+            await slots.acquire()
+        else:
+            delay = start + n * interval - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        sent[stan] = time.perf_counter()
+        writer.write(data)
+    await receiver
+
+
+async def _phase(connections, frames_per_connection, window, interval) -> dict:
+    latencies: list[float] = []
+    codes: dict[str, int] = {}
+    start = time.perf_counter()
+    await asyncio.gather(*(_drive(c, f, latencies, codes, window, interval)
+                           for c, f in zip(connections, frames_per_connection)))
+    elapsed = time.perf_counter() - start
+    latencies.sort()
+    return {"rate": len(latencies) / elapsed, "n": len(latencies), "codes": codes,
+            "p50": latencies[len(latencies) // 2] * 1000,
+            "p99": latencies[int(len(latencies) * 0.99) - 1] * 1000}
+
+
+async def _load_async(address, terminals: int, warmup: int, full: int) -> dict:
+    from tests.acquirer.terminal import TestCard
+    sessions = [await _sign_on(address, i) for i in range(terminals)]
+    cards = [TestCard(_card_config(i)) for i in range(terminals)]
+    plan = []
+    for i, (_, _, keys, batch) in enumerate(sessions):
+        frames = _frames(i, keys, batch, warmup + 2 * full, 2, cards[i])
+        plan.append((frames[:warmup], frames[warmup:warmup + full], frames[warmup + full:]))
+    connections = [(r, w, i / terminals) for i, (r, w, _, _) in enumerate(sessions)]
+    warm = await _phase(connections, [p[0] for p in plan], WINDOW, None)
+    peak = await _phase(connections, [p[1] for p in plan], WINDOW, None)
+    half_rate = peak["rate"] / 2
+    half = await _phase(connections, [p[2][:max(1, int(len(p[2]) * 0.6))] for p in plan], None,
+                        terminals / half_rate)
+    for _, writer, _ in connections:
+        writer.close()
+    return {"peak": peak, "half": half, "half_target": half_rate, "warmup_n": warm["n"]}
+
+
+def _load(address, terminals: int, warmup: int, full: int) -> dict:
+    return asyncio.run(_load_async(tuple(address), terminals, warmup, full))
+
+
+# --- the host process ---------------------------------------------------------------------
+
+def _start_host(config_dir: Path, workdir: Path) -> tuple[subprocess.Popen, tuple[str, int], Path]:
+    log_path = workdir / "acquirer.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "acquirer", "serve", "--port", "0", "--db", str(workdir / "bench.db"),
+             "--config", str(config_dir), "--log-level", "INFO"],
+            stdout=subprocess.PIPE, stderr=log, text=True, cwd=REPO)
+    line = process.stdout.readline()
+    if not line.startswith("acquirer listening on "):
+        process.kill()
+        raise RuntimeError(f"acquirer serve did not start: {line!r} {log_path.read_text()}")
+    host, port = line.rsplit(" ", 1)[1].strip().rsplit(":", 1)
+    return process, (host, int(port)), log_path
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run(quick: bool) -> list[Row]:
+    ceiling = _codec_ceiling(0.5 if quick else 2.0)
+    full = 100 if quick else 800           # sales per terminal in the max-throughput phase
+    warmup = 10 if quick else 50
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        config_dir = _bench_config(workdir / "config", TERMINALS)
+        process, address, log_path = _start_host(config_dir, workdir)
+        try:
+            cpu_before = _cpu_seconds(process.pid)
+            with multiprocessing.get_context("spawn").Pool(1) as pool:
+                result = pool.apply(_load, (address, TERMINALS, warmup, full))
+            cpu_used = _cpu_seconds(process.pid) - cpu_before
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(30)
+        stats = [line for line in log_path.read_text().splitlines() if "group commit" in line]
+    peak, half = result["peak"], result["half"]
+    answered = TERMINALS + result["warmup_n"] + peak["n"] + half["n"]   # sign-ons + sales
+    cpu_per_request = cpu_used / answered * 1e6
+    declined = {k: v for k, v in {**peak["codes"], **half["codes"]}.items() if k != "00"}
+    commit_note = stats[-1].split("group commit: ", 1)[1] if stats else ""
+    conditions = (f"{TERMINALS} terminals x {WINDOW} in flight, WAL + synchronous=NORMAL, "
+                  f"reply after commit; {os.cpu_count()} CPUs")
+    return [
+        Row(f"acquirer: durable sales, max throughput ({TERMINALS} terminals)",
+            f"{peak['rate']:,.0f} auth/s",
+            f"p50 {peak['p50']:.1f} ms, p99 {peak['p99']:.1f} ms, n={peak['n']}; "
+            f"host CPU {cpu_per_request:.0f} µs per request; {conditions}"
+            + (f"; declines {declined}" if declined else ""),
+            ">= 2,000 auth/s"),
+        Row("acquirer: durable sales at half that rate",
+            f"p99 {half['p99']:.1f} ms",
+            f"p50 {half['p50']:.1f} ms at {half['rate']:,.0f} auth/s (target {result['half_target']:,.0f}), "
+            f"n={half['n']}; {commit_note}",
+            "p99 < 20 ms"),
+        Row("pyiso8583 encode+decode ceiling (same run)", f"{ceiling:,.0f} msg/s",
+            "one sale request with field 55 through acquirer.protocol.codec, one core", ""),
+    ]
+
+
+if __name__ == "__main__":
+    for row in run(quick="--quick" in sys.argv):
+        print(row)
