@@ -21,39 +21,7 @@ from tests.acquirer.terminal import SHANGHAI, TestCard, TestTerminal
 
 REPO_CONFIG = Path(__file__).resolve().parents[2] / "config"
 
-#: extra test cards for the issuer-rule tests (appended to a copy of the card file)
-EXTRA_CARDS = """
-[[card]]
-name = "test-lost"
-scheme = "unionpay"
-product = "debit"
-issuer = "cup-bank"
-pan = "6214830000000000908"
-psn = "01"
-expiry = "3012"
-pin = "123456"
-balance = 100000
-per_txn_limit = 50000
-imk_ac = "17B06C51B1B846FC60C3FB1DDA2DB78A"
-status = "lost"
-
-[[card]]
-name = "test-stolen"
-scheme = "unionpay"
-product = "debit"
-issuer = "cup-bank"
-pan = "6214830000000000916"
-psn = "01"
-expiry = "3012"
-pin = "123456"
-balance = 100000
-per_txn_limit = 50000
-imk_ac = "17B06C51B1B846FC60C3FB1DDA2DB78A"
-status = "stolen"
-"""
-
-
-def make_config(directory: Path, *, acquirer_extra: str = "", cards_extra: str = EXTRA_CARDS,
+def make_config(directory: Path, *, acquirer_extra: str = "", cards_extra: str = "",
                 replace: dict[str, str] | None = None) -> Path:
     """A copy of the repository's configuration with text appended or replaced."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -148,7 +116,7 @@ def start_host(config_dir: Path, workdir: Path) -> RunningHost:
 
 @pytest.fixture(scope="module")
 def acquirer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningHost]:
-    """One host per test module on the repository's configuration plus the extra test cards.
+    """One host per test module on the repository's configuration.
 
     Tests sharing it use their own cards or compare balances before and after.
     """

@@ -22,7 +22,7 @@ def test_card_no_bin_routes_is_14(acquirer):
 
 
 def test_lost_and_stolen_cards_are_41_and_43_with_an_arpc(acquirer):
-    for name, code in (("test-lost", "41"), ("test-stolen", "43")):
+    for name, code in (("unionpay-lost", "41"), ("unionpay-stolen", "43")):
         card, request, reply = _sale(acquirer, name, 100)
         assert reply["39"] == code
         assert card.check_arpc(request.card.icc, bytes.fromhex(reply["55"]), code)
