@@ -367,6 +367,11 @@ def load_config(directory: str | os.PathLike[str] | None = None) -> AcquirerConf
         if card.pan in seen:
             raise row.error("pan", f"same PAN as card {seen[card.pan]!r}")
         seen[card.pan] = card.name
+        routes = [r for r in bins if r.match_length(card.pan)]
+        routed = max(routes, key=lambda r: len(r.low)).issuer if routes else None
+        if routed != card.issuer:
+            raise row.error("issuer", f"card {card.name!r} belongs to {card.issuer!r} but its BIN routes "
+                                      f"to {routed!r} ([[bin]] in {ACQUIRER_FILE})")
 
     return AcquirerConfig(
         directory=directory, server=server, database=database, host=host, bins=bins,

@@ -78,3 +78,12 @@ def test_serve_refuses_a_bad_configuration(tmp_path):
                              str(directory), "--db", str(tmp_path / "a.db")], capture_output=True, text=True)
     assert result.returncode != 0
     assert "terminal[0].mac" in result.stderr
+
+
+def test_a_card_must_belong_to_the_issuer_its_bin_routes_to(tmp_path):
+    text = (REPO_CONFIG / "cards.toml").read_text().replace('issuer = "visa-bank"', 'issuer = "mc-bank"', 1)
+    directory = make_config(tmp_path)
+    (directory / "cards.toml").write_text(text)
+    with pytest.raises(ConfigError) as error:
+        load_config(directory)
+    assert error.value.key.endswith("].issuer") and "visa-bank" in str(error.value)

@@ -63,3 +63,22 @@ def test_sighup_applies_changed_issuer_modes(faulty):
         time.sleep(0.05)
     t = faulty.terminal("10000001")
     assert t.sale(faulty.card("mastercard"), 1_000)["39"] == "00"
+
+
+def test_reversal_overtaking_its_original_means_no_money_taken(faulty):
+    """The original waits for a slow issuer; its reversal, sent right behind it, is
+    acknowledged first -- and the original is then refused (94), never posted."""
+    from acquirer.protocol import codec
+    from acquirer.protocol.framing import frame, recv_frame
+    from acquirer.protocol.messages import reversal_of
+    t = faulty.terminal("10000002")
+    card = faulty.card("visa")                  # visa-bank answers after 50 ms
+    before = faulty.available(card)
+    sale = t.request(TxnType.SALE, card, 3_000)
+    t.sock.sendall(frame(codec.sign(sale.to_message(), t.mac, t.keys.mac))
+                   + frame(codec.sign(reversal_of(sale).to_message(), t.mac, t.keys.mac)))
+    replies = {r["t"]: r for r in (codec.decode(recv_frame(t.sock, 4096)) for _ in range(2))}
+    assert replies["0410"]["39"] == "00"
+    assert replies["0210"]["39"] == "94"
+    assert faulty.available(card) == before
+    assert_ledger_consistent(faulty)
