@@ -1,0 +1,43 @@
+"""The `pos` command line on the embedded host: what a cashier sees and the exit statuses scripts rely on."""
+import json
+
+from tests.pos.support import invoke_pos, make_config
+
+
+def test_demo_runs_a_day_and_settles(tmp_path):
+    done = invoke_pos(make_config(tmp_path), tmp_path / "state", "demo")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("APPROVED") == 7    # 4 sales, the void, the refund, the balance inquiry
+    assert "51 Insufficient funds / 余额不足" in done.stdout and "54 Expired card / 过期卡" in done.stdout
+    text = " ".join(done.stdout.split())   # the console wraps long lines
+    assert "batch 000001 settled (balanced)" in text and "next batch 000002" in text
+
+
+def test_exit_statuses_and_history(tmp_path):
+    config = make_config(tmp_path)
+    state = tmp_path / "state"
+    assert json.loads(invoke_pos(config, state, "history", "--json").stdout) == []
+    approved = invoke_pos(config, state, "sale", "1.50", "--card", "visa")
+    assert approved.returncode == 0 and "APPROVED sale ¥1.50 card 476173******0011" in approved.stdout
+    declined = invoke_pos(config, state, "sale", "100", "--card", "unionpay-low-balance")
+    assert declined.returncode == 1 and "DECLINED" in declined.stdout
+    refused = invoke_pos(config, state, "void", "424242")
+    assert refused.returncode == 2 and "no transaction with trace 424242" in refused.stderr
+    signon = invoke_pos(config, state, "signon")
+    assert signon.returncode == 0 and "signed on, batch 000001" in signon.stdout
+    history = json.loads(invoke_pos(config, state, "history", "--json").stdout)
+    assert [(h["type"], h["amount"], h["state"]) for h in history] == [
+        ("sale", 10000, "declined"), ("sale", 150, "approved")]
+
+
+def test_a_bad_configuration_is_named_and_exits_4(tmp_path):
+    config = make_config(tmp_path, pos={"mac": "md5"})
+    done = invoke_pos(config, tmp_path / "state", "sale", "1")
+    assert done.returncode == 4
+    assert "pos.toml: [terminal] mac must be" in done.stderr
+
+
+def test_an_unreachable_host_exits_4_and_sends_nothing(tmp_path):
+    config = make_config(tmp_path, pos={"timeout_s": 0.3, "connect_timeout_s": 0.1, "backoff_initial_s": 0.05})
+    done = invoke_pos(config, tmp_path / "state", "sale", "1", host="127.0.0.1:9")
+    assert done.returncode == 4 and "cannot connect to the host at 127.0.0.1:9" in done.stderr
