@@ -84,6 +84,10 @@ class ReversalOutstanding(EngineError):
     """A reversal is still unacknowledged: no new transaction until the host acknowledges it."""
 
 
+class PinRequired(EngineError):
+    """The card's CVM is online PIN and no PIN was given (nothing was sent)."""
+
+
 class OriginalNotFound(EngineError):
     pass
 
@@ -320,6 +324,9 @@ class Engine:
         if original is not None and original.pan_token != token:
             raise CardMismatch(f"this card ({card.masked_pan}) is not the card of the original "
                                f"transaction ({original.masked_pan})")
+        if card.pin_required and not pin and not card.cardholder_verified:
+            raise PinRequired(f"the card {card.masked_pan} asks for its online PIN: enter the PIN and "
+                              f"present it again")
         entry_mode = card.entry_mode + ("1" if pin else "2")
         self.emit(ev.CardRead(card.masked_pan, card.scheme, entry_mode, card.source, card.label))
         return await self._authorize(txn_type, amount, card, keys, entry_mode, original, pin)
