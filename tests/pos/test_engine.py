@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import asynccontextmanager
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 import pytest
 
@@ -15,7 +15,7 @@ from acquirer.storage import open_database
 from pos import events as ev
 from pos import journal as j
 from pos.config import load_config
-from pos.engine import CardMismatch, Engine, OriginalNotFound, ReversalOutstanding
+from pos.engine import CardMismatch, Engine, OriginalNotFound, PinRequired, ReversalOutstanding
 from pos.hostlink import EmbeddedLink
 from pos.journal import Journal
 from pos.terminal import open_terminal
@@ -281,3 +281,30 @@ def test_stans_wrap_from_999999_to_000001_on_the_wire(setup):
     outcomes = run(config, work)
     assert [(o.txn.stan, o.approved) for o in outcomes] == [("999999", True), ("000001", True)]
     assert disagreements(journal_rows(config), ledger(config).transactions()) == []
+
+
+def test_online_pin_is_verified_by_the_issuer(setup):
+    config, cards = setup
+    pin = CARDS["unionpay-debit"]["pin"]
+
+    async def work(engine):
+        return (await engine.sale(100, [cards.card("unionpay-debit")], pin=pin),
+                await engine.sale(100, [cards.card("unionpay-debit")], pin="000000"))
+
+    right, wrong = run(config, work)
+    assert right.approved and right.txn.entry_mode == "071"
+    assert wrong.txn.response_code == "55"
+
+
+def test_a_card_asking_for_pin_without_one_sends_nothing(setup):
+    config, cards = setup
+
+    class AsksForPin:   # the virtual card, over its CVM limit
+        name = "virtual card over the CVM limit"
+
+        async def read(self, request):
+            return replace(await cards.card("visa").read(request), pin_required=True)
+
+    with pytest.raises(PinRequired, match="asks for its online PIN"):
+        run(config, lambda e: e.sale(200000, [AsksForPin()]))
+    assert journal_rows(config) == []
