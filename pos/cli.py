@@ -34,6 +34,7 @@ from pos.engine import (
     EngineError,
     OriginalNotFound,
     Outcome,
+    PinRequired,
     ReversalOutstanding,
     SettlementFailed,
     SignOnFailed,
@@ -95,7 +96,7 @@ def _failures() -> Iterator[None]:
     """Map engine and link errors to exit statuses with readable messages."""
     try:
         yield
-    except (AmountError, ManualEntryError, UnknownCard, OriginalNotFound, CardMismatch) as e:
+    except (AmountError, ManualEntryError, UnknownCard, OriginalNotFound, CardMismatch, PinRequired) as e:
         raise Refused(str(e)) from None
     except (HostUnavailable, SignOnFailed, ReversalOutstanding, TerminalBusy, SettlementFailed,
             ConfigError, AcquirerConfigError) as e:
