@@ -537,7 +537,8 @@ class Engine:
         uploaded = 0
         closed_on = self._combined(terminal_totals)
         if not balanced:
-            uploaded, closed_on = await self._upload_batch(batch)
+            uploaded, host_figures = await self._upload_batch(batch)
+            closed_on = host_figures or closed_on
         next_batch = self.journal.close_batch(
             balanced=balanced, uploaded=uploaded, debit_amount=closed_on.debit_amount,
             debit_count=closed_on.debit_count, credit_amount=closed_on.credit_amount,
@@ -551,8 +552,12 @@ class Engine:
         return CardTotals(d.debit_amount + f.debit_amount, d.debit_count + f.debit_count,
                           d.credit_amount + f.credit_amount, d.credit_count + f.credit_count)
 
-    async def _upload_batch(self, batch: str) -> tuple[int, CardTotals]:
-        """0320 per counted transaction, then the end message; returns (count, host's figures)."""
+    async def _upload_batch(self, batch: str) -> tuple[int, CardTotals | None]:
+        """0320 per counted transaction, then the end message; returns (count, host's figures).
+
+        The host's figures come in field 48 of the answer to the end message;
+        a host that sends none leaves the batch to close on the terminal's own.
+        """
         txns = self.journal.batch_transactions(batch)
         self.emit(ev.UploadingBatch(batch, len(txns)))
         for txn in txns:
@@ -567,8 +572,7 @@ class Engine:
         stan = self.journal.next_stan()
         end = BatchUploadEnd(self.terminal, stan, batch, len(txns))
         reply = await self._management(end.to_message(), "0330", stan, "batch upload end")
-        figures = reply.totals
-        return len(txns), self._combined(figures) if figures is not None else CardTotals()
+        return len(txns), self._combined(reply.totals) if reply.totals is not None else None
 
     async def _management(self, message: dict[str, str], reply_mti: str, stan: str, what: str) -> Reply:
         try:
