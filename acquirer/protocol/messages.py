@@ -134,7 +134,8 @@ class Layout:
     """Fields of one request kind and of its reply (field numbers; 64 listed via `mac`).
 
     A financial request also needs the PAN in field 2 or field 35 (`needs_pan`),
-    and field 53 whenever it carries 52.
+    and field 53 whenever it carries 52. Reversals and batch uploads do not
+    need the PAN: the host finds the original by terminal, batch and STAN.
     """
 
     mti: str
@@ -183,13 +184,13 @@ LAYOUTS: dict[MessageKind, Layout] = {
     MessageKind.SALE: _financial("0200", _f(4), _PIN | _f(55)),
     MessageKind.VOID: _financial("0200", _f(4, 37, 38, 61), _f()),
     MessageKind.REFUND: _financial("0220", _f(4, 37, 61), _f(38, 55)),
-    MessageKind.REVERSAL: Layout("0400", _f(2, 3, 4, 11, 22, 25, 39, 41, 42, 49, 60),
-                                 _f(14, 23, 37, 38, 61), True,
-                                 _FIN_REPLY, _FIN_REPLY_OPT, needs_pan=True),
+    MessageKind.REVERSAL: Layout("0400", _f(3, 4, 11, 22, 25, 39, 41, 42, 49, 60),
+                                 _f(2, 14, 23, 37, 38, 61), True,
+                                 _FIN_REPLY, _FIN_REPLY_OPT),
     MessageKind.SETTLEMENT: Layout("0500", _f(11, 41, 42, 48, 49, 60), _f(63), False,
                                    _MGMT_REPLY | _f(48), _MGMT_REPLY_OPT | _f(49)),
-    MessageKind.BATCH_UPLOAD: Layout("0320", _f(2, 3, 4, 11, 22, 25, 37, 41, 42, 49, 60, 61),
-                                     _f(14, 23, 38, 55), False,
+    MessageKind.BATCH_UPLOAD: Layout("0320", _f(3, 4, 11, 22, 25, 37, 41, 42, 49, 60, 61),
+                                     _f(2, 14, 23, 38, 55), False,
                                      _MGMT_REPLY, _MGMT_REPLY_OPT | _f(3, 4)),
     MessageKind.BATCH_UPLOAD_END: Layout("0320", _f(11, 41, 42, 48, 60), _f(), False,
                                          _MGMT_REPLY, _MGMT_REPLY_OPT | _f(48)),
@@ -395,7 +396,9 @@ class FinancialRequest:
     `amount` is fen (None only for a balance inquiry). `batch` is 60.2;
     `terminal_capability` / `ic_condition` are the optional 60.4 / 60.5. A
     reversal (0400) carries the original's 3, 4, 11, 22, 25, 49 and 60 and 39 =
-    the reason (98 timeout, 96, A0); it never carries track 2, PIN or field 55.
+    the reason (98 timeout, 96, A0); it never carries track 2, PIN or field 55,
+    and carries the PAN (2) only when the terminal still has it: the host finds
+    the original by TID (41), MID (42), batch (60.2) and STAN (11).
     """
 
     txn: TxnType
@@ -454,23 +457,23 @@ class FinancialRequest:
 
 
 def reversal_of(request: FinancialRequest, reason: str = "98") -> FinancialRequest:
-    """The 0400 reversing `request`: same STAN, amount and field 60, PAN in field 2.
+    """The 0400 reversing `request`: same STAN, amount and field 60.
 
     Track 2, PIN and field 55 are dropped (a terminal must not keep them to
-    resend later); field 2 is filled from track 2 when the request had no 2.
+    resend later); field 2 carries the request's PAN (from track 2 when the
+    request had no 2) and is left out when the request has none, e.g. one
+    rebuilt from a journal that keeps no full PAN.
     """
     if request.reversal_reason is not None:
         raise LayoutError(MessageKind.REVERSAL, "39", "a reversal is not itself reversible")
     card = request.card
-    pan = card.account_number
-    if pan is None:
-        raise LayoutError(MessageKind.REVERSAL, "2", "the request has no PAN to reverse with")
     return FinancialRequest(
         txn=request.txn,
         terminal=request.terminal,
         stan=request.stan,
         batch=request.batch,
-        card=CardInput(entry_mode=card.entry_mode, pan=pan, expiry=card.expiry, psn=card.psn),
+        card=CardInput(entry_mode=card.entry_mode, pan=card.account_number, expiry=card.expiry,
+                       psn=card.psn),
         amount=request.amount,
         currency=request.currency,
         original=request.original,
@@ -584,16 +587,18 @@ class BatchUpload:
     """0320, one transaction of the batch: 60 = type code of `txn` + batch + 201
     (magstripe) or 203 (IC, when `icc` is given).
 
-    Carries 2, 3, 4, 11 (a new STAN), 22, 25, 37 (the transaction's RRN), 38,
-    49 and 61 (its batch, STAN and MMDD date); 14, 23 and 55 when known. 60.1
-    names the uploaded transaction (22 sale, 20 completion, 25 refund).
+    Carries 3, 4, 11 (a new STAN), 22, 25, 37 (the transaction's RRN), 38,
+    49 and 61 (its batch, STAN and MMDD date); 2, 14, 23 and 55 when known.
+    60.1 names the uploaded transaction (22 sale, 20 completion, 25 refund).
+    `pan` is None when the terminal no longer has it (it keeps no full PAN on
+    disk): the host matches the upload by 61 and 37, not by the PAN.
     """
 
     terminal: Terminal
     stan: str
     batch: str
     txn: TxnType
-    pan: str
+    pan: str | None
     amount: int
     entry_mode: str
     original: Original
@@ -629,7 +634,7 @@ class BatchUpload:
         original = Original.from_message(msg) or Original()
         return cls(
             terminal=Terminal.from_message(msg), stan=msg["11"], batch=f60.batch, txn=txn,
-            pan=msg["2"], amount=int(msg["4"]), entry_mode=card.entry_mode, original=original,
+            pan=msg.get("2"), amount=int(msg["4"]), entry_mode=card.entry_mode, original=original,
             currency=msg["49"], expiry=card.expiry, psn=card.psn, icc=card.icc,
         )
 

@@ -4,7 +4,7 @@ Every byte below was worked out by hand from payments.md section 1 (field by
 field, bitmap bit by bit) and only then compared with what the builders,
 `codec` and `framing` produce. The two MACs were cross-checked when the vectors
 were written: the ECB one by running the payments.md steps with a bare DES from
-`cryptography`, the X9.19 one with `pyemv.mac.mac_iso9797_3`.
+`cryptography`, the X9.19 ones with `pyemv.mac.mac_iso9797_3`.
 """
 from acquirer.protocol import codec, framing
 from acquirer.protocol.messages import CardInput, FinancialRequest, SignOn, Terminal, reversal_of
@@ -104,6 +104,37 @@ def test_reversal_0400_frame_with_x919_mac():
         + " AE 69 BB 66 37 C8 C1 CF"  # 64 X9.19 MAC, 8 binary bytes
     )
     payload = codec.sign(reversal_of(sale_request(), "98").to_message(), "x919", MAC_KEY)
+    assert framing.frame(payload) == expected
+    assert codec.verify(payload, "x919", MAC_KEY)
+
+
+def test_reversal_0400_frame_without_pan():
+    # A reversal rebuilt after a restart: the terminal keeps no full PAN, so no
+    # field 2 (and never 35); the host finds the original by TID, MID, batch, STAN.
+    expected = hexbytes(
+        "00 55"                   # length 85
+        + TPDU_HEADER
+        + " 04 00"                # MTI 0400
+        + " 30 24 06 80 02 C0 80 11"  # bitmap: 3 4 | 11 14 | 22 23 | 25 | 39 | 41 42 | 49 | 60 64
+        + " 00 00 00"             # 3 original processing code
+        + " 00 00 00 01 23 45"    # 4 original amount
+        + " 00 01 23"             # 11 the ORIGINAL STAN
+        + " 25 12"                # 14
+        + " 07 20"                # 22
+        + " 00 01"                # 23
+        + " 00"                   # 25
+        + " 39 38"                # 39 reason "98" (no answer)
+        + " " + TID
+        + " " + MID
+        + " 31 35 36"             # 49
+        + " 00 13 22 00 00 01 00 05 00"  # 60, the original's: batch 000001 in 60.2
+        + " AA 56 46 0F C9 99 D7 FD"  # 64 X9.19 MAC, 8 binary bytes
+    )
+    reversal = FinancialRequest(TxnType.SALE, TERMINAL, stan="000123", batch="000001",
+                                card=CardInput(entry_mode="072", expiry="2512", psn="001"),
+                                amount=12345, terminal_capability="5", ic_condition="0",
+                                reversal_reason="98")
+    payload = codec.sign(reversal.to_message(), "x919", MAC_KEY)
     assert framing.frame(payload) == expected
     assert codec.verify(payload, "x919", MAC_KEY)
 

@@ -1,4 +1,5 @@
 """messages: every builder round-trips through the wire; layouts match the interop contract."""
+from dataclasses import replace
 from datetime import datetime
 
 import pytest
@@ -143,6 +144,19 @@ def test_reversals_round_trip(request, reason):
     assert back == reversal and back.txn is request.txn
 
 
+@given(financial_requests().filter(lambda r: DEFAULT_TABLE[r.txn].reversible), st.sampled_from(["98", "96", "A0"]))
+def test_reversals_without_pan_round_trip(request, reason):
+    # rebuilt from a journal that keeps no full PAN: no field 2, found by TID, MID, batch, STAN
+    card = CardInput(request.card.entry_mode, expiry=request.card.expiry, psn=request.card.psn)
+    reversal = reversal_of(replace(request, card=card), reason)
+    msg = reversal.to_message()
+    assert not fields_of(msg) & {2, 35, 52, 53, 55}
+    assert (msg["41"], msg["42"], msg["60"][2:8], msg["11"]) == (
+        request.terminal.tid, request.terminal.mid, request.batch, request.stan)
+    back = parse_request(wire(msg, mac=True))
+    assert back == reversal and back.card.account_number is None
+
+
 @given(terminals, digits(6), digits(6), st.sampled_from(["003", "004"]), st.text(alnum + " ", min_size=3, max_size=3))
 def test_sign_on_round_trip(terminal, stan, batch, mode, operator):
     request = SignOn(terminal, stan, batch, mode, operator)
@@ -167,13 +181,14 @@ def test_settlement_round_trip(terminal, stan, batch, totals, operator):
 
 
 @given(terminals, digits(6), digits(6), st.sampled_from([TxnType.SALE, TxnType.COMPLETION, TxnType.REFUND]),
-       digits(13, 19), amounts, digits(3), rrns, st.none() | auth_codes, digits(6), digits(6), digits(4),
+       st.none() | digits(13, 19), amounts, digits(3), rrns, st.none() | auth_codes, digits(6), digits(6), digits(4),
        st.none() | st.binary(min_size=1, max_size=255))
 def test_batch_upload_round_trip(terminal, stan, batch, txn, pan, amount, mode, rrn, auth, obatch, ostan, odate, icc):
     request = BatchUpload(terminal, stan, batch, txn, pan, amount, mode,
                           Original(rrn, auth, obatch, ostan, odate), icc=icc)
     msg = request.to_message()
     assert msg["60"][8:11] == ("203" if icc else "201")
+    assert ("2" in msg) is (pan is not None)
     assert parse_request(wire(msg, mac=False)) == request
 
 
@@ -224,6 +239,13 @@ def test_reversal_carries_the_contract_fields():
     msg = reversal_of(sale(pin_block=bytes(8)), "98").to_message()
     assert fields_of(msg) == {2, 3, 4, 11, 14, 22, 23, 25, 39, 41, 42, 49, 60}
     assert msg["60"] == sale().to_message()["60"]
+
+
+def test_reversal_never_carries_track2():
+    msg = reversal_of(sale(), "98").to_message()
+    with pytest.raises(LayoutError) as err:
+        check_layout(MessageKind.REVERSAL, {**msg, "35": TRACK2}, signed=False)
+    assert err.value.field == "35"
 
 
 def test_sign_on_carries_the_contract_fields():
