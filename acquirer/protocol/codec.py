@@ -69,13 +69,18 @@ class DecodeError(ProtocolError):
     """A payload that does not follow the POS spec.
 
     `field` is the pyiso8583 key ("h", "t", "p", "2".."64"), `offset` the 0-based
-    byte offset in the payload where the problem was found.
+    byte offset in the payload where the problem was found. `partial` holds
+    what decoded before the problem, as pyiso8583 read it (keys as in a decoded
+    message, e.g. 11, 41 and 42 for a host to echo in its 30 reply); empty when
+    nothing did.
     """
 
-    def __init__(self, field: str, offset: int, reason: str) -> None:
+    def __init__(self, field: str, offset: int, reason: str,
+                 partial: Mapping[str, str] | None = None) -> None:
         self.field = field
         self.offset = offset
         self.reason = reason
+        self.partial: dict[str, str] = dict(partial or {})
         super().__init__(f"{describe_field(field)} at byte {offset}: {reason}")
 
 
@@ -122,11 +127,22 @@ def decode(payload: bytes) -> dict[str, str]:
         msg, enc = iso8583.decode(payload, SPEC)
     except iso8583.DecodeError as e:
         reason = e.msg
-        if reason == "Extra data after last field":
+        if reason == _EXTRA_DATA:
             reason = f"{len(payload) - e.pos} bytes of extra data after the last field"
-        raise DecodeError(e.field, e.pos, reason) from None
+        raise DecodeError(e.field, e.pos, reason, _decoded_before(e)) from None
     _check_digits(msg, enc)
     return msg
+
+
+_EXTRA_DATA = "Extra data after last field"  # pyiso8583's message; `field` is then the last good one
+
+
+def _decoded_before(error: iso8583.DecodeError) -> dict[str, str]:
+    """pyiso8583's partial decode without the field it failed on (it keeps a fragment of it)."""
+    decoded = dict(error.doc_dec)
+    if error.msg != _EXTRA_DATA:
+        decoded.pop(error.field, None)
+    return decoded
 
 
 def _check_values(msg: Mapping[str, str]) -> None:
@@ -161,19 +177,37 @@ def _check_bitmap(payload: bytes) -> None:
     bitmap = int.from_bytes(payload[BITMAP_OFFSET:BITMAP_OFFSET + BITMAP_LEN], "big")
     if bitmap & _SECONDARY_BIT:
         raise DecodeError("p", BITMAP_OFFSET,
-                          "bit 1 (secondary bitmap) is set; this link carries fields 2-64 only")
+                          "bit 1 (secondary bitmap) is set; this link carries fields 2-64 only",
+                          _fields_before(payload, bitmap, 1))
     undefined = bitmap & _UNDEFINED_BITS
     if undefined:
         number = 65 - undefined.bit_length()
         raise DecodeError("p", BITMAP_OFFSET + (number - 1) // 8,
-                          f"bit {number} is set but field {number} is not defined by the POS spec")
+                          f"bit {number} is set but field {number} is not defined by the POS spec",
+                          _fields_before(payload, bitmap, number))
+
+
+def _fields_before(payload: bytes, bitmap: int, number: int) -> dict[str, str]:
+    """TPDU/header, MTI and the fields before bit `number`, for `DecodeError.partial`.
+
+    pyiso8583 cannot read past a bit the spec does not define, so it reads a
+    copy of the payload whose bitmap keeps only the bits before `number`.
+    """
+    kept = bitmap & ~((1 << (65 - number)) - 1)
+    cut = payload[:BITMAP_OFFSET] + kept.to_bytes(BITMAP_LEN, "big") + payload[FIELDS_OFFSET:]
+    try:
+        msg, _ = iso8583.decode(cut, SPEC)
+    except iso8583.DecodeError as e:
+        msg = _decoded_before(e)  # usually "extra data": the bytes of the cut fields follow
+    msg.pop("p", None)  # the bitmap itself is what failed
+    return msg
 
 
 def _check_digits(msg: dict[str, str], enc: dict[str, dict[str, bytes]]) -> None:
     """BCD fields hold digits (and `D` in track data); fast path on the decoded values."""
     mti = msg["t"]
     if not mti.isdigit():
-        raise DecodeError("t", MTI_OFFSET, f"MTI {mti} is not BCD")
+        raise DecodeError("t", MTI_OFFSET, f"MTI {mti} is not BCD", {"h": msg["h"]})
     for key, kind in _BCD_FIELDS.items():
         value = msg.get(key)
         if not value:
@@ -198,7 +232,8 @@ def _raise_bad_nibble(msg: dict[str, str], enc: dict[str, dict[str, bytes]]) -> 
         for index, nibble in enumerate(data.hex().upper()):
             if nibble not in allowed:
                 what = "BCD digit" if kind == "n" else "track character (0-9 or D)"
-                raise DecodeError(key, start + index // 2, f"nibble {nibble} is not a {what}")
+                before = {k: v for k, v in msg.items() if not k.isdigit() or int(k) < int(key)}
+                raise DecodeError(key, start + index // 2, f"nibble {nibble} is not a {what}", before)
     raise AssertionError("a BCD field failed the fast check but holds no bad nibble")
 
 

@@ -99,6 +99,7 @@ def test_secondary_bitmap_is_a_format_error():
         codec.decode(bytes(payload))
     assert (err.value.field, err.value.offset) == ("p", 13)
     assert "secondary bitmap" in str(err.value)
+    assert err.value.partial == {"h": H, "t": "0200"}
 
 
 def test_bad_bcd_digit_names_the_byte():
@@ -145,6 +146,7 @@ def test_extra_bytes_after_the_last_field():
         codec.decode(payload)
     assert err.value.offset == 24
     assert "2 bytes of extra data" in str(err.value)
+    assert err.value.partial["11"] == "000001"  # every field decoded
 
 
 def test_truncated_header_and_mti():
@@ -165,6 +167,49 @@ def test_non_bcd_mti():
     with pytest.raises(DecodeError) as err:
         codec.decode(bytes(payload))
     assert (err.value.field, err.value.offset) == ("t", 11)
+
+
+# --- what decoded before the error (a host echoes 11, 41, 42 in its 30 reply) --------------
+
+ECHO = {"11": "000123", "41": "10000001", "42": "898310048990001"}
+
+
+def test_partial_holds_the_fields_before_a_truncated_one():
+    payload = payload_with({**ECHO, "60": "22000001000"})
+    with pytest.raises(DecodeError) as err:
+        codec.decode(payload[:-2])
+    assert err.value.field == "60"
+    assert {k: err.value.partial[k] for k in ECHO} == ECHO
+    assert "60" not in err.value.partial and err.value.partial["t"] == "0200"
+
+
+def test_partial_stops_before_a_bad_bcd_digit():
+    payload = bytearray(payload_with({"4": "000000012345", **ECHO}))
+    payload[21 + 4] = 0x2A
+    with pytest.raises(DecodeError) as err:
+        codec.decode(bytes(payload))
+    assert err.value.field == "4"
+    assert set(err.value.partial) == {"h", "t", "p"}
+
+
+def test_partial_holds_the_fields_before_an_undefined_bit():
+    payload = bytearray(payload_with(ECHO))
+    payload[13 + 5] |= 0x04  # bit 46: not in this spec; its data would follow 42
+    with pytest.raises(DecodeError) as err:
+        codec.decode(bytes(payload) + b"\x00")
+    assert (err.value.field, err.value.offset) == ("p", 18)
+    assert err.value.partial == {"h": H, "t": "0200", **ECHO}
+
+
+def test_partial_is_empty_when_nothing_decoded():
+    with pytest.raises(DecodeError) as err:
+        codec.decode(bytes.fromhex(H)[:7])
+    assert err.value.partial == {}
+    payload = bytearray(payload_with(ECHO))
+    payload[11] = 0x0A  # MTI not BCD: only the TPDU/header decoded
+    with pytest.raises(DecodeError) as err:
+        codec.decode(bytes(payload))
+    assert err.value.partial == {"h": H}
 
 
 # --- encode errors -----------------------------------------------------------------------
