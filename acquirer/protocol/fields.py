@@ -169,7 +169,8 @@ class CardTotals:
 
 @dataclass(frozen=True)
 class SettlementTotals:
-    """Field 48 of settlement 0500/0510: domestic totals then foreign totals (62 digits)."""
+    """Field 48 of settlement 0500/0510 and of the 0330 ending a batch upload: domestic
+    totals then foreign totals (62 digits)."""
 
     domestic: CardTotals = CardTotals()
     foreign: CardTotals = CardTotals()

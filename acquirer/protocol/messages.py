@@ -44,6 +44,7 @@ from acquirer.protocol.codec import (
 from acquirer.protocol.codes import is_approved
 from acquirer.protocol.fields import (
     BalanceAmount,
+    CardTotals,
     Field60,
     Field61,
     FieldFormatError,
@@ -753,8 +754,13 @@ def sign_on_reply(request: Mapping[str, str], response_code: str, *, field62: by
 
 def settlement_reply(request: Mapping[str, str], response_code: str, totals: SettlementTotals, *,
                      settlement_date: str | None = None, when: datetime | None = None) -> dict[str, str]:
-    """0510: 48 = the request's totals with the host's result flags (1 balanced,
-    2 out of balance, 3 error) in each half."""
+    """A reply whose field 48 carries settlement totals.
+
+    0510: the request's totals with the host's result flags (1 balanced, 2 out
+    of balance, 3 error) in each half. 0330 to a batch-upload end: the host's
+    own totals of the batch (flags 0), so the terminal closes on the host's
+    figures.
+    """
     fields = _clock(when)
     fields["48"] = totals.encode()
     if settlement_date is not None:
@@ -764,7 +770,11 @@ def settlement_reply(request: Mapping[str, str], response_code: str, totals: Set
 
 @dataclass(frozen=True)
 class Reply:
-    """Typed view of any reply, for the terminal side."""
+    """Typed view of any reply, for the terminal side.
+
+    `totals` is field 48 of a 0510, or of the 0330 ending a batch upload when
+    the host sends its figures there.
+    """
 
     mti: str
     response_code: str
@@ -807,5 +817,13 @@ class Reply:
             balance=BalanceAmount.parse(msg["54"]) if "54" in msg else None,
             field60=Field60.parse(msg["60"]) if "60" in msg else None,
             field62=bytes.fromhex(msg["62"]) if "62" in msg else None,
-            totals=SettlementTotals.parse(msg["48"]) if "48" in msg and mti == "0510" else None,
+            totals=SettlementTotals.parse(msg["48"]) if _carries_totals(mti, msg.get("48")) else None,
         )
+
+
+def _carries_totals(mti: str, field48: str | None) -> bool:
+    """Field 48 is settlement totals in a 0510, and in a 0330 when it has their 62 digits
+    (the answer to a batch-upload end; other 0330s carry no 48)."""
+    if field48 is None:
+        return False
+    return mti == "0510" or (mti == "0330" and len(field48) == 2 * CardTotals.WIDTH)

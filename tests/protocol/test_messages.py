@@ -374,6 +374,19 @@ def test_settlement_reply_flags():
     check_layout_reply(MessageKind.SETTLEMENT, answer)
 
 
+def test_batch_upload_end_reply_carries_the_hosts_totals():
+    request = BatchUploadEnd(TERMINAL, "000003", "000001", 2).to_message()
+    host_totals = SettlementTotals(CardTotals(4_200, 2, 100, 1))
+    answer = settlement_reply(request, "00", host_totals)
+    assert answer["t"] == "0330" and answer["48"] == host_totals.encode() and len(answer["48"]) == 62
+    view = Reply.from_message(wire(answer, mac=False))
+    assert view.totals == host_totals
+    check_layout_reply(MessageKind.BATCH_UPLOAD_END, answer)
+    # a 0330 whose 48 is not 62 digits (an echoed upload count) carries no totals
+    echoed = reply(request, "00", {"48": "0002"})
+    assert Reply.from_message(wire(echoed, mac=False)).totals is None
+
+
 def test_reply_to_a_reply_is_refused():
     with pytest.raises(UnknownMessage):
         reply({"h": "6000030000603100000000", "t": "0210"}, "00")
