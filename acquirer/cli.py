@@ -19,6 +19,7 @@ import json
 import logging
 import signal
 import sys
+from contextlib import suppress
 from pathlib import Path
 
 import click
@@ -61,21 +62,20 @@ def serve(address: str | None, port: int | None, db_path: str | None, config_dir
     """Run the terminal host until interrupted."""
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = _load(config_dir)
-    try:
+    with suppress(KeyboardInterrupt):
         asyncio.run(_serve(config, config_dir, address or config.server.host,
                            config.server.port if port is None else port,
                            Path(db_path) if db_path else config.database.path))
-    except KeyboardInterrupt:
-        pass
 
 
 async def _serve(config: AcquirerConfig, config_dir: str | None, address: str, port: int,
                  db_path: Path) -> None:
     from acquirer.host import Host
     from acquirer.server import Server
-    from acquirer.storage import open_database
+    from acquirer.storage import Checkpointer, open_database
 
-    db = open_database(db_path, config.database.synchronous)
+    db = open_database(db_path, config.database.synchronous, auto_checkpoint=False)
+    checkpointer = Checkpointer(db_path).start()
     host = Host(config, db)
     server = Server(host, config.server.max_frame, config.server.idle_timeout_s)
     bound_address, bound_port = await server.start(address, port)
@@ -93,6 +93,7 @@ async def _serve(config: AcquirerConfig, config_dir: str | None, address: str, p
     serving.cancel()
     host.store.commit_now()
     log.info("group commit: %d requests' units in %d commits", host.store.units, host.store.commits)
+    checkpointer.stop()
     db.conn.close()
 
 

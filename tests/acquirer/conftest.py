@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 import shutil
 import signal
 import sqlite3
@@ -22,8 +23,10 @@ from tests.acquirer.terminal import SHANGHAI, TestCard, TestTerminal
 REPO_CONFIG = Path(__file__).resolve().parents[2] / "config"
 
 def make_config(directory: Path, *, acquirer_extra: str = "", cards_extra: str = "",
-                replace: dict[str, str] | None = None) -> Path:
-    """A copy of the repository's configuration with text appended or replaced."""
+                replace: dict[str, str] | None = None,
+                issuers: dict[str, tuple[str, int]] | None = None) -> Path:
+    """A copy of the repository's configuration with text appended or replaced,
+    and issuers set to (mode, delay_ms)."""
     directory.mkdir(parents=True, exist_ok=True)
     for name in ("acquirer.toml", "cards.toml"):
         shutil.copy(REPO_CONFIG / name, directory / name)
@@ -31,6 +34,10 @@ def make_config(directory: Path, *, acquirer_extra: str = "", cards_extra: str =
     for old, new in (replace or {}).items():
         assert old in text, f"{old!r} not in acquirer.toml"
         text = text.replace(old, new)
+    for name, (mode, delay_ms) in (issuers or {}).items():
+        text, count = re.subn(rf'(name = "{name}"[^\[]*?)mode = "\w+"\ndelay_ms = \d+',
+                              rf'\g<1>mode = "{mode}"\ndelay_ms = {delay_ms}', text, flags=re.S)
+        assert count == 1, f"issuer {name} not found in acquirer.toml"
     (directory / "acquirer.toml").write_text(text + acquirer_extra)
     with (directory / "cards.toml").open("a") as f:
         f.write(cards_extra)

@@ -8,21 +8,15 @@ import pytest
 from acquirer.protocol.transactions import TxnType
 from tests.acquirer.conftest import assert_ledger_consistent, make_config, start_host
 
-SLOW_AND_DOWN = {
-    "switch_timeout_ms = 3000": "switch_timeout_ms = 300",
-    'name = "cup-bank"\nnetwork = "unionpay"\nzpk = "3D0248C3006AF0014BB18A668A8018EB"   # TEST KEY: zone PIN key acquirer <-> issuer\nmode = "normal"\ndelay_ms = 0':
-        'name = "cup-bank"\nnetwork = "unionpay"\nzpk = "3D0248C3006AF0014BB18A668A8018EB"\nmode = "slow"\ndelay_ms = 5000',
-    'zpk = "81D79C891A05CFA3FF5EB05666A77FA9"   # TEST KEY\nmode = "normal"':
-        'zpk = "81D79C891A05CFA3FF5EB05666A77FA9"\nmode = "down"',
-    'zpk = "0FD1BB1E533FA18777BB80625B39366F"   # TEST KEY\nmode = "normal"\ndelay_ms = 0':
-        'zpk = "0FD1BB1E533FA18777BB80625B39366F"\nmode = "slow"\ndelay_ms = 50',
-}
+SLOW_AND_DOWN = {"cup-bank": ("slow", 5000), "visa-bank": ("slow", 50), "mc-bank": ("down", 0)}
 
 
 @pytest.fixture(scope="module")
 def faulty(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("faulty")
-    host = start_host(make_config(workdir / "config", replace=SLOW_AND_DOWN), workdir)
+    config = make_config(workdir / "config", issuers=SLOW_AND_DOWN,
+                         replace={"switch_timeout_ms = 3000": "switch_timeout_ms = 300"})
+    host = start_host(config, workdir)
     yield host
     host.stop()
 

@@ -8,16 +8,13 @@ from acquirer.protocol.framing import frame, recv_frame
 from acquirer.protocol.transactions import TxnType
 from tests.acquirer.conftest import assert_ledger_consistent, make_config, start_host
 
-SLOW_VISA = {
-    'zpk = "0FD1BB1E533FA18777BB80625B39366F"   # TEST KEY\nmode = "normal"\ndelay_ms = 0':
-        'zpk = "0FD1BB1E533FA18777BB80625B39366F"\nmode = "slow"\ndelay_ms = 400',
-}
+SLOW_VISA = {"visa-bank": ("slow", 400)}
 
 
 @pytest.fixture(scope="module")
 def host(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("pipelining")
-    running = start_host(make_config(workdir / "config", replace=SLOW_VISA), workdir)
+    running = start_host(make_config(workdir / "config", issuers=SLOW_VISA), workdir)
     yield running
     running.stop()
 
