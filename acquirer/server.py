@@ -3,10 +3,13 @@
 Each connection splits the byte stream into frames as it arrives and hands
 each payload to `Host.handle` as a task of its own, so a slow request (an
 issuer in "slow" mode) does not hold up the ones behind it: replies go out as
-they complete, in any order (terminals match them by MTI, STAN and TID). A
-reply is one `transport.write` of a whole frame -- the transport is the
-connection's single writer, so frames never interleave -- and when the peer
-stops reading, the connection stops reading too (back-pressure).
+they complete, in any order (terminals match them by MTI, STAN and TID).
+Replies are whole frames queued on the connection and written together once
+per event-loop turn: a group commit wakes many requests at once, and one
+`send` for all of a connection's replies costs a fraction of one per reply
+(the benchmark measured the per-reply sends at ~9% of the host's time). The
+transport is the connection's single writer, so frames never interleave; when
+the peer stops reading, the connection stops reading too (back-pressure).
 
 Why an `asyncio.Protocol` rather than streams: with streams every frame costs
 two `readexactly` awaits plus a lock around the write; the protocol handles
@@ -77,6 +80,7 @@ class _Connection(asyncio.Protocol):
         self.peer: object = None
         self.in_flight = 0
         self.closing = False       # no more frames are read; close once in_flight is 0
+        self.outgoing: list[bytes] = []   # reply frames waiting for this turn's write
         self.last_seen = 0.0
         self.loop = asyncio.get_running_loop()
 
@@ -146,13 +150,23 @@ class _Connection(asyncio.Protocol):
             answer = await self.server.host.handle(payload)
         finally:
             self.in_flight -= 1
-        transport = self.transport
         if answer is None:
             log.warning("closing %s: a message could not be answered", self.peer)
             self.closing = True
-        elif transport is not None and not transport.is_closing():
-            transport.write(frame(answer))
-        if self.closing and self.in_flight == 0 and transport is not None:
+        else:
+            if not self.outgoing:
+                self.loop.call_soon(self._flush)
+            self.outgoing.append(frame(answer))
+        if self.closing and self.in_flight == 0 and not self.outgoing and self.transport is not None:
+            self.transport.close()
+
+    def _flush(self) -> None:
+        data, self.outgoing = b"".join(self.outgoing), []
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        transport.write(data)
+        if self.closing and self.in_flight == 0:
             transport.close()
 
     def _close_after_replies(self, error: FrameError | None) -> None:
@@ -164,7 +178,7 @@ class _Connection(asyncio.Protocol):
             return
         if not self.transport.is_closing():
             self.transport.pause_reading()
-        if self.in_flight == 0:
+        if self.in_flight == 0 and not self.outgoing:
             self.transport.close()
 
     def _check_idle(self) -> None:

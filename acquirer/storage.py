@@ -22,6 +22,14 @@ code is refused. Invariants live in the schema where SQLite can hold them:
   rule (94) is the index, not a read-then-write race; UNIQUE rrn.
 - No column holds a full PAN, track 2, PIN or PIN block: cards are a keyed
   token plus the masked PAN (`tokens`).
+
+Foreign keys are declared, and `PRAGMA foreign_key_check` over the whole
+database is part of the tests' ledger check, but the host's writer connection
+does not enforce them statement by statement: that cost about a tenth of an
+authorization (measured), and the code cannot break them -- a posting names
+only accounts its UPDATE just found (else `KeyError`), and a request's
+postings and its record are written in one unit that rolls back as a whole.
+Pass `enforce_foreign_keys=True` for tools and migrations that want SQLite to check.
 """
 from __future__ import annotations
 
@@ -160,7 +168,7 @@ CREATE TABLE batch_uploads (
 
 
 def open_database(path: str | Path, synchronous: str = "NORMAL", *,
-                  auto_checkpoint: bool = True) -> sqlite_utils.Database:
+                  auto_checkpoint: bool = True, enforce_foreign_keys: bool = False) -> sqlite_utils.Database:
     """Open (creating if needed) and migrate the database in WAL mode.
 
     `path` ":memory:" gives a private in-memory database (tests of pure logic).
@@ -174,7 +182,7 @@ def open_database(path: str | Path, synchronous: str = "NORMAL", *,
     db = sqlite_utils.Database(conn)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute(f"PRAGMA synchronous={_level(synchronous)}")
-    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute(f"PRAGMA foreign_keys={'ON' if enforce_foreign_keys else 'OFF'}")
     conn.execute("PRAGMA busy_timeout=5000")
     if not auto_checkpoint:
         conn.execute("PRAGMA wal_autocheckpoint=0")

@@ -148,6 +148,7 @@ def assert_ledger_consistent(host: RunningHost) -> None:
             "SELECT id, balance FROM accounts WHERE kind IN ('cardholder', 'hold') AND balance < 0").fetchall()
         assert negative == []
         assert conn.execute("SELECT SUM(balance) FROM accounts").fetchone()[0] == 0
+        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
 
 
 class EmbeddedHost:

@@ -12,7 +12,7 @@ from acquirer.storage import MIGRATIONS, MigrationError, migrate, open_database,
 
 @pytest.fixture
 def ledger(tmp_path):
-    db = open_database(tmp_path / "ledger.db")
+    db = open_database(tmp_path / "ledger.db", enforce_foreign_keys=True)
     ledger = Ledger(db.conn)
     ledger.open_account("issuer:bank", "issuer")
     ledger.open_account("card:t", "cardholder")
