@@ -81,8 +81,6 @@ def run_terminal(config_dir: Path, state: Path, address: str, cards: tuple[str, 
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="a reversal after a restart has no PAN: needs field 2 optional in "
-                                       "messages.LAYOUTS[REVERSAL] (/tmp/protocol-requests.md item 3)")
 def test_sigkill_at_any_moment_never_takes_money_without_an_approval(tmp_path):
     configs = {tid: make_config(tmp_path / tid, pos={"timeout_s": 5.0, **settings})
                for tid, (settings, _) in TERMINALS.items()}

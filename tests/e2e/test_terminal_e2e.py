@@ -101,8 +101,8 @@ def test_manual_entry_is_sent_as_012(acquirer, tmp_path):
     assert host[(outcome["batch"], outcome["stan"])].status == "approved"
 
 
-@pytest.mark.xfail(strict=True, reason="batch upload without PAN and the host's figures in the 0330: "
-                                       "/tmp/protocol-requests.md items 3-4")
+@pytest.mark.xfail(strict=True, reason="the host's batch-upload handler still needs the PAN and sends no "
+                                       "figures in the 0330 (/tmp/protocol-requests.md item 4)")
 def test_out_of_balance_settlement_uploads_the_batch_and_closes_on_the_hosts_figures(acquirer, tmp_path):
     config_dir, server = acquirer
     state = tmp_path / "state"

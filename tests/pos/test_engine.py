@@ -238,8 +238,6 @@ def test_host_asking_for_sign_on_gets_it_before_the_next_transaction(setup):
     assert sum(isinstance(e, ev.SignedOn) for e in events) == 2
 
 
-@pytest.mark.xfail(strict=True, reason="a reversal after a restart has no PAN: needs field 2 optional in "
-                                       "messages.LAYOUTS[REVERSAL] (/tmp/protocol-requests.md item 3)")
 def test_an_unacknowledged_reversal_blocks_new_transactions_until_acknowledged(tmp_path):
     config_dir = make_config(tmp_path, pos={"timeout_s": 0.2, "reversal_attempts": 2, "backoff_initial_s": 0.01})
     config = load_config(config_dir, state_dir=tmp_path / "state")
