@@ -194,15 +194,18 @@ class Host:
                 self.sessions.set_batch(terminal, next_batch)
             log.info("settlement of terminal %s batch %s: %s", terminal.tid, request.batch, totals.encode()[-32:])
             return codec.encode(settlement_reply(msg, "00", totals, when=now))
-        if kind in (MessageKind.BATCH_UPLOAD, MessageKind.BATCH_UPLOAD_END):
+        if kind is MessageKind.BATCH_UPLOAD:
+            assert isinstance(request, BatchUpload)
             with self.store.unit():
-                if isinstance(request, BatchUpload):
-                    self.settlements.upload(terminal, request)
-                else:
-                    assert isinstance(request, BatchUploadEnd)
-                    self.settlements.upload_end(terminal, request)
+                self.settlements.upload(terminal, request)
             await self.store.durable()
             return codec.encode(reply(msg, "00"))
+        if kind is MessageKind.BATCH_UPLOAD_END:
+            assert isinstance(request, BatchUploadEnd)
+            with self.store.unit():
+                totals = self.settlements.upload_end(terminal, request)
+            await self.store.durable()
+            return codec.encode(reply(msg, "00", {"48": totals.encode()}))
         assert isinstance(request, FinancialRequest) and session is not None
         if kind is MessageKind.REVERSAL:
             with self.store.unit():

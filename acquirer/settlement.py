@@ -18,9 +18,11 @@ Decisions (payments.md section 2, where it says "unverified" the kit decides):
   answered again from the host's figures, without moving the batch further; a
   0500 for any other batch is 77 (sign on to learn the host's batch).
 - Batch upload (0320, 60.3 201/203) records each uploaded transaction in
-  `batch_uploads`, matched to the host's record by RRN (37). Batch-upload
-  end (60.3 202/207) records the count the terminal announced. The batch
-  stays closed on the host's figures: uploads never change the ledger.
+  `batch_uploads`, matched to the host's record by RRN (37), else by batch +
+  STAN (61). Batch-upload end (60.3 202/207) records the count the terminal
+  announced and answers the host's totals for the batch in field 48 (62
+  digits, flags 0): the batch stays closed on those figures, uploads never
+  change the ledger.
 """
 from __future__ import annotations
 
@@ -100,24 +102,40 @@ class Settlements:
         return answer, self.sessions.advance_batch(terminal, req.batch)
 
     def upload(self, terminal: Terminal, req: BatchUpload) -> None:
-        """Record one uploaded transaction (inside a unit)."""
+        """Record one uploaded transaction (inside a unit).
+
+        It is matched to the host's record by RRN (37), else by its batch and
+        STAN (61); the masked PAN comes from field 2 when sent, else from the
+        matched record (a terminal keeps no PAN after authorization).
+        """
         self._require_settled(terminal, req.batch)
-        matched = self.conn.execute(
-            "SELECT id FROM transactions WHERE rrn = ? AND tid = ? AND mid = ?",
-            (req.original.rrn, terminal.tid, terminal.mid)).fetchone()
+        original = req.original
+        if original.rrn:
+            matched = self.conn.execute(
+                "SELECT id, masked_pan FROM transactions WHERE rrn = ? AND tid = ? AND mid = ?",
+                (original.rrn, terminal.tid, terminal.mid)).fetchone()
+        else:
+            matched = self.conn.execute(
+                "SELECT id, masked_pan FROM transactions WHERE tid = ? AND mid = ? AND batch = ? AND stan = ? "
+                "AND status != 'tombstone' ORDER BY local_date DESC LIMIT 1",
+                (terminal.tid, terminal.mid, original.batch or req.batch, original.stan)).fetchone()
+        masked = mask_pan(req.pan) if req.pan else (matched[1] if matched else None)
         self.conn.execute(
             "INSERT INTO batch_uploads (tid, mid, batch, stan, txn_type, amount, masked_pan, "
             "matched_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (terminal.tid, terminal.mid, req.batch, req.original.stan or req.stan, req.txn.value,
-             req.amount, mask_pan(req.pan), matched[0] if matched else None, utc_now()))
+            (terminal.tid, terminal.mid, req.batch, original.stan or req.stan, req.txn.value,
+             req.amount, masked, matched[0] if matched else None, utc_now()))
         self.conn.execute("UPDATE batches SET uploaded = uploaded + 1 WHERE tid = ? AND mid = ? AND batch = ?",
                           (terminal.tid, terminal.mid, req.batch))
 
-    def upload_end(self, terminal: Terminal, req: BatchUploadEnd) -> None:
-        """Record the end of a batch upload and the count announced (inside a unit)."""
+    def upload_end(self, terminal: Terminal, req: BatchUploadEnd) -> SettlementTotals:
+        """Record the end of a batch upload (inside a unit); returns the host's totals
+        for the batch, which the 0330 carries in field 48 (flags 0): the batch is
+        closed on these figures."""
         self._require_settled(terminal, req.batch)
         self.conn.execute("UPDATE batches SET upload_ended_count = ? WHERE tid = ? AND mid = ? AND batch = ?",
                           (req.count, terminal.tid, terminal.mid, req.batch))
+        return self.host_totals(terminal.tid, terminal.mid, req.batch)
 
     def _require_settled(self, terminal: Terminal, batch: str) -> None:
         row = self.conn.execute("SELECT 1 FROM batches WHERE tid = ? AND mid = ? AND batch = ?",

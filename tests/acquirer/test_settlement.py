@@ -64,8 +64,10 @@ def test_out_of_balance_then_batch_upload(acquirer):
     upload = BatchUpload(t.terminal, t.next_stan(), batch, TxnType.SALE, card.pan, 4_200, "072",
                          Original(rrn=reply["37"], auth_code=reply["38"], batch=batch, stan=sale.stan))
     assert t.exchange(upload.to_message(), sign=False)["39"] == "00"
-    end = BatchUploadEnd(t.terminal, t.next_stan(), batch, 1)
-    assert t.exchange(end.to_message(), sign=False)["39"] == "00"
+    end = t.exchange(BatchUploadEnd(t.terminal, t.next_stan(), batch, 1).to_message(), sign=False)
+    assert end["39"] == "00"
+    # the host's figures, on which the batch is closed
+    assert SettlementTotals.parse(end["48"]) == SettlementTotals(CardTotals(), CardTotals(4_200, 1, 0, 0))
     with acquirer.db() as db:
         assert db.execute("SELECT balanced, uploaded, upload_ended_count FROM batches WHERE tid = ? "
                           "AND batch = ?", (t.terminal.tid, batch)).fetchone() == (0, 1, 1)
