@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from acquirer.protocol import codec
+from acquirer.protocol.codec import ProtocolError
 from acquirer.protocol.codes import UnknownResponseCode, describe, lookup
 from acquirer.protocol.fields import (
     RESULT_BALANCED,
@@ -169,10 +170,6 @@ class Engine:
         await self.sign_on()
         return recovered
 
-    @property
-    def signed_on(self) -> bool:
-        return self._keys is not None
-
     async def sign_on(self) -> str:
         """0800/0810: fresh working keys under the TMK (KCVs checked); returns the batch."""
         self._keys = None
@@ -186,7 +183,10 @@ class Engine:
             raise SignOnFailed(f"sign-on: no answer within {self.config.host.timeout_s:g} s") from None
         except ConnectionLost as e:
             raise SignOnFailed(f"sign-on: {e}") from None
-        reply = Reply.from_message(msg)
+        try:
+            reply = Reply.from_message(msg)
+        except ProtocolError as e:
+            raise SignOnFailed(f"sign-on reply unreadable: {e}") from None
         if reply.response_code != "00":
             raise SignOnFailed(f"sign-on refused: {describe(reply.response_code)}")
         if reply.field62 is None:
@@ -250,7 +250,10 @@ class Engine:
         _, header = codec.split_h(msg["h"])
         if code in SIGN_ON_AGAIN_CODES or header.processing_requirement == SIGN_ON_AGAIN_REQUIREMENT:
             self._keys = None   # the host asks for a fresh sign-on before the next message
-        return Reply.from_message(msg)
+        try:
+            return Reply.from_message(msg)
+        except ProtocolError as e:
+            raise _Untrusted(REASON_MALFUNCTION, f"reply unreadable: {e}") from None
 
     # --- payment sources --------------------------------------------------------------
 
@@ -582,7 +585,10 @@ class Engine:
                                    f"the batch stays open, settle again") from None
         except ConnectionLost as e:
             raise SettlementFailed(f"{what}: {e}; the batch stays open, settle again") from None
-        reply = Reply.from_message(msg)
+        try:
+            reply = Reply.from_message(msg)
+        except ProtocolError as e:
+            raise SettlementFailed(f"{what}: reply unreadable: {e}") from None
         if reply.response_code != "00":
             raise SettlementFailed(f"{what} refused: {describe(reply.response_code)}")
         return reply
