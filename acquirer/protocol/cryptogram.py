@@ -91,7 +91,7 @@ def unionpay_session_key(udk: bytes, atc: bytes) -> bytes:
     if len(atc) != 2:
         raise CryptogramError(f"ATC must be 2 bytes, got {len(atc)}")
     inverted = bytes(b ^ 0xFF for b in atc)
-    return tdes_encrypt(udk, bytes(6) + atc + bytes(6) + inverted)
+    return tdes_encrypt(udk, bytes(6) + atc + bytes(6) + inverted, transient=True)
 
 
 def _tag(tags: Mapping[str, bytes], name: str) -> bytes:
@@ -199,13 +199,13 @@ class UnionPayCVN01(CryptogramVersion):
 
     def arqc(self, icc_mk: bytes, tags: Mapping[str, bytes]) -> bytes:
         data = _transaction_data(tags) + _iad_part(tags, 3, 7, "CVR")
-        return iso9797_alg3(self._session_key(icc_mk, tags), data, padding=2)
+        return iso9797_alg3(self._session_key(icc_mk, tags), data, padding=2, transient=True)
 
     def arpc(self, icc_mk: bytes, tags: Mapping[str, bytes], arqc: bytes, arc: bytes) -> bytes:
         if len(arqc) != 8:
             raise CryptogramError(f"ARQC must be 8 bytes, got {len(arqc)}")
         block = bytes(a ^ b for a, b in zip(arqc, _check_arc(arc) + bytes(6)))
-        return tdes_encrypt(self._session_key(icc_mk, tags), block)
+        return tdes_encrypt(self._session_key(icc_mk, tags), block, transient=True)
 
 
 def _pyemv_card(cls: type, icc_mk: bytes) -> Any:

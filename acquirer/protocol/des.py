@@ -9,12 +9,20 @@ what the payment code needs around it:
   3DES (K1 K2 K1), 24 = triple-length. Shorter keys are expanded to 24 bytes
   (K K K, K1 K2 K1) before they reach `cryptography`, which computes the same
   EDE cipher and avoids its deprecated single- and two-key TripleDES paths.
-- Speed on the host's hot path. Building a `Cipher` and an encryptor costs
-  about ten times the work of encrypting one block, and the host MACs every
-  message. ECB carries no state from one block to the next, so this module
-  keeps one ECB encryptor and decryptor per key and reuses them. The cache is
-  per thread, because a cipher context must not be used by two threads at
-  once. `tests/bench/bench_crypto.py` measures the gain.
+- Speed on the host's hot path. Building a `Cipher` context costs about five
+  times the work of encrypting one block, and the host MACs every message.
+  So this module keeps, per key, the key schedule and the contexts it has
+  needed so far (an ECB encryptor, an ECB decryptor, a CBC encryptor), made
+  on first use: a key that only encrypts never pays for a decryptor. ECB
+  carries no state from one block to the next; the CBC context carries its
+  last block, which the next call cancels out (see `_Key.cbc_encrypt`).
+  The caches are per thread, because a context must not be used by two
+  threads at once. `tests/bench/bench_crypto.py` measures the gain.
+- Two caches. Long-lived keys (terminal master, PIN and MAC keys, issuer
+  keys) go to a large one. Keys of one transaction (`transient=True`: EMV
+  session keys, a card's derived key) go to a small one of their own: a new
+  session key every authorization must not evict the terminals' MAC keys,
+  yet the ARQC check and the ARPC of one authorization share one context.
 - Odd parity and random key generation for working keys issued at sign-on.
 
 TripleDES lives in `cryptography.hazmat.decrepit.ciphers.algorithms` since
@@ -25,7 +33,6 @@ from __future__ import annotations
 import functools
 import secrets
 import threading
-from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.ciphers import Cipher, CipherContext, modes
 from pyemv.tools import adjust_key_parity
@@ -50,18 +57,16 @@ __all__ = [
 BLOCK_SIZE = 8
 KEY_LENGTHS = (8, 16, 24)
 _ZERO_IV = bytes(BLOCK_SIZE)
-_CACHE_SIZE = 512  # keys per thread: terminals' MAC/PIN keys, issuers' keys
+# Long-lived keys per thread: terminals' MAC and PIN keys, issuers' keys. An
+# X9.19 MAC key takes two entries (K1 for the CBC pass, the whole key for the
+# output step), so this serves ~1,000 terminals at ~2.5 KB of contexts a key;
+# an LRU cache cycled over more keys than it holds misses every time.
+_CACHE_SIZE = 2048
+_TRANSIENT_CACHE_SIZE = 32  # keys of the transactions in flight on one thread
 
 
 class DesInputError(ValueError):
     """A key or data block of the wrong length was handed to a DES operation."""
-
-
-@dataclass(frozen=True)
-class _KeyContexts:
-    algorithm: TripleDES
-    encryptor: CipherContext
-    decryptor: CipherContext
 
 
 def _expand(key: bytes) -> bytes:
@@ -74,21 +79,53 @@ def _expand(key: bytes) -> bytes:
     raise DesInputError(f"DES key must be 8, 16 or 24 bytes, got {len(key)}")
 
 
-def _new_contexts(key: bytes) -> _KeyContexts:
-    algorithm = TripleDES(_expand(key))
-    cipher = Cipher(algorithm, modes.ECB())
-    return _KeyContexts(algorithm, cipher.encryptor(), cipher.decryptor())
+class _Key:
+    """One key's schedule and the cipher contexts made for it so far (each on first use)."""
+
+    __slots__ = ("_algorithm", "_encryptor", "_decryptor", "_cbc", "_cbc_last")
+
+    def __init__(self, key: bytes) -> None:
+        self._algorithm = TripleDES(_expand(key))
+        self._encryptor: CipherContext | None = None
+        self._decryptor: CipherContext | None = None
+        self._cbc: CipherContext | None = None
+        self._cbc_last = 0  # last ciphertext block of the CBC context, as an integer
+
+    def encrypt(self, data: bytes) -> bytes:
+        if self._encryptor is None:
+            self._encryptor = Cipher(self._algorithm, modes.ECB()).encryptor()
+        return self._encryptor.update(data)
+
+    def decrypt(self, data: bytes) -> bytes:
+        if self._decryptor is None:
+            self._decryptor = Cipher(self._algorithm, modes.ECB()).decryptor()
+        return self._decryptor.update(data)
+
+    def cbc_encrypt(self, data: bytes, iv: bytes) -> bytes:
+        """CBC under `iv` on the one CBC context of this key.
+
+        The context chains from the last block it produced, C; feeding it
+        P1 xor IV xor C as the first block makes it encrypt P1 xor IV, just
+        as a fresh context started with `iv` would.
+        """
+        if self._cbc is None:
+            self._cbc = Cipher(self._algorithm, modes.CBC(_ZERO_IV)).encryptor()
+        first = int.from_bytes(data[:BLOCK_SIZE], "big") ^ int.from_bytes(iv, "big") ^ self._cbc_last
+        out = self._cbc.update(first.to_bytes(BLOCK_SIZE, "big") + data[BLOCK_SIZE:])
+        self._cbc_last = int.from_bytes(out[-BLOCK_SIZE:], "big")
+        return out
 
 
 _local = threading.local()
 
 
-def _contexts(key: bytes) -> _KeyContexts:
+def _key(key: bytes, transient: bool) -> _Key:
     try:
-        lookup = _local.lookup
+        caches = _local.caches
     except AttributeError:
-        lookup = _local.lookup = functools.lru_cache(maxsize=_CACHE_SIZE)(_new_contexts)
-    return lookup(bytes(key))
+        caches = _local.caches = (functools.lru_cache(maxsize=_CACHE_SIZE)(_Key),
+                                  functools.lru_cache(maxsize=_TRANSIENT_CACHE_SIZE)(_Key))
+    return caches[transient](bytes(key))
 
 
 def _check_blocks(data: bytes) -> None:
@@ -98,16 +135,19 @@ def _check_blocks(data: bytes) -> None:
         )
 
 
-def tdes_encrypt(key: bytes, data: bytes) -> bytes:
-    """Encrypt whole 8-byte blocks in ECB mode (8-byte key = single DES)."""
+def tdes_encrypt(key: bytes, data: bytes, *, transient: bool = False) -> bytes:
+    """Encrypt whole 8-byte blocks in ECB mode (8-byte key = single DES).
+
+    `transient=True` for a key of one transaction (session key, card key).
+    """
     _check_blocks(data)
-    return _contexts(key).encryptor.update(data)
+    return _key(key, transient).encrypt(data)
 
 
 def tdes_decrypt(key: bytes, data: bytes) -> bytes:
     """Decrypt whole 8-byte blocks in ECB mode (8-byte key = single DES)."""
     _check_blocks(data)
-    return _contexts(key).decryptor.update(data)
+    return _key(key, False).decrypt(data)
 
 
 def des_encrypt(key8: bytes, data: bytes) -> bytes:
@@ -124,16 +164,14 @@ def des_decrypt(key8: bytes, data: bytes) -> bytes:
     return tdes_decrypt(key8, data)
 
 
-def tdes_cbc_encrypt(key: bytes, data: bytes, iv: bytes = _ZERO_IV) -> bytes:
-    """CBC encryption of whole blocks (the chaining step of CBC-MACs).
-
-    A CBC context carries its chaining value, so it is built per call; only
-    the key schedule (the algorithm object) is reused.
-    """
+def tdes_cbc_encrypt(key: bytes, data: bytes, iv: bytes = _ZERO_IV, *, transient: bool = False) -> bytes:
+    """CBC encryption of whole blocks (the chaining step of CBC-MACs)."""
     _check_blocks(data)
     if len(iv) != BLOCK_SIZE:
         raise DesInputError(f"CBC IV must be {BLOCK_SIZE} bytes, got {len(iv)}")
-    return Cipher(_contexts(key).algorithm, modes.CBC(iv)).encryptor().update(data)
+    if not data:
+        return b""
+    return _key(key, transient).cbc_encrypt(data, iv)
 
 
 def adjust_parity(key: bytes) -> bytes:

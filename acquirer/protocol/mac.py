@@ -29,9 +29,9 @@ import sys
 from acquirer.protocol.des import (
     BLOCK_SIZE,
     DesInputError,
-    des_decrypt,
     des_encrypt,
     tdes_cbc_encrypt,
+    tdes_encrypt,
 )
 
 __all__ = [
@@ -65,12 +65,20 @@ def _pad_80(data: bytes) -> bytes:
 _PADDINGS = {1: _pad_zeros, 2: _pad_80}
 
 
-def iso9797_alg3(key16: bytes, data: bytes, padding: int) -> bytes:
+def iso9797_alg3(key16: bytes, data: bytes, padding: int, *, transient: bool = False) -> bytes:
     """ISO/IEC 9797-1 MAC algorithm 3 (retail MAC): 8-byte MAC.
 
     Single-DES CBC-MAC under K1 (the first 8 key bytes), then the last block is
     decrypted under K2 and encrypted under K1 again. ``padding`` is the
-    ISO 9797-1 padding method: 1 (zeros, X9.19) or 2 (0x80, EMV).
+    ISO 9797-1 padding method: 1 (zeros, X9.19) or 2 (0x80, EMV);
+    ``transient=True`` for a key of one transaction (an EMV session key, see
+    `des`).
+
+    Computed as: CBC under K1 over all blocks but the last, then the last
+    block (xor the chaining value) encrypted once with 3DES K1 K2 K1, which is
+    E_K1(D_K2(E_K1(.))), the same three steps. So the 16-byte key's one
+    encryptor does the output step, shared with the ARPC under an EMV session
+    key, and no K2 decryptor is ever built.
     """
     if len(key16) != 16:
         raise DesInputError(f"ISO 9797-1 algorithm 3 needs a 16-byte key, got {len(key16)}")
@@ -78,9 +86,12 @@ def iso9797_alg3(key16: bytes, data: bytes, padding: int) -> bytes:
         pad = _PADDINGS[padding]
     except KeyError:
         raise ValueError(f"ISO 9797-1 padding method must be 1 or 2, got {padding!r}") from None
-    k1, k2 = key16[:8], key16[8:]
-    last = tdes_cbc_encrypt(k1, pad(data))[-BLOCK_SIZE:]
-    return des_encrypt(k1, des_decrypt(k2, last))
+    padded = pad(data)
+    last = padded[-BLOCK_SIZE:]
+    if len(padded) > BLOCK_SIZE:
+        chain = tdes_cbc_encrypt(key16[:8], padded[:-BLOCK_SIZE], transient=transient)[-BLOCK_SIZE:]
+        last = (int.from_bytes(last, "big") ^ int.from_bytes(chain, "big")).to_bytes(BLOCK_SIZE, "big")
+    return tdes_encrypt(key16, last, transient=transient)
 
 
 def _xor_blocks(data: bytes) -> bytes:

@@ -56,6 +56,26 @@ def test_cbc_chains_blocks_and_restarts_each_call():
     assert once[8:16] == tdes_encrypt(K16, chained)
 
 
+def test_cbc_on_a_reused_context_equals_a_fresh_cipher_for_any_iv():
+    # The per-key CBC context carries its last block from call to call; every
+    # call must still equal a CBC started afresh with its own IV.
+    from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
+    from cryptography.hazmat.primitives.ciphers import Cipher, modes
+
+    for data, iv in [(bytes(range(40)), bytes(8)), (b"12345678", b"ABCDEFGH"),
+                     (bytes(range(40)), bytes(8)), (bytes(200), bytes.fromhex("0102030405060708"))]:
+        fresh = Cipher(TripleDES(K16 + K16[:8]), modes.CBC(iv)).encryptor().update(data)
+        assert tdes_cbc_encrypt(K16, data, iv) == fresh
+        assert tdes_cbc_encrypt(K16, data, iv, transient=True) == fresh
+    assert tdes_cbc_encrypt(K16, b"") == b""
+
+
+def test_transient_keys_give_the_same_answers():
+    data = bytes(range(32))
+    assert tdes_encrypt(K16, data, transient=True) == tdes_encrypt(K16, data)
+    assert tdes_encrypt(K16, b"12345678", transient=True).hex().upper() == "41D2FFBA3CDC15FE"
+
+
 @pytest.mark.parametrize("length", [0, 7, 15, 17, 32])
 def test_bad_key_length_is_named(length):
     with pytest.raises(DesInputError, match=f"got {length}"):
