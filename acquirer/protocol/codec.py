@@ -111,9 +111,14 @@ def encode(msg: Mapping[str, str]) -> bytes:
     Raises `EncodeError` naming the field for unknown fields, non-digits in `n`
     fields, bad lengths or bad hex. `msg` is not modified.
     """
+    return _encode_owned(dict(msg))
+
+
+def _encode_owned(msg: dict[str, str]) -> bytes:
+    """`encode` of a dict the caller owns: pyiso8583 writes the bitmap ("p") into it."""
     _check_values(msg)
     try:
-        raw, _ = iso8583.encode(dict(msg), SPEC)
+        raw, _ = iso8583.encode(msg, SPEC)
     except iso8583.EncodeError as e:
         raise EncodeError(e.field, e.msg) from None
     return bytes(raw)
@@ -146,22 +151,22 @@ def _decoded_before(error: iso8583.DecodeError) -> dict[str, str]:
 
 
 def _check_values(msg: Mapping[str, str]) -> None:
+    """What pyiso8583 does not check: str values, BCD digits (it takes A-F as hex), known keys."""
     for key, value in msg.items():
         if not isinstance(value, str):
             raise EncodeError(key, f"value must be str, not {type(value).__name__}")
-        if key in ("h", "p"):
-            continue
-        if key == "t":
+        kind = _BCD_FIELDS.get(key)
+        if kind == "n":
+            if value and not (value.isascii() and value.isdigit()):
+                raise EncodeError(key, "numeric field must hold digits 0-9 only")
+        elif kind == "z":
+            if not TRACK_CHARS.issuperset(value):
+                raise EncodeError(key, "track data must hold digits 0-9 and the separator 'D' only")
+        elif key == "t":
             if not (value.isascii() and value.isdigit()):
                 raise EncodeError(key, f"MTI must be 4 digits, got {value!r}")
-            continue
-        if key not in FIELD_KEYS:
+        elif key not in FIELD_KEYS and key not in ("h", "p"):
             raise EncodeError(key, "not a field of the POS spec (primary bitmap fields 2-64 in spec.FIELDS)")
-        kind = BY_NUMBER[int(key)].kind
-        if kind == "n" and value and not (value.isascii() and value.isdigit()):
-            raise EncodeError(key, "numeric field must hold digits 0-9 only")
-        if kind == "z" and not TRACK_CHARS.issuperset(value):
-            raise EncodeError(key, "track data must hold digits 0-9 and the separator 'D' only")
 
 
 _SECONDARY_BIT = 1 << 63
@@ -358,7 +363,7 @@ def sign(msg: Mapping[str, str], algorithm: str, mac_key: bytes) -> bytes:
     """
     unsigned = dict(msg)
     unsigned["64"] = "00" * MAC_LEN
-    payload = encode(unsigned)
+    payload = _encode_owned(unsigned)
     mac = compute_mac(algorithm, mac_key, payload[MTI_OFFSET:-MAC_LEN])
     return payload[:-MAC_LEN] + mac
 
