@@ -61,7 +61,6 @@ from acquirer.protocol.messages import (
     MessageKind,
     Settlement,
     SignOn,
-    UnknownMessage,
     classify,
     financial_reply,
     parse_request,
@@ -147,7 +146,7 @@ class Host:
                 kind = classify(msg, self.table)
             except UnknownTransaction as e:
                 raise Decline("12", str(e)) from None
-            except (UnknownMessage, ProtocolError) as e:
+            except ProtocolError as e:   # UnknownMessage and any other unreadable kind
                 raise Decline("30", str(e)) from None
             if "41" not in msg or "42" not in msg:
                 raise Decline("30", "field 41 or 42 missing")
@@ -164,7 +163,7 @@ class Host:
         except Decline as d:
             log.debug("%s from %s STAN %s: %s", kind.value if kind else msg.get("t"), msg.get("41"),
                      msg.get("11"), d)
-            return self._answer(msg, session if kind in MACED else None, d.code, terminal)
+            return self._answer(msg, session if kind in MACED else None, d.code)
 
     async def _serve(self, kind: MessageKind, request: object, msg: dict[str, str],
                      terminal: Terminal, session: Session | None) -> bytes:
@@ -237,8 +236,7 @@ class Host:
     def _sign(self, message: dict[str, str], session: Session) -> bytes:
         return codec.sign(message, session.terminal.mac, session.keys.mac)
 
-    def _answer(self, msg: Mapping[str, str], session: Session | None, code: str,
-                terminal: Terminal | None = None) -> bytes | None:
+    def _answer(self, msg: Mapping[str, str], session: Session | None, code: str) -> bytes | None:
         """A bare reply with `code`, signed when a session is known; None if it cannot be built."""
         try:
             answer = reply(msg, code)

@@ -3,10 +3,12 @@
 The host calls `Processor.financial` for a request that passed its checks
 (registered terminal, current sign-on, MAC, batch, permitted type). The
 switch leg comes first (`Switch.reach`: 91 / 98 end the request unrecorded);
-then one synchronous `GroupCommit.unit` records the request (UNIQUE key: 94
-for a duplicate, nothing written), lets the issuer check the card and moves
-the money. A decline inside the unit is recorded with its code and keeps the
+then one synchronous `GroupCommit.unit` lets the issuer check the card, moves
+the money, and writes the request's record last. The record's UNIQUE key
+makes a duplicate raise there (94), which rolls the whole unit back: nothing
+of a duplicate stays. A decline is recorded with its code and keeps the
 issuer's side effects (ATC, PIN tries); any other error rolls the unit back.
+The record's id is taken before the postings that name it.
 
 Money (ledger legs; `card`, `hold` are the card's accounts, `merchant` the MID's):
 
