@@ -8,14 +8,14 @@ import pytest
 from acquirer.protocol.transactions import TxnType
 from tests.acquirer.conftest import assert_ledger_consistent, make_config, start_host
 
-SLOW_AND_DOWN = {"cup-bank": ("slow", 5000), "visa-bank": ("slow", 50), "mc-bank": ("down", 0)}
+SLOW_AND_DOWN = {"cup-bank": ("slow", 5000), "visa-bank": ("slow", 250), "mc-bank": ("down", 0)}
 
 
 @pytest.fixture(scope="module")
 def faulty(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("faulty")
     config = make_config(workdir / "config", issuers=SLOW_AND_DOWN,
-                         replace={"switch_timeout_ms = 3000": "switch_timeout_ms = 300"})
+                         replace={"switch_timeout_ms = 3000": "switch_timeout_ms = 600"})
     host = start_host(config, workdir)
     yield host
     host.stop()
@@ -66,7 +66,7 @@ def test_reversal_overtaking_its_original_means_no_money_taken(faulty):
     from acquirer.protocol.framing import frame, recv_frame
     from acquirer.protocol.messages import reversal_of
     t = faulty.terminal("10000002")
-    card = faulty.card("visa")                  # visa-bank answers after 50 ms
+    card = faulty.card("visa")                  # visa-bank answers after 250 ms
     before = faulty.available(card)
     sale = t.request(TxnType.SALE, card, 3_000)
     t.sock.sendall(frame(codec.sign(sale.to_message(), t.mac, t.keys.mac))

@@ -8,7 +8,7 @@ from acquirer.protocol.framing import frame, recv_frame
 from acquirer.protocol.transactions import TxnType
 from tests.acquirer.conftest import assert_ledger_consistent, make_config, start_host
 
-SLOW_VISA = {"visa-bank": ("slow", 400)}
+SLOW_VISA = {"visa-bank": ("slow", 1000)}
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +21,7 @@ def host(tmp_path_factory):
 
 def test_a_slow_request_does_not_hold_up_the_ones_behind_it(host):
     t = host.terminal("10000001")
-    slow = t.request(TxnType.SALE, host.card("visa"), 500)            # issuer answers after 400 ms
+    slow = t.request(TxnType.SALE, host.card("visa"), 500)            # issuer answers after 1 s
     fast = [t.request(TxnType.SALE, host.card("unionpay-debit"), 100) for _ in range(3)]
     t.sock.sendall(b"".join(frame(codec.sign(r.to_message(), t.mac, t.keys.mac)) for r in [slow, *fast]))
     replies = [codec.decode(recv_frame(t.sock, 4096)) for _ in range(4)]
