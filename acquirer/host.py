@@ -10,7 +10,9 @@ Order of the checks (the first failing one answers):
 
 1. Decode (pyiso8583 + the codec's checks). Undecodable with a readable TPDU
    and request MTI: **30**, echoing 11/41/42 when they decoded; otherwise
-   no reply (`None`): the server closes that connection only.
+   no reply (`None`): the server closes that connection only. A TPDU no reply
+   can be addressed to (id other than 60, non-BCD addresses) is not processed
+   at all: `None` too.
 2. Message kind by MTI, 60.3 and, for financial ones, 3/25/60.1: an unknown
    financial combination is **12**, any other unknown message **30**.
 3. Registry: 41/42 missing **30**; unknown MID **03**; unknown TID **97**.
@@ -69,7 +71,7 @@ from acquirer.protocol.messages import (
     settlement_reply,
     sign_on_reply,
 )
-from acquirer.protocol.codec import ProtocolError
+from acquirer.protocol.codec import ProtocolError, reply_h
 from acquirer.protocol.spec import SPEC
 from acquirer.protocol.transactions import UnknownTransaction
 from acquirer.records import Records
@@ -141,6 +143,11 @@ class Host:
         terminal: Terminal | None = None
         session: Session | None = None
         kind: MessageKind | None = None
+        try:
+            reply_h(msg["h"])
+        except ProtocolError as e:   # no reply could be addressed: do nothing, close
+            log.warning("unanswerable TPDU: %s", e)
+            return None
         try:
             try:
                 kind = classify(msg, self.table)

@@ -115,3 +115,16 @@ def test_bitmap_naming_an_undefined_field_gets_30(acquirer):
     with _connect(acquirer) as sock:
         sock.sendall(struct.pack(">H", len(sale)) + sale)
         assert _outcome(sock) == "30"
+
+
+def test_a_tpdu_no_reply_can_be_addressed_to_is_not_processed(acquirer):
+    t = acquirer.terminal("10000001")
+    card = acquirer.card("unionpay-credit")
+    before = acquirer.available(card)
+    msg = t.request(TxnType.SALE, card, 100).to_message()
+    msg["h"] = "61" + msg["h"][2:]          # TPDU id 61
+    payload = codec.sign(msg, t.mac, t.keys.mac)
+    with _connect(acquirer) as sock:
+        sock.sendall(struct.pack(">H", len(payload)) + payload)
+        assert _outcome(sock) == "closed"
+    assert acquirer.available(card) == before
