@@ -80,26 +80,29 @@ def _expand(key: bytes) -> bytes:
 
 
 class _Key:
-    """One key's schedule and the cipher contexts made for it so far (each on first use)."""
+    """One key's schedule and the cipher contexts made for it so far.
 
-    __slots__ = ("_algorithm", "_encryptor", "_decryptor", "_cbc", "_cbc_last")
+    `encryptor` / `decryptor` are None until `new_encryptor` / `new_decryptor`
+    makes them; callers write `(k.encryptor or k.new_encryptor()).update(...)`,
+    which keeps the cached path free of an extra Python call.
+    """
+
+    __slots__ = ("_algorithm", "encryptor", "decryptor", "_cbc", "_cbc_last")
 
     def __init__(self, key: bytes) -> None:
         self._algorithm = TripleDES(_expand(key))
-        self._encryptor: CipherContext | None = None
-        self._decryptor: CipherContext | None = None
+        self.encryptor: CipherContext | None = None
+        self.decryptor: CipherContext | None = None
         self._cbc: CipherContext | None = None
         self._cbc_last = 0  # last ciphertext block of the CBC context, as an integer
 
-    def encrypt(self, data: bytes) -> bytes:
-        if self._encryptor is None:
-            self._encryptor = Cipher(self._algorithm, modes.ECB()).encryptor()
-        return self._encryptor.update(data)
+    def new_encryptor(self) -> CipherContext:
+        self.encryptor = Cipher(self._algorithm, modes.ECB()).encryptor()
+        return self.encryptor
 
-    def decrypt(self, data: bytes) -> bytes:
-        if self._decryptor is None:
-            self._decryptor = Cipher(self._algorithm, modes.ECB()).decryptor()
-        return self._decryptor.update(data)
+    def new_decryptor(self) -> CipherContext:
+        self.decryptor = Cipher(self._algorithm, modes.ECB()).decryptor()
+        return self.decryptor
 
     def cbc_encrypt(self, data: bytes, iv: bytes) -> bytes:
         """CBC under `iv` on the one CBC context of this key.
@@ -141,13 +144,15 @@ def tdes_encrypt(key: bytes, data: bytes, *, transient: bool = False) -> bytes:
     `transient=True` for a key of one transaction (session key, card key).
     """
     _check_blocks(data)
-    return _key(key, transient).encrypt(data)
+    k = _key(key, transient)
+    return (k.encryptor or k.new_encryptor()).update(data)
 
 
 def tdes_decrypt(key: bytes, data: bytes) -> bytes:
     """Decrypt whole 8-byte blocks in ECB mode (8-byte key = single DES)."""
     _check_blocks(data)
-    return _key(key, False).decrypt(data)
+    k = _key(key, False)
+    return (k.decryptor or k.new_decryptor()).update(data)
 
 
 def des_encrypt(key8: bytes, data: bytes) -> bytes:
