@@ -13,7 +13,15 @@ import sqlite3
 import pytest
 
 from tests.e2e.proxy import DOWN, Fault, ProxyThread
-from tests.pos.support import AcquirerServer, HostLedger, disagreements, make_config, invoke_pos, test_cards
+from tests.pos.support import (
+    AcquirerServer,
+    HostLedger,
+    disagreements,
+    invoke_pos,
+    make_config,
+    set_pos,
+    test_cards,
+)
 
 CARDS = test_cards()
 
@@ -101,17 +109,20 @@ def test_manual_entry_is_sent_as_012(acquirer, tmp_path):
     assert host[(outcome["batch"], outcome["stan"])].status == "approved"
 
 
-@pytest.mark.xfail(strict=True, reason="the host's batch-upload handler still needs the PAN and sends no "
-                                       "figures in the 0330 (/tmp/protocol-requests.md item 4)")
 def test_out_of_balance_settlement_uploads_the_batch_and_closes_on_the_hosts_figures(acquirer, tmp_path):
     config_dir, server = acquirer
     state = tmp_path / "state"
     sale = json.loads(invoke_pos(config_dir, state, "sale", "50", "--json", host=server.address).stdout)
     # the answer to the refund is lost on the line: the host refunded, the terminal cannot know
     lose_refund_answer = lambda direction, mti: Fault.DROP if (direction, mti) == (DOWN, "0230") else Fault.PASS
+    set_pos(config_dir, timeout_s=0.5)
     with ProxyThread(server.port, lose_refund_answer) as proxy:
         done = invoke_pos(config_dir, state, "refund", sale["rrn"], "20", "--json", host=proxy.address)
-    assert done.returncode == 3 and json.loads(done.stdout)["state"] == "unknown"
+    refund = json.loads(done.stdout)
+    assert done.returncode == 3 and refund["state"] == "unknown"
+    host = HostLedger(tmp_path / "acquirer.db", config_dir)
+    assert disagreements(journal(state), host.transactions()) == [
+        f"trace {refund['stan']} batch 000001 refund: journal unknown, host approved"]
 
     done = invoke_pos(config_dir, state, "settle", "--json", host=server.address)
     assert done.returncode == 0, done.stderr
