@@ -96,10 +96,6 @@ class VirtualCards:
     def from_config(cls, config_dir: Path, state_dir: Path) -> VirtualCards:
         return cls(load_config(config_dir).cards, state_dir)
 
-    @property
-    def names(self) -> list[str]:
-        return list(self._cards)
-
     def card(self, name: str) -> VirtualCard:
         try:
             return VirtualCard(self._cards[name], self._atcs)
