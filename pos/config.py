@@ -18,8 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from drivers.nfc import InvalidReaderPath, parse_reader_path
+
 POS_FILE = "pos.toml"
 EMBEDDED = "embedded"
+SIMULATED_READER = "sim"
 
 
 class ConfigError(ValueError):
@@ -58,10 +61,20 @@ class HostSettings:
 
 
 @dataclass(frozen=True)
+class NfcSettings:
+    reader: str                # "sim" (a simulated PN532 in this process) or a reader path
+
+    @property
+    def simulated(self) -> bool:
+        return self.reader == SIMULATED_READER
+
+
+@dataclass(frozen=True)
 class PosConfig:
     config_dir: Path
     terminal: TerminalSettings
     host: HostSettings
+    nfc: NfcSettings
     state_dir: Path
 
     @property
@@ -100,8 +113,10 @@ def load_config(config_dir: Path, *, state_dir: Path | None = None,
         backoff_max_s=reader.number("host", "backoff_max_s"),
         reversal_attempts=reader.integer("host", "reversal_attempts", minimum=1, maximum=1000),
     )
+    nfc = NfcSettings(reader=reader.text("nfc", "reader"))
+    _check_reader(path, nfc.reader)
     state = state_dir or Path(reader.text("state", "dir"))
-    return PosConfig(config_dir=config_dir, terminal=terminal, host=host, state_dir=state)
+    return PosConfig(config_dir=config_dir, terminal=terminal, host=host, nfc=nfc, state_dir=state)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -120,6 +135,15 @@ def _check_address(path: Path, address: str) -> None:
     host, sep, port = address.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise ConfigError(f"{path}: [host] address must be \"embedded\" or \"HOST:PORT\", got {address!r}")
+
+
+def _check_reader(path: Path, reader: str) -> None:
+    if reader == SIMULATED_READER:
+        return
+    try:
+        parse_reader_path(reader)
+    except InvalidReaderPath as e:
+        raise ConfigError(f"{path}: [nfc] reader must be \"{SIMULATED_READER}\" or a reader path: {e}") from None
 
 
 class _Reader:

@@ -22,6 +22,13 @@ def test_the_terminal_tmk_is_the_acquirers(tmp_path):
     assert load_config(CONFIG).terminal.tmk.hex().upper() == registered["10000001"]
 
 
+@pytest.mark.parametrize("setting", ["tty:USB0:pn532", "usb", "usb:072f:2200", "/dev/ttyS0:pn532"])
+def test_a_real_reader_is_accepted_by_its_path(tmp_path, setting):
+    cfg = load_config(_write(tmp_path, 'reader = "sim"', f'reader = "{setting}"'))
+    assert cfg.nfc.reader == setting and not cfg.nfc.simulated
+    assert load_config(CONFIG).nfc.simulated
+
+
 def test_overrides(tmp_path):
     cfg = load_config(CONFIG, state_dir=tmp_path, host_address="127.0.0.1:9999")
     assert cfg.host.host_port == ("127.0.0.1", 9999) and not cfg.host.embedded
@@ -43,6 +50,11 @@ def _write(tmp_path, old, new):
     ('address = "embedded"', 'address = "localhost"', r"\[host\] address must be \"embedded\" or \"HOST:PORT\""),
     ("max_amount_fen = 5000000", "max_amount_fen = 0", r"\[terminal\] max_amount_fen must be an integer"),
     ("[state]", "[status]", r"missing section \[state\]"),
+    ('reader = "sim"', 'reader = "bluetooth:reader"', r"\[nfc\] reader must be \"sim\" or a reader path: "
+                                                    r"reader path 'bluetooth:reader' is not understood"),
+    ('reader = "sim"', 'reader = "tty:USB0:pn533"', r"\[nfc\] reader must be .*names driver 'pn533'"),
+    ('reader = "sim"', 'reader = "tty:USB0"', r"\[nfc\] reader .*needs both a port and a driver"),
+    ("[nfc]", "[reader]", r"missing section \[nfc\]"),
 ])
 def test_bad_values_name_file_and_key(tmp_path, old, new, message):
     directory = _write(tmp_path, old, new)
