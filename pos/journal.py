@@ -123,7 +123,17 @@ def _migration_1(db: sqlite_utils.Database) -> None:
     db["batches"].insert({"batch": "000001", "state": "open", "opened_at": utc_now()})
 
 
-MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_migration_1,)
+def _migration_2(db: sqlite_utils.Database) -> None:
+    """What a receipt needs beyond the authorization columns, and the receipt as printed."""
+    for column in ("app_label",        # application label (tag 50) of the card read
+                   "app_cryptogram",   # the ARQC sent in field 55 (tag 9F26), hex: printed on the slip
+                   "cvm",              # receipts.Cvm: pin, cdcvm, no_cvm or signature
+                   "receipt"):         # receipts.to_json of the slip as first printed (masked PAN only)
+        db["transactions"].add_column(column, str)
+    db["batches"].add_column("receipt", str)   # the settlement summary as printed
+
+
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_migration_1, _migration_2)
 
 
 @dataclass(frozen=True)
@@ -161,6 +171,10 @@ class Txn:
     late_reply_code: str | None
     created_at: str
     updated_at: str
+    app_label: str | None
+    app_cryptogram: str | None
+    cvm: str | None
+    receipt: str | None
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Txn:
@@ -448,6 +462,42 @@ class Journal:
     def find_by_rrn(self, rrn: str, types: tuple[str, ...]) -> Txn | None:
         marks = ", ".join("?" for _ in types)
         return self._one(f"rrn = ? AND type IN ({marks})", [rrn, *types])
+
+    def last_answered(self, types: tuple[str, ...], stan: str | None = None) -> Txn | None:
+        """The latest transaction of `types` the host answered (any batch), optionally with trace `stan`."""
+        marks = ", ".join("?" for _ in types)
+        where = f"type IN ({marks}) AND state IN (?, ?, ?, ?)"
+        args: list[Any] = [*types, APPROVED, DECLINED, VOIDED, COMPLETED]
+        if stan is not None:
+            where += " AND stan = ?"
+            args.append(stan)
+        return self._one(where, args)
+
+    def set_receipt(self, txn_id: int, receipt: str) -> None:
+        """Keep the slip as printed (JSON, masked PAN only), so a reprint says the same."""
+        self._set("transactions", txn_id, {"receipt": receipt})
+
+    def closed_batch(self, batch: str) -> dict[str, Any]:
+        """A closed batch's row (state, closed_at, balanced, figures, receipt)."""
+        row = self.db.execute("SELECT * FROM batches WHERE batch = ? AND state = 'closed'", [batch])
+        names = [d[0] for d in row.description]
+        found = row.fetchone()
+        if found is None:
+            raise JournalError(f"batch {batch} is not a closed batch of this journal")
+        return dict(zip(names, found))
+
+    def set_batch_receipt(self, batch: str, receipt: str) -> None:
+        self.db.execute("UPDATE batches SET receipt = ? WHERE batch = ?", [receipt, batch])
+
+    def type_totals(self, batch: str, types: tuple[str, ...]) -> dict[str, tuple[int, int]]:
+        """Per transaction type of `types`: (count, amount in fen) of those the host approved in `batch`,
+        counting an approved sale or completion that was later voided too (its void counts against it)."""
+        marks = ", ".join("?" for _ in types)
+        rows = self.db.execute(
+            f"SELECT type, COUNT(*), COALESCE(SUM(amount), 0) FROM transactions WHERE batch = ? "
+            f"AND type IN ({marks}) AND state IN (?, ?) GROUP BY type",
+            [batch, *types, APPROVED, VOIDED]).fetchall()
+        return {kind: (count, amount) for kind, count, amount in rows}
 
     def history(self, limit: int | None = None) -> list[Txn]:
         return [Txn.from_row(r) for r in self.db["transactions"].rows_where(
