@@ -133,7 +133,12 @@ def _migration_2(db: sqlite_utils.Database) -> None:
     db["batches"].add_column("receipt", str)   # the settlement summary as printed
 
 
-MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_migration_1, _migration_2)
+def _migration_3(db: sqlite_utils.Database) -> None:
+    """The terminal's check of the issuer's answer to a chip card's ARQC (tag 91 in reply field 55)."""
+    db["transactions"].add_column("arpc_check", str)   # "ok: ...", "absent" or "failed: ..." (pos.emv)
+
+
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_migration_1, _migration_2, _migration_3)
 
 
 @dataclass(frozen=True)
@@ -175,6 +180,7 @@ class Txn:
     app_cryptogram: str | None
     cvm: str | None
     receipt: str | None
+    arpc_check: str | None
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Txn:
@@ -340,8 +346,8 @@ class Journal:
 
     def record_reply(self, txn_id: int, *, state: str, response_code: str,
                      rrn: str | None = None, auth_code: str | None = None,
-                     issuer_auth_data: str | None = None, host_date: str | None = None,
-                     original_becomes: str | None = None) -> Txn:
+                     issuer_auth_data: str | None = None, arpc_check: str | None = None,
+                     host_date: str | None = None, original_becomes: str | None = None) -> Txn:
         """Store the host's answer and clear the armed reversal, atomically.
 
         On approval the original (of a void or completion) takes the state
@@ -357,7 +363,8 @@ class Journal:
                 raise JournalError(f"transaction {txn_id}: reversal already {reversal[0]}")
             self._set("transactions", txn_id, {
                 "state": state, "response_code": response_code, "rrn": rrn,
-                "auth_code": auth_code, "issuer_auth_data": issuer_auth_data, "updated_at": now,
+                "auth_code": auth_code, "issuer_auth_data": issuer_auth_data, "arpc_check": arpc_check,
+                "updated_at": now,
                 **({"txn_date": host_date} if host_date else {}),
             })
             fault_point("journal_write")
