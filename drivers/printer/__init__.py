@@ -1,6 +1,6 @@
 """ESC/POS receipt printers: connections from config, status checks, a persisted print queue.
 
-    config = load_printer_config("config/printers.toml")
+    config = load_printer_config("config/printers.toml", connection="network", profile="80mm")
     queue = PrintQueue("var/print-queue.db", PrinterConnection(config.connection, config.status))
     result = queue.submit(PrintJob(data, reference="000123", reprint_data=reprint_bytes))
     if not result.printed: show(result.error)      # typed PrinterError; the job waits in the queue
@@ -10,6 +10,8 @@
 Takes bytes; imports nothing of the app (receipts renders the bytes).
 """
 from drivers.printer.config import (
+    CONNECTION_KINDS,
+    STATUS_MODES,
     ConnectionConfig,
     CupsConfig,
     FileConfig,
@@ -34,6 +36,8 @@ from drivers.printer.queue import JobRecord, PrintJob, PrintQueue, PrintResult
 from drivers.printer.status import PrinterStatus
 
 __all__ = [
+    "CONNECTION_KINDS",
+    "STATUS_MODES",
     "ConnectionConfig",
     "CoverOpenError",
     "CupsConfig",

@@ -1,12 +1,14 @@
-"""Which printer the terminal uses: the `[printer]` table of config/printers.toml.
+"""Printer connections described in config/printers.toml, and the one a terminal chose.
 
-    [printer]
-    profile = "80mm"            # a [profile.NAME] (read by receipts.profile)
-    connection = "network"      # sim | network | serial | usb | file | cups
-    status = "full"             # optional: full | online | none
+printers.toml describes how each kind of connection reaches a printer, one
+table per kind; the terminal's own configuration (pos.toml `[printer]`) picks
+one of them and a profile:
+
     [printer.network]
     host = "192.0.2.50"
     port = 9100
+
+    config = load_printer_config("config/printers.toml", connection="network", profile="80mm")
 
 Only the table `connection` names is read. `sim` means the kit's simulated
 printer (drivers.sim.printer), which whoever starts the terminal runs and then
@@ -28,6 +30,8 @@ __all__ = [
     "NetworkConfig",
     "PrinterConfig",
     "SerialConfig",
+    "CONNECTION_KINDS",
+    "STATUS_MODES",
     "SimConfig",
     "StatusMode",
     "UsbConfig",
@@ -35,11 +39,12 @@ __all__ = [
 ]
 
 StatusMode = Literal["full", "online", "none"]
+STATUS_MODES: tuple[StatusMode, ...] = ("full", "online", "none")
 
 
 @dataclass(frozen=True)
 class SimConfig:
-    port: int = 9100                # 0: any free port
+    port: int = 0                   # 0: any free port
 
 
 @dataclass(frozen=True)
@@ -105,6 +110,7 @@ _KINDS: dict[str, tuple[type, dict[str, tuple[tuple[type, ...], bool]]]] = {
     "file": (FileConfig, {"path": ((str,), True)}),
     "cups": (CupsConfig, {"name": ((str,), True)}),
 }
+CONNECTION_KINDS: tuple[str, ...] = tuple(_KINDS)
 
 
 def _hex_id(where: str, key: str, value: str) -> int:
@@ -145,8 +151,18 @@ def _connection(path: Path, kind: str, table: Any) -> ConnectionConfig:
     return cls(**values)
 
 
-def load_printer_config(path: str | Path) -> PrinterConfig:
+def load_printer_config(path: str | Path, connection: str, profile: str,
+                        status: StatusMode | None = None) -> PrinterConfig:
+    """The printer `connection` names (its `[printer.KIND]` table in the file at `path`).
+
+    `status` None: the connection's default (`DEFAULT_STATUS`). `profile` is
+    carried along for the renderer (receipts.load_profile reads it).
+    """
     path = Path(path)
+    if connection not in _KINDS:
+        raise PrinterConfigError(f"printer connection must be one of {', '.join(_KINDS)}, got {connection!r}")
+    if status is not None and status not in STATUS_MODES:
+        raise PrinterConfigError(f"printer status must be \"full\", \"online\" or \"none\", got {status!r}")
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
@@ -155,15 +171,11 @@ def load_printer_config(path: str | Path) -> PrinterConfig:
         raise PrinterConfigError(f"{path}: not valid TOML ({exc})") from exc
     printer = data.get("printer")
     if not isinstance(printer, dict):
-        raise PrinterConfigError(f"{path}: no [printer] table")
-    for key in ("profile", "connection"):
-        if not isinstance(printer.get(key), str):
-            raise PrinterConfigError(f"{path}: [printer] {key} must be a string")
-    kind = printer["connection"]
-    if kind not in _KINDS:
-        raise PrinterConfigError(f"{path}: [printer] connection must be one of {', '.join(_KINDS)}, got {kind!r}")
-    connection = _connection(path, kind, printer.get(kind))
-    status = printer.get("status", DEFAULT_STATUS[type(connection)])
-    if status not in ("full", "online", "none"):
-        raise PrinterConfigError(f"{path}: [printer] status must be \"full\", \"online\" or \"none\", got {status!r}")
-    return PrinterConfig(printer["profile"], connection, status)
+        raise PrinterConfigError(f"{path}: no [printer.KIND] connection tables")
+    for key, value in printer.items():
+        if not isinstance(value, dict) or key not in _KINDS:
+            raise PrinterConfigError(
+                f"{path}: [printer] {key} is not a connection table ([printer.KIND], KIND one of "
+                f"{', '.join(_KINDS)}); the terminal chooses its printer in pos.toml [printer]")
+    config = _connection(path, connection, printer.get(connection))
+    return PrinterConfig(profile, config, status or DEFAULT_STATUS[type(config)])

@@ -27,15 +27,15 @@ from tests.receipts.samples import CONFIG
 SHIPPED = (CONFIG / "printers.toml").read_text(encoding="utf-8")
 
 
-def config_with(tmp_path, connection: str, extra: str = ""):
+def config_with(tmp_path, connection: str, edit: tuple[str, str] = ("", ""), status=None):
     path = tmp_path / "printers.toml"
-    path.write_text(SHIPPED.replace('connection = "sim"', f'connection = "{connection}"\n{extra}'), encoding="utf-8")
-    return load_printer_config(path)
+    path.write_text(SHIPPED.replace(*edit), encoding="utf-8")
+    return load_printer_config(path, connection, "80mm", status)
 
 
-def test_the_shipped_config_prints_to_the_simulator():
-    config = load_printer_config(CONFIG / "printers.toml")
-    assert (config.profile, config.connection, config.status) == ("80mm", SimConfig(9100), "full")
+def test_the_shipped_simulator_takes_any_free_port():
+    config = load_printer_config(CONFIG / "printers.toml", "sim", "80mm")
+    assert (config.profile, config.connection, config.status) == ("80mm", SimConfig(0), "full")
 
 
 @pytest.mark.parametrize("kind, expected, status", [
@@ -50,20 +50,29 @@ def test_each_example_connection_loads(tmp_path, kind, expected, status):
     assert config.connection == expected and config.status == status
 
 
+def test_a_chosen_status_mode_replaces_the_connections_default(tmp_path):
+    assert config_with(tmp_path, "network", status="online").status == "online"
+
+
 @pytest.mark.parametrize("kind, edit, message", [
-    ("bluetooth", ("", ""), "connection must be one of"),
     ("usb", ('vendor = "0416"', 'vendor = "printer"'), "[printer.usb] vendor must be 4 hex digits"),
     ("network", ('host = "192.0.2.50"', 'hostname = "192.0.2.50"'), "[printer.network] has unknown key 'hostname'"),
     ("serial", ("baudrate = 9600", "baudrate = -1"), "[printer.serial] baudrate must be positive"),
-    ("sim", ("port = 9100                 #", "port = 70000 #"), "[printer.sim] port must be 0..65535"),
-    ("sim", ('# status: "full"', 'status = "sometimes"\n#'), "status must be"),
+    ("sim", ("port = 0                    #", "port = 70000 #"), "[printer.sim] port must be 0..65535"),
+    ("sim", ("[printer.sim]", '[printer]\nconnection = "sim"\n[printer.sim]'), "[printer] connection is not a connection table"),
 ])
 def test_bad_config_names_file_and_key(tmp_path, kind, edit, message):
-    path = tmp_path / "printers.toml"
-    path.write_text(SHIPPED.replace('connection = "sim"', f'connection = "{kind}"').replace(*edit), encoding="utf-8")
+    assert edit[0] in SHIPPED
     with pytest.raises(PrinterConfigError) as caught:
-        load_printer_config(path)
-    assert message in str(caught.value) and str(path) in str(caught.value)
+        config_with(tmp_path, kind, edit)
+    assert message in str(caught.value) and str(tmp_path / "printers.toml") in str(caught.value)
+
+
+@pytest.mark.parametrize("kind, status, message", [
+    ("bluetooth", None, "connection must be one of"), ("sim", "sometimes", "status must be")])
+def test_bad_choices_are_named(kind, status, message):
+    with pytest.raises(PrinterConfigError, match=message):
+        load_printer_config(CONFIG / "printers.toml", kind, "80mm", status)
 
 
 def test_the_simulator_is_not_a_device_connection():
