@@ -4,13 +4,15 @@ Why: a durable authorization must not be answered before its postings are
 committed, but one COMMIT per request would cap the host at the rate SQLite
 can commit. Here every request does its database work synchronously inside
 `unit()` -- a SAVEPOINT within the transaction that is currently open -- and
-then awaits `durable()`. The commit is scheduled when the transaction begins, `interval`
-seconds later (`[database] commit_interval_ms`, default 2 ms; 0 = on the next
-event-loop turn), or at once when `max_units` requests are waiting. Under load
-one COMMIT covers every request of those milliseconds -- the benchmark showed
-that committing on the next loop turn left about three requests per COMMIT,
-and the COMMIT itself then cost more than the rest of the database work -- and
-a lone request waits at most `interval` for its durability.
+then awaits `durable()`. The commit is scheduled when the transaction begins: on the
+next event-loop turn by default (`[database] commit_interval_ms` = 0), so it
+runs once the loop has handled everything that was ready -- one COMMIT covers
+every request that arrived together -- or `interval` seconds later, and at
+once when `max_units` requests wait. The default needs no timer and is
+self-clocking: the longer a COMMIT takes (synchronous=FULL syncs the disk),
+the more requests queue behind it and the larger the next group. The
+benchmark measured the same throughput with a 2 ms window and a lower
+latency without one.
 
 Rules that make this safe:
 - A unit never awaits (the context manager is synchronous), so savepoints of
@@ -38,7 +40,7 @@ class CommitFailed(RuntimeError):
 class GroupCommit:
     """The host's single writer connection and its shared transaction."""
 
-    def __init__(self, conn: sqlite3.Connection, interval: float = 0.002, max_units: int = 512) -> None:
+    def __init__(self, conn: sqlite3.Connection, interval: float = 0.0, max_units: int = 512) -> None:
         if conn.isolation_level is not None:
             raise ValueError("GroupCommit needs a connection in autocommit mode (isolation_level=None)")
         self.conn = conn

@@ -74,7 +74,7 @@ class ServerSettings:
 class DatabaseSettings:
     path: Path
     synchronous: str        # SQLite synchronous level with WAL: NORMAL, FULL or EXTRA
-    commit_interval_ms: int = 2   # group commit: how long the first request of a group waits
+    commit_interval_ms: int = 0   # group commit: how long the first request of a group waits
 
 
 @dataclass(frozen=True)
@@ -295,7 +295,7 @@ def load_config(directory: str | os.PathLike[str] | None = None) -> AcquirerConf
     database = DatabaseSettings(
         path=Path(db_t.text("path", "var/acquirer.db")),
         synchronous=db_t.choice("synchronous", SYNCHRONOUS_LEVELS, "NORMAL"),
-        commit_interval_ms=db_t.integer("commit_interval_ms", 2),
+        commit_interval_ms=db_t.integer("commit_interval_ms", 0),
     )
 
     host_t = acq.table("host")

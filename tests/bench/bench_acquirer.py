@@ -229,7 +229,7 @@ def run(quick: bool) -> list[Row]:
         try:
             cpu_before = _cpu_seconds(process.pid)
             with multiprocessing.get_context("spawn").Pool(1) as pool:
-                result = pool.apply(_load, (address, TERMINALS, warmup, full))
+                result = pool.apply_async(_load, (address, TERMINALS, warmup, full)).get(timeout=900)
             cpu_used = _cpu_seconds(process.pid) - cpu_before
         finally:
             process.send_signal(signal.SIGTERM)
