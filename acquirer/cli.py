@@ -92,7 +92,7 @@ async def _serve(config: AcquirerConfig, config_dir: str | None, address: str, p
     await server.close()
     serving.cancel()
     host.store.commit_now()
-    log.info("group commit: %d requests' units in %d commits", host.store.units, host.store.commits)
+    log.info("group commit: %d units in %d commits", host.store.units, host.store.commits)
     checkpointer.stop()
     db.conn.close()
 

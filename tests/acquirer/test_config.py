@@ -87,3 +87,23 @@ def test_a_card_must_belong_to_the_issuer_its_bin_routes_to(tmp_path):
     with pytest.raises(ConfigError) as error:
         load_config(directory)
     assert error.value.key.endswith("].issuer") and "visa-bank" in str(error.value)
+
+
+def test_private_processing_codes_from_the_configuration(tmp_path):
+    from datetime import datetime
+
+    from acquirer.protocol.transactions import TxnType
+    from tests.acquirer.conftest import EmbeddedHost
+    from tests.acquirer.terminal import SHANGHAI
+    directory = make_config(tmp_path / "config", acquirer_extra='\n[processing_codes]\nsale = "190000"\n')
+    host = EmbeddedHost(directory, tmp_path, datetime(2026, 3, 14, 12, 0, tzinfo=SHANGHAI))
+    try:
+        t = host.terminal("10000001")
+        card = host.card("unionpay-debit")
+        msg = t.request(TxnType.SALE, card, 100).to_message()
+        assert t.exchange(msg)["39"] == "12"          # 000000 is not this acquirer's sale code
+        msg = t.request(TxnType.SALE, card, 100).to_message()
+        msg["3"] = "190000"
+        assert t.exchange(msg)["39"] == "00"
+    finally:
+        host.close()
