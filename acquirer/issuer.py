@@ -25,6 +25,9 @@ What an issuer decides, in this order (the first failing check answers):
    above the available funds **51** (debit: balance; credit: limit - used),
    which the ledger's posting refuses (`InsufficientFunds`).
 
+Steps 2 and 3 apply when money leaves the card (sale, pre-auth, completion,
+balance inquiry); money going back to it (voids, refunds) skips them.
+
 Every reply to a request with field 55 carries tag 91 = ARPC + ARC (the two
 ASCII bytes of field 39), computed with the final response code, when the
 card is known (an unknown card, 14, has no key to compute it with).
