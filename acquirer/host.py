@@ -44,7 +44,6 @@ import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
-import iso8583
 import sqlite_utils
 
 from acquirer.commit import GroupCommit
@@ -72,7 +71,6 @@ from acquirer.protocol.messages import (
     sign_on_reply,
 )
 from acquirer.protocol.codec import ProtocolError, reply_h
-from acquirer.protocol.spec import SPEC
 from acquirer.protocol.transactions import UnknownTransaction
 from acquirer.records import Records
 from acquirer.sessions import Session, Sessions
@@ -131,7 +129,7 @@ class Host:
             msg = codec.decode(payload)
         except codec.DecodeError as e:
             log.warning("undecodable message: %s", e)
-            return self._format_error(payload)
+            return self._format_error(payload, e.partial)
         try:
             return await self._dispatch(msg, payload)
         except Exception:
@@ -211,7 +209,7 @@ class Host:
             with self.store.unit():
                 totals = self.settlements.upload_end(terminal, request)
             await self.store.durable()
-            return codec.encode(reply(msg, "00", {"48": totals.encode()}))
+            return codec.encode(settlement_reply(msg, "00", totals, when=now))
         assert isinstance(request, FinancialRequest) and session is not None
         if kind is MessageKind.REVERSAL:
             with self.store.unit():
@@ -256,15 +254,9 @@ class Host:
         except ProtocolError:
             return None
 
-    def _format_error(self, payload: bytes) -> bytes | None:
-        """30 to an undecodable request whose TPDU and MTI are readable, echoing what decoded."""
-        partial: dict[str, str]
-        try:
-            partial, _ = iso8583.decode(payload, SPEC)  # decodes when only the codec's digit checks failed
-        except iso8583.DecodeError as e:
-            partial = e.doc_dec  # fields before the bad one (codec.DecodeError does not keep them)
-        except Exception:
-            partial = {}
+    def _format_error(self, payload: bytes, partial: Mapping[str, str]) -> bytes | None:
+        """30 to an undecodable request whose TPDU and MTI are readable, echoing the
+        11/41/42 that decoded before the error (`DecodeError.partial`)."""
         try:
             request = {"h": payload[:11].hex().upper(), "t": payload[11:13].hex()}
             reply_mti(request["t"])

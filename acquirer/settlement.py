@@ -18,8 +18,7 @@ Decisions (payments.md section 2, where it says "unverified" the kit decides):
   answered again from the host's figures, without moving the batch further; a
   0500 for any other batch is 77 (sign on to learn the host's batch).
 - Batch upload (0320, 60.3 201/203) records each uploaded transaction in
-  `batch_uploads`, matched to the host's record by RRN (37), else by batch +
-  STAN (61). Batch-upload end (60.3 202/207) records the count the terminal
+  `batch_uploads`, matched to the host's record by RRN (37). Batch-upload end (60.3 202/207) records the count the terminal
   announced and answers the host's totals for the batch in field 48 (62
   digits, flags 0): the batch stays closed on those figures, uploads never
   change the ledger.
@@ -102,23 +101,14 @@ class Settlements:
         return answer, self.sessions.advance_batch(terminal, req.batch)
 
     def upload(self, terminal: Terminal, req: BatchUpload) -> None:
-        """Record one uploaded transaction (inside a unit).
-
-        It is matched to the host's record by RRN (37), else by its batch and
-        STAN (61); the masked PAN comes from field 2 when sent, else from the
-        matched record (a terminal keeps no PAN after authorization).
-        """
+        """Record one uploaded transaction (inside a unit), matched to the host's
+        record by its RRN (37); the masked PAN comes from field 2 when sent, else
+        from the matched record (a terminal keeps no PAN after authorization)."""
         self._require_settled(terminal, req.batch)
         original = req.original
-        if original.rrn:
-            matched = self.conn.execute(
-                "SELECT id, masked_pan FROM transactions WHERE rrn = ? AND tid = ? AND mid = ?",
-                (original.rrn, terminal.tid, terminal.mid)).fetchone()
-        else:
-            matched = self.conn.execute(
-                "SELECT id, masked_pan FROM transactions WHERE tid = ? AND mid = ? AND batch = ? AND stan = ? "
-                "AND status != 'tombstone' ORDER BY local_date DESC LIMIT 1",
-                (terminal.tid, terminal.mid, original.batch or req.batch, original.stan)).fetchone()
+        matched = self.conn.execute(
+            "SELECT id, masked_pan FROM transactions WHERE rrn = ? AND tid = ? AND mid = ?",
+            (original.rrn, terminal.tid, terminal.mid)).fetchone()
         masked = mask_pan(req.pan) if req.pan else (matched[1] if matched else None)
         self.conn.execute(
             "INSERT INTO batch_uploads (tid, mid, batch, stan, txn_type, amount, masked_pan, "

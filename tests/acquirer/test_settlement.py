@@ -61,7 +61,8 @@ def test_out_of_balance_then_batch_upload(acquirer):
     answered = SettlementTotals.parse(_settle(t, claimed)["48"])
     assert (answered.domestic.result, answered.foreign.result) == ("1", "2")
 
-    upload = BatchUpload(t.terminal, t.next_stan(), batch, TxnType.SALE, card.pan, 4_200, "072",
+    # uploaded without a PAN (the terminal keeps none): matched by its RRN
+    upload = BatchUpload(t.terminal, t.next_stan(), batch, TxnType.SALE, None, 4_200, "072",
                          Original(rrn=reply["37"], auth_code=reply["38"], batch=batch, stan=sale.stan))
     assert t.exchange(upload.to_message(), sign=False)["39"] == "00"
     end = t.exchange(BatchUploadEnd(t.terminal, t.next_stan(), batch, 1).to_message(), sign=False)
