@@ -18,10 +18,10 @@ Decisions (payments.md section 2, where it says "unverified" the kit decides):
   answered again from the host's figures, without moving the batch further; a
   0500 for any other batch is 77 (sign on to learn the host's batch).
 - Batch upload (0320, 60.3 201/203) records each uploaded transaction in
-  `batch_uploads`, matched to the host's record by RRN (37). Batch-upload end (60.3 202/207) records the count the terminal
-  announced and answers the host's totals for the batch in field 48 (62
-  digits, flags 0): the batch stays closed on those figures, uploads never
-  change the ledger.
+  `batch_uploads`, matched to the host's record by RRN (37). Batch-upload end
+  (60.3 202/207) records the count the terminal announced and answers the
+  host's totals for the batch in field 48 (62 digits, flags 0): the batch
+  stays closed on those figures, uploads never change the ledger.
 """
 from __future__ import annotations
 
