@@ -3,7 +3,7 @@
 Progress (engine events) goes to stderr, the outcome to stdout -- as Rich
 text, or as JSON with `--json` for scripts. Exit status: 0 approved (or the
 command did what it says), 1 declined, 2 refused before anything was sent
-(bad amount, unknown card, no such original), 3 no answer (reversed,
+(bad amount, unknown card, no such original, a tap that gave no card data), 3 no answer (reversed,
 reversal still due, or outcome unknown), 4 the terminal cannot work (host
 unreachable, sign-on refused, a reversal still unacknowledged, bad config).
 """
@@ -25,11 +25,16 @@ from rich.table import Table
 
 from acquirer.config import ConfigError as AcquirerConfigError
 from acquirer.config import resolve_config_dir
+from drivers.nfc import ReaderError
+from drivers.sim.contactless import FAULTS, CardFileError
 from pos import journal as j
 from pos.amount import AmountError, format_amount, parse_amount
 from pos.config import ConfigError, PosConfig, load_config
+from pos.contactless import open_contactless
+from pos.emv import EmvConfigError
 from pos.engine import (
     CardMismatch,
+    CardNotRead,
     Engine,
     EngineError,
     OriginalNotFound,
@@ -45,13 +50,13 @@ from pos.manual_entry import ManualEntry, ManualEntryError
 from pos.payment import PaymentSource
 from pos.render import EventPrinter, outcome_lines
 from pos.terminal import TerminalBusy, open_terminal
-from pos.virtual_card import UnknownCard, VirtualCards
+from pos.virtual_card import UnknownCard
 
 EXIT_APPROVED, EXIT_DECLINED, EXIT_REFUSED, EXIT_NO_ANSWER, EXIT_TERMINAL = 0, 1, 2, 3, 4
 DEFAULT_CARD = "unionpay-debit"
 #: fields of `pos history --json` (and of a transaction's `--json` outcome)
 HISTORY_FIELDS = ("id", "stan", "batch", "type", "amount", "currency", "masked_pan", "scheme",
-                  "entry_mode", "aid", "response_code", "rrn", "auth_code", "state",
+                  "entry_mode", "aid", "app_label", "cryptogram", "arpc_check", "response_code", "rrn", "auth_code", "state",
                   "original_rrn", "original_stan", "late_reply_code", "created_at", "updated_at")
 
 out = Console()
@@ -62,6 +67,12 @@ class Refused(click.ClickException):
     """Input refused before anything was sent."""
 
     exit_code = EXIT_REFUSED
+
+
+class CardDeclined(click.ClickException):
+    """The card itself declined (AAC): nothing was sent."""
+
+    exit_code = EXIT_DECLINED
 
 
 class TerminalFailure(click.ClickException):
@@ -82,6 +93,8 @@ def main(ctx: click.Context, config_dir: Path | None, state_dir: Path | None,
     """tillkit terminal: sales, voids, refunds, pre-auths, balance, history and settlement."""
     logging.basicConfig(level=logging.INFO if verbose else logging.ERROR, stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")
+    if not verbose:   # nfcpy logs a card leaving the field as an error; the outcome line says it
+        logging.getLogger("nfc").setLevel(logging.CRITICAL)
     directory = resolve_config_dir(config_dir)
     try:
         ctx.obj = load_config(directory, state_dir=state_dir, host_address=host_address)
@@ -96,10 +109,13 @@ def _failures() -> Iterator[None]:
     """Map engine and link errors to exit statuses with readable messages."""
     try:
         yield
+    except CardNotRead as e:
+        message = f"{e.prompt} ({e.reason}); nothing was sent"
+        raise (CardDeclined if e.declined else Refused)(message) from None
     except (AmountError, ManualEntryError, UnknownCard, OriginalNotFound, CardMismatch, PinRequired) as e:
         raise Refused(str(e)) from None
     except (HostUnavailable, SignOnFailed, ReversalOutstanding, TerminalBusy, SettlementFailed,
-            ConfigError, AcquirerConfigError) as e:
+            ConfigError, AcquirerConfigError, ReaderError, EmvConfigError, CardFileError) as e:
         raise TerminalFailure(str(e)) from None
     except EngineError as e:
         raise Refused(str(e)) from None
@@ -116,43 +132,48 @@ def _run(config: PosConfig, work: Callable[[Engine], Awaitable[Any]]) -> Any:
         return asyncio.run(go())
 
 
-def _cards(config: PosConfig) -> VirtualCards:
-    with _failures():
-        return VirtualCards.from_config(config.config_dir, config.state_dir)
+def _pay(config: PosConfig, cards: tuple[str, ...], fault: str | None, manual: bool,
+         work: Callable[[Engine, list[PaymentSource]], Awaitable[Outcome]],
+         original: Callable[[Journal], Txn | None] | None = None) -> Outcome:
+    """Run a card transaction with the payment source the options choose.
 
-
-def _source(config: PosConfig, card: str | None, manual: bool,
-            original: Callable[[Journal], Txn | None] | None = None) -> Callable[[Engine], list[PaymentSource]]:
-    """The payment source a command uses, chosen once the engine (and its journal) is open.
-
-    `--manual` prompts for the card number and expiry; `--card NAME` presents
-    that virtual card; otherwise a void/refund/completion presents the virtual
-    card of the original transaction, and a new payment the default card.
+    `--manual` prompts for the card number and expiry. Otherwise the card is
+    tapped on the contactless reader of `[nfc] reader`: a real reader waits
+    for the cardholder; on the simulated one `--card NAME` taps that test card
+    (given twice: two cards in the field), misbehaving as `--card-fault` says,
+    and with no `--card` a void/refund/completion taps the original's card and
+    a new payment the default card.
     """
-    if manual and card:
-        raise click.UsageError("--card and --manual exclude each other")
+    if manual and (cards or fault):
+        raise click.UsageError("--manual excludes --card and --card-fault")
     if manual:
         pan = click.prompt("Card number", err=True)
         expiry = click.prompt("Expiry (YYMM)", err=True)
         with _failures():
             entry = ManualEntry(pan, expiry)
-        return lambda engine: [entry]
-    cards = _cards(config)
-    if card is not None:
-        with _failures():
-            chosen = cards.card(card)   # an unknown name is refused before the terminal starts
-        return lambda engine: [chosen]
+        return _run(config, lambda engine: work(engine, [entry]))
+    if (cards or fault) and not config.nfc.simulated:
+        raise click.UsageError(f"--card and --card-fault tap test cards on the simulated reader "
+                               f"([nfc] reader = \"sim\"); this terminal's reader is "
+                               f"{config.nfc.reader!r}: tap a card on it")
+    with _failures(), open_contactless(config) as contactless:
+        wallet = contactless.cards
+        if wallet is None:   # a real reader: the cardholder taps
+            return _run(config, lambda engine: work(engine, [contactless.reader]))
+        chosen = wallet.card(*cards, fault=fault) if cards else None   # unknown names: refused before start
 
-    def choose(engine: Engine) -> list[PaymentSource]:
-        txn = original(engine.journal) if original is not None else None
-        if txn is None:   # a new payment; or no such original, which the engine reports
-            return [cards.card(DEFAULT_CARD)]
-        match = cards.matching(config.terminal.token_key, txn.pan_token)
-        if match is None:
-            raise Refused("the original's card is not a test card: present it with --card NAME or --manual")
-        return [match]
+        def choose(engine: Engine) -> list[PaymentSource]:
+            if chosen is not None:
+                return [chosen]
+            txn = original(engine.journal) if original is not None else None
+            if txn is None:   # a new payment; or no such original, which the engine reports
+                return [wallet.card(DEFAULT_CARD, fault=fault)]
+            name = wallet.name_for(config.terminal.token_key, txn.pan_token)
+            if name is None:
+                raise Refused("the original's card is not a test card: present it with --card NAME or --manual")
+            return [wallet.card(name, fault=fault)]
 
-    return choose
+        return _run(config, lambda engine: work(engine, choose(engine)))
 
 
 def _amount(config: PosConfig, text: str) -> int:
@@ -163,6 +184,13 @@ def _amount(config: PosConfig, text: str) -> int:
 def _txn_json(txn: Txn) -> dict[str, Any]:
     row = asdict(txn)
     return {name: row[name] for name in HISTORY_FIELDS}
+
+
+def _cryptogram(txn: Txn) -> str:
+    """"ARQC, ARPC ok" and the like: the short form of the journal's cryptogram outcome."""
+    if not txn.cryptogram:
+        return ""
+    return txn.cryptogram + (f", ARPC {txn.arpc_check.split(' ')[0].rstrip(':')}" if txn.arpc_check else "")
 
 
 def _finish(outcome: Outcome, as_json: bool) -> None:
@@ -180,7 +208,10 @@ def _finish(outcome: Outcome, as_json: bool) -> None:
     sys.exit(EXIT_NO_ANSWER)
 
 
-card_option = click.option("--card", metavar="NAME", help="Present this test card (virtual card).")
+card_option = click.option("--card", "cards", metavar="NAME", multiple=True,
+                           help="Tap this test card on the simulated reader (twice: two cards at once).")
+fault_option = click.option("--card-fault", type=click.Choice(list(FAULTS)),
+                            help="The tapped test card misbehaves this way (simulated reader).")
 manual_option = click.option("--manual", is_flag=True, help="Key in card number and expiry (entry mode 012).")
 pin_option = click.option("--pin", metavar="PIN", help="Online PIN (sent encrypted in field 52).")
 json_option = click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
@@ -193,86 +224,93 @@ AMOUNT_COMMAND = {"ignore_unknown_options": True}
 @main.command(context_settings=AMOUNT_COMMAND)
 @click.argument("amount")
 @card_option
+@fault_option
 @manual_option
 @pin_option
 @json_option
 @click.pass_obj
-def sale(config: PosConfig, amount: str, card: str | None, manual: bool, pin: str | None,
-         as_json: bool) -> None:
+def sale(config: PosConfig, amount: str, cards: tuple[str, ...], card_fault: str | None, manual: bool,
+         pin: str | None, as_json: bool) -> None:
     """Sell AMOUNT yuan (e.g. 12.34). Exits 0 only when approved."""
     fen = _amount(config, amount)
-    sources = _source(config, card, manual)
-    _finish(_run(config, lambda engine: engine.sale(fen, sources(engine), pin=pin)), as_json)
+    _finish(_pay(config, cards, card_fault, manual,
+                 lambda engine, sources: engine.sale(fen, sources, pin=pin)), as_json)
 
 
 @main.command(context_settings=AMOUNT_COMMAND)
 @click.argument("amount")
 @card_option
+@fault_option
 @manual_option
 @pin_option
 @json_option
 @click.pass_obj
-def preauth(config: PosConfig, amount: str, card: str | None, manual: bool, pin: str | None,
-            as_json: bool) -> None:
+def preauth(config: PosConfig, amount: str, cards: tuple[str, ...], card_fault: str | None, manual: bool,
+            pin: str | None, as_json: bool) -> None:
     """Pre-authorize (hold) AMOUNT yuan on the card."""
     fen = _amount(config, amount)
-    sources = _source(config, card, manual)
-    _finish(_run(config, lambda engine: engine.preauth(fen, sources(engine), pin=pin)), as_json)
+    _finish(_pay(config, cards, card_fault, manual,
+                 lambda engine, sources: engine.preauth(fen, sources, pin=pin)), as_json)
 
 
 @main.command(context_settings=AMOUNT_COMMAND)
 @click.argument("trace")
 @click.argument("amount")
 @card_option
+@fault_option
 @manual_option
 @json_option
 @click.pass_obj
-def complete(config: PosConfig, trace: str, amount: str, card: str | None, manual: bool,
-             as_json: bool) -> None:
+def complete(config: PosConfig, trace: str, amount: str, cards: tuple[str, ...], card_fault: str | None,
+             manual: bool, as_json: bool) -> None:
     """Complete the pre-auth with trace number TRACE for AMOUNT yuan (up to the hold)."""
     fen = _amount(config, amount)
-    sources = _source(config, card, manual, lambda journal: journal.find_preauth(trace.zfill(6)))
-    _finish(_run(config, lambda engine: engine.complete(trace, fen, sources(engine))), as_json)
+    _finish(_pay(config, cards, card_fault, manual, lambda engine, sources: engine.complete(trace, fen, sources),
+                 lambda journal: journal.find_preauth(trace.zfill(6))), as_json)
 
 
 @main.command()
 @click.argument("trace")
 @card_option
+@fault_option
 @manual_option
 @json_option
 @click.pass_obj
-def void(config: PosConfig, trace: str, card: str | None, manual: bool, as_json: bool) -> None:
+def void(config: PosConfig, trace: str, cards: tuple[str, ...], card_fault: str | None, manual: bool,
+         as_json: bool) -> None:
     """Void the approved transaction with trace number TRACE in the open batch."""
-    sources = _source(config, card, manual, lambda journal: journal.find_by_stan(trace.zfill(6)))
-    _finish(_run(config, lambda engine: engine.void(trace, sources(engine))), as_json)
+    _finish(_pay(config, cards, card_fault, manual, lambda engine, sources: engine.void(trace, sources),
+                 lambda journal: journal.find_by_stan(trace.zfill(6))), as_json)
 
 
 @main.command(context_settings=AMOUNT_COMMAND)
 @click.argument("rrn")
 @click.argument("amount")
 @card_option
+@fault_option
 @manual_option
 @json_option
 @click.pass_obj
-def refund(config: PosConfig, rrn: str, amount: str, card: str | None, manual: bool,
-           as_json: bool) -> None:
+def refund(config: PosConfig, rrn: str, amount: str, cards: tuple[str, ...], card_fault: str | None,
+           manual: bool, as_json: bool) -> None:
     """Refund AMOUNT yuan of the sale with reference number RRN."""
     fen = _amount(config, amount)
-    sources = _source(config, card, manual,
-                      lambda journal: journal.find_by_rrn(rrn, ("sale", "completion")))
-    _finish(_run(config, lambda engine: engine.refund(rrn, fen, sources(engine))), as_json)
+    _finish(_pay(config, cards, card_fault, manual, lambda engine, sources: engine.refund(rrn, fen, sources),
+                 lambda journal: journal.find_by_rrn(rrn, ("sale", "completion"))), as_json)
 
 
 @main.command()
 @card_option
+@fault_option
 @manual_option
 @pin_option
 @json_option
 @click.pass_obj
-def balance(config: PosConfig, card: str | None, manual: bool, pin: str | None, as_json: bool) -> None:
+def balance(config: PosConfig, cards: tuple[str, ...], card_fault: str | None, manual: bool, pin: str | None,
+            as_json: bool) -> None:
     """Ask the card's issuer for the available balance."""
-    sources = _source(config, card, manual)
-    _finish(_run(config, lambda engine: engine.balance(sources(engine), pin=pin)), as_json)
+    _finish(_pay(config, cards, card_fault, manual,
+                 lambda engine, sources: engine.balance(sources, pin=pin)), as_json)
 
 
 @main.command()
@@ -291,11 +329,13 @@ def history(config: PosConfig, as_json: bool, limit: int | None) -> None:
         out.print_json(json.dumps([_txn_json(t) for t in txns], ensure_ascii=False))
         return
     table = Table(title=f"journal {config.journal_path}")
-    for column in ("trace", "batch", "type", "amount", "card", "entry", "code", "RRN", "auth", "state", "time (UTC)"):
+    for column in ("trace", "batch", "type", "amount", "card", "entry", "AID", "application", "cryptogram",
+                   "code", "RRN", "auth", "state", "time (UTC)"):
         table.add_column(column, no_wrap=True)
     for t in txns:
         table.add_row(t.stan, t.batch, t.type, format_amount(t.amount), t.masked_pan or "", t.entry_mode or "",
-                      t.response_code or "", t.rrn or "", t.auth_code or "", t.state, t.created_at[:19])
+                      t.aid or "", t.app_label or "", _cryptogram(t), t.response_code or "", t.rrn or "",
+                      t.auth_code or "", t.state, t.created_at[:19])
     # a pipe or file gets every column whole; a terminal gets what fits its width
     Console(width=None if out.is_terminal else 200).print(table)
 
@@ -338,7 +378,12 @@ def demo(config: PosConfig) -> None:
     """A scripted run: sales on several test cards, a void, a refund and a settlement."""
     from pos.demo import run_demo
 
-    _run(config, lambda engine: run_demo(engine, _cards(config), out))
+    with _failures(), open_contactless(config) as contactless:
+        wallet = contactless.cards
+        if wallet is None:
+            raise Refused(f"pos demo taps the test cards on the simulated reader: set [nfc] reader = \"sim\" "
+                          f"(this terminal's is {config.nfc.reader!r})")
+        _run(config, lambda engine: run_demo(engine, wallet, out))
 
 
 if __name__ == "__main__":

@@ -51,10 +51,11 @@ from acquirer.protocol.transactions import DEFAULT_TABLE, TxnTable, TxnType
 from pos import events as ev
 from pos import journal as j
 from pos.config import PosConfig
+from pos.emv import complete_online
 from pos.faults import fault_point
 from pos.hostlink import ConnectionLost, HostLink, HostUnavailable, Received, ReplyKey
 from pos.journal import Journal, JournalError, Txn
-from pos.payment import CardData, PaymentRequest, PaymentSource, WalletCode
+from pos.payment import CardData, PaymentRequest, PaymentSource, ReadFailed, WalletCode
 from pos.tokens import pan_token
 
 log = logging.getLogger(__name__)
@@ -87,6 +88,24 @@ class ReversalOutstanding(EngineError):
 
 class PinRequired(EngineError):
     """The card's CVM is online PIN and no PIN was given (nothing was sent)."""
+
+
+class CardNotRead(EngineError):
+    """The tap ended before an online request (nothing was sent); `prompt` is what the cardholder saw.
+
+    `outcome`: "declined" (the card itself refused, AAC), "try another interface",
+    "present card again" or "present one card".
+    """
+
+    def __init__(self, failure: ReadFailed) -> None:
+        super().__init__(str(failure))
+        self.outcome = failure.outcome
+        self.prompt = failure.prompt
+        self.reason = failure.reason
+
+    @property
+    def declined(self) -> bool:
+        return self.outcome == "declined"
 
 
 class OriginalNotFound(EngineError):
@@ -269,7 +288,11 @@ class Engine:
         finally:
             for task in tasks:
                 task.cancel()
-        result = next(iter(done)).result()
+        try:
+            result = next(iter(done)).result()
+        except ReadFailed as failure:
+            self.emit(ev.CardNotRead(request.kind, failure.outcome, failure.prompt, failure.reason))
+            raise CardNotRead(failure) from None
         if isinstance(result, WalletCode):
             raise EngineError("wallet payment codes need the acquirer's wallet channel, "
                               "which this host does not offer: use a card")
@@ -356,7 +379,7 @@ class Engine:
             processing_code=d.processing_code, condition_code=d.condition_code, reversible=d.reversible,
             entry_mode=entry_mode, masked_pan=card.masked_pan,
             pan_token=pan_token(self.config.terminal.token_key, card.pan), scheme=card.scheme,
-            expiry=card.expiry, psn=card_input.psn, aid=card.aid,
+            expiry=card.expiry, psn=card_input.psn, aid=card.aid, app_label=card.label,
             cryptogram="ARQC" if with_icc else None,
             txn_date=datetime.now().strftime("%m%d"),
             **self._original_columns(original),
@@ -394,7 +417,8 @@ class Engine:
             reply = self._check_reply(message, msg, raw)
         except _Untrusted as e:
             return await self._no_answer(txn, e.reason, str(e))
-        outcome = self._record(txn, txn_type, reply)
+        arpc_check = _arpc_check(card, reply) if with_icc and "cryptogram" in card.extra else None
+        outcome = self._record(txn, txn_type, reply, arpc_check)
         if self.printer is not None and outcome.state in (j.APPROVED, j.DECLINED):
             self.emit(ev.Printing(outcome.txn.stan))
             try:
@@ -422,13 +446,13 @@ class Engine:
         return Original(rrn=rrn, auth_code=auth, batch=txn.original_batch, stan=txn.original_stan,
                         date=date)
 
-    def _record(self, txn: Txn, txn_type: TxnType, reply: Reply) -> Outcome:
+    def _record(self, txn: Txn, txn_type: TxnType, reply: Reply, arpc_check: str | None = None) -> Outcome:
         approved = reply.approved
         icc = reply.icc.hex().upper() if reply.icc else None
         try:
             txn = self.journal.record_reply(
                 txn.id, state=j.APPROVED if approved else j.DECLINED, response_code=reply.response_code,
-                rrn=reply.rrn, auth_code=reply.auth_code, issuer_auth_data=icc,
+                rrn=reply.rrn, auth_code=reply.auth_code, issuer_auth_data=icc, arpc_check=arpc_check,
                 host_date=reply.local_date,
                 original_becomes=j.VOIDED if txn_type in VOIDS else
                 j.COMPLETED if txn_type == TxnType.COMPLETION else None)
@@ -592,6 +616,23 @@ class Engine:
         if reply.response_code != "00":
             raise SettlementFailed(f"{what} refused: {describe(reply.response_code)}")
         return reply
+
+
+def _arpc_check(card: CardData, reply: Reply) -> str:
+    """The journal's line on the issuer's answer to the ARQC (tag 91, `pos.emv.complete_online`).
+
+    The terminal holds no issuer key, so it checks the form of tag 91 and that
+    its ARC (or CSU) agrees with field 39; a problem is recorded, and the
+    MAC'd response code still decides the outcome.
+    """
+    auth = complete_online(card, reply.response_code, reply.icc).issuer_authentication
+    if auth.problems:
+        return "failed: " + "; ".join(auth.problems)
+    if not auth.present:
+        return "absent"
+    if auth.method == 2:
+        return f"ok (method 2, CSU {auth.csu.hex().upper() if auth.csu else ''})"
+    return f"ok (method 1, ARC {auth.arc})"
 
 
 def _code_text(code: str) -> tuple[str, str]:

@@ -51,6 +51,16 @@ class CardRead(Event):
 
 
 @dataclass(frozen=True)
+class CardNotRead(Event):
+    """The tap ended before an online request: nothing is sent."""
+
+    kind: str
+    outcome: str               # "declined", "try another interface", "present card again", "present one card"
+    prompt: str                # what the cardholder is told, e.g. "Present card again"
+    reason: str                # why, for the cashier (no card data)
+
+
+@dataclass(frozen=True)
 class Authorizing(Event):
     kind: str
     stan: str

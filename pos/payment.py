@@ -88,12 +88,29 @@ class PaymentRequest:
         return EMV_TRANSACTION_TYPES[self.kind]
 
 
+class ReadFailed(Exception):
+    """A source met a card or phone but has no card data to send: the tap ended early.
+
+    `outcome` is what happens next for the cardholder ("declined", "try another
+    interface", "present card again", "present one card": the contactless
+    kernel's outcome names), `prompt` the message they are shown, `reason` why
+    (for the cashier; never card data). Nothing goes to the host.
+    """
+
+    def __init__(self, outcome: str, prompt: str, reason: str) -> None:
+        super().__init__(f"{prompt} ({reason})")
+        self.outcome = outcome
+        self.prompt = prompt
+        self.reason = reason
+
+
 class PaymentSource(Protocol):
     """Anything that can produce a card or a payment code for a request.
 
     The engine arms every source it has at once and takes the first result;
     the others are cancelled (`asyncio.CancelledError` inside `read`), so a
-    source must stop its device cleanly when cancelled.
+    source must stop its device cleanly when cancelled. A card that cannot be
+    read raises `ReadFailed`.
     """
 
     name: str

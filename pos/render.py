@@ -23,6 +23,9 @@ def event_line(event: ev.Event) -> str | None:
             return f"{kind}: waiting for payment {what} ({', '.join(sources)})"
         case ev.CardRead(masked, scheme, entry, source, label):
             return f"card {masked} {label or scheme} ({source}, entry mode {entry})"
+        case ev.CardNotRead(_, outcome, prompt, _):
+            colour = "red" if outcome == "declined" else "yellow"
+            return f"reader shows [{colour}]{prompt}[/]"
         case ev.Authorizing(kind, stan, batch, _):
             return f"authorizing {kind}, trace {stan}, batch {batch}…"
         case ev.ReversalPending(kind, stan, code, reason):
@@ -63,9 +66,15 @@ def outcome_lines(outcome: Outcome) -> list[str]:
                  f"trace {t.stan}  batch {t.batch}  RRN {t.rrn}  auth code {t.auth_code}"]
         if outcome.balance is not None:
             lines.append(f"available balance {format_amount(outcome.balance)}")
-        return lines
-    if t.state == j.DECLINED:
-        return [f"[bold red]DECLINED[/] {t.type} {amount} card {card}: {outcome.message}",
-                f"trace {t.stan}  batch {t.batch}"]
-    return [f"[bold yellow]NOT APPROVED[/] {t.type} {amount} card {card} ({t.state}): {outcome.message}",
-            f"trace {t.stan}  batch {t.batch}"]
+    elif t.state == j.DECLINED:
+        lines = [f"[bold red]DECLINED[/] {t.type} {amount} card {card}: {outcome.message}",
+                 f"trace {t.stan}  batch {t.batch}"]
+    else:
+        lines = [f"[bold yellow]NOT APPROVED[/] {t.type} {amount} card {card} ({t.state}): {outcome.message}",
+                 f"trace {t.stan}  batch {t.batch}"]
+    if t.aid:
+        chip = f"{t.app_label or 'application'} AID {t.aid}, entry mode {t.entry_mode}"
+        if t.cryptogram:
+            chip += f", {t.cryptogram}" + (f", ARPC {t.arpc_check}" if t.arpc_check else "")
+        lines.append(chip)
+    return lines

@@ -19,7 +19,9 @@ Every transaction goes online: the terminal always asks for an ARQC, so an
 offline approval (TC) is never an outcome.
 
 The card is any object with `exchange(apdu) -> bytes`: an nfcpy ISO-DEP card
-(`drivers.nfc.IsoDepCard`) or a virtual card's application in-process.
+(`drivers.nfc.IsoDepCard`), which is how the terminal reads every card
+(`pos.contactless`), or in the kernel's own tests a virtual card's
+application in-process.
 Not done (online-only terminal): offline data authentication (fDDA/CDA),
 CVM list processing (the per-AID rule and the card's CTQ decide), issuer
 scripts (the card has left the field when the answer comes).
@@ -87,9 +89,8 @@ class _Stop(Exception):
 class ContactlessKernel:
     """Reads one tapped card into an online request (or says why not)."""
 
-    def __init__(self, config: TerminalEmvConfig, *, source: str = "nfc") -> None:
+    def __init__(self, config: TerminalEmvConfig) -> None:
         self.config = config
-        self.source = source   # CardData.source: "nfc" on a reader, "virtual" in-process
 
     def run(self, card: ApduTransport, request: PaymentRequest, *,
             sequence_counter: int | None = None) -> KernelResult:
@@ -298,7 +299,7 @@ class ContactlessKernel:
             expiry=track2_expiry,
             scheme=candidate.params.scheme,
             entry_mode="07",
-            source=self.source,
+            source="nfc",
             psn=psn.hex() if psn is not None else None,
             track2=track2,
             icc_data=build_field55(values),

@@ -1,9 +1,10 @@
-"""Software time per sale: virtual card (real ARQC), journal (WAL, synchronous=FULL), MAC, host round trip.
+"""Software time per sale: virtual card tapped on the simulated PN532 (nfcpy, kernel, real ARQC),
+journal (WAL, synchronous=FULL), MAC, host round trip.
 
 One terminal engine in this process sells to a real `acquirer serve` on
 loopback, one sale after another, and the time of each `engine.sale` call is
-taken from the card read to the recorded outcome -- everything a sale costs
-in software when no person and no radio is waiting. The same run against
+taken from the card's tap to the recorded outcome -- everything a sale costs
+in software when no person is waiting (the radio's air time is not in it). The same run against
 the embedded (in-process) host is shown beside it.
 """
 from __future__ import annotations
@@ -15,8 +16,8 @@ import time
 from pathlib import Path
 
 from pos.config import PosConfig, load_config
+from pos.contactless import open_contactless
 from pos.terminal import open_terminal
-from pos.virtual_card import VirtualCards
 from tests.bench import Row
 from tests.pos.support import AcquirerServer, make_config
 
@@ -24,16 +25,16 @@ CARDS = ("unionpay-debit", "visa", "mastercard", "unionpay-credit")
 
 
 async def _sales(config: PosConfig, count: int) -> list[float]:
-    cards = VirtualCards.from_config(config.config_dir, config.state_dir)
     times = []
-    async with open_terminal(config) as engine:
-        for index in range(count):
-            card = cards.card(CARDS[index % len(CARDS)])
-            start = time.perf_counter()
-            outcome = await engine.sale(1, [card])
-            times.append(time.perf_counter() - start)
-            if not outcome.approved:
-                raise RuntimeError(f"benchmark sale not approved: {outcome.message}")
+    with open_contactless(config) as contactless:
+        async with open_terminal(config) as engine:
+            for index in range(count):
+                card = contactless.cards.card(CARDS[index % len(CARDS)])
+                start = time.perf_counter()
+                outcome = await engine.sale(1, [card])
+                times.append(time.perf_counter() - start)
+                if not outcome.approved:
+                    raise RuntimeError(f"benchmark sale not approved: {outcome.message}")
     return times
 
 

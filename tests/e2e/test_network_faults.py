@@ -16,10 +16,10 @@ import pytest
 
 from pos import journal as j
 from pos.config import load_config
+from pos.contactless import open_contactless
 from pos.engine import EngineError
 from pos.hostlink import HostUnavailable
 from pos.terminal import open_terminal
-from pos.virtual_card import VirtualCards
 from tests.e2e.proxy import Fault, FaultProxy, RandomFaults
 from tests.pos.support import AcquirerServer, HostLedger, disagreements, make_config, test_cards
 
@@ -41,20 +41,20 @@ def test_a_faulty_line_never_takes_money_without_an_approval(tmp_path):
             proxy = FaultProxy(server.port, faults, delay_s=0.6)   # a delay outlasts the timeout
             port = await proxy.start()
             config = load_config(config_dir, state_dir=tmp_path / "state", host_address=f"127.0.0.1:{port}")
-            cards = VirtualCards.from_config(config_dir, config.state_dir)
             try:
                 faults.enabled = False   # start-up sign-on on a clean line
-                async with open_terminal(config) as engine:
-                    faults.enabled = True
-                    for _ in range(SALES):
-                        card = cards.card(pick.choice(CARDS))
-                        try:
-                            await engine.sale(pick.randint(1, 5000), [card])
-                        except (EngineError, HostUnavailable):
-                            pass   # e.g. a reversal still due, or the sign-on lost: the next sale retries
-                    faults.enabled = False
-                    await engine.flush_reversals()
-                    return [asdict(t) for t in engine.journal.history()], dict(proxy.counts)
+                with open_contactless(config) as contactless:
+                    async with open_terminal(config) as engine:
+                        faults.enabled = True
+                        for _ in range(SALES):
+                            card = contactless.cards.card(pick.choice(CARDS))
+                            try:
+                                await engine.sale(pick.randint(1, 5000), [card])
+                            except (EngineError, HostUnavailable):
+                                pass   # e.g. a reversal still due, or the sign-on lost: the next sale retries
+                        faults.enabled = False
+                        await engine.flush_reversals()
+                        return [asdict(t) for t in engine.journal.history()], dict(proxy.counts)
             finally:
                 await proxy.close()
 

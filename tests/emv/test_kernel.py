@@ -186,11 +186,11 @@ def test_field_55_tags_in_the_acquirers_order_with_the_requests_data(emv_config,
 
 
 def test_card_data_for_the_engine(emv_config, state_dir):
-    kernel = ContactlessKernel(emv_config, source="virtual")
+    kernel = ContactlessKernel(emv_config)
     card = kernel.run(app("unionpay-debit", state_dir), sale()).card
     assert card.pan == "6214830000000000015"
     assert card.track2 == "6214830000000000015D301220100000000"
-    assert (card.expiry, card.psn, card.label, card.source) == ("3012", "01", "UnionPay Debit", "virtual")
+    assert (card.expiry, card.psn, card.label, card.source) == ("3012", "01", "UnionPay Debit", "nfc")
     assert "6214830000000000015" not in repr(card)
 
 

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import asyncio
-from contextlib import asynccontextmanager
-from dataclasses import asdict, replace
+from contextlib import ExitStack, asynccontextmanager
+from dataclasses import asdict
 
 import pytest
 
@@ -15,21 +15,27 @@ from acquirer.storage import open_database
 from pos import events as ev
 from pos import journal as j
 from pos.config import load_config
+from pos.contactless import open_contactless
 from pos.engine import CardMismatch, Engine, OriginalNotFound, PinRequired, ReversalOutstanding
 from pos.hostlink import EmbeddedLink
 from pos.journal import Journal
 from pos.terminal import open_terminal
-from pos.virtual_card import VirtualCards
 from tests.pos.support import HostLedger, disagreements, make_config, test_cards
 
 CARDS = test_cards()
 
 
 @pytest.fixture
-def setup(tmp_path):
-    config_dir = make_config(tmp_path)
-    config = load_config(config_dir, state_dir=tmp_path / "state")
-    return config, VirtualCards.from_config(config_dir, config.state_dir)
+def cards_for():
+    """The test cards of a configuration, tapped on its simulated PN532 (closed after the test)."""
+    with ExitStack() as stack:
+        yield lambda config: stack.enter_context(open_contactless(config)).cards
+
+
+@pytest.fixture
+def setup(tmp_path, cards_for):
+    config = load_config(make_config(tmp_path), state_dir=tmp_path / "state")
+    return config, cards_for(config)
 
 
 def ledger(config) -> HostLedger:
@@ -163,10 +169,10 @@ def test_void_and_refund_want_the_original_card(setup):
     assert [r["type"] for r in journal_rows(config)] == ["sale"]   # nothing else was sent
 
 
-def test_no_answer_in_time_is_reversed_and_the_late_approval_takes_nothing(tmp_path):
+def test_no_answer_in_time_is_reversed_and_the_late_approval_takes_nothing(tmp_path, cards_for):
     config_dir = make_config(tmp_path, pos={"timeout_s": 0.3}, issuers={"cup-bank": ("slow", 900)})
     config = load_config(config_dir, state_dir=tmp_path / "state")
-    cards = VirtualCards.from_config(config_dir, config.state_dir)
+    cards = cards_for(config)
     events: list[ev.Event] = []
     outcome = run(config, lambda e: e.sale(4321, [cards.card("unionpay-debit")]), events)
 
@@ -238,10 +244,10 @@ def test_host_asking_for_sign_on_gets_it_before_the_next_transaction(setup):
     assert sum(isinstance(e, ev.SignedOn) for e in events) == 2
 
 
-def test_an_unacknowledged_reversal_blocks_new_transactions_until_acknowledged(tmp_path):
+def test_an_unacknowledged_reversal_blocks_new_transactions_until_acknowledged(tmp_path, cards_for):
     config_dir = make_config(tmp_path, pos={"timeout_s": 0.2, "reversal_attempts": 2, "backoff_initial_s": 0.01})
     config = load_config(config_dir, state_dir=tmp_path / "state")
-    cards = VirtualCards.from_config(config_dir, config.state_dir)
+    cards = cards_for(config)
 
     def lose_answers(reply: bytes) -> bytes | None:   # the line drops every answer to 0200 / 0400
         return None if codec.decode(reply)["t"] in ("0210", "0410") else reply
@@ -295,14 +301,8 @@ def test_online_pin_is_verified_by_the_issuer(setup):
 
 
 def test_a_card_asking_for_pin_without_one_sends_nothing(setup):
-    config, cards = setup
-
-    class AsksForPin:   # the virtual card, over its CVM limit
-        name = "virtual card over the CVM limit"
-
-        async def read(self, request):
-            return replace(await cards.card("visa").read(request), pin_required=True)
-
-    with pytest.raises(PinRequired, match="asks for its online PIN"):
-        run(config, lambda e: e.sale(200000, [AsksForPin()]))
+    config, cards = setup   # ¥2,000 is above the ¥1,000 CVM limit: the card asks for online PIN
+    with pytest.raises(PinRequired, match=r"the card 476173\*+0011 asks for its online PIN"):
+        run(config, lambda e: e.sale(200000, [cards.card("visa")]))
     assert journal_rows(config) == []
+    assert ledger(config).transactions() == {}

@@ -8,8 +8,8 @@ import pytest
 from pos import events as ev
 from pos.config import load_config
 from pos.hostlink import HostUnavailable, TcpLink
+from pos.contactless import open_contactless
 from pos.terminal import open_terminal
-from pos.virtual_card import VirtualCards
 from tests.pos.support import AcquirerServer, make_config
 
 
@@ -37,7 +37,6 @@ def test_the_link_reconnects_when_the_host_comes_back(tmp_path):
     config_dir = make_config(tmp_path, pos={"timeout_s": 20.0, "backoff_initial_s": 0.1, "backoff_max_s": 0.4})
     port = free_port()
     config = load_config(config_dir, state_dir=tmp_path / "state", host_address=f"127.0.0.1:{port}")
-    cards = VirtualCards.from_config(config_dir, config.state_dir)
     events: list[ev.Event] = []
     db = tmp_path / "acquirer.db"
 
@@ -52,7 +51,9 @@ def test_the_link_reconnects_when_the_host_comes_back(tmp_path):
             (await restart).stop()
             return first, second
 
-    first, second = asyncio.run(business())
+    with open_contactless(config) as contactless:
+        cards = contactless.cards
+        first, second = asyncio.run(business())
     assert first.approved and second.approved
     assert any(isinstance(e, ev.HostUnreachable) for e in events)
     assert sum(isinstance(e, ev.SignedOn) for e in events) == 1   # the host kept the session
