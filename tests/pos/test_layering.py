@@ -2,8 +2,8 @@
 import subprocess
 import sys
 
-CORE = ("pos.engine", "pos.terminal", "pos.journal", "pos.hostlink", "pos.events", "pos.virtual_card", "pos.contactless",
-        "pos.manual_entry", "pos.amount", "pos.config", "pos.payment")
+CORE = ("pos.engine", "pos.terminal", "pos.journal", "pos.hostlink", "pos.events", "pos.virtual_card",
+        "pos.contactless", "pos.manual_entry", "pos.amount", "pos.config", "pos.payment")
 FACES = ("textual", "http", "aiohttp", "starlette", "fastapi", "uvicorn", "requests", "urllib3")
 
 
