@@ -81,6 +81,7 @@ class _Connection(asyncio.Protocol):
         self.in_flight = 0
         self.closing = False       # no more frames are read; close once in_flight is 0
         self.outgoing: list[bytes] = []   # reply frames waiting for this turn's write
+        self.tasks: set[asyncio.Task[None]] = set()   # strong references while requests run
         self.last_seen = 0.0
         self.loop = asyncio.get_running_loop()
 
@@ -143,7 +144,9 @@ class _Connection(asyncio.Protocol):
 
     def _start(self, payload: bytes) -> None:
         self.in_flight += 1
-        self.loop.create_task(self._respond(payload))
+        task = self.loop.create_task(self._respond(payload))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
 
     async def _respond(self, payload: bytes) -> None:
         try:
