@@ -49,15 +49,19 @@ from pos.journal import Journal, Txn
 from pos.manual_entry import ManualEntry, ManualEntryError
 from pos.payment import PaymentSource
 from pos.render import EventPrinter, outcome_lines
-from pos.terminal import TerminalBusy, open_terminal
+from pos.printing import receipt_name
+from pos.receipt import ReceiptNotFound, find_receipt
+from pos.terminal import TerminalBusy, open_receipts, open_terminal
 from pos.virtual_card import UnknownCard
+from receipts import render_text
 
 EXIT_APPROVED, EXIT_DECLINED, EXIT_REFUSED, EXIT_NO_ANSWER, EXIT_TERMINAL = 0, 1, 2, 3, 4
 DEFAULT_CARD = "unionpay-debit"
+TEXT_COLUMNS = 32   # `pos reprint --text` without a printer: as wide as 58 mm paper
 #: fields of `pos history --json` (and of a transaction's `--json` outcome)
 HISTORY_FIELDS = ("id", "stan", "batch", "type", "amount", "currency", "masked_pan", "scheme",
-                  "entry_mode", "aid", "app_label", "cryptogram", "arpc_check", "response_code", "rrn", "auth_code", "state",
-                  "original_rrn", "original_stan", "late_reply_code", "created_at", "updated_at")
+                  "entry_mode", "aid", "app_label", "cryptogram", "arpc_check", "response_code", "rrn",
+                  "auth_code", "state", "original_rrn", "original_stan", "late_reply_code", "created_at", "updated_at")
 
 out = Console()
 err = Console(stderr=True)
@@ -112,7 +116,8 @@ def _failures() -> Iterator[None]:
     except CardNotRead as e:
         message = f"{e.prompt} ({e.reason}); nothing was sent"
         raise (CardDeclined if e.declined else Refused)(message) from None
-    except (AmountError, ManualEntryError, UnknownCard, OriginalNotFound, CardMismatch, PinRequired) as e:
+    except (AmountError, ManualEntryError, UnknownCard, OriginalNotFound, CardMismatch, PinRequired,
+            ReceiptNotFound) as e:
         raise Refused(str(e)) from None
     except (HostUnavailable, SignOnFailed, ReversalOutstanding, TerminalBusy, SettlementFailed,
             ConfigError, AcquirerConfigError, ReaderError, EmvConfigError, CardFileError) as e:
@@ -370,6 +375,48 @@ def signon(config: PosConfig) -> None:
 
     batch, reversed_ = _run(config, work)
     out.print(f"signed on, batch {batch}" + (f"; {reversed_} reversal(s) acknowledged" if reversed_ else ""))
+
+
+@main.command()
+@click.argument("trace", required=False)
+@click.option("--text", "as_text", is_flag=True,
+              help="Write the receipt as plain text to stdout instead of printing it.")
+@click.pass_obj
+def reprint(config: PosConfig, trace: str | None, as_text: bool) -> None:
+    """Print the last receipt again (or trace TRACE's), marked REPRINT."""
+    if as_text:
+        _reprint_text(config, trace)
+        return
+    if config.printer is None:
+        raise TerminalFailure('no printer: pos.toml [printer] connection is "none" '
+                              '(`pos reprint --text` writes the receipt to the screen)')
+
+    async def go() -> Any:
+        async with open_receipts(config, EventPrinter(err)) as printer:
+            assert printer is not None
+            return await printer.reprint(trace)
+
+    with _failures():
+        txn, result = asyncio.run(go())
+    if not result.printed:
+        raise TerminalFailure(f"{receipt_name(txn)} not reprinted: {result.error}. It stays in the print queue "
+                              f"and prints once the printer is back (at the next transaction, `pos reprint` "
+                              f"or start)")
+    out.print(f"{receipt_name(txn)} reprinted", highlight=False)
+
+
+def _reprint_text(config: PosConfig, trace: str | None) -> None:
+    """The receipt as plain text, as wide as the printer's paper (reads the journal only)."""
+    if not config.journal_path.exists():
+        raise Refused("no transaction with a receipt in the journal yet")
+    journal = Journal(config.journal_path)
+    try:
+        with _failures():
+            _, receipt = find_receipt(journal, config, trace)
+    finally:
+        journal.close()
+    columns = config.printer.profile.columns if config.printer is not None else TEXT_COLUMNS
+    click.echo(render_text(receipt.as_reprint(), columns), nl=False)
 
 
 @main.command()

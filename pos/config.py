@@ -13,14 +13,21 @@ the virtual cards read.
 from __future__ import annotations
 
 import re
+import string
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from drivers.nfc import InvalidReaderPath, parse_reader_path
+from drivers.printer import CONNECTION_KINDS, STATUS_MODES, PrinterConfig, PrinterConfigError, load_printer_config
+from receipts import Merchant, PrinterProfile, ProfileConfigError, ReceiptFieldError, load_profile
 
 POS_FILE = "pos.toml"
+PRINTERS_FILE = "printers.toml"
+NO_PRINTER = "none"
+#: what an e-receipt link template may use
+RECEIPT_URL_FIELDS = ("mid", "tid", "batch", "trace", "date")
 EMBEDDED = "embedded"
 SIMULATED_READER = "sim"
 
@@ -70,12 +77,27 @@ class NfcSettings:
 
 
 @dataclass(frozen=True)
+class ReceiptSettings:
+    merchant_name_zh: str
+    merchant_name_en: str
+    url: str | None            # e-receipt link template ({mid} {tid} {batch} {trace} {date}); None: no link
+
+
+@dataclass(frozen=True)
+class PrinterSettings:
+    printer: PrinterConfig     # the connection (printers.toml [printer.KIND]) and its status mode
+    profile: PrinterProfile    # printers.toml [profile.NAME]: paper width, Chinese mode, QR
+
+
+@dataclass(frozen=True)
 class PosConfig:
     config_dir: Path
     terminal: TerminalSettings
     host: HostSettings
     nfc: NfcSettings
     state_dir: Path
+    receipt: ReceiptSettings
+    printer: PrinterSettings | None    # None: [printer] connection = "none"
 
     @property
     def journal_path(self) -> Path:
@@ -84,6 +106,10 @@ class PosConfig:
     @property
     def embedded_db_path(self) -> Path:
         return self.state_dir / "acquirer.db"
+
+    @property
+    def print_queue_path(self) -> Path:
+        return self.state_dir / "print-queue.db"
 
 
 def load_config(config_dir: Path, *, state_dir: Path | None = None,
@@ -116,7 +142,8 @@ def load_config(config_dir: Path, *, state_dir: Path | None = None,
     nfc = NfcSettings(reader=reader.text("nfc", "reader"))
     _check_reader(path, nfc.reader)
     state = state_dir or Path(reader.text("state", "dir"))
-    return PosConfig(config_dir=config_dir, terminal=terminal, host=host, nfc=nfc, state_dir=state)
+    return PosConfig(config_dir=config_dir, terminal=terminal, host=host, nfc=nfc, state_dir=state,
+                     receipt=_receipt(reader, terminal), printer=_printer(reader, config_dir / PRINTERS_FILE))
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -144,6 +171,46 @@ def _check_reader(path: Path, reader: str) -> None:
         parse_reader_path(reader)
     except InvalidReaderPath as e:
         raise ConfigError(f"{path}: [nfc] reader must be \"{SIMULATED_READER}\" or a reader path: {e}") from None
+
+
+def _receipt(reader: _Reader, terminal: TerminalSettings) -> ReceiptSettings:
+    names = {key: reader.text("receipt", key) for key in ("merchant_name_zh", "merchant_name_en")}
+    try:
+        Merchant(names["merchant_name_zh"], names["merchant_name_en"], terminal.mid)
+    except ReceiptFieldError as e:
+        key = {"merchant.name_zh": "merchant_name_zh", "merchant.name_en": "merchant_name_en"}.get(e.field, e.field)
+        raise ConfigError(f"{reader.path}: [receipt] {key}: {e}") from None
+    url = reader.text("receipt", "url") or None
+    if url is not None:
+        _check_receipt_url(reader.path, url)
+    return ReceiptSettings(names["merchant_name_zh"], names["merchant_name_en"], url)
+
+
+def _check_receipt_url(path: Path, url: str) -> None:
+    where = f"{path}: [receipt] url"
+    try:
+        fields = {name for _, name, _, _ in string.Formatter().parse(url) if name is not None}
+    except ValueError as e:
+        raise ConfigError(f"{where} is not a valid template: {e}") from None
+    unknown = fields - set(RECEIPT_URL_FIELDS)
+    if unknown:
+        raise ConfigError(f"{where} uses {', '.join(sorted(unknown))}; known placeholders: "
+                          f"{', '.join('{' + f + '}' for f in RECEIPT_URL_FIELDS)}")
+    if not re.fullmatch(r"https?://\S+", url):
+        raise ConfigError(f"{where} must be an http(s) link without spaces (or \"\" for none), got {url!r}")
+
+
+def _printer(reader: _Reader, printers: Path) -> PrinterSettings | None:
+    connection = reader.choice("printer", "connection", (*CONNECTION_KINDS, NO_PRINTER))
+    if connection == NO_PRINTER:
+        return None
+    profile = reader.text("printer", "profile")
+    status = reader.optional_choice("printer", "status", STATUS_MODES)
+    try:
+        printer = load_printer_config(printers, connection, profile, status)
+        return PrinterSettings(printer, load_profile(printers, profile))
+    except (PrinterConfigError, ProfileConfigError) as e:
+        raise ConfigError(f"{reader.path}: [printer] connection {connection!r}, profile {profile!r}: {e}") from None
 
 
 class _Reader:
@@ -175,6 +242,13 @@ class _Reader:
         if value not in options:
             raise self._bad(section, key, " or ".join(f'"{o}"' for o in options), value)
         return value
+
+    def optional_choice(self, section: str, key: str, options: tuple[str, ...]) -> Any:
+        """None when the key is absent (the section must exist)."""
+        table = self.data.get(section)
+        if isinstance(table, dict) and key not in table:
+            return None
+        return self.choice(section, key, options)
 
     def key(self, section: str, key: str) -> bytes:
         value = self._raw(section, key)

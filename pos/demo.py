@@ -2,14 +2,24 @@
 
 Sales on several test cards (including two the issuers decline), a void, a
 partial refund, a balance inquiry and the settlement -- every step through
-the real engine, link and host, each outcome printed as it happens.
+the real engine, link and host, each outcome printed as it happens. With the
+simulated printer (pos.toml `[printer] connection = "sim"`, the default) the
+receipt it printed follows each outcome, as the simulator interpreted the
+ESC/POS bytes: the last copy (the cardholder's) line by line, the QR code as
+its link. A real printer prints on paper instead.
 """
 from __future__ import annotations
 
-from rich.console import Console
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.text import Text
+
+from drivers.sim.escpos_interpreter import Line, QrCode, RasterImage
+from drivers.sim.printer import SimulatedPrinter
 
 from pos.amount import format_amount
 from pos.engine import Engine, Outcome
+from pos.printing import ReceiptPrinter
 from pos.render import outcome_lines
 from pos.virtual_card import VirtualCards
 
@@ -24,11 +34,45 @@ SALES = (
 )
 
 
+class Paper:
+    """Shows what the simulated printer printed since the last look (nothing without a simulator)."""
+
+    def __init__(self, engine: Engine, console: Console) -> None:
+        printer = engine.printer
+        self.simulator: SimulatedPrinter | None = (
+            printer.simulator if isinstance(printer, ReceiptPrinter) else None)
+        self.columns = printer.profile.columns if isinstance(printer, ReceiptPrinter) else 0
+        self.console = console
+        self._seen = 0
+
+    def show(self) -> None:
+        if self.simulator is None:
+            return
+        paper = self.simulator.document
+        fresh, self._seen = paper.items[self._seen:], len(paper.items)
+        if not fresh:
+            return
+        paper.items = fresh
+        last_copy = paper.pages()[-1]
+        rows: list[Text] = []
+        for item in last_copy.items:
+            if isinstance(item, Line):
+                rows.append(Text(item.text, style="bold" if item.bold else "", justify=item.align))
+            elif isinstance(item, QrCode):
+                rows.append(Text("[QR code]", justify="center"))
+            elif isinstance(item, RasterImage):
+                rows.append(Text(f"[image {item.width}x{item.height} dots]", justify="center"))
+        self.console.print(Panel(Group(*rows), title="printed on the simulated printer", width=self.columns + 4))
+
+
 async def run_demo(engine: Engine, cards: VirtualCards, console: Console) -> None:
+    paper = Paper(engine, console)
+
     def show(title: str, outcome: Outcome) -> None:
         console.rule(title, style="dim")
         for line in outcome_lines(outcome):
             console.print(line)
+        paper.show()
 
     outcomes: dict[str, Outcome] = {}
     for name, amount, expect in SALES:
@@ -52,4 +96,5 @@ async def run_demo(engine: Engine, cards: VirtualCards, console: Console) -> Non
                   f"{format_amount(result.closed_on.debit_amount)} ({result.closed_on.debit_count}), "
                   f"credits {format_amount(result.closed_on.credit_amount)} "
                   f"({result.closed_on.credit_count}); next batch {result.next_batch}")
+    paper.show()
     console.print("[dim]`pos history` lists the journal; `pos --help` shows every command.[/]")

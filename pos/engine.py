@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from acquirer.protocol import codec
 from acquirer.protocol.codec import ProtocolError
@@ -56,6 +57,7 @@ from pos.faults import fault_point
 from pos.hostlink import ConnectionLost, HostLink, HostUnavailable, Received, ReplyKey
 from pos.journal import Journal, JournalError, Txn
 from pos.payment import CardData, PaymentRequest, PaymentSource, ReadFailed, WalletCode
+from pos.receipt import card_columns
 from pos.tokens import pan_token
 
 log = logging.getLogger(__name__)
@@ -147,8 +149,17 @@ class SettlementOutcome:
     closed_on: CardTotals             # the figures the batch was closed on (the host's)
 
 
-#: prints the receipt of an answered transaction; its failure never changes the transaction
-Printer = Callable[[Txn], Awaitable[None]]
+class Printer(Protocol):
+    """Prints receipts (`pos.printing.ReceiptPrinter`); a printer fault never changes what the engine did."""
+
+    async def start(self) -> object:
+        """At start: print what is still queued."""
+
+    async def transaction(self, txn: Txn) -> object:
+        """The receipt of an answered transaction (approved or declined)."""
+
+    async def settlement(self, batch: str) -> object:
+        """The summary of a batch just closed."""
 
 
 class _Untrusted(Exception):
@@ -187,6 +198,8 @@ class Engine:
         """After a (re)start: armed reversals become due, then sign on. Returns reversals recovered."""
         recovered = self.journal.recover()
         await self.sign_on()
+        if self.printer is not None:
+            await self._print("queued receipts", self.printer.start())
         return recovered
 
     async def sign_on(self) -> str:
@@ -383,6 +396,7 @@ class Engine:
             cryptogram="ARQC" if with_icc else None,
             txn_date=datetime.now().strftime("%m%d"),
             **self._original_columns(original),
+            **card_columns(card, pin, with_icc),
         )
         self._pans[txn.id] = card.pan
         try:
@@ -420,12 +434,15 @@ class Engine:
         arpc_check = _arpc_check(card, reply) if with_icc and "cryptogram" in card.extra else None
         outcome = self._record(txn, txn_type, reply, arpc_check)
         if self.printer is not None and outcome.state in (j.APPROVED, j.DECLINED):
-            self.emit(ev.Printing(outcome.txn.stan))
-            try:
-                await self.printer(outcome.txn)
-            except Exception:   # a printer fault must not undo or hide the transaction's outcome
-                log.exception("receipt of trace %s not printed", outcome.txn.stan)
+            await self._print(f"receipt of trace {outcome.txn.stan}", self.printer.transaction(outcome.txn))
         return outcome
+
+    async def _print(self, what: str, job: Awaitable[object]) -> None:
+        """Await a printer call; a printer fault must not undo or hide anything the engine did."""
+        try:
+            await job
+        except Exception:
+            log.exception("%s not printed", what)
 
     def _original_columns(self, original: Txn | None) -> dict[str, object]:
         if original is None:
@@ -571,6 +588,8 @@ class Engine:
             debit_count=closed_on.debit_count, credit_amount=closed_on.credit_amount,
             credit_count=closed_on.credit_count)
         self.emit(ev.Settled(batch, balanced, uploaded, next_batch))
+        if self.printer is not None:
+            await self._print(f"settlement of batch {batch}", self.printer.settlement(batch))
         return SettlementOutcome(batch, balanced, uploaded, next_batch, terminal_totals, closed_on)
 
     @staticmethod

@@ -118,6 +118,20 @@ class Printing(Event):
 
 
 @dataclass(frozen=True)
+class ReceiptPrinted(Event):
+    what: str                  # "receipt of trace 000123 (batch 000001)", "settlement of batch 000001", ...
+    paper_near_end: bool = False
+
+
+@dataclass(frozen=True)
+class ReceiptQueued(Event):
+    """The printer could not take it: the receipt waits in the print queue and prints when it is back."""
+
+    what: str
+    error: str                 # why, naming the printer (out of paper, cover open, offline, ...)
+
+
+@dataclass(frozen=True)
 class Settling(Event):
     batch: str
     debit_amount: int

@@ -480,6 +480,10 @@ class Journal:
             args.append(stan)
         return self._one(where, args)
 
+    def latest_with_stan(self, stan: str) -> Txn | None:
+        """The latest transaction with this trace number, in any batch and any state."""
+        return self._one("stan = ?", [stan])
+
     def set_receipt(self, txn_id: int, receipt: str) -> None:
         """Keep the slip as printed (JSON, masked PAN only), so a reprint says the same."""
         self._set("transactions", txn_id, {"receipt": receipt})

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 
 from pos import events as ev
 from pos import journal as j
@@ -41,6 +42,12 @@ def event_line(event: ev.Event) -> str | None:
             return f"[yellow]host is out of balance[/]: uploading batch {batch} ({count} transactions)"
         case ev.Printing(stan):
             return f"printing the receipt of trace {stan}…"
+        case ev.ReceiptPrinted(what, near_end):
+            return f"{escape(what)} printed" + ("; [yellow]paper near its end[/]: load a new roll soon"
+                                                if near_end else "")
+        case ev.ReceiptQueued(what, error):
+            return (f"[yellow]{escape(what)} not printed[/]: {escape(error)}; it stays in the print queue and "
+                    f"prints once the printer is back")
     return None
 
 

@@ -23,6 +23,7 @@ from pos.config import PosConfig
 from pos.engine import Engine, Printer
 from pos.hostlink import EmbeddedLink, HostLink, TcpLink
 from pos.journal import Journal
+from pos.printing import ReceiptPrinter, open_receipt_printer
 
 LOCK_FILE = "pos.lock"
 
@@ -100,17 +101,28 @@ async def tcp_link(config: PosConfig, observer: ev.Observer | None) -> AsyncIter
         await link.close()
 
 
+async def _open_state(stack: AsyncExitStack, config: PosConfig, lock_wait_s: float) -> Journal:
+    """The state directory locked for this process, and its journal."""
+    lock = TerminalLock(config.state_dir, lock_wait_s)
+    await lock.acquire()
+    stack.callback(lock.release)
+    journal = Journal(config.journal_path)
+    stack.callback(journal.close)
+    return journal
+
+
 @asynccontextmanager
 async def open_terminal(config: PosConfig, observer: ev.Observer | None = None, *,
                         printer: Printer | None = None, sign_on: bool = True,
                         lock_wait_s: float = 30.0) -> AsyncIterator[Engine]:
-    """Lock the state directory, open the journal and the link, recover, sign on."""
+    """Lock the state directory, open the journal, the printer and the link, recover, sign on.
+
+    `printer` None: the printer pos.toml `[printer]` names (none with connection "none").
+    """
     async with AsyncExitStack() as stack:
-        lock = TerminalLock(config.state_dir, lock_wait_s)
-        await lock.acquire()
-        stack.callback(lock.release)
-        journal = Journal(config.journal_path)
-        stack.callback(journal.close)
+        journal = await _open_state(stack, config, lock_wait_s)
+        if printer is None:
+            printer = stack.enter_context(open_receipt_printer(config, journal, observer))
         link: HostLink
         if config.host.embedded:
             link = await stack.enter_async_context(embedded_link(config))
@@ -122,3 +134,12 @@ async def open_terminal(config: PosConfig, observer: ev.Observer | None = None, 
         else:
             journal.recover()
         yield engine
+
+
+@asynccontextmanager
+async def open_receipts(config: PosConfig, observer: ev.Observer | None = None, *,
+                        lock_wait_s: float = 30.0) -> AsyncIterator[ReceiptPrinter | None]:
+    """The journal and the configured printer, without the host (`pos reprint`); None: no printer."""
+    async with AsyncExitStack() as stack:
+        journal = await _open_state(stack, config, lock_wait_s)
+        yield stack.enter_context(open_receipt_printer(config, journal, observer))

@@ -56,7 +56,9 @@ TRANSACTION = {
     TransactionType.VOID: "消费撤销 VOID",
     TransactionType.REFUND: "退货 REFUND",
     TransactionType.PRE_AUTH: "预授权 PRE-AUTH",
+    TransactionType.PRE_AUTH_VOID: "预授权撤销 PRE-AUTH VOID",
     TransactionType.COMPLETION: "预授权完成 AUTH COMPLETE",
+    TransactionType.COMPLETION_VOID: "预授权完成撤销 COMPLETE VOID",
     TransactionType.BALANCE: "余额查询 BALANCE INQUIRY",
 }
 

@@ -61,13 +61,16 @@ class TransactionType(StrEnum):
     VOID = "void"
     REFUND = "refund"
     PRE_AUTH = "pre_auth"
+    PRE_AUTH_VOID = "pre_auth_void"
     COMPLETION = "completion"
+    COMPLETION_VOID = "completion_void"
     BALANCE = "balance"
 
     @property
     def returns_money(self) -> bool:
-        """Money goes back to the cardholder: the amount prints negative."""
-        return self in (TransactionType.VOID, TransactionType.REFUND)
+        """Money (or a hold) goes back to the cardholder: the amount prints negative."""
+        return self in (TransactionType.VOID, TransactionType.REFUND, TransactionType.PRE_AUTH_VOID,
+                        TransactionType.COMPLETION_VOID)
 
 
 class EntryMode(StrEnum):
@@ -308,8 +311,9 @@ class SettlementReceipt:
 
     @property
     def net_fen(self) -> int:
-        """Sales and completions minus refunds and voids (pre-auths and balance enquiries hold no money)."""
-        counted = (TransactionType.SALE, TransactionType.COMPLETION, TransactionType.REFUND, TransactionType.VOID)
+        """Sales and completions minus refunds and their voids (pre-auths and balance enquiries hold no money)."""
+        counted = (TransactionType.SALE, TransactionType.COMPLETION, TransactionType.REFUND, TransactionType.VOID,
+                   TransactionType.COMPLETION_VOID)
         return sum(t.signed_amount_fen for t in self.totals if t.transaction in counted)
 
     def as_reprint(self) -> "SettlementReceipt":

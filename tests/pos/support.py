@@ -32,7 +32,7 @@ def make_config(tmp_path: Path, *, pos: dict[str, Any] | None = None,
     issuer links set (`{"cup-bank": ("slow", 800)}`)."""
     directory = tmp_path / "config"
     directory.mkdir(parents=True, exist_ok=True)
-    for name in ("pos.toml", "acquirer.toml", "cards.toml", "terminal-emv.toml"):
+    for name in ("pos.toml", "printers.toml", "acquirer.toml", "cards.toml", "terminal-emv.toml"):
         shutil.copy(CONFIG / name, directory / name)
     if pos:
         set_pos(directory, **pos)

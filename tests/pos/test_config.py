@@ -39,6 +39,7 @@ def _write(tmp_path, old, new):
     text = (CONFIG / "pos.toml").read_text()
     assert old in text
     (tmp_path / "pos.toml").write_text(text.replace(old, new))
+    (tmp_path / "printers.toml").write_text((CONFIG / "printers.toml").read_text())
     return tmp_path
 
 

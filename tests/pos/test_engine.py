@@ -63,8 +63,9 @@ def test_sale_is_approved_posted_once_and_journalled_masked(setup):
 
     assert outcome.approved and outcome.txn.response_code == "00"
     assert [type(e).__name__ for e in events] == [
-        "SigningOn", "SignedOn", "WaitingForPayment", "CardRead", "Authorizing", "Approved"]
-    approved = events[-1]
+        "SigningOn", "SignedOn", "WaitingForPayment", "CardRead", "Authorizing", "Approved", "Printing",
+        "ReceiptPrinted"]
+    approved = events[-3]
     assert (approved.amount, approved.rrn, approved.stan) == (1234, outcome.txn.rrn, outcome.txn.stan)
     assert outcome.txn.masked_pan == "621483*********0015" and outcome.txn.entry_mode == "072"
     assert outcome.txn.cryptogram == "ARQC" and outcome.txn.issuer_auth_data.startswith("910A")
@@ -75,24 +76,40 @@ def test_sale_is_approved_posted_once_and_journalled_masked(setup):
         assert path.is_dir() or CARDS["unionpay-debit"]["pan"].encode() not in path.read_bytes(), path
 
 
-def test_the_printer_gets_each_answered_transaction_and_its_faults_change_nothing(setup):
-    config, cards = setup
-    printed, events = [], []
+class FailingPrinter:
+    """Records what the engine asks it to print, and fails on declined slips and settlements."""
 
-    async def printer(txn):
-        printed.append((txn.stan, txn.state))
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, ...]] = []
+
+    async def start(self) -> None:
+        self.calls.append(("start",))
+
+    async def transaction(self, txn) -> None:
+        self.calls.append(("transaction", txn.stan, txn.state))
         if txn.state == j.DECLINED:
             raise OSError("printer offline")
 
-    async def go():
-        async with open_terminal(config, events.append, printer=printer) as engine:
-            return (await engine.sale(100, [cards.card("visa")]),
-                    await engine.sale(20000, [cards.card("unionpay-low-balance")]))
+    async def settlement(self, batch: str) -> None:
+        self.calls.append(("settlement", batch))
+        raise OSError("printer offline")
 
-    approved, declined = asyncio.run(go())
-    assert printed == [(approved.txn.stan, j.APPROVED), (declined.txn.stan, j.DECLINED)]
+
+def test_the_printer_gets_each_answered_transaction_and_the_settlement_and_its_faults_change_nothing(setup):
+    config, cards = setup
+    printer = FailingPrinter()
+
+    async def go():
+        async with open_terminal(config, printer=printer) as engine:
+            return (await engine.sale(100, [cards.card("visa")]),
+                    await engine.sale(20000, [cards.card("unionpay-low-balance")]),
+                    await engine.settle())
+
+    approved, declined, settled = asyncio.run(go())
+    assert printer.calls == [("start",), ("transaction", approved.txn.stan, j.APPROVED),
+                             ("transaction", declined.txn.stan, j.DECLINED), ("settlement", "000001")]
     assert approved.approved and declined.state == j.DECLINED
-    assert [e.stan for e in events if isinstance(e, ev.Printing)] == [approved.txn.stan, declined.txn.stan]
+    assert settled.balanced and settled.next_batch == "000002"
 
 
 def test_every_scheme_authorizes_with_its_own_cryptogram(setup):
