@@ -402,7 +402,7 @@ def reprint(config: PosConfig, trace: str | None, as_text: bool) -> None:
         raise TerminalFailure(f"{receipt_name(txn)} not reprinted: {result.error}. It stays in the print queue "
                               f"and prints once the printer is back (at the next transaction, `pos reprint` "
                               f"or start)")
-    out.print(f"{receipt_name(txn)} reprinted", highlight=False)
+    out.print(f"{receipt_name(txn)} printed", highlight=False)
 
 
 def _reprint_text(config: PosConfig, trace: str | None) -> None:

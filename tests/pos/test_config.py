@@ -70,3 +70,25 @@ def test_missing_file_and_bad_toml(tmp_path):
     (tmp_path / "pos.toml").write_text("[terminal\n")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_config(tmp_path)
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ('connection = "sim"', 'connection = "bluetooth"', r'\[printer\] connection must be "sim" or "network"'),
+    ('profile = "80mm"', 'profile = "76mm"', r"\[printer\] connection 'sim', profile '76mm': .*printers.toml: no profile '76mm'"),
+    ('merchant_name_zh = "天天便利店"', 'merchant_name_zh = ""', r"\[receipt\] merchant_name_zh: .*non-empty"),
+    ("/{batch}/{trace}", "/{batch}/{stan}", r"\[receipt\] url uses stan; known placeholders: \{mid\}"),
+    ('url = "https://', 'url = "ftp://', r"\[receipt\] url must be an http\(s\) link"),
+])
+def test_bad_receipt_and_printer_values_are_named(tmp_path, old, new, message):
+    directory = _write(tmp_path, old, new)
+    with pytest.raises(ConfigError, match=message) as info:
+        load_config(directory)
+    assert str(directory / "pos.toml") in str(info.value)
+
+
+def test_the_shipped_terminal_prints_on_the_simulated_printer():
+    cfg = load_config(CONFIG)
+    assert cfg.printer is not None and type(cfg.printer.printer.connection).__name__ == "SimConfig"
+    assert (cfg.printer.profile.name, cfg.printer.profile.columns, cfg.printer.printer.status) == ("80mm", 48, "full")
+    assert cfg.receipt.url == "https://receipts.tillkit.example/{mid}/{tid}/{batch}/{trace}"
+    assert cfg.print_queue_path == Path("var/pos/print-queue.db")
