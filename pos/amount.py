@@ -4,10 +4,17 @@ Why by hand: the rules are the terminal's own (yuan with at most two decimals,
 positive, under the configured maximum) and must give a message a cashier
 understands; `decimal` would accept exponents, signs and NaN that we refuse.
 Money never passes through a float.
+
+The display form is `receipts.format_amount`, re-exported here: screens and
+paper show money through the one formatter (receipts may not import pos).
 """
 from __future__ import annotations
 
 import re
+
+from receipts import format_amount
+
+__all__ = ["AmountError", "format_amount", "parse_amount"]
 
 _AMOUNT = re.compile(r"(?P<yuan>[0-9]+)(?:\.(?P<fen>[0-9]{1,2}))?")
 
@@ -34,10 +41,3 @@ def parse_amount(text: str, *, max_fen: int) -> int:
     if fen > max_fen:
         raise AmountError(f"amount {format_amount(fen)} is over this terminal's maximum of {format_amount(max_fen)}")
     return fen
-
-
-def format_amount(fen: int) -> str:
-    """1234 -> "¥12.34" (the display form everywhere in the kit)."""
-    sign = "-" if fen < 0 else ""
-    yuan, cents = divmod(abs(fen), 100)
-    return f"{sign}¥{yuan:,}.{cents:02d}"
