@@ -76,6 +76,7 @@ EVERY_CARD = {
     "mastercard": ("00", EXIT_APPROVED),
     "unionpay-phone": ("00", EXIT_APPROVED),
     "unionpay-wearable": ("00", EXIT_APPROVED),
+    "unionpay-watch": ("00", EXIT_APPROVED),
     "unionpay-expired": ("54", EXIT_DECLINED),
 }
 
@@ -106,11 +107,12 @@ def test_above_the_cvm_limit_pin_unless_the_phone_verified_its_holder(till):
     band = till.sale("1500", "--card", "unionpay-wearable", "--pin", CARDS["unionpay-wearable"]["pin"],
                      expect=EXIT_APPROVED)
     phone = till.sale("1500", "--card", "unionpay-phone", expect=EXIT_APPROVED)   # CDCVM: no PIN
+    watch = till.sale("1500", "--card", "unionpay-watch", expect=EXIT_APPROVED)   # CDCVM too
     wrong = till.sale("1500", "--card", "visa", "--pin", "9999", expect=EXIT_DECLINED)
-    assert [(o["entry_mode"], o["response_code"]) for o in (band, phone, wrong)] == [
-        ("071", "00"), ("072", "00"), ("071", "55")]
-    assert till.ledger.balance("unionpay-wearable") == opening("unionpay-wearable") - 150_000
-    assert till.ledger.balance("unionpay-phone") == opening("unionpay-phone") - 150_000
+    assert [(o["entry_mode"], o["response_code"]) for o in (band, phone, watch, wrong)] == [
+        ("071", "00"), ("072", "00"), ("072", "00"), ("071", "55")]
+    for name in ("unionpay-wearable", "unionpay-phone", "unionpay-watch"):
+        assert till.ledger.balance(name) == opening(name) - 150_000, name
     assert till.ledger.balance("visa") == opening("visa")
     till.agrees_with_the_host()
 

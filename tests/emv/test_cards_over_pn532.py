@@ -55,6 +55,7 @@ def test_card_reads_to_field_55_with_a_genuine_arqc(sim, reader, kernel, state_d
     ("mastercard", True, False),
     ("unionpay-wearable", True, False),   # a band cannot verify its wearer
     ("unionpay-phone", False, True),      # the phone did (CDCVM): no PIN even above the limit
+    ("unionpay-watch", False, True),      # a smartwatch verifies its wearer too
 ])
 def test_above_the_cvm_limit(sim, reader, kernel, state_dir, name, pin, verified):
     card = virtual_card(name, cards_file=CARDS_FILE, state_dir=state_dir)
