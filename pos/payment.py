@@ -1,7 +1,8 @@
 """What a payment source hands the engine.
 
-Every source (the contactless kernel, a CPM QR code, manual entry, the
-in-process virtual card) produces a `CardData`; wallet payment codes (Alipay,
+Every card source (the contactless reader with its EMV kernel -- real cards
+and the simulator's virtual ones alike --, a CPM QR code, manual entry)
+produces a `CardData`; wallet payment codes (Alipay,
 WeChat Pay, UnionPay app) produce a `WalletCode`, which goes through the
 acquirer's wallet channel instead of the card network. Keeping one shape per
 kind lets the engine treat every source alike.
@@ -32,7 +33,7 @@ class CardData:
     expiry: str                   # YYMM
     scheme: str                   # "unionpay", "visa", "mastercard"
     entry_mode: str               # field 22 first two digits: "07" contactless, "01" manual, "03" QR
-    source: str                   # "nfc", "qr-cpm", "manual", "virtual"
+    source: str                   # "nfc", "qr-cpm", "manual"
     psn: str | None = None        # PAN sequence number (5F34), two digits
     track2: str | None = None     # track 2 equivalent: digits with 'D' separator
     icc_data: bytes | None = None  # field 55 TLV, ready to send

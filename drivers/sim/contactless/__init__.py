@@ -1,10 +1,11 @@
 """Virtual contactless cards, phones and bands for the simulated PN532 and in-process use.
 
 `virtual_card(name, cards_file=..., state_dir=...)` builds a `TypeACard` to
-put in a `Field` (the radio path, through nfcpy); `virtual_application(...)`
-builds just the EMV application, whose `exchange(apdu)` the kernel can call
-directly (the engine's in-process virtual-card source). Both persist ATCs
-under `state_dir` (default `var/sim/`), keyed by card name.
+put in a `Field` (the radio path, through nfcpy: the way the terminal reads
+every card); `virtual_application(...)` builds just the EMV application,
+whose `exchange(apdu)` a kernel can call directly, without the radio (kernel
+tests, benchmarks). Both persist ATCs under `state_dir` (default
+`var/sim/`), keyed by card name.
 """
 from __future__ import annotations
 
