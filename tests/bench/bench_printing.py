@@ -6,9 +6,14 @@ printer-native QR and a GB18030 font do not. Rows per shipped profile, for one
 sale (merchant + cardholder copy). The queue row is the full path the terminal
 uses: PrintQueue (SQLite, synchronous=FULL) -> python-escpos Network ->
 simulated printer on loopback, with the status checks before and after a job.
+The terminal row is what printing adds to a sale in the engine (slip built
+from the journal, its JSON kept, rendered, queued and printed on the
+in-process simulated printer): sales on the embedded host with pos.toml's
+default printer against the same sales with `[printer] connection = "none"`.
 """
 from __future__ import annotations
 
+import asyncio
 import statistics
 import tempfile
 import time
@@ -16,8 +21,13 @@ from pathlib import Path
 
 from drivers.printer import NetworkConfig, PrinterConnection, PrintJob, PrintQueue
 from drivers.sim.printer import SimulatedPrinter
+from pos.config import load_config
+from pos.contactless import open_contactless
+from pos.terminal import open_terminal
 from receipts import load_profiles, render_escpos
 from tests.bench import Row
+from tests.pos.printing_support import use_printer
+from tests.pos.support import make_config
 from tests.receipts import samples
 
 
@@ -55,4 +65,30 @@ def run(quick: bool) -> list[Row]:
         printed = sim.document.cuts // 2
     rows.append(Row("printing: queue submit -> Network -> simulated printer (80mm sale, 2 copies)",
                     f"{1000 / p50:,.0f} jobs/s", f"p50 {p50:.1f} ms p99 {p99:.1f} ms, {printed} jobs printed"))
+    rows.append(_terminal_row(10 if quick else 100))
     return rows
+
+
+async def _sale_times(config, count: int) -> list[float]:
+    times = []
+    with open_contactless(config) as contactless:
+        async with open_terminal(config) as engine:
+            for _ in range(count):
+                card = contactless.cards.card("unionpay-debit")
+                start = time.perf_counter()
+                await engine.sale(1, [card])
+                times.append((time.perf_counter() - start) * 1000)
+    return times
+
+
+def _terminal_row(count: int) -> Row:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        printing = make_config(root / "printing")
+        silent = make_config(root / "silent")
+        use_printer(silent, "none")
+        with_printer = statistics.median(asyncio.run(_sale_times(load_config(printing, state_dir=root / "a"), count)))
+        without = statistics.median(asyncio.run(_sale_times(load_config(silent, state_dir=root / "b"), count)))
+    return Row("printing: what a receipt adds to a sale (engine, embedded host, simulated printer, 80mm)",
+               f"+{with_printer - without:.1f} ms", f"sale p50 {with_printer:.1f} ms printed, {without:.1f} ms "
+               f"without a printer; {count} sales each")
