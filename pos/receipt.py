@@ -38,8 +38,8 @@ from receipts import (
     from_json,
 )
 
-__all__ = ["PRINTED_TYPES", "ReceiptNotFound", "card_columns", "find_receipt", "settlement_receipt",
-           "transaction_receipt"]
+__all__ = ["PRINTED_TYPES", "SETTLEMENT_LINES", "ReceiptNotFound", "card_columns", "find_receipt",
+           "settlement_receipt", "transaction_receipt"]
 
 CHINA = ZoneInfo("Asia/Shanghai")
 

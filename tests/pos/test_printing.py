@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import re
 import sqlite3
-from contextlib import ExitStack
 
 import pytest
 
@@ -219,3 +218,22 @@ def test_asking_for_a_reprint_while_out_of_paper_gives_one_slip(tmp_path, printe
     assert [(s.value("凭证号 VOUCHER NO."), s.copy) for s in reprints] == [
         (sale.txn.stan, "商户存根 MERCHANT COPY"), (sale.txn.stan, "持卡人存根 CARDHOLDER COPY")]
     assert events == [ev.ReceiptPrinted(f"receipt of trace {sale.txn.stan} (batch 000001), reprint")]
+
+
+def test_pre_auth_and_completion_slips_and_their_settlement_line(tmp_path, printer):
+    config = terminal_config(tmp_path, printer, "network")
+
+    async def work(engine, cards):
+        hold = await engine.preauth(30000, [cards.card("unionpay-credit")])
+        done = await engine.complete(hold.txn.stan, 25000, [cards.card("unionpay-credit")])
+        return hold, done, await engine.settle()
+
+    hold, done, settled = run(config, work)
+
+    *cardholder_slips, summary = [s for s in slips(printer.document) if s.copy != "商户存根 MERCHANT COPY"]
+    assert [(s.value("凭证号 VOUCHER NO."), s.value("交易类型 TRANS TYPE"), s.amount) for s in cardholder_slips] == [
+        (hold.txn.stan, "预授权 PRE-AUTH", "¥300.00"), (done.txn.stan, "预授权完成 AUTH COMPLETE", "¥250.00")]
+    assert cardholder_slips[1].value("原凭证号 ORIG. VOUCHER") == hold.txn.stan
+    assert settled.closed_on.debit_amount == 25000
+    assert any(line.startswith("预授权完成 AUTH COMPLETE") and line.endswith("1 / ¥250.00") for line in summary.lines)
+    assert summary.value("净额 NET TOTAL") == "¥250.00"
