@@ -83,7 +83,7 @@ class TerminalFailure(click.ClickException):
     exit_code = EXIT_TERMINAL
 
 
-@click.group()
+@click.group(invoke_without_command=True)
 @click.option("--config", "config_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Configuration directory (default: $TILLKIT_CONFIG, else the repository's config/).")
 @click.option("--state-dir", type=click.Path(file_okay=False, path_type=Path),
@@ -94,7 +94,10 @@ class TerminalFailure(click.ClickException):
 @click.pass_context
 def main(ctx: click.Context, config_dir: Path | None, state_dir: Path | None,
          host_address: str | None, verbose: bool) -> None:
-    """tillkit terminal: sales, voids, refunds, pre-auths, balance, history and settlement."""
+    """tillkit terminal: sales, voids, refunds, pre-auths, balance, history and settlement.
+
+    With no command, `pos` opens the checkout screen (the TUI).
+    """
     logging.basicConfig(level=logging.INFO if verbose else logging.ERROR, stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")
     if not verbose:   # nfcpy logs a card leaving the field as an error; the outcome line says it
@@ -104,6 +107,11 @@ def main(ctx: click.Context, config_dir: Path | None, state_dir: Path | None,
         ctx.obj = load_config(directory, state_dir=state_dir, host_address=host_address)
     except ConfigError as e:
         raise TerminalFailure(str(e)) from None
+    if ctx.invoked_subcommand is None:
+        from pos.tui import run as run_tui   # Textual loads only for the checkout screen
+
+        with _failures():
+            run_tui(ctx.obj, verbose=verbose)
 
 
 # --- running the engine ----------------------------------------------------------

@@ -1,0 +1,336 @@
+"""The checkout app: a Textual face over the engine (`pos` with no command).
+
+The app owns the terminal for its lifetime (`open_terminal` in a worker that
+waits until the app closes), shows the engine's events on whichever screen
+runs the transaction, and keeps the till's state (host link, devices, batch,
+operator, the latest notice) for the status and notice bars. Every payment
+decision is the engine's: screens ask it for a sale, void, refund or
+settlement and show what it answers.
+
+`make_app(config)` builds the app on the configuration's devices; tests
+build it with their own state directory and, where they need fixed data on a
+screen, push that screen with the data.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
+from typing import Any, Protocol
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+from textual.screen import Screen
+
+from pos import events as ev
+from pos.config import ConfigError, PosConfig
+from pos.engine import Engine, ReversalOutstanding, SignOnFailed
+from pos.hostlink import HostUnavailable
+from pos.journal import Txn
+from pos.printing import ReceiptPrinter
+from pos.receipt import ReceiptNotFound
+from pos.terminal import TerminalBusy, open_terminal
+from pos.tui.i18n import translate
+from pos.tui.messages import DeviceProblem
+from pos.tui.settings import TuiSettings, load_tui_settings
+from pos.tui.state import Notice, Till
+from pos.tui.paper import PaperTrail
+from pos.tui.station import ABSENT, CAMERA, FAULT, OK, PRINTER, READER, SIMULATED, Station, open_station
+from pos.tui.widgets import NoticeBar, StatusBar
+
+log = logging.getLogger(__name__)
+
+Opener = Callable[..., AbstractAsyncContextManager[Engine]]
+StationOpener = Callable[[PosConfig], AbstractContextManager[Station]]
+
+
+class TransactionView(Protocol):
+    """A screen running an engine call: it follows the engine's events while the call runs."""
+
+    def follow(self, event: ev.Event) -> None: ...
+
+
+class CheckoutApp(App[None]):
+    """The cashier's screen."""
+
+    CSS_PATH = "checkout.tcss"
+    TITLE = "tillkit"
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS = [
+        Binding("f2", "history", show=False),
+        Binding("f3", "settle", show=False),
+        Binding("f4", "settings", show=False),
+        Binding("f5", "receipt", show=False),
+        Binding("f6", "simulator", show=False),
+        Binding("f9", "language", show=False),
+        Binding("f10", "sign_on", show=False),
+        Binding("ctrl+q", "quit", show=False, priority=True),
+    ]
+
+    def __init__(self, config: PosConfig, settings: TuiSettings, *,
+                 station_opener: StationOpener = open_station, opener: Opener = open_terminal) -> None:
+        super().__init__()
+        self.config = config
+        self.settings = settings
+        self.language = settings.language
+        self.till = Till()
+        self.paper = PaperTrail(None)
+        self._printer_state = ABSENT
+        self.station = Station(sources=[], devices={})   # the real one once the devices are open
+        self.engine: Engine | None = None
+        self.txn_listener: TransactionView | None = None    # the screen running a transaction
+        self._loop_thread = threading.get_ident()
+        self._station_opener = station_opener
+        self._opener = opener
+        self._engine_ready = asyncio.Event()
+        self._terminal_closing = asyncio.Event()
+
+    # --- words ------------------------------------------------------------------
+
+    def t(self, key: str, **values: object) -> str:
+        return translate(self.language, key, **values)
+
+    # --- life cycle ---------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        from pos.tui.screens.amount import AmountScreen
+        from pos.tui.screens.signon import SignOnScreen
+
+        self.push_screen(AmountScreen())
+        self.push_screen(SignOnScreen())
+        self.run_terminal()
+
+    @work(group="terminal", exit_on_error=False)
+    async def run_terminal(self) -> None:
+        """Hold the devices and the terminal (lock, journal, link) open until the app closes."""
+        try:
+            with self._station_opener(self.config) as station:
+                self._use_station(station)
+                async with self._opener(self.config, self._observe, sign_on=False) as engine:
+                    self.engine = engine
+                    self._use_printer(engine)
+                    self.till.batch = engine.journal.batch
+                    self._engine_ready.set()
+                    self.refresh_bars()
+                    await self._terminal_closing.wait()
+        except (TerminalBusy, ConfigError, OSError) as e:
+            self.show_notice("notice.refused", detail=str(e))
+        finally:
+            self.engine = None
+            self._engine_ready.set()
+
+    def _use_printer(self, engine: Engine) -> None:
+        printer = engine.printer
+        simulator = printer.simulator if isinstance(printer, ReceiptPrinter) else None
+        self.paper = PaperTrail(simulator)
+        self.till.devices[PRINTER] = ABSENT if printer is None else SIMULATED if simulator is not None else OK
+        self._printer_state = self.till.devices[PRINTER]
+
+    def _use_station(self, station: Station) -> None:
+        self.station = station
+        self.till.devices = dict(station.devices)
+        station.problems.append(lambda device, text: self.post_message(DeviceProblem(device, text)))
+        for device, text in station.opening_problems:
+            self.post_message(DeviceProblem(device, text))
+        self.refresh_bars()
+
+    async def wait_engine(self) -> Engine | None:
+        """The engine once the terminal is open (None when it could not open)."""
+        await self._engine_ready.wait()
+        return self.engine
+
+    async def action_quit(self) -> None:
+        self._terminal_closing.set()
+        for worker in [w for w in self.workers if w.group == "terminal"]:
+            await worker.wait()
+        self.exit()
+
+    # --- the engine's events --------------------------------------------------------
+
+    def _observe(self, event: ev.Event) -> None:
+        """The engine's observer: followed at once, in order, before the engine goes on.
+
+        The engine runs on the app's loop, so its events are handled right
+        here; one reported from another thread is handed over to the loop.
+        """
+        if threading.get_ident() == self._loop_thread:
+            self.follow(event)
+        else:
+            self.call_from_thread(self.follow, event)
+
+    def follow(self, event: ev.Event) -> None:
+        till = self.till
+        match event:
+            case ev.SigningOn():
+                till.host = "signing_on"
+            case ev.SignedOn(batch):
+                till.host, till.batch = "online", batch
+            case ev.HostUnreachable(address, error, _):
+                till.host = "down"
+                self.show_notice("notice.host_down", detail=f"{address}: {error}", level="warning")
+            case ev.ReversalPending(_, stan, code, reason):
+                till.host = "reversal"
+                self.show_notice("notice.reversal_pending", stan=stan, detail=f"{code}: {reason}",
+                                 level="warning")
+            case ev.Reversed():
+                till.host = "online"
+            case ev.Settled(_, _, _, next_batch):
+                till.batch = next_batch
+            case ev.ReceiptPrinted(_, near_end):
+                self.paper.follow(event)
+                till.devices[PRINTER] = self._printer_state
+                if near_end:
+                    self.show_notice("notice.paper_low", level="warning")
+            case ev.ReceiptQueued(what, error):
+                till.devices[PRINTER] = FAULT
+                self.show_notice("notice.printer", detail=f"{what}: {error}")
+        self.refresh_bars()
+        if self.txn_listener is not None:
+            self.txn_listener.follow(event)
+
+    def on_device_problem(self, message: DeviceProblem) -> None:
+        if message.device != CAMERA:   # a refused code is the customer's, not the camera's fault
+            self.till.devices[message.device] = FAULT
+        key = {READER: "notice.reader", CAMERA: "notice.camera", PRINTER: "notice.printer"}[message.device]
+        self.show_notice(key, detail=message.text)
+
+    # --- notices and bars ------------------------------------------------------------
+
+    def show_notice(self, key: str, *, level: str = "error", **values: object) -> None:
+        self.till.notice = Notice(key, values, level)
+        self.notify(self.till.notice.text(self.language), severity="error" if level == "error" else "warning",
+                    timeout=8)
+        self.refresh_bars()
+
+    def clear_notice(self) -> None:
+        self.till.notice = None
+        self.refresh_bars()
+
+    def refresh_bars(self) -> None:
+        for screen in self.screen_stack:
+            for bar in screen.query(StatusBar):
+                bar.refresh()
+            for notice in screen.query(NoticeBar):
+                notice.sync()
+
+    # --- host ------------------------------------------------------------------------
+
+    async def sign_on(self, operator: str) -> bool:
+        """Sign on to the host for `operator` and send any reversal still due; False if the host refused."""
+        engine = await self.wait_engine()
+        if engine is None:
+            return False
+        try:
+            await engine.sign_on()
+            self.till.operator = operator
+            await engine.flush_reversals()
+        except (SignOnFailed, HostUnavailable) as e:
+            self.till.host = "down"
+            self.show_notice("notice.signon_failed", detail=str(e))
+            return False
+        except ReversalOutstanding as e:
+            self.till.host = "reversal"
+            self.show_notice("notice.reversal_outstanding", detail=str(e))
+            return True
+        if self.till.notice is not None and self.till.notice.key.startswith(("notice.signon", "notice.host",
+                                                                              "notice.reversal")):
+            self.clear_notice()
+        self.refresh_bars()
+        return True
+
+    @property
+    def signed_on(self) -> bool:
+        return self.engine is not None and bool(self.till.operator) and self.till.host != "offline"
+
+    # --- actions available everywhere ----------------------------------------------------
+
+    def _top_is(self, kind: type[Screen[Any]]) -> bool:
+        return isinstance(self.screen, kind)
+
+    def action_language(self) -> None:
+        self.language = "zh" if self.language == "en" else "en"
+        for screen in self.screen_stack:
+            screen.refresh(recompose=True)
+        self.refresh_bars()
+
+    def action_sign_on(self) -> None:
+        from pos.tui.screens.signon import SignOnScreen
+
+        if self.txn_listener is None and not self._top_is(SignOnScreen):
+            self.push_screen(SignOnScreen())
+
+    def _open(self, screen: Screen[Any]) -> None:
+        if self.txn_listener is not None:
+            self.show_notice("notice.busy", level="warning")
+            return
+        if not self.signed_on:
+            self.show_notice("notice.not_signed_on", level="warning")
+            return
+        if type(self.screen) is not type(screen):
+            self.push_screen(screen)
+
+    def action_history(self) -> None:
+        from pos.tui.screens.history import HistoryScreen
+
+        self._open(HistoryScreen())
+
+    def action_settle(self) -> None:
+        from pos.tui.screens.settlement import SettlementScreen
+
+        self._open(SettlementScreen())
+
+    def action_settings(self) -> None:
+        from pos.tui.screens.settings import SettingsScreen
+
+        if not self._top_is(SettingsScreen):
+            self.push_screen(SettingsScreen())
+
+    def action_receipt(self) -> None:
+        from pos.tui.screens.receipt import ReceiptScreen
+
+        if self.till.last is not None and not self._top_is(ReceiptScreen):
+            self.push_screen(ReceiptScreen(self.till.last))
+
+    def action_simulator(self) -> None:
+        from pos.tui.screens.simulator import SimulatorScreen
+
+        if self.station.simulator is None:
+            self.show_notice("sim.none", level="information")
+            return
+        if not self._top_is(SimulatorScreen):
+            self.push_screen(SimulatorScreen(self.station.simulator), self.present)
+
+    def present(self, key: str | None) -> None:
+        """Put the simulator's choice in front of the till (a card on the reader, a code to the camera)."""
+        from pos.tui.station import NotArmed
+
+        simulator = self.station.simulator
+        if key is None or simulator is None:
+            return
+        try:
+            simulator.present(key)
+        except NotArmed:
+            self.show_notice("sim.not_waiting", level="information")
+
+    async def reprint(self, txn: Txn) -> bool:
+        """Print the receipt of `txn` again; False when it did not print (a notice says why)."""
+        printer = self.engine.printer if self.engine is not None else None
+        if not isinstance(printer, ReceiptPrinter):
+            self.show_notice("receipt.no_printer", level="information")
+            return False
+        try:
+            _, result = await printer.reprint(txn.stan)
+        except ReceiptNotFound as e:
+            self.show_notice("notice.refused", detail=str(e), level="warning")
+            return False
+        return result.printed
+
+
+def make_app(config: PosConfig, *, settings: TuiSettings | None = None,
+             station_opener: StationOpener = open_station, opener: Opener = open_terminal) -> CheckoutApp:
+    """The checkout app over `config` and its devices (`[nfc] reader`, printer; simulated by default)."""
+    return CheckoutApp(config, settings or load_tui_settings(config.config_dir),
+                       station_opener=station_opener, opener=opener)

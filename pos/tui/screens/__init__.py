@@ -1,0 +1,1 @@
+"""The checkout app's screens, one module each."""

@@ -1,0 +1,278 @@
+"""One transaction on screen: waiting for the card or code, authorizing, and the result.
+
+The screen runs the engine call it is given (a sale, void or refund) in a
+worker and follows the engine's events: waiting on every armed source (Esc
+cancels, and only then: once a card is read the engine owns the
+transaction), the card read, authorizing with the trace number, then the
+outcome. The result stays on screen until the cashier moves on; device and
+host problems appear as notices beside it, never instead of it.
+
+It dismisses with the journaled transaction (None if nothing was journaled).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import Static
+from textual.worker import Worker
+
+from drivers.camera import CameraError
+from drivers.nfc.errors import NfcError
+from pos import events as ev
+from pos import journal as j
+from pos.amount import format_amount
+from pos.engine import Engine, EngineError, Outcome, PinRequired, ReversalOutstanding, SignOnFailed
+from pos.hostlink import HostUnavailable
+from pos.journal import Txn
+from pos.payment import PaymentSource
+from pos.tui.format import kind_text, short_card
+from pos.tui.i18n import translate
+from pos.tui.screens.base import TillScreen
+from pos.tui.widgets.bars import Hint
+
+log = logging.getLogger(__name__)
+
+#: what the screen runs: the engine call, given the engine, the armed sources and a PIN (or None)
+Job = Callable[[Engine, Sequence[PaymentSource], str | None], Awaitable[Outcome]]
+
+PREPARING, WAITING, CARD_READ, AUTHORIZING, DONE = "preparing", "waiting", "card_read", "authorizing", "done"
+
+WAITING_HINTS = (Hint("F6", "key.simulator", "app.simulator"), Hint("Esc", "key.cancel", "cancel"),
+                 Hint("F9", "key.language", "app.language"))
+DONE_HINTS = (Hint("↵", "key.back", "done"), Hint("R", "key.receipt", "receipt"),
+              Hint("P", "key.print", "print_again"), Hint("F9", "key.language", "app.language"))
+REFUSED_HINTS = (Hint("↵", "key.back", "done"), Hint("F9", "key.language", "app.language"))
+
+
+class PaymentScreen(TillScreen):
+    BINDINGS = [
+        Binding("escape", "cancel", show=False),
+        Binding("enter", "done", show=False),
+        Binding("r", "receipt", show=False),
+        Binding("p", "print_again", show=False),
+    ]
+
+    def __init__(self, kind: str, amount: int, job: Job | None, *, note: str = "") -> None:
+        super().__init__()
+        self.kind = kind
+        self.amount = amount
+        self.job = job
+        self.note = note                     # e.g. which card a void needs
+        self.phase = PREPARING
+        self.sources: tuple[str, ...] = ()
+        self.card: ev.CardRead | None = None
+        self.stan = ""
+        self.declined: ev.Declined | None = None
+        self.outcome: Outcome | None = None
+        self.refusal = ""                    # refused before anything was sent (the engine's words)
+        self._worker: Worker[None] | None = None
+
+    @property
+    def HINTS(self) -> tuple[Hint, ...]:  # type: ignore[override]
+        if self.phase != DONE:
+            return WAITING_HINTS
+        return DONE_HINTS if self.outcome is not None else REFUSED_HINTS
+
+    def on_mount(self) -> None:
+        if self.job is not None:
+            self._worker = self.run_payment()
+
+    # --- the engine call -------------------------------------------------------------------
+
+    @work(exclusive=True, group="payment", exit_on_error=False)
+    async def run_payment(self) -> None:
+        app = self.till_app
+        assert self.job is not None
+        pin: str | None = None
+        app.txn_listener = self
+        try:
+            while True:
+                engine = app.engine
+                if engine is None:
+                    self.refuse(app.t("notice.not_signed_on"))
+                    return
+                try:
+                    outcome = await self.job(engine, app.station.sources, pin)
+                except PinRequired as e:
+                    from pos.tui.screens.dialogs import CardPinScreen
+
+                    pin = await app.push_screen_wait(CardPinScreen(str(e)))
+                    if not pin:
+                        self.refuse(str(e))
+                        return
+                    self._set_phase(PREPARING)
+                    continue
+                break
+        except asyncio.CancelledError:
+            raise
+        except (HostUnavailable, SignOnFailed) as e:
+            app.till.host = "down"
+            app.show_notice("notice.host_down", detail=str(e))
+            self.refuse(str(e))
+        except ReversalOutstanding as e:
+            app.till.host = "reversal"
+            app.show_notice("notice.reversal_outstanding", detail=str(e))
+            self.refuse(str(e))
+        except NfcError as e:
+            app.show_notice("notice.reader", detail=str(e))
+            self.refuse(str(e))
+        except CameraError as e:
+            app.show_notice("notice.camera", detail=str(e))
+            self.refuse(str(e))
+        except EngineError as e:
+            self.refuse(str(e))
+        except Exception as e:   # anything else still ends on screen, with its words
+            log.exception("%s failed", self.kind)
+            self.refuse(f"{type(e).__name__}: {e}")
+        else:
+            self.finish(outcome)
+        finally:
+            if app.txn_listener is self:
+                app.txn_listener = None
+
+    def follow(self, event: ev.Event) -> None:
+        """The engine's events while this screen's call runs (and fixed ones in tests)."""
+        if self.phase == DONE:
+            return
+        match event:
+            case ev.WaitingForPayment(_, _, _, sources):
+                self.sources = sources
+                self._set_phase(WAITING)
+            case ev.CardRead() as card:
+                self.card = card
+                self._set_phase(CARD_READ)
+            case ev.Authorizing(_, stan, _, _):
+                self.stan = stan
+                self._set_phase(AUTHORIZING)
+            case ev.Declined() as declined:
+                self.declined = declined
+
+    # --- what the screen shows ---------------------------------------------------------------
+
+    def finish(self, outcome: Outcome) -> None:
+        """Show how the transaction ended (also how tests put a fixed outcome on screen)."""
+        self.outcome = outcome
+        self.till_app.till.last = outcome.txn
+        self._set_phase(DONE)
+
+    def refuse(self, text: str) -> None:
+        self.refusal = text
+        self._set_phase(DONE)
+
+    def _set_phase(self, phase: str) -> None:
+        self.phase = phase
+        if self.is_mounted:
+            self.refresh(recompose=True)
+
+    def body(self) -> ComposeResult:
+        title = f"{kind_text(self.till_app.language, self.kind)}  {format_amount(self.amount)}"
+        with Vertical(id="payment-panel", classes=self._result_class()):
+            yield Static(title, id="payment-title")
+            yield from self._phase_body()
+
+    def _result_class(self) -> str:
+        if self.phase != DONE:
+            return "progress"
+        if self.outcome is None:
+            return "refused"
+        if self.outcome.approved:
+            return "approved"
+        return "declined" if self.outcome.state == j.DECLINED else "not-approved"
+
+    def _phase_body(self) -> ComposeResult:
+        t = self.t
+        if self.phase == PREPARING:
+            yield Static(t("pay.preparing"), classes="progress-line")
+        elif self.phase == WAITING:
+            language = self.till_app.language
+            other = "zh" if language == "en" else "en"
+            yield Static(t("pay.present"), id="present", classes="prompt")
+            yield Static(translate(other, "pay.present"), classes="prompt-other")
+            if self.note:
+                yield Static(self.note, classes="note")
+            yield Static(t("pay.armed", sources=", ".join(t(s) if s in ("reader", "camera") else s
+                                                            for s in self.sources)), classes="detail")
+            if self.till_app.station.simulator is not None:
+                yield Static(t("pay.simulator"), classes="detail")
+        elif self.phase in (CARD_READ, AUTHORIZING):
+            if self.card is not None:
+                yield Static(t("pay.card_read", card=self.card.masked_pan, source=self.card.source),
+                             classes="detail")
+            yield Static(t("pay.authorizing", stan=self.stan) if self.stan else t("pay.preparing"),
+                         classes="progress-line")
+        else:
+            yield from self._result_body()
+
+    def _result_body(self) -> ComposeResult:
+        t = self.t
+        outcome = self.outcome
+        if outcome is None:
+            yield Static(t("pay.refused"), classes="verdict")
+            yield Static(Text(self.refusal), classes="reason")
+            yield Static(t("pay.retry_keys"), classes="keys")
+            return
+        txn = outcome.txn
+        if outcome.approved:
+            yield Static(f"✔ {t('pay.approved')}", classes="verdict")
+        elif txn.state == j.DECLINED:
+            yield Static(f"✘ {t('pay.declined')}", classes="verdict")
+            yield from self._decline_reason(outcome)
+        else:
+            yield Static(f"! {t('pay.not_approved')}", classes="verdict")
+            key = {j.REVERSED: "pay.reversed", j.REVERSAL_DUE: "pay.reversal_due"}.get(txn.state, "pay.unknown")
+            yield Static(t(key), classes="reason")
+            yield Static(Text(outcome.message), classes="detail")
+        yield Static(Text(self._facts(txn)), classes="facts")
+        if outcome.balance is not None:
+            yield Static(t("pay.balance", amount=format_amount(outcome.balance)), classes="detail")
+        yield Static(t("pay.done_keys"), classes="keys")
+
+    def _decline_reason(self, outcome: Outcome) -> ComposeResult:
+        declined = self.declined
+        if declined is not None and declined.stan == outcome.txn.stan:
+            first, second = (declined.reason_zh, declined.reason) if self.till_app.language == "zh" \
+                else (declined.reason, declined.reason_zh)
+            code = f" ({declined.response_code})" if declined.response_code else ""
+            yield Static(Text(f"{first}{code}"), classes="reason")
+            yield Static(Text(second), classes="reason-other")
+        else:
+            yield Static(Text(outcome.message), classes="reason")
+
+    def _facts(self, txn: Txn) -> str:
+        t = self.t
+        lines = [f"{t('field.card')} {short_card(txn.masked_pan)}  {txn.app_label or txn.scheme or ''}",
+                 f"{t('field.trace')} {txn.stan}   {t('field.batch')} {txn.batch}"]
+        if txn.rrn or txn.auth_code:
+            lines.append(f"{t('field.rrn')} {txn.rrn or '—'}   {t('field.auth')} {txn.auth_code or '—'}")
+        return "\n".join(lines)
+
+    # --- keys ---------------------------------------------------------------------------------
+
+    def action_cancel(self) -> None:
+        """Esc while waiting for the card or code: nothing was journaled, nothing is sent."""
+        if self.phase != WAITING or self._worker is None:
+            return
+        self._worker.cancel()
+        self.till_app.show_notice("pay.cancelled", level="information")
+        self.dismiss(None)
+
+    def action_done(self) -> None:
+        if self.phase == DONE:
+            self.dismiss(self.outcome.txn if self.outcome else None)
+
+    def action_receipt(self) -> None:
+        from pos.tui.screens.receipt import ReceiptScreen
+
+        if self.phase == DONE and self.outcome is not None:
+            self.app.push_screen(ReceiptScreen(self.outcome.txn))
+
+    async def action_print_again(self) -> None:
+        if self.phase == DONE and self.outcome is not None:
+            await self.till_app.reprint(self.outcome.txn)

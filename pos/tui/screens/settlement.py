@@ -1,0 +1,112 @@
+"""Settlement: the open batch's totals, then the host's verdict and the next batch."""
+from __future__ import annotations
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import DataTable, Static
+
+from pos.amount import format_amount
+from pos.engine import EngineError, SettlementOutcome
+from pos.hostlink import HostUnavailable
+from pos.journal import BatchTotals
+from pos import events as ev
+from pos.tui.screens.base import BACK, TillScreen
+from pos.tui.widgets.bars import Hint
+
+READY, RUNNING, DONE, FAILED = "ready", "running", "done", "failed"
+
+
+class SettlementScreen(TillScreen):
+    BINDINGS = [Binding("escape", "back", show=False), Binding("enter", "settle", show=False)]
+    HINTS = (Hint("↵", "key.settle", "settle"), BACK, Hint("F9", "key.language", "app.language"))
+
+    def __init__(self, totals: BatchTotals | None = None) -> None:
+        super().__init__()
+        self.totals = totals
+        self.phase = READY
+        self.result: SettlementOutcome | None = None
+        self.failure = ""
+        self.uploading = 0
+
+    def _totals(self) -> BatchTotals:
+        if self.totals is None:
+            engine = self.till_app.engine
+            assert engine is not None
+            self.totals = engine.journal.totals()
+        return self.totals
+
+    def body(self) -> ComposeResult:
+        totals = self._totals()
+        yield Static(f"{self.t('settle.title')}  {self.t('batch')} {totals.batch}", id="settle-title")
+        table: DataTable[str] = DataTable(id="settle-table", show_cursor=False)
+        table.can_focus = False   # Enter settles; the table only shows the totals
+        table.add_column("", key="what")
+        table.add_column(self.t("settle.debits"), key="debits")
+        table.add_column(self.t("settle.credits"), key="credits")
+        for region in ("domestic", "foreign"):
+            table.add_row(self.t(f"settle.{region}"),
+                          self._cell(getattr(totals, f"{region}_debit_amount"), getattr(totals, f"{region}_debit_count")),
+                          self._cell(getattr(totals, f"{region}_credit_amount"),
+                                     getattr(totals, f"{region}_credit_count")))
+        yield table
+        yield from self._verdict()
+
+    def _cell(self, amount: int, count: int) -> str:
+        return f"{format_amount(amount)} ({self.t('settle.count', count=count)})"
+
+    def _verdict(self) -> ComposeResult:
+        if self.phase == READY:
+            yield Static(self.t("settle.keys"), classes="keys")
+        elif self.phase == RUNNING:
+            yield Static(self.t("settle.running"), classes="progress-line")
+        elif self.phase == FAILED:
+            yield Static(self.t("notice.settle_failed", detail=self.failure), classes="refused verdict-line")
+        else:
+            result = self.result
+            assert result is not None
+            key = "settle.balanced" if result.balanced else "settle.unbalanced"
+            yield Static(self.t(key, batch=result.batch, uploaded=result.uploaded),
+                         classes="approved-line" if result.balanced else "warning-line")
+            closed = result.closed_on
+            yield Static(self.t("settle.closed_on", debit=format_amount(closed.debit_amount),
+                                debits=closed.debit_count, credit=format_amount(closed.credit_amount),
+                                credits=closed.credit_count), classes="detail")
+            yield Static(self.t("settle.next", batch=result.next_batch), classes="detail")
+
+    def _set_phase(self, phase: str) -> None:
+        self.phase = phase
+        if self.is_mounted:
+            self.refresh(recompose=True)
+
+    def show_result(self, result: SettlementOutcome) -> None:
+        """Show the host's verdict (also how tests put a fixed result on screen)."""
+        self.result = result
+        self._set_phase(DONE)
+
+    def action_settle(self) -> None:
+        if self.phase in (READY, FAILED):
+            self.run_settlement()
+
+    @work(exclusive=True, group="settlement", exit_on_error=False)
+    async def run_settlement(self) -> None:
+        app = self.till_app
+        engine = app.engine
+        if engine is None:
+            return
+        self._set_phase(RUNNING)
+        app.txn_listener = self
+        try:
+            result = await engine.settle()
+        except (EngineError, HostUnavailable) as e:
+            self.failure = str(e)
+            app.show_notice("notice.settle_failed", detail=str(e))
+            self._set_phase(FAILED)
+        else:
+            self.show_result(result)
+        finally:
+            app.txn_listener = None
+
+    def follow(self, event: ev.Event) -> None:
+        if isinstance(event, ev.UploadingBatch):
+            self.uploading = event.count

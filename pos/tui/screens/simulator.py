@@ -1,0 +1,52 @@
+"""The simulator panel: choose what the customer presents (card, phone, band or wallet code)."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import OptionList, Static
+from textual.widgets.option_list import Option
+
+from pos.tui.station import Simulator
+
+if TYPE_CHECKING:
+    from pos.tui.app import CheckoutApp
+
+GROUPS = ("cards", "devices", "codes")
+
+
+class SimulatorScreen(ModalScreen[str | None]):
+    """Dismisses with the chosen presentable's key (None: nothing presented)."""
+
+    BINDINGS = [Binding("escape", "close", show=False)]
+
+    def __init__(self, simulator: Simulator) -> None:
+        super().__init__()
+        self.simulator = simulator
+
+    def compose(self) -> ComposeResult:
+        app = cast("CheckoutApp", self.app)
+        options: list[Option | None] = []
+        for group in GROUPS:
+            options.append(Option(f"── {app.t(f'sim.{group}')} ──", id=f"group-{group}", disabled=True))
+            for item in self.simulator.items:
+                if item.group == group:
+                    text = app.t(f"wallet.{item.name}") if group == "codes" else f"{item.name}  ({item.label})"
+                    options.append(Option(text, id=item.key))
+        with Vertical(classes="dialog", id="simulator"):
+            yield Static(app.t("sim.title"), classes="dialog-title")
+            yield OptionList(*options, id="presentables")
+
+    def on_mount(self) -> None:
+        presentables = self.query_one(OptionList)
+        presentables.highlighted = 1     # the first card: Enter presents it
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.dismiss(event.option.id)
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,235 @@
+"""The devices the checkout screen works with: payment sources and the simulator.
+
+A `Station` is what one till has: the payment sources the engine arms for
+every payment (reader and camera together) and -- on
+simulated devices -- a `Simulator` through which a newcomer chooses what the
+customer presents (a test card, a phone, a band, a wallet code). It holds no
+payment logic and imports nothing of Textual: the engine decides, the TUI
+shows, the station only connects devices.
+
+The simulated reader and camera are payment sources that wait, while armed,
+for the simulator to put something in front of them. A presented card goes
+through the card source; a presented wallet code is drawn as a QR image and
+read back through the real camera path (`pos.qr.source.CameraSource`: OpenCV
+capture, zxing-cpp decoding, payload classification), so the simulator skips
+no code a real till runs.
+"""
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Generic, TypeVar
+
+import cv2
+
+from acquirer.config import CARDS_FILE
+from drivers.camera import CameraError
+from drivers.nfc import ReaderError
+from drivers.sim.contactless import load_profiles
+from drivers.sim.wallet import CODE_KINDS, VirtualWallet, code_image
+from pos.config import PosConfig
+from pos.contactless import open_contactless
+from pos.emv import EmvConfigError
+from pos.payment import CardData, PaymentRequest, PaymentSource, WalletCode
+from pos.virtual_card import ATC_DIR, VirtualCard, VirtualCards
+
+T = TypeVar("T")
+
+#: the station's devices, as the status bar shows them
+READER, CAMERA, PRINTER = "reader", "camera", "printer"
+SIMULATED, ABSENT, OK, FAULT = "sim", "none", "ok", "fault"
+
+
+class NotArmed(RuntimeError):
+    """Something was presented while no payment is waiting for it."""
+
+
+class _Slot(Generic[T]):
+    """Where the simulator puts what the customer presents, while a read waits for it."""
+
+    def __init__(self) -> None:
+        self._waiting: asyncio.Future[T] | None = None
+
+    @property
+    def armed(self) -> bool:
+        return self._waiting is not None and not self._waiting.done()
+
+    async def wait(self) -> T:
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._waiting = future
+        try:
+            return await future
+        finally:
+            self._waiting = None
+
+    def put(self, item: T) -> None:
+        if self._waiting is None or self._waiting.done():
+            raise NotArmed("no payment is waiting")
+        self._waiting.set_result(item)
+
+
+class SimulatedReader:
+    """The simulated contactless reader, armed: waits for the simulator's tap, then reads it.
+
+    The tap itself is the contactless integration's `VirtualCard`: the card
+    goes into the simulated PN532's field and the terminal's reader reads it
+    through nfcpy and the EMV kernel, as a real tap.
+    """
+
+    name = READER
+
+    def __init__(self) -> None:
+        self.slot: _Slot[VirtualCard] = _Slot()
+
+    async def read(self, request: PaymentRequest) -> CardData | WalletCode:
+        tap = await self.slot.wait()
+        return await tap.read(request)
+
+
+class SimulatedCamera:
+    """The code scanner, simulated: shows the presented code's QR image to the real camera path.
+
+    A code the terminal refuses (or an image it cannot read) is reported to
+    `on_problem` and the camera waits for the next presentation, as a real
+    scanner keeps scanning.
+    """
+
+    name = CAMERA
+
+    def __init__(self, frames_dir: Path, on_problem: Callable[[str], None] | None = None) -> None:
+        self.frames_dir = frames_dir
+        self.on_problem = on_problem
+        self.slot: _Slot[str] = _Slot()
+        self._numbers = itertools.count(1)
+
+    async def read(self, request: PaymentRequest) -> CardData | WalletCode:
+        from pos.qr.source import CameraSource   # OpenCV's capture stack loads on first scan
+
+        while True:
+            payload = await self.slot.wait()
+            image = self._draw(payload)
+            refused: list[str] = []
+            camera = CameraSource(image, timeout_s=10.0, on_refused=lambda e: refused.append(e.message))
+            try:
+                return await camera.read(request)
+            except CameraError as e:
+                self._problem("; ".join(refused) or str(e))
+            finally:
+                image.unlink(missing_ok=True)
+
+    def _draw(self, payload: str) -> Path:
+        self.frames_dir.mkdir(parents=True, exist_ok=True)
+        path = self.frames_dir / f"code-{next(self._numbers)}.png"
+        if not cv2.imwrite(str(path), code_image(payload)):
+            raise CameraError(f"simulated camera: cannot write the frame {path}")
+        return path
+
+    def _problem(self, text: str) -> None:
+        if self.on_problem is not None:
+            self.on_problem(text)
+
+
+@dataclass(frozen=True)
+class Presentable:
+    """One thing the simulator can put in front of the till."""
+
+    key: str          # "card:visa", "code:alipay"
+    group: str        # "cards", "devices" (phones and bands) or "codes"
+    name: str         # the test card's name or the code kind
+    label: str        # what the card says about itself (cards) or "" (codes: the TUI names them)
+    device: str       # READER or CAMERA
+
+
+class Simulator:
+    """Lets a person choose what the customer presents: a test card, phone, band or wallet code."""
+
+    def __init__(self, config: PosConfig, cards: VirtualCards, reader: SimulatedReader,
+                 camera: SimulatedCamera) -> None:
+        cards_file = config.config_dir / CARDS_FILE
+        self._cards = cards
+        # one ATC store for a card's taps and its CPM codes: the issuer never sees an ATC twice
+        self._wallet = VirtualWallet(cards_file=cards_file, state_dir=config.state_dir / ATC_DIR)
+        self.reader = reader
+        self.camera = camera
+        items = []
+        for profile in load_profiles(cards_file).values():
+            group = "cards" if profile.form == "card" else "devices"
+            items.append(Presentable(f"card:{profile.name}", group, profile.name, profile.label, READER))
+        items.sort(key=lambda p: p.group)   # cards, then phones and bands (file order within each)
+        items += [Presentable(f"code:{kind}", "codes", kind, "", CAMERA) for kind in CODE_KINDS]
+        self.items: tuple[Presentable, ...] = tuple(items)
+
+    def find(self, key: str) -> Presentable:
+        for item in self.items:
+            if item.key == key:
+                return item
+        raise KeyError(f"the simulator has nothing called {key!r}")
+
+    @property
+    def waiting(self) -> bool:
+        return self.reader.slot.armed or self.camera.slot.armed
+
+    def present(self, key: str) -> Presentable:
+        """Put `key` in front of its device; `NotArmed` when no payment waits on that device."""
+        item = self.find(key)
+        if item.device == READER:
+            if not self.reader.slot.armed:
+                raise NotArmed("no payment is waiting")
+            self.reader.slot.put(self._cards.card(item.name))
+        else:
+            if not self.camera.slot.armed:
+                raise NotArmed("no payment is waiting")
+            code = self._wallet.cpm_code() if item.name == "cpm" else self._wallet.issue(item.name)
+            self.camera.slot.put(code.payload)
+        return item
+
+
+@dataclass
+class Station:
+    """The devices of one till, as the TUI uses them."""
+
+    sources: list[PaymentSource]
+    devices: dict[str, str]                       # device -> SIMULATED / OK / ABSENT / FAULT
+    simulator: Simulator | None = None
+    problems: list[Callable[[str, str], None]] = field(default_factory=list)
+    opening_problems: list[tuple[str, str]] = field(default_factory=list)   # (device, text) at opening
+
+    def report(self, device: str, text: str) -> None:
+        """A device problem, for whoever shows them (device name, what happened)."""
+        for listener in self.problems:
+            listener(device, text)
+
+
+@contextmanager
+def open_station(config: PosConfig) -> Iterator[Station]:
+    """The configured devices, open for the app's lifetime.
+
+    The reader is `[nfc] reader` (`pos.contactless`); on the simulated one the
+    simulator taps the test cards. A reader that cannot be opened leaves the
+    station without it (its status says fault) rather than without a till.
+    """
+    station = Station(sources=[], devices={READER: ABSENT, CAMERA: ABSENT})
+    with ExitStack() as stack:
+        contactless = None
+        try:
+            contactless = stack.enter_context(open_contactless(config))
+        except (ReaderError, EmvConfigError) as e:
+            station.devices[READER] = FAULT
+            station.opening_problems.append((READER, str(e)))
+        camera = SimulatedCamera(config.state_dir / "sim-camera", lambda text: station.report(CAMERA, text))
+        station.devices[CAMERA] = SIMULATED
+        if contactless is not None and contactless.cards is not None:
+            reader = SimulatedReader()
+            station.devices[READER] = SIMULATED
+            station.sources = [reader, camera]
+            station.simulator = Simulator(config, contactless.cards, reader, camera)
+        else:
+            if contactless is not None:
+                station.devices[READER] = OK
+                station.sources.append(contactless.reader)
+            station.sources.append(camera)
+        yield station

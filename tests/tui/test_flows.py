@@ -1,0 +1,253 @@
+"""The checkout app driven as a cashier drives it (Textual pilot), over the real engine and devices.
+
+Each test has its own state directory (journal, embedded acquirer, ATCs,
+print queue); cards are tapped on the simulated PN532 through nfcpy and the
+EMV kernel, codes shown to the camera path, receipts printed on the
+simulated ESC/POS printer. What is checked is what the cashier sees and what
+the journal and the printer's paper hold.
+"""
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from pos.journal import Journal
+from pos.tui.app import CheckoutApp
+from tests.tui.support import charge, pilot_test, new_app, present, screen_name, screen_text, sign_on, wait_done, wait_for
+
+
+def journal_rows(app: CheckoutApp) -> list[dict[str, object]]:
+    """The journal as the engine wrote it (read through a second connection)."""
+    db = sqlite3.connect(app.config.journal_path)
+    db.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in db.execute("SELECT * FROM transactions ORDER BY id")]
+    finally:
+        db.close()
+
+
+@pilot_test
+async def test_sale_by_card(tmp_path: Path) -> None:
+    app = new_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_on(pilot)
+        await pilot.press(*"1234")
+        assert "¥12.34" in screen_text(pilot)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: getattr(app.screen, "phase", "") == "waiting")
+        assert "Tap, insert or show your code" in screen_text(pilot)
+        await present(pilot, "card:unionpay-debit")
+        await wait_done(pilot)
+        [row] = journal_rows(app)
+        assert (row["type"], row["state"], row["amount"], row["response_code"]) == ("sale", "approved", 1234, "00")
+        assert row["entry_mode"].startswith("07")     # contactless, read by the kernel through nfcpy
+        shown = screen_text(pilot)
+        assert "APPROVED" in shown and "¥12.34" in shown
+        assert row["rrn"] in shown and row["auth_code"] in shown and row["stan"] in shown
+        assert "621483…0015" in shown
+        # the receipt preview is the simulated printer's paper for this sale
+        await pilot.press("r")
+        await wait_for(pilot, lambda: screen_name(pilot) == "ReceiptScreen")
+        paper = screen_text(pilot)
+        assert "MERCHANT COPY" in paper and row["rrn"] in paper and "12.34" in paper
+        await pilot.press("escape", "enter")
+        await wait_for(pilot, lambda: screen_name(pilot) == "AmountScreen")
+        assert "¥0.00" in screen_text(pilot)       # the next sale starts from zero
+        await app.action_quit()
+
+
+@pilot_test
+async def test_sale_by_qr(tmp_path: Path) -> None:
+    """A customer's EMVCo QR code (CPM), shown to the camera: decoded, classified, authorized."""
+    app = new_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_on(pilot)
+        await charge(pilot, "2500", "code:cpm")
+        [row] = journal_rows(app)
+        assert (row["type"], row["state"], row["amount"]) == ("sale", "approved", 2500)
+        assert row["entry_mode"].startswith("03")     # entry by QR code
+        assert "APPROVED" in screen_text(pilot)
+        await app.action_quit()
+
+
+@pilot_test
+async def test_decline_shows_the_reason_in_both_languages(tmp_path: Path) -> None:
+    app = new_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_on(pilot)
+        await charge(pilot, "2000", "card:unionpay-low-balance")   # ¥20.00 on a ¥10.00 balance
+        [row] = journal_rows(app)
+        assert (row["state"], row["response_code"]) == ("declined", "51")
+        shown = screen_text(pilot)
+        assert "DECLINED" in shown and "(51)" in shown
+        assert "Insufficient funds" in shown or "insufficient funds" in shown.lower()
+        assert "余额不足" in shown
+        await app.action_quit()
+
+
+@pilot_test
+async def test_sale_over_the_cvm_limit_asks_for_the_pin(tmp_path: Path) -> None:
+    """Above the CVM limit the kernel asks for online PIN: the PIN pad, then the card again."""
+    app = new_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_on(pilot)
+        await pilot.press(*"150000", "enter")                  # ¥1,500.00 > the ¥1,000.00 CVM limit
+        await present(pilot, "card:unionpay-debit")
+        await wait_for(pilot, lambda: screen_name(pilot) == "CardPinScreen")
+        assert journal_rows(app) == []                          # refused before sending: no PIN yet
+        await pilot.press(*"123456", "enter")                  # cards.toml: the card's TEST PIN
+        await present(pilot, "card:unionpay-debit")             # "enter the PIN and present it again"
+        await wait_done(pilot)
+        [row] = journal_rows(app)
+        assert (row["state"], row["amount"]) == ("approved", 150000)
+        assert row["entry_mode"] == "071"                       # contactless, PIN entered
+        await app.action_quit()
+
+
+@pilot_test
+async def test_cancel_while_waiting_for_a_card_sends_nothing(tmp_path: Path) -> None:
+    app = new_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_on(pilot)
+        await pilot.press(*"500", "enter")
+        await wait_for(pilot, lambda: getattr(app.screen, "phase", "") == "waiting")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: screen_name(pilot) == "AmountScreen")
+        assert "¥5.00" in screen_text(pilot)        # the amount is kept for another try
+        assert app.till.notice is not None and app.till.notice.key == "pay.cancelled"
+        assert journal_rows(app) == []              # nothing journaled, nothing sent
+        await wait_for(pilot, lambda: app.station.simulator is not None and not app.station.simulator.waiting,
+                       "the sources disarmed")
+        # and the till goes on: the same amount, charged again
+        await pilot.press("enter")
+        await present(pilot, "card:visa")
+        await wait_done(pilot)
+        assert [r["state"] for r in journal_rows(app)] == ["approved"]
+        await app.action_quit()
+
+
+async def _history_pick(pilot, stan: str) -> None:  # type: ignore[no-untyped-def]
+    from textual.widgets import DataTable
+
+    await pilot.press("f2")
+    await wait_for(pilot, lambda: screen_name(pilot) == "HistoryScreen")
+    table = pilot.app.screen.query_one("#txns", DataTable)
+    await wait_for(pilot, lambda: table.row_count > 0, "history rows")
+    table.focus()
+    row = next(i for i in range(table.row_count) if table.get_row_at(i)[0] == stan)
+    table.move_cursor(row=row)
+    await pilot.pause()
+
+
+@pilot_test
+async def test_void_needs_the_supervisor_pin(tmp_path: Path) -> None:
+    app = new_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_on(pilot)
+        await charge(pilot, "8800", "card:visa")
+        sale = journal_rows(app)[0]
+        await pilot.press("enter")
+        await _history_pick(pilot, sale["stan"])
+        await pilot.press("v")
+        await wait_for(pilot, lambda: screen_name(pilot) == "SupervisorPinScreen")
+        await pilot.press(*"123456", "enter")                 # wrong PIN
+        await pilot.pause()
+        assert screen_name(pilot) == "SupervisorPinScreen"
+        assert "Wrong supervisor PIN" in screen_text(pilot)
+        assert len(journal_rows(app)) == 1                     # refused: nothing started
+        await pilot.press(*"888888", "enter")                 # config/pos.toml [tui] supervisor_pin (TEST)
+        await present(pilot, "card:visa")
+        await wait_done(pilot)
+        sale_after, void = journal_rows(app)
+        assert (void["type"], void["state"], void["amount"]) == ("void", "approved", 8800)
+        assert void["original_stan"] == sale["stan"]
+        assert sale_after["state"] == "voided"
+        assert "APPROVED" in screen_text(pilot)
+        await app.action_quit()
+
+
+@pilot_test
+async def test_escape_from_the_supervisor_pin_voids_nothing(tmp_path: Path) -> None:
+    app = new_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_on(pilot)
+        await charge(pilot, "100", "card:visa")
+        await pilot.press("enter")
+        await _history_pick(pilot, journal_rows(app)[0]["stan"])
+        await pilot.press("v")
+        await wait_for(pilot, lambda: screen_name(pilot) == "SupervisorPinScreen")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: screen_name(pilot) == "HistoryScreen")
+        assert [r["state"] for r in journal_rows(app)] == ["approved"]
+        await app.action_quit()
+
+
+@pilot_test
+async def test_refund_from_history(tmp_path: Path) -> None:
+    app = new_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_on(pilot)
+        await charge(pilot, "4599", "card:mastercard")
+        sale = journal_rows(app)[0]
+        await pilot.press("enter")
+        await _history_pick(pilot, sale["stan"])
+        await pilot.press("f")
+        await wait_for(pilot, lambda: screen_name(pilot) == "SupervisorPinScreen")
+        await pilot.press(*"888888", "enter")
+        await wait_for(pilot, lambda: screen_name(pilot) == "RefundAmountScreen")
+        assert "¥45.99" in screen_text(pilot)                  # the whole sale by default
+        await pilot.press(*"5000")                              # more than the sale: refused
+        assert "At most ¥45.99" in screen_text(pilot)
+        await pilot.press("backspace", "backspace", "backspace", "backspace", *"2000", "enter")
+        await present(pilot, "card:mastercard")
+        await wait_done(pilot)
+        refund = journal_rows(app)[1]
+        assert (refund["type"], refund["state"], refund["amount"]) == ("refund", "approved", 2000)
+        assert refund["original_rrn"] == sale["rrn"]
+        await app.action_quit()
+
+
+@pilot_test
+async def test_reprint_puts_a_marked_copy_on_paper(tmp_path: Path) -> None:
+    app = new_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_on(pilot)
+        await charge(pilot, "1234", "card:unionpay-debit")
+        simulator = app.engine.printer.simulator   # type: ignore[union-attr]
+        assert "重打印 REPRINT" not in simulator.document.text
+        await pilot.press("r")
+        await wait_for(pilot, lambda: screen_name(pilot) == "ReceiptScreen")
+        assert "REPRINT" not in screen_text(pilot)
+        await pilot.press("p")
+        await wait_for(pilot, lambda: "REPRINT" in screen_text(pilot), "the reprint in the preview")
+        assert simulator.document.text.count("重打印 REPRINT") >= 1
+        await app.action_quit()
+
+
+@pilot_test
+async def test_settlement_closes_the_batch(tmp_path: Path) -> None:
+    app = new_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_on(pilot)
+        await charge(pilot, "1234", "card:unionpay-debit")
+        await pilot.press("enter")
+        await charge(pilot, "8800", "card:visa")
+        await pilot.press("enter")
+        await pilot.press("f3")
+        await wait_for(pilot, lambda: screen_name(pilot) == "SettlementScreen")
+        shown = screen_text(pilot)
+        assert "Batch 000001" in shown
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: getattr(app.screen, "phase", "") == "done", "the settlement result")
+        shown = screen_text(pilot)
+        assert "Batch 000001 settled: balanced" in shown
+        assert "sales ¥100.34 (2)" in shown and "Next batch 000002" in shown
+        assert "Batch 000002" in shown                          # the status bar follows
+        journal = Journal(app.config.journal_path)
+        try:
+            closed = journal.db["batches"].get("000001")
+        finally:
+            journal.close()
+        assert (closed["state"], closed["balanced"], closed["debit_amount"], closed["debit_count"]) == \
+            ("closed", 1, 10034, 2)
+        await app.action_quit()
