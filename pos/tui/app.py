@@ -201,8 +201,9 @@ class CheckoutApp(App[None]):
 
     def show_notice(self, key: str, *, level: str = "error", **values: object) -> None:
         self.till.notice = Notice(key, values, level)
-        self.notify(self.till.notice.text(self.language), severity="error" if level == "error" else "warning",
-                    timeout=8)
+        if level != "information":   # the notice bar says it; a toast draws the eye to trouble
+            self.notify(self.till.notice.text(self.language),
+                        severity="error" if level == "error" else "warning", timeout=8)
         self.refresh_bars()
 
     def clear_notice(self) -> None:

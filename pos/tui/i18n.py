@@ -199,6 +199,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "key.back": ("Back", "返回"),
     "key.cancel": ("Cancel", "取消"),
     "key.void": ("Void", "撤销"),
+    "key.search": ("Search", "搜索"),
     "key.refund": ("Refund", "退货"),
     "key.print": ("Print again", "重打"),
 }

@@ -36,9 +36,10 @@ def matches(txn: Txn, text: str) -> bool:
 
 
 class HistoryScreen(TillScreen):
-    BINDINGS = [Binding("escape", "back", show=False), Binding("v", "void", show=False),
+    BINDINGS = [Binding("escape", "back", show=False), Binding("slash", "search", show=False),
+                Binding("v", "void", show=False),
                 Binding("f", "refund", show=False), Binding("r", "receipt", show=False)]
-    HINTS = (Hint("V", "key.void", "void"), Hint("F", "key.refund", "refund"), Hint("R", "key.receipt", "receipt"),
+    HINTS = (Hint("/", "key.search", "search"), Hint("V", "key.void", "void"), Hint("F", "key.refund", "refund"), Hint("R", "key.receipt", "receipt"),
              BACK, Hint("F9", "key.language", "app.language"))
 
     def __init__(self, rows: Callable[[], list[Txn]] | None = None) -> None:
@@ -73,6 +74,10 @@ class HistoryScreen(TillScreen):
 
     def on_mount(self) -> None:
         self.reload()
+        self.query_one("#txns", DataTable).focus()   # keys act on the rows; "/" goes to the search
+
+    def action_search(self) -> None:
+        self.query_one("#search", Input).focus()
 
     async def recompose(self) -> None:   # a language switch rebuilds the table: fill it again
         await super().recompose()
@@ -102,6 +107,7 @@ class HistoryScreen(TillScreen):
         self._fill()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
         self.query_one("#txns", DataTable).focus()
 
     def on_select_changed(self, event: Select.Changed) -> None:

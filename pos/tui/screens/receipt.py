@@ -19,9 +19,11 @@ class ReceiptScreen(TillScreen):
     BINDINGS = [Binding("escape", "back", show=False), Binding("p", "print_again", show=False)]
     HINTS = (Hint("P", "key.print", "print_again"), BACK, Hint("F9", "key.language", "app.language"))
 
-    def __init__(self, txn: Txn) -> None:
+    def __init__(self, txn: Txn, *, paper: list[PaperLine] | None = None) -> None:
+        """`paper`: the lines to show instead of the printer's (a fixed receipt, for tests)."""
         super().__init__()
         self.txn = txn
+        self.paper = paper
 
     def body(self) -> ComposeResult:
         yield Static(self.t("receipt.title", stan=self.txn.stan), id="receipt-title")
@@ -32,6 +34,8 @@ class ReceiptScreen(TillScreen):
     def _paper(self) -> Text:
         app = self.till_app
         engine = app.engine
+        if self.paper is not None:
+            return _draw(self.paper, self._columns())
         if engine is not None and engine.printer is None:
             return Text(self.t("receipt.no_printer"))
         if app.paper.simulator is not None:
@@ -59,6 +63,7 @@ class ReceiptScreen(TillScreen):
 
     async def action_print_again(self) -> None:
         if await self.till_app.reprint(self.txn):
+            self.paper = None   # from now on, the paper the printer just printed
             self.query_one("#receipt-paper", Static).update(self._paper())
             self.app.notify(self.t("receipt.printed", stan=self.txn.stan))
 

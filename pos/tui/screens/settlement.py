@@ -19,7 +19,11 @@ READY, RUNNING, DONE, FAILED = "ready", "running", "done", "failed"
 
 class SettlementScreen(TillScreen):
     BINDINGS = [Binding("escape", "back", show=False), Binding("enter", "settle", show=False)]
-    HINTS = (Hint("↵", "key.settle", "settle"), BACK, Hint("F9", "key.language", "app.language"))
+    @property
+    def HINTS(self) -> tuple[Hint, ...]:  # type: ignore[override]
+        if self.phase in (READY, FAILED):
+            return (Hint("↵", "key.settle", "settle"), BACK, Hint("F9", "key.language", "app.language"))
+        return (BACK, Hint("F9", "key.language", "app.language"))
 
     def __init__(self, totals: BatchTotals | None = None) -> None:
         super().__init__()

@@ -1,0 +1,108 @@
+"""Device and host trouble on the checkout screen: a notice says what happened and what to do,
+and the transaction stays on screen.
+"""
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+from pos.tui.app import make_app
+from tests.pos.support import make_config
+from tests.tui.support import (
+    charge,
+    new_app,
+    pilot_test,
+    screen_name,
+    screen_text,
+    sign_on,
+    tui_config,
+    wait_for,
+)
+
+
+def closed_port() -> int:
+    """A loopback port nobody listens on (bound, then released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pilot_test
+async def test_host_down_at_sign_on(tmp_path: Path) -> None:
+    config_dir = make_config(tmp_path, pos={"timeout_s": 0.6, "connect_timeout_s": 0.2,
+                                            "backoff_initial_s": 0.05, "backoff_max_s": 0.1})
+    app = make_app(tui_config(tmp_path, config_dir, host_address=f"127.0.0.1:{closed_port()}"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: screen_name(pilot) == "SignOnScreen" and app.engine is not None)
+        await pilot.press(*"0000", "enter")
+        await wait_for(pilot, lambda: app.till.notice is not None and app.till.notice.key == "notice.signon_failed",
+                       "the sign-on failure notice")
+        shown = screen_text(pilot)
+        assert "Sign-on failed" in shown and "Press F10 to try again" in shown
+        assert "Host down" in shown
+        assert screen_name(pilot) == "SignOnScreen" and not app.signed_on
+        await app.action_quit()
+
+
+@pilot_test
+async def test_printer_out_of_paper_keeps_the_sale_on_screen(tmp_path: Path) -> None:
+    app = new_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_on(pilot)
+        simulator = app.engine.printer.simulator   # type: ignore[union-attr]
+        simulator.run_out_of_paper()
+        await charge(pilot, "1234", "card:unionpay-debit")
+        shown = screen_text(pilot)
+        assert "APPROVED" in shown                                  # the sale stands
+        assert "Printer problem" in shown and "press P to print again" in shown
+        assert "Printer fault" in shown
+        assert "POS SLIP" not in simulator.document.text            # nothing came out
+        simulator.load_paper()
+        await pilot.press("p")
+        await wait_for(pilot, lambda: "POS SLIP" in simulator.document.text, "the receipt on paper")
+        await wait_for(pilot, lambda: "Printer sim" in screen_text(pilot), "the printer back in the status bar")
+        assert "APPROVED" in screen_text(pilot)
+        await app.action_quit()
+
+
+@pilot_test
+async def test_no_answer_reverses_and_says_so(tmp_path: Path) -> None:
+    config_dir = make_config(tmp_path, pos={"timeout_s": 0.5}, issuers={"cup-bank": ("slow", 1500)})
+    app = make_app(tui_config(tmp_path, config_dir))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_on(pilot)
+        await charge(pilot, "1234", "card:unionpay-debit")
+        shown = screen_text(pilot)
+        assert "NOT APPROVED" in shown
+        assert "No answer from the host" in shown
+        assert app.till.notice is not None and app.till.notice.key == "notice.reversal_pending"
+        assert "Reversal of trace" in shown
+        assert app.till.last is not None and app.till.last.state in ("reversed", "reversal_due")
+        await app.action_quit()
+
+
+@pilot_test
+async def test_reader_unplugged_at_start(tmp_path: Path) -> None:
+    config_dir = make_config(tmp_path, pos={"reader": "/dev/ttyUSB97"})
+    app = make_app(tui_config(tmp_path, config_dir))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.till.notice is not None, "a notice")
+        shown = screen_text(pilot)
+        assert "Card reader problem" in shown and "Check the reader's cable" in shown
+        assert "Reader fault" in shown
+        await app.action_quit()
+
+
+@pilot_test
+async def test_language_switch(tmp_path: Path) -> None:
+    app = new_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_on(pilot)
+        await pilot.press("f9")
+        await wait_for(pilot, lambda: "主机 在线" in screen_text(pilot), "the Chinese status bar")
+        assert "消费" in screen_text(pilot)
+        await charge(pilot, "100", "card:visa")
+        assert "交易成功" in screen_text(pilot)
+        await pilot.press("f9")
+        await wait_for(pilot, lambda: "APPROVED" in screen_text(pilot), "English again")
+        await app.action_quit()
