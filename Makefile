@@ -1,4 +1,4 @@
-# tillkit — the two quick-start commands are `make demo` and `make test`.
+# tillkit — the two quick-start commands are `make demo` (the checkout screen) and `make test`.
 # Both install what they need first: system packages through apt when missing
 # (python3-venv, libzbar0, tmux), then the Python packages into .venv.
 
@@ -26,8 +26,8 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@
 
-demo: setup
-	$(VENV)/bin/pos demo
+demo: setup   # the checkout screen on simulated devices (`pos demo` is the scripted run)
+	$(VENV)/bin/pos
 
 test: setup
 	$(PY) -m pytest -n 2
