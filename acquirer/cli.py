@@ -1,9 +1,11 @@
 """`acquirer`: run the terminal host and show what integrators need to test against it.
 
-- `acquirer serve [--host 127.0.0.1] [--port P] [--db PATH] [--config DIR]`
+- `acquirer serve [--host 127.0.0.1] [--port P] [--wallet-port P] [--db PATH] [--config DIR]`
   starts the host. It prints `acquirer listening on HOST:PORT` once it
-  accepts connections (with `--port 0` that line tells the chosen port), and
-  re-reads the issuers' `mode` / `delay_ms` from the configuration on SIGHUP.
+  accepts connections (with `--port 0` that line tells the chosen port), then,
+  with a wallet channel (`wallets.toml`), `wallet apps listening on HOST:PORT`
+  (the endpoint where customers' wallet apps pay merchant-presented codes),
+  and re-reads the issuers' `mode` / `delay_ms` from the configuration on SIGHUP.
 - `acquirer terminals [--json]`: registered terminals with their test TMKs and
   MAC algorithm.
 - `acquirer cards [--json]`: the test cards of the issuers' card file, with
@@ -52,27 +54,32 @@ def main() -> None:
 @main.command()
 @click.option("--host", "address", default=None, help="listen address (default from config: 127.0.0.1)")
 @click.option("--port", type=int, default=None, help="TCP port (default from config; 0 = any free port)")
+@click.option("--wallet-port", type=int, default=None,
+              help="wallet apps' port (default: wallets.toml [apps] port; 0 = any free port)")
 @click.option("--db", "db_path", type=click.Path(dir_okay=False), default=None,
               help="SQLite database (default from config)")
 @config_option
 @click.option("--log-level", default="INFO", show_default=True,
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
-def serve(address: str | None, port: int | None, db_path: str | None, config_dir: str | None,
-          log_level: str) -> None:
+def serve(address: str | None, port: int | None, wallet_port: int | None, db_path: str | None,
+          config_dir: str | None, log_level: str) -> None:
     """Run the terminal host until interrupted."""
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = _load(config_dir)
+    if wallet_port is None and config.wallets is not None:
+        wallet_port = config.wallets.app_port
     with suppress(KeyboardInterrupt):
         asyncio.run(_serve(config, config_dir, address or config.server.host,
-                           config.server.port if port is None else port,
+                           config.server.port if port is None else port, wallet_port,
                            Path(db_path) if db_path else config.database.path))
 
 
 async def _serve(config: AcquirerConfig, config_dir: str | None, address: str, port: int,
-                 db_path: Path) -> None:
+                 wallet_port: int | None, db_path: Path) -> None:
     from acquirer.host import Host
     from acquirer.server import Server
     from acquirer.storage import Checkpointer, open_database
+    from acquirer.wallet_apps import WalletAppServer
 
     db = open_database(db_path, config.database.synchronous, auto_checkpoint=False)
     checkpointer = Checkpointer(db_path).start()
@@ -85,11 +92,17 @@ async def _serve(config: AcquirerConfig, config_dir: str | None, address: str, p
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     loop.add_signal_handler(signal.SIGINT, stop.set)
     click.echo(f"acquirer listening on {bound_address}:{bound_port}")
+    apps = WalletAppServer(host) if config.wallets is not None and wallet_port is not None else None
+    if apps is not None:
+        apps_address, apps_port = await apps.start(address, wallet_port)
+        click.echo(f"wallet apps listening on {apps_address}:{apps_port}")
     sys.stdout.flush()
     serving = asyncio.create_task(server.serve_forever())
     await stop.wait()
     log.info("shutting down")
     await server.close()
+    if apps is not None:
+        await apps.close()
     serving.cancel()
     host.store.commit_now()
     log.info("group commit: %d units in %d commits", host.store.units, host.store.commits)

@@ -12,7 +12,8 @@ next to the `acquirer` package.
 
 `cards.toml` is the simulated issuers' card file, the only place in the kit
 where full test PANs and PINs live; the host's tables keep tokens and masked
-PANs (see `tokens`).
+PANs (see `tokens`). `wallets.toml`, when present, configures the wallet
+channel (`acquirer.protocol.wallets` reads it: the virtual wallet app shares it).
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from typing import Any
 
 from acquirer.protocol.mac import MAC_ALGORITHMS
 from acquirer.protocol.transactions import TxnTable, TxnType
+from acquirer.protocol.wallets import WALLETS_FILE, WalletFileError, Wallets, load_wallets
 
 __all__ = [
     "AcquirerConfig",
@@ -171,6 +173,7 @@ class AcquirerConfig:
     terminals: Mapping[tuple[str, str], Terminal]   # (tid, mid) -> terminal
     cards: tuple[Card, ...]
     txn_table: TxnTable
+    wallets: Wallets | None = None   # wallets.toml; None: no wallet channel (its requests get 40)
 
 
 # --- where the files are ----------------------------------------------------------
@@ -373,10 +376,16 @@ def load_config(directory: str | os.PathLike[str] | None = None) -> AcquirerConf
             raise row.error("issuer", f"card {card.name!r} belongs to {card.issuer!r} but its BIN routes "
                                       f"to {routed!r} ([[bin]] in {ACQUIRER_FILE})")
 
+    wallets_path = directory / WALLETS_FILE
+    try:
+        wallets = load_wallets(wallets_path) if wallets_path.exists() else None
+    except WalletFileError as e:
+        raise ConfigError(e.file, e.key, e.reason) from None
+
     return AcquirerConfig(
         directory=directory, server=server, database=database, host=host, bins=bins,
         issuers=issuers, fees=fees, merchants=merchants, terminals=terminals, cards=cards,
-        txn_table=txn_table,
+        txn_table=txn_table, wallets=wallets,
     )
 
 

@@ -25,7 +25,8 @@ Order of the checks (the first failing one answers):
 7. Financial requests: 60.2 must be the host's open batch (**77**), the type
    must be permitted to the terminal (`transactions` in its configuration,
    **58**), then `processing` (duplicates **94**, switch **91**/**98**,
-   issuer and original-transaction codes).
+   issuer and original-transaction codes), or for the wallet channel's
+   requests (wallet sale, MPM sale, wallet query) `wallet`.
 
 Replies: MTI + 10, TPDU addresses swapped, 3/4/11/41/42/60 echoed, 12/13 the
 host's local time. Replies to financial requests and reversals carry field
@@ -71,11 +72,12 @@ from acquirer.protocol.messages import (
     sign_on_reply,
 )
 from acquirer.protocol.codec import ProtocolError, reply_h
-from acquirer.protocol.transactions import UnknownTransaction
+from acquirer.protocol.transactions import WALLET_TYPES, UnknownTransaction
 from acquirer.records import Records
 from acquirer.sessions import Session, Sessions
 from acquirer.settlement import Settlements
 from acquirer.switch import Switch
+from acquirer.wallet import WalletChannel
 
 __all__ = ["Host"]
 
@@ -108,6 +110,8 @@ class Host:
         self.processor = Processor(self.store, self.ledger, self.records, self.switch, self.issuers,
                                    self.sessions, config.host.token_key)
         self.settlements = Settlements(conn, self.sessions)
+        self.wallet = WalletChannel(config.wallets, config.merchants, self.ledger, self.records,
+                                    config.host.token_key)
         self.table = config.txn_table
         self._seed()
 
@@ -119,6 +123,7 @@ class Host:
                 self.ledger.open_account(merchant_account(mid), "merchant")
             for issuer in self.issuers.values():
                 issuer.seed()
+            self.wallet.seed()
         self.store.commit_now()
 
     # --- entry point -----------------------------------------------------------------
@@ -213,6 +218,8 @@ class Host:
         assert isinstance(request, FinancialRequest) and session is not None
         if kind is MessageKind.REVERSAL:
             with self.store.unit():
+                if request.txn in WALLET_TYPES:
+                    self.wallet.before_reversal(request, terminal, now)
                 outcome = self.processor.reversal(request, terminal, now)
             await self.store.durable()
             log.info("reversal from %s STAN %s: %s", terminal.tid, request.stan, outcome)
@@ -220,7 +227,11 @@ class Host:
         self.sessions.check_batch(terminal, request.batch)
         if terminal.transactions is not None and request.txn not in terminal.transactions:
             raise Decline("58", f"{request.txn.value} is not permitted to terminal {terminal.tid}")
-        result = await self.processor.financial(request, terminal, session.keys, now)
+        if request.txn in WALLET_TYPES:   # the wallet channel: no card, no switch
+            with self.store.unit():
+                result = self.wallet.request(request, terminal, now)
+        else:
+            result = await self.processor.financial(request, terminal, session.keys, now)
         await self.store.durable()
         log.debug("%s from %s STAN %s: %s %s", request.txn.value, terminal.tid, request.stan,
                  result.code, result.reason)

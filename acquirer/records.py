@@ -12,6 +12,9 @@ the request (the link carries no date in a sale). Statuses:
 - `approved`, `declined`: the outcome of the request itself;
 - `voided` (a sale, pre-auth or completion whose void was approved),
   `completed` (a pre-auth a completion captured), `reversed` (undone by 0400);
+- `pending`: a wallet payment waiting for its customer (confirming on the
+  phone, or yet to pay a merchant-presented code), until paid, failed or
+  closed by a reversal (`acquirer.wallet`);
 - `tombstone`: a reversal arrived for a STAN the host had not seen. The row
   holds that STAN's key so the original, if it arrives later, is a duplicate
   (94) and never posts.
@@ -124,6 +127,12 @@ class Records:
 
     def set_status(self, txn_id: int, status: str) -> None:
         self.conn.execute("UPDATE transactions SET status = ? WHERE id = ?", (status, txn_id))
+
+    def resolve(self, txn_id: int, status: str, response_code: str, rrn: str | None = None,
+                auth_code: str | None = None) -> None:
+        """The outcome of a `pending` wallet payment, once the customer paid or it failed."""
+        self.conn.execute("UPDATE transactions SET status = ?, response_code = ?, rrn = ?, auth_code = ? "
+                          "WHERE id = ?", (status, response_code, rrn, auth_code, txn_id))
 
     def add_refunded(self, txn_id: int, amount: int) -> None:
         self.conn.execute("UPDATE transactions SET refunded = refunded + ? WHERE id = ?", (amount, txn_id))

@@ -164,6 +164,61 @@ CREATE TABLE batch_uploads (
     created_at TEXT NOT NULL
 );
 """),
+    (2, "wallet channel: pending transactions, wallet orders, used payment codes", """
+-- a wallet payment waits for the customer ('pending') until paid, failed or closed: the status
+-- CHECK is part of the table, so the table is rebuilt (SQLite's documented 12-step way, foreign
+-- keys off: `migrate` turns them off around the migrations)
+CREATE TABLE transactions_v2 (
+    id INTEGER PRIMARY KEY,
+    txn_type TEXT NOT NULL,              -- protocol.transactions.TxnType value
+    tid TEXT NOT NULL,
+    mid TEXT NOT NULL,
+    batch TEXT NOT NULL,
+    stan TEXT NOT NULL,
+    local_date TEXT NOT NULL,            -- Asia/Shanghai date the host received it (YYYY-MM-DD)
+    amount INTEGER NOT NULL,             -- fen
+    currency TEXT NOT NULL,
+    card_token TEXT,
+    masked_pan TEXT,
+    scheme TEXT,                         -- card scheme, or the wallet (alipay, wechat, unionpay)
+    issuer TEXT,
+    entry_mode TEXT,
+    status TEXT NOT NULL CHECK (status IN
+        ('approved', 'declined', 'voided', 'reversed', 'completed', 'tombstone', 'pending')),
+    response_code TEXT,
+    rrn TEXT UNIQUE,
+    auth_code TEXT,
+    original_id INTEGER REFERENCES transactions(id),
+    refunded INTEGER NOT NULL DEFAULT 0, -- fen refunded against this transaction
+    created_at TEXT NOT NULL,
+    UNIQUE (tid, mid, batch, stan, local_date)
+);
+INSERT INTO transactions_v2 SELECT * FROM transactions;
+DROP TABLE transactions;
+ALTER TABLE transactions_v2 RENAME TO transactions;
+
+CREATE TABLE wallet_orders (
+    txn_id INTEGER PRIMARY KEY REFERENCES transactions(id),  -- the order's record (wallet_sale, mpm_sale)
+    channel TEXT NOT NULL CHECK (channel IN ('code', 'mpm')),  -- customer's code / merchant's code
+    wallet TEXT,                         -- alipay, wechat, unionpay (an MPM order: once paid)
+    account INTEGER,                     -- the account's number in its wallet (an MPM order: once paid)
+    masked_code TEXT,                    -- the payment code, first 4 and last 4 digits
+    bill TEXT,                           -- MPM: the bill number the terminal put in its code (62.01)
+    state TEXT NOT NULL CHECK (state IN ('user_paying', 'awaiting_payment', 'paid', 'failed', 'closed')),
+    confirm_at REAL,                     -- Unix time the simulated customer confirms; NULL: never
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX wallet_orders_bill ON wallet_orders (bill) WHERE bill IS NOT NULL;
+
+CREATE TABLE wallet_codes (
+    digest TEXT PRIMARY KEY,             -- keyed HMAC of the code (tokens.pan_token): each code works once
+    wallet TEXT NOT NULL,
+    account INTEGER NOT NULL,
+    txn_id INTEGER REFERENCES transactions(id),  -- the order it paid (or tried to)
+    used_at TEXT NOT NULL
+) WITHOUT ROWID;
+"""),
 )
 
 
@@ -250,6 +305,16 @@ def migrate(db: sqlite_utils.Database) -> int:
     latest = MIGRATIONS[-1][0]
     if current > latest:
         raise MigrationError(f"database schema version {current} is newer than this code ({latest})")
+    enforced = db.execute("PRAGMA foreign_keys").fetchone()[0]
+    db.execute("PRAGMA foreign_keys=OFF")   # a table rebuild drops a table others refer to
+    try:
+        _apply(db, current)
+    finally:
+        db.execute(f"PRAGMA foreign_keys={'ON' if enforced else 'OFF'}")
+    return latest
+
+
+def _apply(db: sqlite_utils.Database, current: int) -> None:
     for version, description, script in MIGRATIONS:
         if version <= current:
             continue
@@ -264,7 +329,6 @@ def migrate(db: sqlite_utils.Database) -> int:
             db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
-    return latest
 
 
 def _statements(script: str) -> list[str]:

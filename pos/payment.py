@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Protocol
 
+from acquirer.protocol.wallet_codes import mask_code
+
 
 def mask_pan(pan: str) -> str:
     """First 6 and last 4 digits, the rest as '*' (payments.md section 6)."""
@@ -56,10 +58,15 @@ class WalletCode:
     """A customer's wallet payment code (digits shown as a barcode or QR)."""
 
     kind: str                     # "alipay", "wechat", "unionpay"
-    code: str                     # the digits, as scanned
+    code: str                     # the digits, as scanned: memory only (a bearer credential while fresh)
+
+    @property
+    def masked_code(self) -> str:
+        """First 4 and last 4 digits: what the journal, screens and logs show."""
+        return mask_code(self.code)
 
     def __repr__(self) -> str:
-        return f"WalletCode({self.kind} {self.code[:4]}…{self.code[-2:]})"
+        return f"WalletCode({self.kind} {self.masked_code})"
 
 
 #: EMV transaction type (tag 9C) per engine transaction kind

@@ -1,7 +1,9 @@
 """Response codes (field 39) of the POS link, with English and Chinese text.
 
 The set is the one in common use on UnionPay-style POS links (payments.md
-section 1). Terminals show `zh`/`en` to the cashier; `approved` is true only for
+section 1), plus ISO 8583's 09 "request in progress", which the wallet channel
+answers while the customer confirms a payment on the phone (docs/protocol.md
+section 11). Terminals show `zh`/`en` to the cashier; `approved` is true only for
 the codes after which the transaction stands.
 """
 from __future__ import annotations
@@ -10,7 +12,8 @@ from dataclasses import dataclass
 
 from acquirer.protocol.codec import ProtocolError
 
-__all__ = ["CODES", "ResponseCode", "UnknownResponseCode", "describe", "is_approved", "lookup"]
+__all__ = ["CODES", "WALLET_MEANINGS", "ResponseCode", "UnknownResponseCode", "describe", "describe_wallet",
+           "is_approved", "lookup"]
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,7 @@ CODES: dict[str, ResponseCode] = {c.code: c for c in (
     ResponseCode("01", "Refer to card issuer", "请持卡人与发卡银行联系"),
     ResponseCode("03", "Invalid merchant", "无效商户"),
     ResponseCode("05", "Do not honour", "不予承兑"),
+    ResponseCode("09", "Request in progress (customer confirming on the phone)", "交易处理中，用户支付中"),
     ResponseCode("12", "Invalid transaction", "无效交易"),
     ResponseCode("13", "Invalid amount", "无效金额"),
     ResponseCode("14", "Invalid card number", "无效卡号"),
@@ -79,3 +83,29 @@ def describe(code: str) -> str:
     if entry is None:
         return f"{code} Unknown response code / 未知应答码"
     return f"{code} {entry.en} / {entry.zh}"
+
+
+#: what a response code means on the wallet channel (docs/protocol.md section 11): the words a
+#: terminal shows for a wallet payment, and a wallet app for a merchant-presented code it paid
+WALLET_MEANINGS: dict[str, tuple[str, str]] = {
+    "00": ("Paid", "支付成功"),
+    "03": ("Not a merchant code of this acquirer", "非本收单机构商户码"),
+    "09": ("Customer confirming on the phone", "用户支付中，请等待"),
+    "12": ("Payment code already used: refresh the code in the app", "付款码已使用，请刷新付款码"),
+    "13": ("Invalid amount", "金额无效"),
+    "14": ("Invalid payment code: refresh the code in the app", "无效付款码，请刷新付款码"),
+    "25": ("Order not found, or no longer open", "订单不存在或已关闭"),
+    "30": ("Merchant code unreadable", "商户码格式错误"),
+    "40": ("Wallet not accepted here", "不支持该钱包"),
+    "51": ("Insufficient wallet balance", "钱包余额不足"),
+    "54": ("Payment code expired: refresh the code in the app", "付款码已过期，请刷新付款码"),
+    "64": ("Amount differs from the order", "金额与订单不符"),
+}
+
+
+def describe_wallet(code: str) -> str:
+    """`"54 Payment code expired: ... / 付款码已过期..."`: a wallet-channel answer in words."""
+    meaning = WALLET_MEANINGS.get(code)
+    if meaning is None:
+        return describe(code)
+    return f"{code} {meaning[0]} / {meaning[1]}"

@@ -124,6 +124,9 @@ class MessageKind(Enum):
     SETTLEMENT = "settlement"
     BATCH_UPLOAD = "batch_upload"
     BATCH_UPLOAD_END = "batch_upload_end"
+    WALLET_SALE = "wallet_sale"
+    MPM_SALE = "mpm_sale"
+    WALLET_QUERY = "wallet_query"
 
     @classmethod
     def of(cls, txn: TxnType) -> MessageKind:
@@ -162,6 +165,8 @@ _FIN_REPLY = _f(3, 4, 11, 39, 41, 42)
 _FIN_REPLY_OPT = _f(12, 13, 15, 25, 37, 38, 44, 55, 60, 63)
 _MGMT_REPLY = _f(11, 39, 41, 42)
 _MGMT_REPLY_OPT = _f(12, 13, 15, 37, 60)
+#: a wallet-channel request: no card fields; 63 carries the wallet code or the bill number
+_WALLET = _f(3, 4, 11, 22, 25, 41, 42, 49, 60)
 
 
 def _financial(mti: str, required: frozenset[int], optional: frozenset[int]) -> Layout:
@@ -195,6 +200,9 @@ LAYOUTS: dict[MessageKind, Layout] = {
                                      _MGMT_REPLY, _MGMT_REPLY_OPT | _f(3, 4)),
     MessageKind.BATCH_UPLOAD_END: Layout("0320", _f(11, 41, 42, 48, 60), _f(), False,
                                          _MGMT_REPLY, _MGMT_REPLY_OPT | _f(48)),
+    MessageKind.WALLET_SALE: Layout("0200", _WALLET | _f(63), _f(), True, _FIN_REPLY, _FIN_REPLY_OPT),
+    MessageKind.MPM_SALE: Layout("0200", _WALLET | _f(63), _f(), True, _FIN_REPLY, _FIN_REPLY_OPT),
+    MessageKind.WALLET_QUERY: Layout("0200", _WALLET | _f(61), _f(), True, _FIN_REPLY, _FIN_REPLY_OPT),
 }
 
 
@@ -394,7 +402,9 @@ def _amount(value: int) -> str:
 class FinancialRequest:
     """Any financial request, or its reversal when `reversal_reason` is set.
 
-    `amount` is fen (None only for a balance inquiry). `batch` is 60.2;
+    `amount` is fen (None only for a balance inquiry). `wallet_data` is field
+    63 of the wallet channel: the customer's wallet code (wallet sale) or the
+    bill number of the merchant-presented code (MPM sale). `batch` is 60.2;
     `terminal_capability` / `ic_condition` are the optional 60.4 / 60.5. A
     reversal (0400) carries the original's 3, 4, 11, 22, 25, 49 and 60 and 39 =
     the reason (98 timeout, 96, A0); it never carries track 2, PIN or field 55,
@@ -413,6 +423,7 @@ class FinancialRequest:
     terminal_capability: str | None = None
     ic_condition: str | None = None
     reversal_reason: str | None = None
+    wallet_data: str | None = field(default=None, repr=False)
 
     @property
     def kind(self) -> MessageKind:
@@ -436,6 +447,8 @@ class FinancialRequest:
             msg.update(self.original.fields())
         if self.reversal_reason is not None:
             msg["39"] = self.reversal_reason
+        elif self.wallet_data is not None:
+            msg["63"] = self.wallet_data
         check_layout(self.kind, msg, signed=False)
         return msg
 
@@ -454,6 +467,7 @@ class FinancialRequest:
             terminal_capability=f60.terminal_capability,
             ic_condition=f60.ic_condition,
             reversal_reason=msg.get("39") if msg["t"] == REVERSAL_MTI else None,
+            wallet_data=msg.get("63"),
         )
 
 

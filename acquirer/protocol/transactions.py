@@ -14,7 +14,7 @@ from enum import Enum
 
 from acquirer.protocol.codec import ProtocolError
 
-__all__ = ["DEFAULT_TABLE", "TxnDef", "TxnTable", "TxnType", "UnknownTransaction"]
+__all__ = ["DEFAULT_TABLE", "WALLET_TYPES", "TxnDef", "TxnTable", "TxnType", "UnknownTransaction"]
 
 
 class TxnType(Enum):
@@ -28,6 +28,9 @@ class TxnType(Enum):
     SALE = "sale"
     VOID = "void"
     REFUND = "refund"
+    WALLET_SALE = "wallet_sale"      # a customer's wallet payment code (docs/protocol.md section 11)
+    MPM_SALE = "mpm_sale"            # an order for a merchant-presented code the terminal shows
+    WALLET_QUERY = "wallet_query"    # the state of a wallet order (polling "user paying")
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,14 @@ _DEFAULTS: tuple[TxnDef, ...] = (
     TxnDef(TxnType.SALE, "000000", "00", "0200", "22", True),
     TxnDef(TxnType.VOID, "200000", "00", "0200", "23", True),
     TxnDef(TxnType.REFUND, "200000", "00", "0220", "25", False),
+    # the wallet channel: private processing codes (19 private debit, 39 private inquiry) and type codes
+    TxnDef(TxnType.WALLET_SALE, "190000", "00", "0200", "70", True),
+    TxnDef(TxnType.MPM_SALE, "190000", "00", "0200", "71", True),
+    TxnDef(TxnType.WALLET_QUERY, "390000", "00", "0200", "72", False),
 )
+
+#: transactions of the wallet channel: no card, the wallet back end answers
+WALLET_TYPES = frozenset({TxnType.WALLET_SALE, TxnType.MPM_SALE, TxnType.WALLET_QUERY})
 
 #: MTI of a reversal of any reversible transaction
 REVERSAL_MTI = "0400"

@@ -3,8 +3,11 @@
 What a customer's phone does at a checkout, for tests and demos:
 
 - wallet payment codes (Alipay, WeChat Pay, UnionPay app): one-time digits in
-  each wallet's published shape, stamped with their issue time (the wallet
-  back end refuses a code 60 s after issue and accepts each code once);
+  each wallet's published shape that carry the account's number and the
+  issue time under a MAC with the wallet's test key from the wallets file
+  (`acquirer.protocol.wallet_codes`), so the wallet back end, in another
+  process, checks them without hearing from the phone (it refuses a code 60 s
+  after issue and accepts each code once);
 - EMVCo consumer-presented codes (CPM): a card from the test card file
   (`config/cards.toml`) with a real ARQC made from the card's issuer master
   key, so the simulated issuer verifies it exactly as it verifies a chip card.
@@ -13,15 +16,19 @@ What a customer's phone does at a checkout, for tests and demos:
   input for the issuer. The card profiles and the ATC store are those of the
   virtual contactless cards (`drivers.sim.contactless`): one card, one ATC.
 
-The wallet back end must learn of each code the phone shows: `on_issue` is
-called with every `IssuedCode` (the acquirer's wallet channel registers them).
-Everything random comes from one seeded generator: the same seed, clock and
-ATC state give the same codes and the same video.
+- paying a merchant-presented code the customer scanned (`pay_merchant_code`):
+  the app sends the code's payload and a fresh payment code of its account to
+  the acquirer's wallet-apps endpoint (`acquirer.protocol.wallet_app`).
+
+`on_issue` is called with every `IssuedCode` (tests and demos watch what the
+phone showed). Everything random comes from one seeded generator: the same
+seed, clock and ATC state give the same codes and the same video.
 """
 from __future__ import annotations
 
 import base64
 import os
+import socket
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -36,6 +43,9 @@ import qrcode.constants
 
 from acquirer.protocol.cryptogram import cryptogram_for
 from acquirer.protocol.tlv import build
+from acquirer.protocol.wallet_app import MAX_LINE, AppAnswer, AppMessageError, MerchantCodePayment
+from acquirer.protocol.wallet_codes import CODE_TTL_S, FIXED_DIGITS, SHAPES, make_code
+from acquirer.protocol.wallets import WalletAccount, WalletFileError, Wallets, load_wallets
 from drivers.sim.contactless.atc import DEFAULT_STATE_DIR, AtcStore
 from drivers.sim.contactless.profiles import CardProfile, load_profiles
 from drivers.sim.video import code_video_frames, write_video
@@ -45,14 +55,13 @@ __all__ = [
     "code_image", "write_wallet_code",
 ]
 
-CODE_TTL_S = 60                      # a wallet payment code is refused this long after issue
-WALLET_KINDS = ("alipay", "wechat", "unionpay")
+WALLET_KINDS = tuple(shape.kind for shape in SHAPES)
 CODE_KINDS = WALLET_KINDS + ("cpm",)
 DEFAULT_CPM_CARD = "unionpay-debit"
 CHINA = ZoneInfo("Asia/Shanghai")
+APP_TIMEOUT_S = 10.0                 # the app gives up on its wallet's answer after this long
 
-# (first two digits: low, high inclusive; total digits) of each wallet's codes, payments.md section 4
-_CODE_SHAPES = {"alipay": (25, 30, 18), "wechat": (10, 15, 18), "unionpay": (62, 62, 19)}
+_SHAPES = {shape.kind: shape for shape in SHAPES}
 # card verification results the phone reports (CDCVM done on the phone, online cryptogram requested)
 _CVR = {"unionpay": "03A00000", "visa": "03A00000", "mastercard": "A00000000000"}
 _AIP = bytes.fromhex("7C00")         # application interchange profile of a CPM card: online only
@@ -60,7 +69,7 @@ _SERVICE_CODE = "201"                # international, IC card
 
 
 class WalletError(ValueError):
-    """The wallet cannot make the code asked for (unknown kind or card, unwritable file)."""
+    """The wallet cannot do what was asked (unknown kind, card or account, unwritable file, no answer)."""
 
 
 @dataclass(frozen=True)
@@ -70,7 +79,7 @@ class IssuedCode:
     kind: str                        # "alipay", "wechat", "unionpay" or "cpm"
     payload: str
     issued_at: float
-    account: str                     # the wallet account (payment codes) or test card name (CPM)
+    account: str                     # the wallet account's name (payment codes) or test card name (CPM)
 
     @property
     def expires_at(self) -> float:
@@ -83,34 +92,76 @@ class IssuedCode:
 class VirtualWallet:
     """One customer's wallet app.
 
-    CPM codes need the card file and an ATC store: the card in the wallet is
-    the same card as the virtual contactless one, so both draw their ATCs from
-    one `AtcStore` and the issuer never sees an ATC twice.
+    Payment codes need the wallets file (`wallets_file`: each wallet's test key
+    and the accounts); `account` names the account to pay from (default: the
+    first account of the code's wallet). CPM codes need the card file and an
+    ATC store: the card in the wallet is the same card as the virtual
+    contactless one, so both draw their ATCs from one `AtcStore` and the
+    issuer never sees an ATC twice.
     """
 
-    def __init__(self, *, seed: int | None = None, account: str = "wallet-0001",
+    def __init__(self, *, seed: int | None = None, account: str | None = None,
+                 wallets_file: str | os.PathLike[str] | None = None,
                  cards_file: str | os.PathLike[str] | None = None,
                  state_dir: str | os.PathLike[str] = DEFAULT_STATE_DIR,
                  clock: Callable[[], float] = time.time,
                  on_issue: Callable[[IssuedCode], None] | None = None) -> None:
         self.account = account
         self._rng = np.random.default_rng(seed)
+        self._wallets_file = Path(wallets_file) if wallets_file is not None else None
+        self._wallets: Wallets | None = None
         self._cards_file = Path(cards_file) if cards_file is not None else None
         self._atc_store = AtcStore(Path(state_dir))
         self._clock = clock
         self._on_issue = on_issue
 
     def issue(self, kind: str) -> IssuedCode:
-        """A code of `kind`: a wallet payment code, or a CPM code for the default card."""
+        """A code of `kind`: a wallet payment code of the account, or a CPM code for the default card."""
         if kind == "cpm":
             return self.cpm_code()
-        shape = _CODE_SHAPES.get(kind)
+        shape = _SHAPES.get(kind)
         if shape is None:
             raise WalletError(f"unknown code kind {kind!r}: choose one of {', '.join(CODE_KINDS)}")
-        low, high, length = shape
-        prefix = int(self._rng.integers(low, high + 1))
-        digits = "".join(str(d) for d in self._rng.integers(0, 10, size=length - 2))
-        return self._issued(IssuedCode(kind, f"{prefix:02d}{digits}", self._clock(), self.account))
+        account, key = self._account(kind)
+        prefix = int(self._rng.integers(shape.prefixes.start, shape.prefixes.stop))
+        nonce = "".join(str(d) for d in self._rng.integers(0, 10, size=shape.issued_length - FIXED_DIGITS))
+        now = self._clock()
+        code = make_code(kind, key, account=account.number, issued_at=now, prefix=prefix, nonce=nonce)
+        return self._issued(IssuedCode(kind, code, now, account.name))
+
+    def pay_merchant_code(self, merchant_code: str, wallet: str, address: tuple[str, int], *,
+                          timeout_s: float = APP_TIMEOUT_S) -> AppAnswer:
+        """Pay a scanned merchant-presented code from the account, through the acquirer's wallet-apps endpoint.
+
+        The app proves its account with a fresh payment code, as a scanned code
+        would; `WalletError` when the endpoint cannot be reached or answers nonsense.
+        """
+        payment = MerchantCodePayment(wallet, self.issue(wallet).payload, merchant_code)
+        try:
+            with socket.create_connection(address, timeout=timeout_s) as conn:
+                conn.sendall(payment.to_line())
+                line = conn.makefile("rb").readline(MAX_LINE)
+        except OSError as e:
+            raise WalletError(f"wallet apps endpoint {address[0]}:{address[1]} unreachable: {e}") from None
+        try:
+            return AppAnswer.from_line(line)
+        except AppMessageError as e:
+            raise WalletError(f"wallet apps endpoint {address[0]}:{address[1]}: {e}") from None
+
+    def _account(self, kind: str) -> tuple[WalletAccount, bytes]:
+        """The account paying with a `kind` code, and its wallet's key."""
+        if self._wallets_file is None:
+            raise WalletError("a payment code needs the wallets file (wallets_file)")
+        try:
+            if self._wallets is None:
+                self._wallets = load_wallets(self._wallets_file)
+            wallets = self._wallets
+            account = wallets.account(self.account) if self.account else wallets.first_account(kind)
+        except WalletFileError as e:
+            raise WalletError(str(e)) from None
+        if account.wallet != kind or kind not in wallets.settings:
+            raise WalletError(f"account {account.name} is a {account.wallet} account: it shows no {kind} code")
+        return account, wallets.settings[kind].key
 
     def cpm_code(self, cards: Sequence[str] = (DEFAULT_CPM_CARD,), amount_fen: int = 0) -> IssuedCode:
         """An EMVCo CPM code with one application template (61) per card, in the order given."""
@@ -170,18 +221,23 @@ def code_image(payload: str, *, box_px: int = 8, border: int = 4) -> np.ndarray:
 
 
 def write_wallet_code(kind: str, out: str | os.PathLike[str], *, seed: int | None = None,
-                      card: str = DEFAULT_CPM_CARD, cards_file: str | os.PathLike[str] | None = None,
+                      card: str = DEFAULT_CPM_CARD, account: str | None = None,
+                      wallets_file: str | os.PathLike[str] | None = None,
+                      cards_file: str | os.PathLike[str] | None = None,
                       state_dir: str | os.PathLike[str] = DEFAULT_STATE_DIR,
+                      clock: Callable[[], float] = time.time,
                       on_issue: Callable[[IssuedCode], None] | None = None) -> IssuedCode:
     """`pos sim wallet-code KIND --out FILE`: write a new code as a .png image or an .avi camera video.
 
-    `cards_file` and `state_dir` (the ATC store) are needed for KIND "cpm" only.
+    `wallets_file` (and `account`) serve the payment codes, `cards_file`,
+    `card` and `state_dir` (the ATC store) KIND "cpm".
     """
     out = Path(out)
     suffix = out.suffix.lower()
     if suffix not in (".png", ".avi"):
         raise WalletError(f"output {out} must end in .png (image) or .avi (camera video)")
-    wallet = VirtualWallet(seed=seed, cards_file=cards_file, state_dir=state_dir, on_issue=on_issue)
+    wallet = VirtualWallet(seed=seed, account=account, wallets_file=wallets_file, cards_file=cards_file,
+                           state_dir=state_dir, clock=clock, on_issue=on_issue)
     code = wallet.cpm_code([card]) if kind == "cpm" else wallet.issue(kind)
     image = code_image(code.payload)
     if suffix == ".png":

@@ -29,12 +29,14 @@ SIZES = ((640, 480), (1280, 720))
 TARGET_MS = 5.0          # default backend, per 640x480 frame (median)
 TARGET_DEGRADED = 0.85   # default backend, share of degraded frames decoded
 CARDS_FILE = Path(__file__).parents[2] / "config" / "cards.toml"
+WALLETS_FILE = Path(__file__).parents[2] / "config" / "wallets.toml"
 
 
 def run(quick: bool) -> list[Row]:
     count = 12 if quick else 100
     with tempfile.TemporaryDirectory() as atc_dir:   # the wallet's CPM ATCs, kept out of var/sim
-        wallet = VirtualWallet(seed=2024, clock=lambda: 1_750_000_000.0, cards_file=CARDS_FILE, state_dir=atc_dir)
+        wallet = VirtualWallet(seed=2024, clock=lambda: 1_750_000_000.0, cards_file=CARDS_FILE,
+                               wallets_file=WALLETS_FILE, state_dir=atc_dir)
         payloads = [wallet.issue(CODE_KINDS[i % len(CODE_KINDS)]).payload for i in range(count)]
     images = [code_image(p) for p in payloads]
     rows: list[Row] = []

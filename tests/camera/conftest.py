@@ -21,8 +21,9 @@ class Media:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        config = Path(__file__).parents[2] / "config"
         self.wallet = VirtualWallet(seed=21, clock=lambda: 1_750_000_000.0, state_dir=root / "atc",
-                                    cards_file=Path(__file__).parents[2] / "config" / "cards.toml")
+                                    cards_file=config / "cards.toml", wallets_file=config / "wallets.toml")
         self.codes: dict[str, IssuedCode] = {}
 
     def code(self, kind: str) -> IssuedCode:

@@ -116,6 +116,10 @@ def test_default_table_matches_payments_md():
         (TxnType.SALE, "000000", "00", "0200", "22", True),
         (TxnType.VOID, "200000", "00", "0200", "23", True),
         (TxnType.REFUND, "200000", "00", "0220", "25", False),
+        # the wallet channel's private codes (docs/protocol.md section 11)
+        (TxnType.WALLET_SALE, "190000", "00", "0200", "70", True),
+        (TxnType.MPM_SALE, "190000", "00", "0200", "71", True),
+        (TxnType.WALLET_QUERY, "390000", "00", "0200", "72", False),
     }
 
 

@@ -35,7 +35,7 @@ from acquirer.protocol.messages import (
     settlement_reply,
     sign_on_reply,
 )
-from acquirer.protocol.transactions import DEFAULT_TABLE, TxnTable, TxnType, UnknownTransaction
+from acquirer.protocol.transactions import DEFAULT_TABLE, WALLET_TYPES, TxnTable, TxnType, UnknownTransaction
 
 MAC_KEY = bytes.fromhex("0123456789ABCDEFFEDCBA9876543210")  # TEST KEY
 TERMINAL = Terminal("10000001", "898310048990001")
@@ -110,12 +110,14 @@ def financial_requests(draw, txn: TxnType | None = None):
     txn = txn or draw(st.sampled_from(list(TxnType)))
     layout = LAYOUTS[MessageKind.of(txn)]
     capability = draw(st.none() | digits(1))
+    wallet = txn in WALLET_TYPES   # no card: an entry mode, and 63 (code or bill number) for an order
     return FinancialRequest(
         txn=txn,
         terminal=draw(terminals),
         stan=draw(digits(6)),
         batch=draw(digits(6)),
-        card=draw(cards(55 in layout.optional, 52 in layout.optional)),
+        card=CardInput(draw(digits(3))) if wallet else draw(cards(55 in layout.optional, 52 in layout.optional)),
+        wallet_data=draw(st.text(alnum, min_size=1, max_size=40)) if 63 in layout.required else None,
         amount=None if txn is TxnType.BALANCE else draw(amounts),
         currency=draw(digits(3)),
         original=draw(originals(txn)),
@@ -138,7 +140,7 @@ def test_reversals_round_trip(request, reason):
     reversal = reversal_of(request, reason)
     msg = reversal.to_message()
     assert msg["t"] == "0400" and msg["39"] == reason and msg["11"] == request.stan
-    assert msg["2"] == request.card.account_number
+    assert msg.get("2") == request.card.account_number
     assert not fields_of(msg) & {35, 52, 53, 55}
     back = parse_request(wire(msg, mac=True))
     assert back == reversal and back.txn is request.txn
