@@ -192,7 +192,7 @@ class Issuer:
     def _cryptogram(self, card: IssuedCard, icc: bytes) -> tuple[Cryptogram, bool]:
         """The request's cryptogram and whether its ARQC is genuine."""
         try:
-            tags = tlv.as_dict(tlv.parse(icc))
+            tags = tlv.parse_dict(icc)
         except tlv.TlvError as e:
             raise IccDataError(f"field 55: {e}") from None
         arqc = tags.get("9F26")

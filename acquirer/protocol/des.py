@@ -19,10 +19,12 @@ what the payment code needs around it:
   The caches are per thread, because a context must not be used by two
   threads at once. `tests/bench/bench_crypto.py` measures the gain.
 - Two caches. Long-lived keys (terminal master, PIN and MAC keys, issuer
-  keys) go to a large one. Keys of one transaction (`transient=True`: EMV
-  session keys, a card's derived key) go to a small one of their own: a new
-  session key every authorization must not evict the terminals' MAC keys,
-  yet the ARQC check and the ARPC of one authorization share one context.
+  keys) go to a large one. Keys of one transaction or one card
+  (`transient=True`: EMV session keys, a card's derived key) go to a smaller
+  one of their own: a new session key every authorization must not evict the
+  terminals' MAC keys, yet the ARQC check and the ARPC of one authorization
+  share one context, and a card used again soon (at the till, or the
+  benchmark's cards) finds its derived key's schedule still there.
 - Odd parity and random key generation for working keys issued at sign-on.
 
 TripleDES lives in `cryptography.hazmat.decrepit.ciphers.algorithms` since
@@ -62,7 +64,10 @@ _ZERO_IV = bytes(BLOCK_SIZE)
 # output step), so this serves ~1,000 terminals at ~2.5 KB of contexts a key;
 # an LRU cache cycled over more keys than it holds misses every time.
 _CACHE_SIZE = 2048
-_TRANSIENT_CACHE_SIZE = 32  # keys of the transactions in flight on one thread
+# Transient keys: an authorization adds two session-key entries (the whole key,
+# and K1 for the CBC pass) and uses its card's derived key; 256 keep the card
+# keys of ~80 cards in turn (a card key unseen for longer costs one schedule).
+_TRANSIENT_CACHE_SIZE = 256
 
 
 class DesInputError(ValueError):

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from acquirer.protocol.codec import ProtocolError
 
-__all__ = ["Tlv", "TlvError", "as_dict", "build", "find_all", "first", "parse"]
+__all__ = ["Tlv", "TlvError", "as_dict", "build", "find_all", "first", "parse", "parse_dict"]
 
 
 class TlvError(ProtocolError):
@@ -64,16 +64,36 @@ def parse(data: bytes, base: int = 0) -> list[Tlv]:
     `base` is added to the offsets in errors and `Tlv.offset` (for nested data).
     """
     data = bytes(data)
-    items: list[Tlv] = []
+    return [Tlv(tag, data[start:end], offset=base + start) for tag, start, end in _scan(data, base)]
+
+
+def parse_dict(data: bytes) -> dict[str, bytes]:
+    """`as_dict(parse(data))` without the `Tlv` objects: tag -> value, first occurrence wins.
+
+    For a reader that wants the tags of one flat object list (an issuer reading
+    field 55 on every authorization); same errors as `parse`.
+    """
+    data = bytes(data)
+    result: dict[str, bytes] = {}
+    for tag, start, end in _scan(data, 0):
+        if tag not in result:
+            result[tag] = data[start:end]
+    return result
+
+
+def _scan(data: bytes, base: int) -> list[tuple[str, int, int]]:
+    """(tag, value start, value end) of every top-level object: the one BER-TLV reader."""
+    items: list[tuple[str, int, int]] = []
     pos = 0
     end = len(data)
     while pos < end:
-        if data[pos] == 0x00:
+        first = data[pos]
+        if first == 0x00:
             pos += 1
             continue
         start = pos
         pos += 1
-        if data[start] & 0x1F == 0x1F:
+        if first & 0x1F == 0x1F:
             while True:
                 if pos >= end:
                     raise TlvError(base + start, "tag runs past the end of the data")
@@ -83,14 +103,12 @@ def parse(data: bytes, base: int = 0) -> list[Tlv]:
         tag = data[start:pos].hex().upper()
         if pos >= end:
             raise TlvError(base + pos, f"tag {tag} has no length")
-        first_len = data[pos]
+        length = data[pos]
         pos += 1
-        if first_len < 0x80:
-            length = first_len
-        elif first_len == 0x80:
-            raise TlvError(base + pos - 1, f"tag {tag} has an indefinite length (80)")
-        else:
-            count = first_len & 0x7F
+        if length >= 0x80:
+            if length == 0x80:
+                raise TlvError(base + pos - 1, f"tag {tag} has an indefinite length (80)")
+            count = length & 0x7F
             if count > 4:
                 raise TlvError(base + pos - 1, f"tag {tag} has a {count}-byte length, at most 4 allowed")
             if pos + count > end:
@@ -100,7 +118,7 @@ def parse(data: bytes, base: int = 0) -> list[Tlv]:
         if pos + length > end:
             raise TlvError(base + start,
                            f"tag {tag} declares {length} value bytes, only {end - pos} remain")
-        items.append(Tlv(tag, data[pos:pos + length], offset=base + pos))
+        items.append((tag, pos, pos + length))
         pos += length
     return items
 

@@ -46,6 +46,7 @@ def test_multi_byte_tags_and_long_lengths():
 def test_as_dict_keeps_the_first_occurrence():
     items = tlv.parse(hx("9F36 02 0001 9F36 02 0002"))
     assert tlv.as_dict(items) == {"9F36": hx("0001")}
+    assert tlv.parse_dict(hx("9F36 02 0001 00 9F36 02 0002")) == {"9F36": hx("0001")}
 
 
 @pytest.mark.parametrize("data, offset, reason", [
@@ -57,9 +58,10 @@ def test_as_dict_keeps_the_first_occurrence():
     ("9F26 82 01", 2, "runs past the end"),
     ("5A 01 11 9F26 09 00", 3, "declares 9"),
 ])
-def test_errors_name_the_offset(data, offset, reason):
+@pytest.mark.parametrize("reader", [tlv.parse, tlv.parse_dict])
+def test_errors_name_the_offset(data, offset, reason, reader):
     with pytest.raises(TlvError) as err:
-        tlv.parse(hx(data))
+        reader(hx(data))
     assert err.value.offset == offset
     assert reason in str(err.value)
 
@@ -86,5 +88,7 @@ def _tags():
 
 @given(st.lists(st.tuples(_tags(), st.binary(max_size=300)), max_size=8))
 def test_build_parse_round_trip(pairs):
-    items = tlv.parse(tlv.build(pairs))
+    data = tlv.build(pairs)
+    items = tlv.parse(data)
     assert [(t.tag, t.value) for t in items] == pairs
+    assert tlv.parse_dict(data) == tlv.as_dict(items)
