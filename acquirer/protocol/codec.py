@@ -19,6 +19,7 @@ last 8 bytes of the payload. Which messages carry a MAC is `messages.LAYOUTS`.
 """
 from __future__ import annotations
 
+import functools
 import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -321,12 +322,21 @@ def join_h(tpdu: Tpdu = DEFAULT_TPDU, header: Header = DEFAULT_HEADER) -> str:
     return (tpdu.to_bytes() + header.to_bytes()).hex().upper()
 
 
+# A link carries a handful of distinct TPDU + header values (one per route and
+# terminal model), and a host reads each request's twice (its reply's, its
+# typed view's): both functions are pure, so their answers are memoised.
+# Errors are raised again on every call (lru_cache keeps results only).
+_H_CACHED = 256
+
+
+@functools.lru_cache(maxsize=_H_CACHED)
 def split_h(h: str) -> tuple[Tpdu, Header]:
     """TPDU and header of a message's "h" value."""
     raw = bytes.fromhex(h)
     return Tpdu.parse(raw), Header.parse(raw)
 
 
+@functools.lru_cache(maxsize=_H_CACHED)
 def reply_h(h: str) -> str:
     """The "h" of a reply: the request's TPDU addresses swapped, header kept."""
     raw = bytes.fromhex(h)

@@ -86,6 +86,7 @@ def _derive_icc_mk_b(imk: bytes, pan: str, psn: str) -> bytes:
     return kd.derive_icc_mk_b(imk, pan, psn)
 
 
+@functools.lru_cache(maxsize=64)   # the ARQC check and the ARPC of one authorization share it
 def unionpay_session_key(udk: bytes, atc: bytes) -> bytes:
     """UnionPay CVN 01 AC session key for a 2-byte ATC."""
     if len(atc) != 2:
