@@ -27,6 +27,7 @@ from typing import Generic, TypeVar
 import cv2
 
 from acquirer.config import CARDS_FILE
+from acquirer.protocol.wallets import WALLETS_FILE
 from drivers.camera import CameraError
 from drivers.nfc import ReaderError
 from drivers.sim.contactless import load_profiles
@@ -152,7 +153,8 @@ class Simulator:
         cards_file = config.config_dir / CARDS_FILE
         self._cards = cards
         # one ATC store for a card's taps and its CPM codes: the issuer never sees an ATC twice
-        self._wallet = VirtualWallet(cards_file=cards_file, state_dir=config.state_dir / ATC_DIR)
+        self._wallet = VirtualWallet(cards_file=cards_file, wallets_file=config.config_dir / WALLETS_FILE,
+                                     state_dir=config.state_dir / ATC_DIR)
         self.reader = reader
         self.camera = camera
         items = []

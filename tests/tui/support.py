@@ -71,7 +71,10 @@ async def sign_on(pilot: Pilot[None], password: str = "0000") -> None:
 
 async def present(pilot: Pilot[None], key: str) -> None:
     """Open the simulator panel (F6) and choose `key` in it, as a person would."""
-    await wait_for(pilot, lambda: getattr(pilot.app.screen, "phase", "") == "waiting", "waiting for payment")
+    app = pilot.app
+    assert isinstance(app, CheckoutApp)
+    await wait_for(pilot, lambda: getattr(app.screen, "phase", "") == "waiting" and app.station.simulator is not None
+                   and app.station.simulator.waiting, "the reader and camera armed")
     await pilot.press("f6")
     await wait_for(pilot, lambda: screen_name(pilot) == "SimulatorScreen", "the simulator panel")
     options = pilot.app.screen.query_one(OptionList)

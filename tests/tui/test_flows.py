@@ -27,6 +27,19 @@ def journal_rows(app: CheckoutApp) -> list[dict[str, object]]:
 
 
 @pilot_test
+async def test_wrong_operator_password_is_refused(tmp_path: Path) -> None:
+    app = new_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: screen_name(pilot) == "SignOnScreen")
+        await pilot.press(*"1111", "enter")
+        await wait_for(pilot, lambda: "Wrong operator number or password" in screen_text(pilot))
+        assert not app.signed_on and app.till.host == "offline"    # nothing went to the host
+        await sign_on(pilot)                                         # the right one then works
+        assert app.till.operator == "01" and app.till.host == "online"
+        await app.action_quit()
+
+
+@pilot_test
 async def test_sale_by_card(tmp_path: Path) -> None:
     app = new_app(tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -229,9 +242,7 @@ async def test_settlement_closes_the_batch(tmp_path: Path) -> None:
     app = new_app(tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await sign_on(pilot)
-        await charge(pilot, "1234", "card:unionpay-debit")
-        await pilot.press("enter")
-        await charge(pilot, "8800", "card:visa")
+        await charge(pilot, "10034", "card:visa")
         await pilot.press("enter")
         await pilot.press("f3")
         await wait_for(pilot, lambda: screen_name(pilot) == "SettlementScreen")
@@ -241,7 +252,7 @@ async def test_settlement_closes_the_batch(tmp_path: Path) -> None:
         await wait_for(pilot, lambda: getattr(app.screen, "phase", "") == "done", "the settlement result")
         shown = screen_text(pilot)
         assert "Batch 000001 settled: balanced" in shown
-        assert "sales ¥100.34 (2)" in shown and "Next batch 000002" in shown
+        assert "sales ¥100.34 (1)" in shown and "Next batch 000002" in shown
         assert "Batch 000002" in shown                          # the status bar follows
         journal = Journal(app.config.journal_path)
         try:
@@ -249,5 +260,5 @@ async def test_settlement_closes_the_batch(tmp_path: Path) -> None:
         finally:
             journal.close()
         assert (closed["state"], closed["balanced"], closed["debit_amount"], closed["debit_count"]) == \
-            ("closed", 1, 10034, 2)
+            ("closed", 1, 10034, 1)
         await app.action_quit()

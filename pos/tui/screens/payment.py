@@ -103,11 +103,11 @@ class PaymentScreen(TillScreen):
                 except PinRequired as e:
                     from pos.tui.screens.dialogs import CardPinScreen
 
+                    self._set_phase(PREPARING)   # the card is read again after the PIN
                     pin = await app.push_screen_wait(CardPinScreen(str(e)))
                     if not pin:
                         self.refuse(str(e))
                         return
-                    self._set_phase(PREPARING)
                     continue
                 break
         except asyncio.CancelledError:
