@@ -11,6 +11,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from textual.widgets import OptionList
+
 from pos.journal import Journal
 from pos.tui.app import CheckoutApp
 from tests.tui.support import charge, pilot_test, new_app, present, screen_name, screen_text, sign_on, wait_done, wait_for
@@ -66,6 +68,33 @@ async def test_sale_by_card(tmp_path: Path) -> None:
         await pilot.press("escape", "enter")
         await wait_for(pilot, lambda: screen_name(pilot) == "AmountScreen")
         assert "¥0.00" in screen_text(pilot)       # the next sale starts from zero
+        await app.action_quit()
+
+
+@pilot_test
+async def test_the_mouse_works_too(tmp_path: Path) -> None:
+    """Keypad, Charge, the simulator list and the key hints, all by clicks."""
+    from pos.tui.widgets import KeyHint
+
+    app = new_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_on(pilot)
+        for key in ("key-4", "key-5", "key-00"):
+            await pilot.click(f"#{key}")
+        assert "¥45.00" in screen_text(pilot)
+        await pilot.click("#charge")
+        await wait_for(pilot, lambda: getattr(app.screen, "phase", "") == "waiting"
+                       and app.station.simulator is not None and app.station.simulator.waiting)
+        simulator_hint = next(h for h in app.screen.query(KeyHint) if h.hint.action == "app.simulator")
+        await pilot.click(simulator_hint)
+        await wait_for(pilot, lambda: screen_name(pilot) == "SimulatorScreen")
+        options = app.screen.query_one(OptionList)
+        options.scroll_to(y=0, animate=False)
+        await pilot.pause()
+        await pilot.click(OptionList, offset=(4, 2))           # the first card's line, under its heading
+        await wait_done(pilot)
+        [row] = journal_rows(app)
+        assert (row["state"], row["amount"], row["masked_pan"]) == ("approved", 4500, "621483*********0015")
         await app.action_quit()
 
 
