@@ -108,6 +108,9 @@ def main(ctx: click.Context, config_dir: Path | None, state_dir: Path | None,
     except ConfigError as e:
         raise TerminalFailure(str(e)) from None
     if ctx.invoked_subcommand is None:
+        if not (sys.stdin.isatty() and sys.stdout.isatty()):
+            raise click.UsageError("`pos` with no command opens the checkout screen, which needs a terminal; "
+                                   "`pos --help` lists the commands")
         from pos.tui import run as run_tui   # Textual loads only for the checkout screen
 
         with _failures():

@@ -43,3 +43,10 @@ def test_pos_in_tmux_sells_by_virtual_card_and_quits(tmp_path: Path) -> None:
                              capture_output=True, text=True, timeout=60)
     [sale] = json.loads(history.stdout)
     assert (sale["type"], sale["state"], sale["amount"], sale["rrn"]) == ("sale", "approved", 1234, "000000000001")
+
+
+def test_pos_without_a_terminal_points_to_the_commands(tmp_path: Path) -> None:
+    done = subprocess.run([str(POS), "--state-dir", str(tmp_path / "state")], capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL, timeout=60)
+    assert done.returncode == 2
+    assert "needs a terminal" in done.stderr and "pos --help" in done.stderr
