@@ -20,13 +20,17 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import click
+import qrcode
+import qrcode.constants
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from acquirer.config import ConfigError as AcquirerConfigError
 from acquirer.config import resolve_config_dir
 from drivers.nfc import ReaderError
 from drivers.sim.contactless import FAULTS, CardFileError
+from pos import events as ev
 from pos import journal as j
 from pos.amount import AmountError, format_amount, parse_amount
 from pos.config import ConfigError, PosConfig, load_config
@@ -49,7 +53,9 @@ from pos.journal import Journal, Txn
 from pos.manual_entry import ManualEntry, ManualEntryError
 from pos.payment import PaymentSource
 from pos.render import EventPrinter, outcome_lines
+from pos.sim_cli import sim
 from pos.printing import receipt_name
+from pos.qr.errors import QrPayloadError
 from pos.receipt import ReceiptNotFound, find_receipt
 from pos.terminal import TerminalBusy, open_receipts, open_terminal
 from pos.virtual_card import UnknownCard
@@ -59,8 +65,8 @@ EXIT_APPROVED, EXIT_DECLINED, EXIT_REFUSED, EXIT_NO_ANSWER, EXIT_TERMINAL = 0, 1
 DEFAULT_CARD = "unionpay-debit"
 TEXT_COLUMNS = 32   # `pos reprint --text` without a printer: as wide as 58 mm paper
 #: fields of `pos history --json` (and of a transaction's `--json` outcome)
-HISTORY_FIELDS = ("id", "stan", "batch", "type", "amount", "currency", "masked_pan", "scheme",
-                  "entry_mode", "aid", "app_label", "cryptogram", "arpc_check", "response_code", "rrn",
+HISTORY_FIELDS = ("id", "stan", "batch", "type", "amount", "currency", "masked_pan", "wallet", "wallet_code",
+                  "scheme", "entry_mode", "aid", "app_label", "cryptogram", "arpc_check", "response_code", "rrn",
                   "auth_code", "state", "original_rrn", "original_stan", "late_reply_code", "created_at", "updated_at")
 
 out = Console()
@@ -135,13 +141,27 @@ def _failures() -> Iterator[None]:
         raise TerminalFailure(str(e)) from None
     except EngineError as e:
         raise Refused(str(e)) from None
+    except Exception as e:   # the camera's errors, imported only here: OpenCV loads with them
+        from drivers.camera import CameraError, CameraNotFound, CameraOpenError, DecoderUnavailable
+
+        if isinstance(e, (CameraNotFound, CameraOpenError, DecoderUnavailable)):
+            raise TerminalFailure(f"camera: {e}") from None
+        if isinstance(e, CameraError):
+            raise Refused(f"camera: {e}; nothing was sent") from None
+        raise
 
 
-def _run(config: PosConfig, work: Callable[[Engine], Awaitable[Any]]) -> Any:
+def _run(config: PosConfig, work: Callable[[Engine], Awaitable[Any]],
+         observer: ev.Observer | None = None) -> Any:
     printer = EventPrinter(err)
 
+    def observe(event: ev.Event) -> None:
+        printer(event)
+        if observer is not None:
+            observer(event)
+
     async def go() -> Any:
-        async with open_terminal(config, printer) as engine:
+        async with open_terminal(config, observe) as engine:
             return await work(engine)
 
     with _failures():
@@ -150,7 +170,8 @@ def _run(config: PosConfig, work: Callable[[Engine], Awaitable[Any]]) -> Any:
 
 def _pay(config: PosConfig, cards: tuple[str, ...], fault: str | None, manual: bool,
          work: Callable[[Engine, list[PaymentSource]], Awaitable[Outcome]],
-         original: Callable[[Journal], Txn | None] | None = None) -> Outcome:
+         original: Callable[[Journal], Txn | None] | None = None,
+         camera: PaymentSource | None = None) -> Outcome:
     """Run a card transaction with the payment source the options choose.
 
     `--manual` prompts for the card number and expiry. Otherwise the card is
@@ -158,7 +179,9 @@ def _pay(config: PosConfig, cards: tuple[str, ...], fault: str | None, manual: b
     for the cardholder; on the simulated one `--card NAME` taps that test card
     (given twice: two cards in the field), misbehaving as `--card-fault` says,
     and with no `--card` a void/refund/completion taps the original's card and
-    a new payment the default card.
+    a new payment the default card. `camera` (`--camera`) is armed with the
+    reader, first to produce wins; on the simulated reader it is armed alone
+    unless `--card` puts a card in the field too.
     """
     if manual and (cards or fault):
         raise click.UsageError("--manual excludes --card and --card-fault")
@@ -174,16 +197,17 @@ def _pay(config: PosConfig, cards: tuple[str, ...], fault: str | None, manual: b
                                f"{config.nfc.reader!r}: tap a card on it")
     with _failures(), open_contactless(config) as contactless:
         wallet = contactless.cards
+        scanning = [camera] if camera is not None else []
         if wallet is None:   # a real reader: the cardholder taps
-            return _run(config, lambda engine: work(engine, [contactless.reader]))
+            return _run(config, lambda engine: work(engine, [contactless.reader, *scanning]))
         chosen = wallet.card(*cards, fault=fault) if cards else None   # unknown names: refused before start
 
         def choose(engine: Engine) -> list[PaymentSource]:
             if chosen is not None:
-                return [chosen]
+                return [chosen, *scanning]
             txn = original(engine.journal) if original is not None else None
             if txn is None:   # a new payment; or no such original, which the engine reports
-                return [wallet.card(DEFAULT_CARD, fault=fault)]
+                return scanning or [wallet.card(DEFAULT_CARD, fault=fault)]
             name = wallet.name_for(config.terminal.token_key, txn.pan_token)
             if name is None:
                 raise Refused("the original's card is not a test card: present it with --card NAME or --manual")
@@ -243,14 +267,59 @@ AMOUNT_COMMAND = {"ignore_unknown_options": True}
 @fault_option
 @manual_option
 @pin_option
+@click.option("--camera", metavar="SOURCE",
+              help="Also scan this camera source for a payment code: a video file, an image file or folder, "
+                   "or a device index (0 = /dev/video0).")
+@click.option("--show-code", is_flag=True,
+              help="Show a merchant-presented QR code for the customer's wallet app to pay; wait for the payment.")
+@click.option("--code-png", type=click.Path(dir_okay=False, path_type=Path),
+              help="With --show-code: also write the code as a PNG image here.")
 @json_option
 @click.pass_obj
 def sale(config: PosConfig, amount: str, cards: tuple[str, ...], card_fault: str | None, manual: bool,
-         pin: str | None, as_json: bool) -> None:
+         pin: str | None, camera: str | None, show_code: bool, code_png: Path | None, as_json: bool) -> None:
     """Sell AMOUNT yuan (e.g. 12.34). Exits 0 only when approved."""
     fen = _amount(config, amount)
-    _finish(_pay(config, cards, card_fault, manual,
-                 lambda engine, sources: engine.sale(fen, sources, pin=pin)), as_json)
+    if show_code:
+        if cards or card_fault or manual or pin or camera:
+            raise click.UsageError("--show-code excludes --card, --card-fault, --manual, --pin and --camera")
+        _finish(_run(config, lambda engine: engine.mpm_sale(fen), _code_display(code_png)), as_json)
+        return
+    if code_png is not None:
+        raise click.UsageError("--code-png goes with --show-code")
+    if camera is not None and manual:
+        raise click.UsageError("--manual excludes --camera")
+    _finish(_pay(config, cards, card_fault, manual, lambda engine, sources: engine.sale(fen, sources, pin=pin),
+                 camera=_camera(config, camera) if camera is not None else None), as_json)
+
+
+def _camera(config: PosConfig, source: str) -> PaymentSource:
+    """`--camera SOURCE` as a payment source; a refused code's message goes to stderr and the scan goes on."""
+    from pos.qr.source import CameraSource   # OpenCV loads only for a camera sale
+
+    def refused(error: QrPayloadError) -> None:
+        err.print(f"[yellow]camera: {escape(error.message)}[/] ({escape(error.reason)})", highlight=False)
+
+    device = int(source) if source.isdigit() else source
+    return CameraSource(device, backend=config.qr.camera_backend, timeout_s=config.qr.camera_timeout_s,
+                        on_refused=refused)
+
+
+def _code_display(png: Path | None) -> ev.Observer:
+    """Draws the merchant-presented code when the engine shows it: on stderr as text, and as a PNG."""
+    def show(event: ev.Event) -> None:
+        if not isinstance(event, ev.ShowingCode):
+            return
+        code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=2)
+        code.add_data(event.payload)
+        code.print_ascii(out=sys.stderr)
+        if png is not None:   # written whole, then renamed: whoever waits for the file sees all of it
+            partial = png.with_name(png.name + ".partial")
+            code.make_image().save(partial, format="PNG")
+            partial.replace(png)
+            err.print(f"payment code written to {png}", highlight=False)
+
+    return show
 
 
 @main.command(context_settings=AMOUNT_COMMAND)
@@ -349,7 +418,8 @@ def history(config: PosConfig, as_json: bool, limit: int | None) -> None:
                    "code", "RRN", "auth", "state", "time (UTC)"):
         table.add_column(column, no_wrap=True)
     for t in txns:
-        table.add_row(t.stan, t.batch, t.type, format_amount(t.amount), t.masked_pan or "", t.entry_mode or "",
+        card = t.masked_pan or " ".join(part for part in (t.wallet, t.wallet_code) if part)
+        table.add_row(t.stan, t.batch, t.type, format_amount(t.amount), card, t.entry_mode or "",
                       t.aid or "", t.app_label or "", _cryptogram(t), t.response_code or "", t.rrn or "",
                       t.auth_code or "", t.state, t.created_at[:19])
     # a pipe or file gets every column whole; a terminal gets what fits its width
@@ -443,6 +513,8 @@ def demo(config: PosConfig) -> None:
                           f"(this terminal's is {config.nfc.reader!r})")
         _run(config, lambda engine: run_demo(engine, wallet, out))
 
+
+main.add_command(sim)
 
 if __name__ == "__main__":
     main()

@@ -90,6 +90,20 @@ class PrinterSettings:
 
 
 @dataclass(frozen=True)
+class QrSettings:
+    """Payment codes: the camera, the wallet channel's polling, and the merchant-presented code."""
+
+    camera_backend: str = "zxing-cpp"   # drivers.camera BACKENDS: "zxing-cpp", "pyzbar", "opencv"
+    camera_timeout_s: float = 60.0      # a scan that finds no usable code ends after this long
+    poll_interval_s: float = 2.0        # between wallet queries while the customer pays
+    user_paying_timeout_s: float = 45.0  # a customer confirming on the phone longer than this: reversed
+    mpm_timeout_s: float = 120.0        # a shown merchant code not paid within this: cancelled (reversed)
+    mcc: str = "5411"                   # merchant category code (52) of the merchant-presented code
+    merchant_city: str = "Shanghai"     # 60 (at most 15 characters)
+    merchant_city_zh: str = "上海"      # 64.02
+
+
+@dataclass(frozen=True)
 class PosConfig:
     config_dir: Path
     terminal: TerminalSettings
@@ -98,6 +112,7 @@ class PosConfig:
     state_dir: Path
     receipt: ReceiptSettings
     printer: PrinterSettings | None    # None: [printer] connection = "none"
+    qr: QrSettings = QrSettings()      # [qr]; every key optional
 
     @property
     def journal_path(self) -> Path:
@@ -143,7 +158,8 @@ def load_config(config_dir: Path, *, state_dir: Path | None = None,
     _check_reader(path, nfc.reader)
     state = state_dir or Path(reader.text("state", "dir"))
     return PosConfig(config_dir=config_dir, terminal=terminal, host=host, nfc=nfc, state_dir=state,
-                     receipt=_receipt(reader, terminal), printer=_printer(reader, config_dir / PRINTERS_FILE))
+                     receipt=_receipt(reader, terminal), printer=_printer(reader, config_dir / PRINTERS_FILE),
+                     qr=_qr(reader))
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -211,6 +227,25 @@ def _printer(reader: _Reader, printers: Path) -> PrinterSettings | None:
         return PrinterSettings(printer, load_profile(printers, profile))
     except (PrinterConfigError, ProfileConfigError) as e:
         raise ConfigError(f"{reader.path}: [printer] connection {connection!r}, profile {profile!r}: {e}") from None
+
+
+def _qr(reader: _Reader) -> QrSettings:
+    """`[qr]`: every key optional, defaulting to `QrSettings`'s values."""
+    table = reader.data.get("qr", {})
+    values: dict[str, Any] = {}
+    if "camera_backend" in table:
+        from drivers.camera import BACKENDS   # loads OpenCV: only when a backend is named
+
+        values["camera_backend"] = reader.choice("qr", "camera_backend", tuple(BACKENDS))
+    for key in ("camera_timeout_s", "poll_interval_s", "user_paying_timeout_s", "mpm_timeout_s"):
+        if key in table:
+            values[key] = reader.number("qr", key)
+    if "mcc" in table:
+        values["mcc"] = reader.text("qr", "mcc", pattern=r"[0-9]{4}", what="4 digits")
+    for key in ("merchant_city", "merchant_city_zh"):
+        if key in table:
+            values[key] = reader.text("qr", key, pattern=r".{1,15}", what="1 to 15 characters")
+    return QrSettings(**values)
 
 
 class _Reader:

@@ -22,14 +22,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Sequence
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 from acquirer.protocol import codec
 from acquirer.protocol.codec import ProtocolError
-from acquirer.protocol.codes import UnknownResponseCode, describe, lookup
+from acquirer.protocol.codes import WALLET_MEANINGS, UnknownResponseCode, describe, describe_wallet, lookup
 from acquirer.protocol.fields import (
     RESULT_BALANCED,
     CardTotals,
@@ -48,7 +49,7 @@ from acquirer.protocol.messages import (
     Terminal,
 )
 from acquirer.protocol.pinblock import encrypt_pin
-from acquirer.protocol.transactions import DEFAULT_TABLE, TxnTable, TxnType
+from acquirer.protocol.transactions import DEFAULT_TABLE, WALLET_TYPES, TxnTable, TxnType
 from pos import events as ev
 from pos import journal as j
 from pos.config import PosConfig
@@ -59,6 +60,7 @@ from pos.journal import Journal, JournalError, Txn
 from pos.payment import CardData, PaymentRequest, PaymentSource, ReadFailed, WalletCode
 from pos.receipt import card_columns
 from pos.tokens import pan_token
+from pos.wallet_payments import WalletPayments
 
 log = logging.getLogger(__name__)
 
@@ -170,13 +172,21 @@ class _Untrusted(Exception):
         self.reason = reason
 
 
-class Engine:
-    """One terminal's engine over a journal and a host link. One transaction at a time."""
+class Engine(WalletPayments):
+    """One terminal's engine over a journal and a host link. One transaction at a time.
+
+    `clock` (Unix time) and `sleep` pace what waits on the wall clock -- polling a
+    wallet order, holding its reversal until 15 s after creation; tests pass a
+    clock they move.
+    """
 
     def __init__(self, config: PosConfig, journal: Journal, link: HostLink, *,
                  observer: ev.Observer | None = None, printer: Printer | None = None,
-                 table: TxnTable = DEFAULT_TABLE) -> None:
+                 table: TxnTable = DEFAULT_TABLE, clock: Callable[[], float] = time.time,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self.config = config
+        self._clock = clock
+        self._sleep = sleep
         self.printer = printer
         self.journal = journal
         self.link = link
@@ -289,27 +299,40 @@ class Engine:
 
     # --- payment sources --------------------------------------------------------------
 
-    async def _read_card(self, request: PaymentRequest, sources: Sequence[PaymentSource]) -> CardData:
-        """Arm every source; the first card wins and the others are cancelled."""
+    async def _read_payment(self, request: PaymentRequest,
+                            sources: Sequence[PaymentSource]) -> CardData | WalletCode:
+        """Arm every source; the first card or code wins and the others are disarmed.
+
+        A source that ends without a payment (a tap that gave no card data, a
+        camera that timed out) is disarmed alone (`SourceFailed`) while others
+        still wait. When the last one fails the wait ends: with `CardNotRead`
+        if a card was met, else with the last source's error.
+        """
         if not sources:
             raise EngineError("no payment source to read a card from")
         self.emit(ev.WaitingForPayment(request.kind, request.amount, request.currency,
                                        tuple(s.name for s in sources)))
-        tasks = [asyncio.create_task(s.read(request)) for s in sources]
+        armed = {asyncio.create_task(s.read(request)): s for s in sources}
+        failures: list[BaseException] = []
         try:
-            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            while armed:
+                done, _ = await asyncio.wait(armed, return_when=asyncio.FIRST_COMPLETED)
+                for task in sorted(done, key=lambda t: t.exception() is not None):   # a payment first
+                    source = armed.pop(task)
+                    error = task.exception()
+                    if error is None:
+                        return task.result()
+                    failures.append(error)
+                    if armed:
+                        self.emit(ev.SourceFailed(source.name, str(error)))
         finally:
-            for task in tasks:
+            for task in armed:
                 task.cancel()
-        try:
-            result = next(iter(done)).result()
-        except ReadFailed as failure:
+        failure = next((f for f in failures if isinstance(f, ReadFailed)), failures[-1])
+        if isinstance(failure, ReadFailed):
             self.emit(ev.CardNotRead(request.kind, failure.outcome, failure.prompt, failure.reason))
             raise CardNotRead(failure) from None
-        if isinstance(result, WalletCode):
-            raise EngineError("wallet payment codes need the acquirer's wallet channel, "
-                              "which this host does not offer: use a card")
-        return result
+        raise failure
 
     # --- financial transactions -------------------------------------------------------
 
@@ -358,7 +381,11 @@ class Engine:
                    original: Txn | None = None, pin: str | None = None) -> Outcome:
         keys = await self._ready()
         request = PaymentRequest(txn_type.value, amount or 0, currency=self.config.terminal.currency)
-        card = await self._read_card(request, sources)
+        card = await self._read_payment(request, sources)
+        if isinstance(card, WalletCode):
+            if txn_type is not TxnType.SALE or amount is None:
+                raise EngineError(f"a wallet payment code pays a sale, not a {txn_type.value}: present the card")
+            return await self._wallet_sale(card, amount)
         token = pan_token(self.config.terminal.token_key, card.pan)
         if original is not None and original.pan_token != token:
             raise CardMismatch(f"this card ({card.masked_pan}) is not the card of the original "
@@ -408,8 +435,20 @@ class Engine:
         except Exception:
             self.journal.abandon(txn.id)
             raise
+        answer = await self._send_journalled(txn, message, payload)
+        if isinstance(answer, Outcome):
+            return answer
+        reply = answer
+        arpc_check = _arpc_check(card, reply) if with_icc and "cryptogram" in card.extra else None
+        outcome = self._record(txn, txn_type, reply, arpc_check)
+        if self.printer is not None and outcome.state in (j.APPROVED, j.DECLINED):
+            await self._print(f"receipt of trace {outcome.txn.stan}", self.printer.transaction(outcome.txn))
+        return outcome
+
+    async def _send_journalled(self, txn: Txn, message: dict[str, str], payload: bytes) -> Reply | Outcome:
+        """Send a journalled request: its trusted reply, or the `Outcome` of having none (reversal, unknown)."""
         key = (f"{int(message['t']) + 10:04d}", txn.stan)
-        self.emit(ev.Authorizing(txn_type.value, txn.stan, txn.batch, amount or 0))
+        self.emit(ev.Authorizing(txn.type, txn.stan, txn.batch, txn.amount))
         fault_point("before_send")
         try:
             future = await self.link.send(payload, key)
@@ -428,14 +467,9 @@ class Engine:
             return await self._no_answer(txn, REASON_TIMEOUT, str(e))
         fault_point("after_reply")
         try:
-            reply = self._check_reply(message, msg, raw)
+            return self._check_reply(message, msg, raw)
         except _Untrusted as e:
             return await self._no_answer(txn, e.reason, str(e))
-        arpc_check = _arpc_check(card, reply) if with_icc and "cryptogram" in card.extra else None
-        outcome = self._record(txn, txn_type, reply, arpc_check)
-        if self.printer is not None and outcome.state in (j.APPROVED, j.DECLINED):
-            await self._print(f"receipt of trace {outcome.txn.stan}", self.printer.transaction(outcome.txn))
-        return outcome
 
     async def _print(self, what: str, job: Awaitable[object]) -> None:
         """Await a printer call; a printer fault must not undo or hide anything the engine did."""
@@ -479,13 +513,15 @@ class Engine:
         finally:
             self._pans.pop(txn.id, None)
         balance = reply.balance.amount if reply.balance is not None else None
+        wallet = txn_type in WALLET_TYPES
         if approved:
             self.emit(ev.Approved(txn.type, txn.stan, txn.batch, txn.amount, txn.rrn or "",
                                   txn.auth_code or "", txn.masked_pan, balance))
         else:
-            code = _code_text(reply.response_code)
+            code = _code_text(reply.response_code, wallet)
             self.emit(ev.Declined(txn.type, txn.stan, reply.response_code, code[0], code[1]))
-        return Outcome(txn, describe(reply.response_code), balance)
+        text = describe_wallet(reply.response_code) if wallet else describe(reply.response_code)
+        return Outcome(txn, text, balance)
 
     async def _no_answer(self, txn: Txn, reason: str, why: str) -> Outcome:
         """No trustworthy answer: reverse (reversible types) or mark the outcome unknown."""
@@ -512,6 +548,7 @@ class Engine:
         """Send every due reversal until acknowledged; `ReversalOutstanding` if any remain."""
         sent = 0
         for reversal in self.journal.due_reversals():
+            await self._hold_until(reversal.not_before)
             for attempt in range(1, self.config.host.reversal_attempts + 1):
                 if await self._send_reversal(reversal.txn, reversal.reason or REASON_MALFUNCTION, attempt):
                     sent += 1
@@ -654,7 +691,10 @@ def _arpc_check(card: CardData, reply: Reply) -> str:
     return f"ok (method 1, ARC {auth.arc})"
 
 
-def _code_text(code: str) -> tuple[str, str]:
+def _code_text(code: str, wallet: bool = False) -> tuple[str, str]:
+    """English and Chinese words for a response code (the wallet channel's meaning for a wallet payment)."""
+    if wallet and code in WALLET_MEANINGS:
+        return WALLET_MEANINGS[code]
     try:
         entry = lookup(code)
     except UnknownResponseCode:

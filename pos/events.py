@@ -51,6 +51,43 @@ class CardRead(Event):
 
 
 @dataclass(frozen=True)
+class WalletCodeRead(Event):
+    """A customer's wallet payment code was scanned: it goes to the acquirer's wallet channel."""
+
+    wallet: str                # "alipay", "wechat", "unionpay"
+    masked_code: str           # first 4 and last 4 digits
+    source: str                # the payment source, e.g. "camera"
+
+
+@dataclass(frozen=True)
+class SourceFailed(Event):
+    """One armed payment source ended without a payment (a camera timed out); the others stay armed."""
+
+    source: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class CustomerConfirming(Event):
+    """The wallet answered "user paying": the customer confirms on the phone while the terminal polls."""
+
+    wallet: str
+    stan: str
+    timeout_s: float           # the terminal waits this long before it reverses the order
+
+
+@dataclass(frozen=True)
+class ShowingCode(Event):
+    """The terminal shows a merchant-presented code (EMVCo MPM) for the customer to scan and pay."""
+
+    payload: str               # the code's text, to draw as a QR code
+    amount: int                # fen
+    stan: str
+    bill: str                  # the bill number in the code (62.01): the order at the acquirer
+    timeout_s: float           # not paid within this long: the order is cancelled (reversed)
+
+
+@dataclass(frozen=True)
 class CardNotRead(Event):
     """The tap ended before an online request: nothing is sent."""
 

@@ -138,7 +138,15 @@ def _migration_3(db: sqlite_utils.Database) -> None:
     db["transactions"].add_column("arpc_check", str)   # "ok: ...", "absent" or "failed: ..." (pos.emv)
 
 
-MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_migration_1, _migration_2, _migration_3)
+def _migration_4(db: sqlite_utils.Database) -> None:
+    """Wallet payments: which wallet, the masked code, and the earliest moment their reversal may go."""
+    db["transactions"].add_column("wallet", str)        # alipay, wechat, unionpay (wallet and MPM sales)
+    db["transactions"].add_column("wallet_code", str)   # the customer's code, first 4 and last 4 digits
+    db["reversals"].add_column("not_before", float)     # Unix time: a wallet order is reversed 15 s after creation at the earliest
+
+
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
+    _migration_1, _migration_2, _migration_3, _migration_4)
 
 
 @dataclass(frozen=True)
@@ -181,6 +189,8 @@ class Txn:
     cvm: str | None
     receipt: str | None
     arpc_check: str | None
+    wallet: str | None = None
+    wallet_code: str | None = None
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Txn:
@@ -193,6 +203,7 @@ class Reversal:
     state: str
     reason: str
     attempts: int
+    not_before: float | None = None   # Unix time before which it must not be sent (wallet orders)
 
 
 @dataclass(frozen=True)
@@ -329,8 +340,12 @@ class Journal:
     # --- transactions ---------------------------------------------------------------
 
     def begin(self, *, type: str, amount: int, currency: str, processing_code: str,
-              condition_code: str, reversible: bool, **card: Any) -> Txn:
-        """Allocate a STAN and write the pending row (+ armed reversal) before sending."""
+              condition_code: str, reversible: bool, reverse_not_before: float | None = None,
+              **card: Any) -> Txn:
+        """Allocate a STAN and write the pending row (+ armed reversal) before sending.
+
+        `reverse_not_before` (Unix time) holds the reversal back until then (a wallet order's 15 s).
+        """
         now = utc_now()
         with self._atomic():
             stan = self._take_stan()
@@ -341,7 +356,8 @@ class Journal:
             })
             if reversible:
                 self._insert("reversals", {"txn_id": txn_id, "state": ARMED, "attempts": 0,
-                                           "created_at": now, "updated_at": now})
+                                           "not_before": reverse_not_before, "created_at": now,
+                                           "updated_at": now})
         return self.get(txn_id)
 
     def record_reply(self, txn_id: int, *, state: str, response_code: str,
@@ -444,9 +460,9 @@ class Journal:
 
     def due_reversals(self) -> list[Reversal]:
         rows = self.db.execute(
-            "SELECT txn_id, state, reason, attempts FROM reversals WHERE state = ? "
+            "SELECT txn_id, state, reason, attempts, not_before FROM reversals WHERE state = ? "
             "ORDER BY txn_id", [DUE]).fetchall()
-        return [Reversal(self.get(r[0]), r[1], r[2], r[3]) for r in rows]
+        return [Reversal(self.get(r[0]), r[1], r[2], r[3], r[4]) for r in rows]
 
     def get(self, txn_id: int) -> Txn:
         found = self._txns("id = ?", [txn_id])

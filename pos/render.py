@@ -24,6 +24,16 @@ def event_line(event: ev.Event) -> str | None:
             return f"{kind}: waiting for payment {what} ({', '.join(sources)})"
         case ev.CardRead(masked, scheme, entry, source, label):
             return f"card {masked} {label or scheme} ({source}, entry mode {entry})"
+        case ev.WalletCodeRead(wallet, masked, source):
+            return f"{wallet} payment code {masked} ({source}): paying through the wallet channel"
+        case ev.SourceFailed(source, reason):
+            return f"[yellow]{escape(source)} stopped[/] ({escape(reason)}); still waiting on the others"
+        case ev.CustomerConfirming(wallet, stan, timeout):
+            return (f"[yellow]customer confirming on the phone[/] ({wallet}, trace {stan}); "
+                    f"waiting up to {timeout:g} s")
+        case ev.ShowingCode(_, amount, stan, bill, timeout):
+            return (f"show the customer the payment code for {format_amount(amount)} (trace {stan}, bill {bill}); "
+                    f"waiting up to {timeout:g} s for the payment")
         case ev.CardNotRead(_, outcome, prompt, _):
             colour = "red" if outcome == "declined" else "yellow"
             return f"reader shows [{colour}]{prompt}[/]"
@@ -67,7 +77,7 @@ def outcome_lines(outcome: Outcome) -> list[str]:
     """The result of a transaction, as the cashier reads it."""
     t = outcome.txn
     amount = format_amount(t.amount) if t.type != "balance" else ""
-    card = t.masked_pan or ""
+    card = t.masked_pan or " ".join(part for part in (t.wallet, t.wallet_code) if part)
     if outcome.approved:
         lines = [f"[bold green]APPROVED[/] {t.type} {amount} card {card}",
                  f"trace {t.stan}  batch {t.batch}  RRN {t.rrn}  auth code {t.auth_code}"]

@@ -7,7 +7,10 @@ recovered, signed on.
 
 Embedded host: with `[host] address = "embedded"` the acquirer runs in this
 process on its own database under the state directory, configured from the
-same configuration directory -- how `pos` works on a fresh checkout.
+same configuration directory -- how `pos` works on a fresh checkout. With a
+wallet channel it also serves the wallet apps' endpoint on a loopback port
+written to `<state dir>/wallet-apps.addr` while the terminal is open, so a
+customer's app (`pos sim pay-mpm`) can pay the code this terminal shows.
 """
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ from pos.journal import Journal
 from pos.printing import ReceiptPrinter, open_receipt_printer
 
 LOCK_FILE = "pos.lock"
+WALLET_APPS_FILE = "wallet-apps.addr"   # HOST:PORT of an embedded host's wallet apps' endpoint
 
 
 class TerminalBusy(RuntimeError):
@@ -70,16 +74,27 @@ async def embedded_link(config: PosConfig) -> AsyncIterator[EmbeddedLink]:
     from acquirer.config import load_config as load_acquirer_config
     from acquirer.host import Host
     from acquirer.storage import open_database
+    from acquirer.wallet_apps import WalletAppServer
 
     acquirer = load_acquirer_config(config.config_dir)
     db = open_database(config.embedded_db_path, acquirer.database.synchronous)
+    address_file = config.state_dir / WALLET_APPS_FILE
+    apps: WalletAppServer | None = None
     try:
-        link = EmbeddedLink(Host(acquirer, db).handle)
+        host = Host(acquirer, db)
+        link = EmbeddedLink(host.handle)
+        if acquirer.wallets is not None:
+            apps = WalletAppServer(host)
+            address, port = await apps.start("127.0.0.1", 0)
+            address_file.write_text(f"{address}:{port}\n")
         try:
             yield link
         finally:
             await link.close()
     finally:
+        if apps is not None:
+            address_file.unlink(missing_ok=True)
+            await apps.close()
         db.close()
 
 

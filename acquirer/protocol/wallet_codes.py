@@ -50,7 +50,7 @@ MAC_DIGITS = 6
 ACCOUNT_DIGITS = 3
 TIME_DIGITS = 5
 TIME_MODULUS = 10 ** TIME_DIGITS
-#: digits of a code besides the nonce: prefix, account, time, MAC
+#: digits of a code besides the nonce: prefix, account, time, MAC (16: every shape has room for them)
 FIXED_DIGITS = 2 + ACCOUNT_DIGITS + TIME_DIGITS + MAC_DIGITS
 
 
@@ -129,9 +129,9 @@ def make_code(kind: str, key: bytes, *, account: int, issued_at: float, prefix: 
     if shape is None:
         raise InvalidWalletCode(f"unknown wallet {kind!r}: one of {', '.join(_BY_KIND)}")
     length = length or shape.issued_length
-    if prefix not in shape.prefixes or length not in shape.lengths or length < FIXED_DIGITS:
+    if prefix not in shape.prefixes or length not in shape.lengths:
         raise InvalidWalletCode(f"{kind} code of {length} digits starting {prefix} is not a valid shape "
-                                f"({shape.describe()}, at least {FIXED_DIGITS} digits)")
+                                f"({shape.describe()})")
     if not 1 <= account < 10 ** ACCOUNT_DIGITS:
         raise InvalidWalletCode(f"account number {account} is not 1 to {10 ** ACCOUNT_DIGITS - 1}")
     if len(nonce) != length - FIXED_DIGITS or (nonce and not is_digits(nonce)):
@@ -146,9 +146,6 @@ def read_code(digits: str, keys: Mapping[str, bytes]) -> CodeContent:
     if shape is None:
         raise InvalidWalletCode(f"{len(digits)} characters starting {digits[:2]!r} match no wallet "
                                 f"({describe_shapes()})")
-    if len(digits) < FIXED_DIGITS:
-        raise InvalidWalletCode(f"{shape.kind} code of {len(digits)} digits is too short to be one this "
-                                f"wallet issued (at least {FIXED_DIGITS})")
     key = keys.get(shape.kind)
     if key is None:
         raise InvalidWalletCode(f"no key for wallet {shape.kind}: its codes cannot be checked")

@@ -51,7 +51,7 @@ from drivers.sim.contactless.profiles import CardProfile, load_profiles
 from drivers.sim.video import code_video_frames, write_video
 
 __all__ = [
-    "CODE_TTL_S", "CODE_KINDS", "IssuedCode", "VirtualWallet", "WalletError",
+    "CODE_TTL_S", "CODE_KINDS", "IssuedCode", "VirtualWallet", "WalletError", "WalletUnreachable",
     "code_image", "write_wallet_code",
 ]
 
@@ -70,6 +70,10 @@ _SERVICE_CODE = "201"                # international, IC card
 
 class WalletError(ValueError):
     """The wallet cannot do what was asked (unknown kind, card or account, unwritable file, no answer)."""
+
+
+class WalletUnreachable(WalletError):
+    """The acquirer's wallet-apps endpoint cannot be reached (nothing was paid)."""
 
 
 @dataclass(frozen=True)
@@ -142,7 +146,7 @@ class VirtualWallet:
                 conn.sendall(payment.to_line())
                 line = conn.makefile("rb").readline(MAX_LINE)
         except OSError as e:
-            raise WalletError(f"wallet apps endpoint {address[0]}:{address[1]} unreachable: {e}") from None
+            raise WalletUnreachable(f"wallet apps endpoint {address[0]}:{address[1]} unreachable: {e}") from None
         try:
             return AppAnswer.from_line(line)
         except AppMessageError as e:

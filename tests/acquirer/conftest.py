@@ -19,6 +19,7 @@ import pytest
 from acquirer.config import AcquirerConfig, load_config
 from acquirer.tokens import pan_token
 from tests.acquirer.terminal import SHANGHAI, TestCard, TestTerminal
+from tests.pos.support import copy_wallets
 
 REPO_CONFIG = Path(__file__).resolve().parents[2] / "config"
 
@@ -30,6 +31,7 @@ def make_config(directory: Path, *, acquirer_extra: str = "", cards_extra: str =
     directory.mkdir(parents=True, exist_ok=True)
     for name in ("acquirer.toml", "cards.toml"):
         shutil.copy(REPO_CONFIG / name, directory / name)
+    copy_wallets(directory)
     text = (directory / "acquirer.toml").read_text()
     for old, new in (replace or {}).items():
         assert old in text, f"{old!r} not in acquirer.toml"

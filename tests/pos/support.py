@@ -34,11 +34,20 @@ def make_config(tmp_path: Path, *, pos: dict[str, Any] | None = None,
     directory.mkdir(parents=True, exist_ok=True)
     for name in ("pos.toml", "printers.toml", "acquirer.toml", "cards.toml", "terminal-emv.toml"):
         shutil.copy(CONFIG / name, directory / name)
+    copy_wallets(directory)
     if pos:
         set_pos(directory, **pos)
     for issuer, (mode, delay_ms) in (issuers or {}).items():
         set_issuer(directory, issuer, mode, delay_ms)
     return directory
+
+
+def copy_wallets(directory: Path) -> None:
+    """wallets.toml, its wallet apps' endpoint on any free port (tests run side by side)."""
+    text = (CONFIG / "wallets.toml").read_text()
+    text, count = re.subn(r"(?m)^port = \d+", "port = 0", text)
+    assert count == 1, "wallets.toml has no single [apps] port"
+    (directory / "wallets.toml").write_text(text)
 
 
 def _toml_value(value: Any) -> str:
@@ -78,6 +87,7 @@ class AcquirerServer:
         self.config_dir, self.db = config_dir, db
         self.process: subprocess.Popen[str] | None = None
         self.port = port
+        self.wallet_apps: str | None = None   # HOST:PORT of the wallet apps' endpoint
 
     def start(self) -> AcquirerServer:
         self.process = subprocess.Popen(
@@ -89,6 +99,11 @@ class AcquirerServer:
         match = re.search(r"listening on ([\d.]+):(\d+)", line)
         assert match, f"acquirer serve did not start: {line!r}"
         self.port = int(match[2])
+        if (self.config_dir / "wallets.toml").exists():   # then the wallet apps' endpoint
+            line = self.process.stdout.readline()
+            match = re.search(r"wallet apps listening on ([\d.]+:\d+)", line)
+            assert match, f"acquirer serve did not open the wallet apps' endpoint: {line!r}"
+            self.wallet_apps = match[1]
         return self
 
     @property

@@ -3,10 +3,10 @@ import re
 from pathlib import Path
 
 from acquirer.protocol import codec, framing
-from acquirer.protocol.codes import CODES
+from acquirer.protocol.codes import CODES, WALLET_MEANINGS
 from acquirer.protocol.messages import LAYOUTS, SignOn, Terminal
 from acquirer.protocol.spec import FIELDS, FieldDef
-from acquirer.protocol.transactions import DEFAULT_TABLE
+from acquirer.protocol.transactions import DEFAULT_TABLE, TxnType
 
 DOC = (Path(__file__).parents[2] / "docs" / "protocol.md").read_text(encoding="utf-8")
 
@@ -72,3 +72,17 @@ def test_sign_on_example_is_the_encoded_frame():
                         for line in block.strip().splitlines())
     sign_on = SignOn(Terminal("10000001", "898310048990001"), "000001", "000001", "003", "01 ")
     assert bytes.fromhex(hex_text) == framing.frame(codec.encode(sign_on.to_message()))
+
+
+def test_wallet_code_table_matches_the_wallet_meanings():
+    rows = table("| Code | On the wallet channel |")
+    assert rows == [[code, en, zh] for code, (en, zh) in WALLET_MEANINGS.items()]
+
+
+def test_wallet_message_table_matches_the_transaction_table():
+    rows = {r[0]: (r[1], r[2]) for r in table("| Message | 3 | 60.1 |")}
+    assert rows["wallet sale"] == (DEFAULT_TABLE[TxnType.WALLET_SALE].processing_code,
+                                   DEFAULT_TABLE[TxnType.WALLET_SALE].type_code)
+    assert rows["MPM sale"] == (DEFAULT_TABLE[TxnType.MPM_SALE].processing_code, DEFAULT_TABLE[TxnType.MPM_SALE].type_code)
+    assert rows["wallet query"] == (DEFAULT_TABLE[TxnType.WALLET_QUERY].processing_code,
+                                    DEFAULT_TABLE[TxnType.WALLET_QUERY].type_code)
