@@ -59,6 +59,9 @@ __all__ = [
 BLOCK_SIZE = 8
 KEY_LENGTHS = (8, 16, 24)
 _ZERO_IV = bytes(BLOCK_SIZE)
+# modes are immutable descriptions: one instance serves every context
+_ECB = modes.ECB()
+_CBC_ZERO_IV = modes.CBC(_ZERO_IV)
 # Long-lived keys per thread: terminals' MAC and PIN keys, issuers' keys. An
 # X9.19 MAC key takes two entries (K1 for the CBC pass, the whole key for the
 # output step), so this serves ~1,000 terminals at ~2.5 KB of contexts a key;
@@ -102,11 +105,11 @@ class _Key:
         self._cbc_last = 0  # last ciphertext block of the CBC context, as an integer
 
     def new_encryptor(self) -> CipherContext:
-        self.encryptor = Cipher(self._algorithm, modes.ECB()).encryptor()
+        self.encryptor = Cipher(self._algorithm, _ECB).encryptor()
         return self.encryptor
 
     def new_decryptor(self) -> CipherContext:
-        self.decryptor = Cipher(self._algorithm, modes.ECB()).decryptor()
+        self.decryptor = Cipher(self._algorithm, _ECB).decryptor()
         return self.decryptor
 
     def cbc_encrypt(self, data: bytes, iv: bytes) -> bytes:
@@ -117,7 +120,7 @@ class _Key:
         as a fresh context started with `iv` would.
         """
         if self._cbc is None:
-            self._cbc = Cipher(self._algorithm, modes.CBC(_ZERO_IV)).encryptor()
+            self._cbc = Cipher(self._algorithm, _CBC_ZERO_IV).encryptor()
         first = int.from_bytes(data[:BLOCK_SIZE], "big") ^ int.from_bytes(iv, "big") ^ self._cbc_last
         out = self._cbc.update(first.to_bytes(BLOCK_SIZE, "big") + data[BLOCK_SIZE:])
         self._cbc_last = int.from_bytes(out[-BLOCK_SIZE:], "big")
@@ -136,11 +139,8 @@ def _key(key: bytes, transient: bool) -> _Key:
     return caches[transient](bytes(key))
 
 
-def _check_blocks(data: bytes) -> None:
-    if len(data) % BLOCK_SIZE:
-        raise DesInputError(
-            f"DES data must be a multiple of {BLOCK_SIZE} bytes, got {len(data)}"
-        )
+def _not_blocks(data: bytes) -> DesInputError:
+    return DesInputError(f"DES data must be a multiple of {BLOCK_SIZE} bytes, got {len(data)}")
 
 
 def tdes_encrypt(key: bytes, data: bytes, *, transient: bool = False) -> bytes:
@@ -148,14 +148,16 @@ def tdes_encrypt(key: bytes, data: bytes, *, transient: bool = False) -> bytes:
 
     `transient=True` for a key of one transaction (session key, card key).
     """
-    _check_blocks(data)
+    if len(data) % BLOCK_SIZE:   # inline: the host calls this several times per message
+        raise _not_blocks(data)
     k = _key(key, transient)
     return (k.encryptor or k.new_encryptor()).update(data)
 
 
 def tdes_decrypt(key: bytes, data: bytes) -> bytes:
     """Decrypt whole 8-byte blocks in ECB mode (8-byte key = single DES)."""
-    _check_blocks(data)
+    if len(data) % BLOCK_SIZE:
+        raise _not_blocks(data)
     k = _key(key, False)
     return (k.decryptor or k.new_decryptor()).update(data)
 
@@ -176,7 +178,8 @@ def des_decrypt(key8: bytes, data: bytes) -> bytes:
 
 def tdes_cbc_encrypt(key: bytes, data: bytes, iv: bytes = _ZERO_IV, *, transient: bool = False) -> bytes:
     """CBC encryption of whole blocks (the chaining step of CBC-MACs)."""
-    _check_blocks(data)
+    if len(data) % BLOCK_SIZE:
+        raise _not_blocks(data)
     if len(iv) != BLOCK_SIZE:
         raise DesInputError(f"CBC IV must be {BLOCK_SIZE} bytes, got {len(iv)}")
     if not data:

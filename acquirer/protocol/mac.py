@@ -29,7 +29,6 @@ import sys
 from acquirer.protocol.des import (
     BLOCK_SIZE,
     DesInputError,
-    des_encrypt,
     tdes_cbc_encrypt,
     tdes_encrypt,
 )
@@ -110,11 +109,11 @@ def mac_ecb(key: bytes, mab: bytes) -> bytes:
     """
     if len(key) not in (8, 16, 24):
         raise DesInputError(f"MAC key must be 8, 16 or 24 bytes, got {len(key)}")
-    key8 = key[:8]
     hex_block = _xor_blocks(mab).hex().upper().encode("ascii")
-    first = des_encrypt(key8, hex_block[:8])
-    mixed = bytes(a ^ b for a, b in zip(first, hex_block[8:]))
-    return des_encrypt(key8, mixed).hex().upper()[:8].encode("ascii")
+    # encrypt the first 8 characters, XOR the last 8, encrypt again: that is
+    # DES-CBC over the 16 characters (zero IV), whose second block is the result
+    result = tdes_cbc_encrypt(key[:8], hex_block)[BLOCK_SIZE:]
+    return result.hex().upper()[:8].encode("ascii")
 
 
 def mac_x919(key16: bytes, mab: bytes) -> bytes:
