@@ -180,3 +180,27 @@ def test_pay_mpm_refuses_what_is_not_a_merchant_code(till, tmp_path):
                              merchant_name="Tiantian", merchant_city="Shanghai", mcc="5411", bill_number="B1")
     done = till.pos("sim", "pay-mpm", shop, "--wallet", "alipay", "--acquirer", "127.0.0.1:1")
     assert done.returncode == 4 and "unreachable" in done.stderr
+
+
+def test_with_the_embedded_host_the_customer_finds_the_running_terminal(tmp_path):
+    """No `acquirer serve`: the till's own host serves the wallet apps; `pay-mpm` finds it in the state dir."""
+    config_dir = make_config(tmp_path, pos={"poll_interval_s": 0.2})
+    state, png = tmp_path / "state", tmp_path / "shop.png"
+    sale = subprocess.Popen(
+        [str(BIN / "pos"), "--config", str(config_dir), "--state-dir", str(state), "sale", "9.99", "--show-code",
+         "--code-png", str(png), "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not png.exists() and sale.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert png.exists(), sale.communicate(timeout=5)
+        paid = invoke_pos(config_dir, state, "sim", "pay-mpm", str(png), "--wallet", "wechat")
+        assert paid.returncode == 0 and "PAID ¥9.99" in paid.stdout, paid.stderr
+        stdout, stderr = sale.communicate(timeout=30)
+    finally:
+        if sale.poll() is None:
+            sale.kill()
+    assert sale.returncode == 0 and json.loads(stdout)["state"] == "approved", stderr
+    assert not (state / "wallet-apps.addr").exists()          # gone with the terminal
+    done = invoke_pos(config_dir, state, "sim", "pay-mpm", str(png), "--wallet", "wechat")
+    assert done.returncode == 4 and "start `pos sale AMOUNT --show-code` first" in done.stderr
