@@ -166,7 +166,7 @@ class Host:
             if kind in MACED and not codec.verify(payload, terminal.mac, session.keys.mac):
                 raise Decline("A0", "MAC missing or wrong")
             try:
-                request = parse_request(msg, self.table)
+                request = parse_request(msg, self.table, kind=kind)
             except ProtocolError as e:
                 raise Decline("30", str(e)) from None
             return await self._serve(kind, request, msg, terminal, session)

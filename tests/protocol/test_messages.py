@@ -311,6 +311,31 @@ def test_check_layout_errors():
     assert err.value.field == "53"
 
 
+def _layout_verdict(kind: MessageKind, msg: dict[str, str], signed: bool) -> str | None:
+    try:
+        check_layout(kind, msg, signed=signed)
+    except LayoutError as e:
+        return str(e)
+    return None
+
+
+_SOME_FIELDS = [2, 3, 4, 11, 14, 22, 23, 25, 35, 37, 38, 39, 41, 42, 48, 49, 52, 53, 55, 60, 61, 62, 63, 64]
+
+
+@settings(max_examples=400)
+@given(data=st.data(), kind=st.sampled_from(sorted(LAYOUTS, key=lambda k: k.value)), signed=st.booleans(),
+       stray=st.sets(st.sampled_from(_SOME_FIELDS), max_size=1),
+       removed=st.sets(st.sampled_from(_SOME_FIELDS), max_size=1))
+def test_check_layout_fast_accept_agrees_with_the_field_by_field_check(data, kind, signed, stray, removed):
+    # a key that is not a field sends check_layout past its fast accept to the
+    # field-by-field check (which ignores such keys): both must give one verdict
+    layout = LAYOUTS[kind]
+    added = data.draw(st.sets(st.sampled_from(sorted(layout.optional | {64}))))
+    numbers = (layout.required | added | stray) - removed
+    msg = {"h": "6000030000603100000000", "t": LAYOUTS[kind].mti, **{str(n): "0" for n in numbers}}
+    assert _layout_verdict(kind, msg, signed) == _layout_verdict(kind, {**msg, "x": ""}, signed)
+
+
 def test_pan_comes_from_track2_when_field_2_is_absent():
     back = parse_request(wire(sale().to_message(), mac=True))
     assert back.card.pan is None and back.card.account_number == "6212345678901234"
