@@ -101,7 +101,8 @@ class CheckoutApp(App[None]):
 
         self.push_screen(AmountScreen())
         self.push_screen(SignOnScreen())
-        self.run_terminal()
+        # the sign-on form first: devices and terminal open once it is on screen
+        self.call_after_refresh(self.run_terminal)
 
     @work(group="terminal", exit_on_error=False)
     async def run_terminal(self) -> None:

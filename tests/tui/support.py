@@ -19,7 +19,7 @@ from pos.config import PosConfig, load_config
 from pos.tui.app import CheckoutApp, make_app
 from tests.pos.support import CONFIG
 
-WAIT_S = 30.0
+WAIT_S = 60.0   # generous: a shared machine under load is slow, never wrong
 
 
 def pilot_test(test: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
@@ -83,7 +83,10 @@ async def present(pilot: Pilot[None], key: str) -> None:
 
 
 async def wait_done(pilot: Pilot[None]) -> None:
-    await wait_for(pilot, lambda: getattr(pilot.app.screen, "phase", "") == "done", "the transaction's result")
+    """Until the result is on screen (the phase changes first, the widgets follow on the next refresh)."""
+    app = pilot.app
+    await wait_for(pilot, lambda: getattr(app.screen, "phase", "") == "done" and app.screen.query(".verdict"),
+                   "the transaction's result")
 
 
 async def charge(pilot: Pilot[None], keys: str, card: str) -> None:

@@ -67,7 +67,8 @@ async def test_printer_out_of_paper_keeps_the_sale_on_screen(tmp_path: Path) -> 
 
 @pilot_test
 async def test_no_answer_reverses_and_says_so(tmp_path: Path) -> None:
-    config_dir = make_config(tmp_path, pos={"timeout_s": 0.5}, issuers={"cup-bank": ("slow", 1500)})
+    # the terminal gives up after 2 s; the issuer answers after 2.8 s, inside the switch's 3 s
+    config_dir = make_config(tmp_path, pos={"timeout_s": 2.0}, issuers={"cup-bank": ("slow", 2800)})
     app = make_app(tui_config(tmp_path, config_dir))
     async with app.run_test(size=(80, 24)) as pilot:
         await sign_on(pilot)
@@ -99,8 +100,8 @@ async def test_language_switch(tmp_path: Path) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await sign_on(pilot)
         await pilot.press("f9")
-        await wait_for(pilot, lambda: "主机 在线" in screen_text(pilot), "the Chinese status bar")
-        assert "消费" in screen_text(pilot) and "F9 English" in screen_text(pilot)
+        await wait_for(pilot, lambda: all(text in screen_text(pilot) for text in ("主机 在线", "消费", "F9 English")),
+                       "the Chinese screen")
         await pilot.press("f9")
         await wait_for(pilot, lambda: "Host online" in screen_text(pilot), "English again")
         await app.action_quit()
