@@ -27,6 +27,7 @@ read-then-write races.
 """
 from __future__ import annotations
 
+import functools
 import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -131,20 +132,17 @@ class Ledger:
         merged = [(account, amount) for account, amount in net.items() if amount != 0]
         _check_balanced(merged)
         conn = self.conn
-        cases = " ".join("WHEN ? THEN ?" for _ in merged)
-        marks = ", ".join("?" for _ in merged)
+        update, insert_legs = _statements(len(merged))
         try:
-            updated = conn.execute(
-                f"UPDATE accounts SET balance = balance + CASE id {cases} END WHERE id IN ({marks})",
-                [x for leg in merged for x in leg] + [account for account, _ in merged]).rowcount
+            updated = conn.execute(update, [x for leg in merged for x in leg]
+                                   + [account for account, _ in merged]).rowcount
         except sqlite3.IntegrityError:
             raise InsufficientFunds(self._short_account(merged)) from None
         if updated != len(merged):
             raise KeyError(f"posting to unknown accounts among {[a for a, _ in merged]}")
         posting_id = conn.execute("INSERT INTO postings (txn_id, kind, created_at) VALUES (?, ?, ?)",
                                   (txn_id, kind, created_at or utc_now())).lastrowid
-        conn.executemany("INSERT INTO legs (posting_id, account_id, amount) VALUES (?, ?, ?)",
-                         [(posting_id, account, amount) for account, amount in merged])
+        conn.execute(insert_legs, [x for account, amount in merged for x in (posting_id, account, amount)])
         return posting_id
 
     def _short_account(self, legs: Sequence[Leg]) -> str:
@@ -178,6 +176,17 @@ class Ledger:
         if not legs:
             return None
         return self.post(kind, legs, txn_id, created_at)
+
+
+@functools.cache
+def _statements(legs: int) -> tuple[str, str]:
+    """The UPDATE of the balances and the INSERT of the legs for a posting of `legs` legs
+    (built once per count: sqlite3 finds its prepared statement by the SQL text)."""
+    cases = " ".join("WHEN ? THEN ?" for _ in range(legs))
+    marks = ", ".join("?" for _ in range(legs))
+    rows = ", ".join("(?, ?, ?)" for _ in range(legs))
+    return (f"UPDATE accounts SET balance = balance + CASE id {cases} END WHERE id IN ({marks})",
+            f"INSERT INTO legs (posting_id, account_id, amount) VALUES {rows}")
 
 
 def _check_amount(account: str, amount: object) -> None:

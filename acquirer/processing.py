@@ -186,7 +186,8 @@ class Processor:
         self.records.insert(
             r.txn_id, key, req.txn.value, req.amount or 0, req.currency, status=status,
             created_at=r.stamp, response_code=outcome.code,
-            card_token=card.token if card else pan_token(self.token_key, pan), masked_pan=mask_pan(pan),
+            card_token=card.token if card else pan_token(self.token_key, pan),
+            masked_pan=card.masked_pan if card else mask_pan(pan),
             scheme=card.card.scheme if card else None, issuer=issuer.name if issuer else None,
             entry_mode=req.card.entry_mode, rrn=rrn, auth_code=auth_code, original_id=original_id)
         return outcome
