@@ -152,7 +152,8 @@ class Simulator:
                  camera: SimulatedCamera) -> None:
         cards_file = config.config_dir / CARDS_FILE
         self._cards = cards
-        # one ATC store for a card's taps and its CPM codes: the issuer never sees an ATC twice
+        # one ATC store for a card's taps and its CPM codes: the issuer never sees an ATC twice;
+        # payment codes are made with the test wallets' keys (wallets.toml), as the wallet app would
         self._wallet = VirtualWallet(cards_file=cards_file, wallets_file=config.config_dir / WALLETS_FILE,
                                      state_dir=config.state_dir / ATC_DIR)
         self.reader = reader

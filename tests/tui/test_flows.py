@@ -98,6 +98,20 @@ async def test_the_mouse_works_too(tmp_path: Path) -> None:
 
 
 @pilot_test
+async def test_sale_by_wallet_payment_code(tmp_path: Path) -> None:
+    """An Alipay payment code on the customer's phone, shown to the camera: the acquirer's wallet channel pays."""
+    app = new_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_on(pilot)
+        await charge(pilot, "1888", "code:alipay")
+        [row] = journal_rows(app)
+        assert (row["type"], row["state"], row["amount"], row["wallet"]) == ("wallet_sale", "approved", 1888, "alipay")
+        shown = screen_text(pilot)
+        assert "APPROVED" in shown and "Wallet Alipay" in shown and row["wallet_code"] in shown
+        await app.action_quit()
+
+
+@pilot_test
 async def test_sale_by_qr(tmp_path: Path) -> None:
     """A customer's EMVCo QR code (CPM), shown to the camera: decoded, classified, authorized."""
     app = new_app(tmp_path)

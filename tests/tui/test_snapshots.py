@@ -131,6 +131,18 @@ def test_authorizing(snap_compare, tmp_path: Path) -> None:
     assert snap_compare(new_app(tmp_path), terminal_size=SIZE, run_before=run_before)
 
 
+def test_customer_confirming_on_the_phone(snap_compare, tmp_path: Path) -> None:
+    async def run_before(pilot: Pilot[None]) -> None:
+        await signed_on(pilot)
+        screen = PaymentScreen("sale", 288_00, None)
+        await show(pilot, screen)
+        screen.follow(ev.WalletCodeRead("alipay", "2812…4321", "camera"))
+        screen.follow(ev.CustomerConfirming("alipay", "000007", 45.0))
+        await pilot.pause()
+
+    assert snap_compare(new_app(tmp_path), terminal_size=SIZE, run_before=run_before)
+
+
 def test_approved(snap_compare, tmp_path: Path) -> None:
     async def run_before(pilot: Pilot[None]) -> None:
         await signed_on(pilot)

@@ -21,7 +21,7 @@ from pos.tui.screens.dialogs import RefundAmountScreen, SupervisorPinScreen
 from pos.tui.screens.payment import PaymentScreen
 from pos.tui.widgets.bars import Hint
 
-KINDS = ("sale", "void", "refund", "preauth", "completion", "balance")
+KINDS = ("sale", "wallet_sale", "void", "refund", "preauth", "completion", "balance")
 STATES = ("approved", "declined", "voided", "reversed", "reversal_due", "unknown", "not_sent")
 HISTORY_LIMIT = 500
 
@@ -31,7 +31,8 @@ def matches(txn: Txn, text: str) -> bool:
     needle = text.strip().lower()
     if not needle:
         return True
-    haystack = (txn.stan, txn.rrn or "", txn.auth_code or "", txn.masked_pan or "", format_amount(txn.amount))
+    haystack = (txn.stan, txn.rrn or "", txn.auth_code or "", txn.masked_pan or "", txn.wallet_code or "",
+                format_amount(txn.amount))
     return any(needle in field.lower() for field in haystack)
 
 
@@ -98,7 +99,8 @@ class HistoryScreen(TillScreen):
                  and (self.state is None or t.state == self.state) and matches(t, self.search)]
         for txn in shown:
             table.add_row(txn.stan, kind_text(language, txn.type), format_amount(txn.amount),
-                          short_card(txn.masked_pan), state_text(language, txn.state), txn.rrn or "",
+                          short_card(txn.masked_pan) or txn.wallet_code or "", state_text(language, txn.state),
+                          txn.rrn or "",
                           local_time(txn.created_at), key=str(txn.id))
         self.query_one("#history-empty", Static).update("" if shown else self.t("history.empty"))
 

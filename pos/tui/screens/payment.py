@@ -68,6 +68,8 @@ class PaymentScreen(TillScreen):
         self.phase = PREPARING
         self.sources: tuple[str, ...] = ()
         self.card: ev.CardRead | None = None
+        self.code: ev.WalletCodeRead | None = None
+        self.confirming: tuple[str, float] | None = None   # (wallet, seconds) while the customer confirms
         self.stan = ""
         self.declined: ev.Declined | None = None
         self.outcome: Outcome | None = None
@@ -148,6 +150,15 @@ class PaymentScreen(TillScreen):
             case ev.CardRead() as card:
                 self.card = card
                 self._set_phase(CARD_READ)
+            case ev.WalletCodeRead() as code:
+                self.code = code
+                self._set_phase(CARD_READ)
+            case ev.CustomerConfirming(wallet, _, timeout_s):
+                self.confirming = (wallet, timeout_s)
+                self._set_phase(AUTHORIZING)
+            case ev.SourceFailed(source, reason):
+                self.till_app.show_notice("notice.camera" if source == "camera" else "notice.reader",
+                                          detail=reason, level="warning")
             case ev.Authorizing(_, stan, _, _):
                 self.stan = stan
                 self._set_phase(AUTHORIZING)
@@ -205,8 +216,16 @@ class PaymentScreen(TillScreen):
             if self.card is not None:
                 yield Static(t("pay.card_read", card=self.card.masked_pan, source=self.card.source),
                              classes="detail")
-            yield Static(t("pay.authorizing", stan=self.stan) if self.stan else t("pay.preparing"),
-                         classes="progress-line")
+            if self.code is not None:
+                yield Static(t("pay.code_read", wallet=t(f"wallet.{self.code.wallet}"), code=self.code.masked_code),
+                             classes="detail")
+            if self.confirming is not None:
+                wallet, seconds = self.confirming
+                yield Static(t("pay.confirming", wallet=t(f"wallet.{wallet}"), seconds=f"{seconds:g}"),
+                             classes="progress-line")
+            else:
+                yield Static(t("pay.authorizing", stan=self.stan) if self.stan else t("pay.preparing"),
+                             classes="progress-line")
         else:
             yield from self._result_body()
 
@@ -247,7 +266,10 @@ class PaymentScreen(TillScreen):
 
     def _facts(self, txn: Txn) -> str:
         t = self.t
-        lines = [f"{t('field.card')} {short_card(txn.masked_pan)}  {txn.app_label or txn.scheme or ''}",
+        paid_with = (f"{t('field.card')} {short_card(txn.masked_pan)}  {txn.app_label or txn.scheme or ''}"
+                     if txn.masked_pan else f"{t('field.wallet')} {t(f'wallet.{txn.wallet}')} {txn.wallet_code or ''}"
+                     if txn.wallet else "")
+        lines = [paid_with,
                  f"{t('field.trace')} {txn.stan}   {t('field.batch')} {txn.batch}"]
         if txn.rrn or txn.auth_code:
             lines.append(f"{t('field.rrn')} {txn.rrn or '—'}   {t('field.auth')} {txn.auth_code or '—'}")
