@@ -47,6 +47,10 @@ Opener = Callable[..., AbstractAsyncContextManager[Engine]]
 StationOpener = Callable[[PosConfig], AbstractContextManager[Station]]
 
 
+#: another pos on the same state directory: say so after this long rather than wait for it
+LOCK_WAIT_S = 2.0
+
+
 class TransactionView(Protocol):
     """A screen running an engine call: it follows the engine's events while the call runs."""
 
@@ -110,7 +114,8 @@ class CheckoutApp(App[None]):
         try:
             with self._station_opener(self.config) as station:
                 self._use_station(station)
-                async with self._opener(self.config, self._observe, sign_on=False) as engine:
+                async with self._opener(self.config, self._observe, sign_on=False,
+                                        lock_wait_s=LOCK_WAIT_S) as engine:
                     self.engine = engine
                     self._use_printer(engine)
                     self.till.batch = engine.journal.batch
@@ -119,6 +124,9 @@ class CheckoutApp(App[None]):
                     await self._terminal_closing.wait()
         except (TerminalBusy, ConfigError, OSError) as e:
             self.show_notice("notice.refused", detail=str(e))
+        except Exception as e:   # whatever stops the terminal from opening is shown, never a crash
+            log.exception("the terminal could not open")
+            self.show_notice("notice.refused", detail=f"the terminal could not open: {type(e).__name__}: {e}")
         finally:
             self.engine = None
             self._engine_ready.set()

@@ -135,6 +135,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "settle.foreign": ("Foreign cards", "外卡"),
     "settle.keys": ("Enter: settle the batch   Esc: back", "回车：结算本批次   Esc：返回"),
     "settle.running": ("Settling with the host…", "正在与主机结算…"),
+    "settle.uploading": ("Out of balance with the host: uploading {count} transactions…",
+                         "与主机对账不平：正在上送 {count} 笔交易…"),
     "settle.balanced": ("Batch {batch} settled: balanced.", "批次 {batch} 结算完成：对账平。"),
     "settle.unbalanced": ("Batch {batch} settled: out of balance, {uploaded} transactions uploaded; "
                           "closed on the host's figures.",

@@ -105,3 +105,22 @@ async def test_language_switch(tmp_path: Path) -> None:
         await pilot.press("f9")
         await wait_for(pilot, lambda: "Host online" in screen_text(pilot), "English again")
         await app.action_quit()
+
+
+@pilot_test
+async def test_another_pos_on_the_same_state_directory(tmp_path: Path) -> None:
+    from pos.terminal import TerminalLock
+
+    app = new_app(tmp_path)
+    lock = TerminalLock(app.config.state_dir, 0.0)
+    await lock.acquire()
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(pilot, lambda: app.till.notice is not None, "a notice")
+            assert "another pos process is using" in screen_text(pilot)
+            await pilot.press(*"0000", "enter")
+            await pilot.pause()
+            assert not app.signed_on and screen_name(pilot) == "SignOnScreen"
+            await app.action_quit()
+    finally:
+        lock.release()

@@ -63,7 +63,8 @@ class SettlementScreen(TillScreen):
         if self.phase == READY:
             yield Static(self.t("settle.keys"), classes="keys")
         elif self.phase == RUNNING:
-            yield Static(self.t("settle.running"), classes="progress-line")
+            yield Static(self.t("settle.uploading", count=self.uploading) if self.uploading
+                         else self.t("settle.running"), classes="progress-line")
         elif self.phase == FAILED:
             yield Static(self.t("notice.settle_failed", detail=self.failure), classes="refused verdict-line")
         else:
@@ -114,3 +115,4 @@ class SettlementScreen(TillScreen):
     def follow(self, event: ev.Event) -> None:
         if isinstance(event, ev.UploadingBatch):
             self.uploading = event.count
+            self._set_phase(RUNNING)
