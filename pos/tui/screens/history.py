@@ -102,7 +102,9 @@ class HistoryScreen(TillScreen):
                           short_card(txn.masked_pan) or txn.wallet_code or "", state_text(language, txn.state),
                           txn.rrn or "",
                           local_time(txn.created_at), key=str(txn.id))
-        self.query_one("#history-empty", Static).update("" if shown else self.t("history.empty"))
+        empty = self.query_one("#history-empty", Static)
+        empty.update("" if shown else self.t("history.empty"))
+        empty.display = not shown
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self.search = event.value

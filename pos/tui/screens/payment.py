@@ -46,9 +46,9 @@ PREPARING, WAITING, CARD_READ, AUTHORIZING, DONE = "preparing", "waiting", "card
 
 WAITING_HINTS = (Hint("F6", "key.simulator", "app.simulator"), Hint("Esc", "key.cancel", "cancel"),
                  Hint("F9", "key.language", "app.language"))
-DONE_HINTS = (Hint("↵", "key.back", "done"), Hint("R", "key.receipt", "receipt"),
+DONE_HINTS = (Hint("↵", "key.done", "done"), Hint("R", "key.receipt", "receipt"),
               Hint("P", "key.print", "print_again"), Hint("F9", "key.language", "app.language"))
-REFUSED_HINTS = (Hint("↵", "key.back", "done"), Hint("F9", "key.language", "app.language"))
+REFUSED_HINTS = (Hint("↵", "key.done", "done"), Hint("F9", "key.language", "app.language"))
 
 
 class PaymentScreen(TillScreen):
