@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from functools import partial
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from typing import Any, Protocol
@@ -75,7 +76,7 @@ class CheckoutApp(App[None]):
     ]
 
     def __init__(self, config: PosConfig, settings: TuiSettings, *,
-                 station_opener: StationOpener = open_station, opener: Opener = open_terminal) -> None:
+                 station_opener: StationOpener | None = None, opener: Opener = open_terminal) -> None:
         super().__init__()
         self.config = config
         self.settings = settings
@@ -87,7 +88,8 @@ class CheckoutApp(App[None]):
         self.engine: Engine | None = None
         self.txn_listener: TransactionView | None = None    # the screen running a transaction
         self._loop_thread = threading.get_ident()
-        self._station_opener = station_opener
+        # the configured devices by default ([nfc] reader, [tui] camera)
+        self._station_opener = station_opener or partial(open_station, camera=settings.camera)
         self._opener = opener
         self._engine_ready = asyncio.Event()
         self._terminal_closing = asyncio.Event()
@@ -340,7 +342,7 @@ class CheckoutApp(App[None]):
 
 
 def make_app(config: PosConfig, *, settings: TuiSettings | None = None,
-             station_opener: StationOpener = open_station, opener: Opener = open_terminal) -> CheckoutApp:
+             station_opener: StationOpener | None = None, opener: Opener = open_terminal) -> CheckoutApp:
     """The checkout app over `config` and its devices (`[nfc] reader`, printer; simulated by default)."""
     return CheckoutApp(config, settings or load_tui_settings(config.config_dir),
                        station_opener=station_opener, opener=opener)

@@ -6,6 +6,7 @@ and the key, as every configuration error in the kit does.
 
     [tui]
     language = "en"               # "en" or "zh" at start; F9 switches
+    camera = "sim"                # the simulator's camera, or a camera device index or path
     supervisor_pin = "888888"     # TEST: unlocks void and refund
     [tui.operators]               # operator number = password (TEST)
     "01" = "0000"
@@ -28,6 +29,7 @@ from pos.tui.i18n import LANGUAGES
 @dataclass(frozen=True)
 class TuiSettings:
     language: str
+    camera: str                 # "sim" or a camera device (index or path)
     supervisor_pin: str
     operators: dict[str, str]   # operator number -> password
 
@@ -54,6 +56,9 @@ def load_tui_settings(config_dir: Path) -> TuiSettings:
     language = table.get("language", "en")
     if language not in LANGUAGES:
         raise ConfigError(f"{path}: [tui] language must be \"en\" or \"zh\", got {language!r}")
+    camera = table.get("camera", "sim")
+    if not isinstance(camera, str) or not camera.strip():
+        raise ConfigError(f"{path}: [tui] camera must be \"sim\" or a camera device (index or path), got {camera!r}")
     pin = table.get("supervisor_pin")
     if not isinstance(pin, str) or not re.fullmatch(r"[0-9]{4,12}", pin):
         raise ConfigError(f"{path}: [tui] supervisor_pin must be 4-12 digits, got {pin!r}")
@@ -65,4 +70,4 @@ def load_tui_settings(config_dir: Path) -> TuiSettings:
             raise ConfigError(f"{path}: [tui.operators] key {number!r} must be an operator number of 1-3 digits")
         if not isinstance(password, str) or not re.fullmatch(r"[0-9]{4,8}", password):
             raise ConfigError(f"{path}: [tui.operators] {number} must be a password of 4-8 digits")
-    return TuiSettings(language=language, supervisor_pin=pin, operators=dict(operators))
+    return TuiSettings(language=language, camera=camera, supervisor_pin=pin, operators=dict(operators))

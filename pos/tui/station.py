@@ -43,6 +43,7 @@ T = TypeVar("T")
 #: the station's devices, as the status bar shows them
 READER, CAMERA, PRINTER = "reader", "camera", "printer"
 SIMULATED, ABSENT, OK, FAULT = "sim", "none", "ok", "fault"
+SIMULATED_CAMERA = "sim"
 
 
 class NotArmed(RuntimeError):
@@ -101,8 +102,9 @@ class SimulatedCamera:
 
     name = CAMERA
 
-    def __init__(self, frames_dir: Path, on_problem: Callable[[str], None] | None = None) -> None:
+    def __init__(self, frames_dir: Path, backend: str, on_problem: Callable[[str], None] | None = None) -> None:
         self.frames_dir = frames_dir
+        self.backend = backend
         self.on_problem = on_problem
         self.slot: _Slot[str] = _Slot()
         self._numbers = itertools.count(1)
@@ -114,7 +116,8 @@ class SimulatedCamera:
             payload = await self.slot.wait()
             image = self._draw(payload)
             refused: list[str] = []
-            camera = CameraSource(image, timeout_s=10.0, on_refused=lambda e: refused.append(e.message))
+            camera = CameraSource(image, backend=self.backend, timeout_s=10.0,
+                                  on_refused=lambda e: refused.append(e.message))
             try:
                 return await camera.read(request)
             except CameraError as e:
@@ -149,7 +152,7 @@ class Simulator:
     """Lets a person choose what the customer presents: a test card, phone, band or wallet code."""
 
     def __init__(self, config: PosConfig, cards: VirtualCards, reader: SimulatedReader,
-                 camera: SimulatedCamera) -> None:
+                 camera: SimulatedCamera | None) -> None:
         cards_file = config.config_dir / CARDS_FILE
         self._cards = cards
         # one ATC store for a card's taps and its CPM codes: the issuer never sees an ATC twice;
@@ -163,7 +166,8 @@ class Simulator:
             group = "cards" if profile.form == "card" else "devices"
             items.append(Presentable(f"card:{profile.name}", group, profile.name, profile.label, READER))
         items.sort(key=lambda p: p.group)   # cards, then phones and bands (file order within each)
-        items += [Presentable(f"code:{kind}", "codes", kind, "", CAMERA) for kind in CODE_KINDS]
+        if camera is not None:   # a real camera sees real phones only
+            items += [Presentable(f"code:{kind}", "codes", kind, "", CAMERA) for kind in CODE_KINDS]
         self.items: tuple[Presentable, ...] = tuple(items)
 
     def find(self, key: str) -> Presentable:
@@ -174,7 +178,7 @@ class Simulator:
 
     @property
     def waiting(self) -> bool:
-        return self.reader.slot.armed or self.camera.slot.armed
+        return self.reader.slot.armed or (self.camera is not None and self.camera.slot.armed)
 
     def present(self, key: str) -> Presentable:
         """Put `key` in front of its device; `NotArmed` when no payment waits on that device."""
@@ -184,7 +188,7 @@ class Simulator:
                 raise NotArmed("no payment is waiting")
             self.reader.slot.put(self._cards.card(item.name))
         else:
-            if not self.camera.slot.armed:
+            if self.camera is None or not self.camera.slot.armed:
                 raise NotArmed("no payment is waiting")
             code = self._wallet.cpm_code() if item.name == "cpm" else self._wallet.issue(item.name)
             self.camera.slot.put(code.payload)
@@ -208,12 +212,14 @@ class Station:
 
 
 @contextmanager
-def open_station(config: PosConfig) -> Iterator[Station]:
+def open_station(config: PosConfig, camera: str = SIMULATED_CAMERA) -> Iterator[Station]:
     """The configured devices, open for the app's lifetime.
 
     The reader is `[nfc] reader` (`pos.contactless`); on the simulated one the
-    simulator taps the test cards. A reader that cannot be opened leaves the
-    station without it (its status says fault) rather than without a till.
+    simulator taps the test cards. The camera is `camera` (`[tui] camera`):
+    "sim", the simulator's, or a device index or path for a real one, scanned
+    while a payment waits. A reader that cannot be opened leaves the station
+    without it (its status says fault) rather than without a till.
     """
     station = Station(sources=[], devices={READER: ABSENT, CAMERA: ABSENT})
     with ExitStack() as stack:
@@ -223,16 +229,33 @@ def open_station(config: PosConfig) -> Iterator[Station]:
         except (ReaderError, EmvConfigError) as e:
             station.devices[READER] = FAULT
             station.opening_problems.append((READER, str(e)))
-        camera = SimulatedCamera(config.state_dir / "sim-camera", lambda text: station.report(CAMERA, text))
-        station.devices[CAMERA] = SIMULATED
+        simulated_camera = None
+        scanner: PaymentSource
+        if camera == SIMULATED_CAMERA:
+            simulated_camera = SimulatedCamera(config.state_dir / "sim-camera", config.qr.camera_backend,
+                                               lambda text: station.report(CAMERA, text))
+            scanner = simulated_camera
+            station.devices[CAMERA] = SIMULATED
+        else:
+            scanner = _real_camera(config, camera, station)
+            station.devices[CAMERA] = OK
         if contactless is not None and contactless.cards is not None:
             reader = SimulatedReader()
             station.devices[READER] = SIMULATED
-            station.sources = [reader, camera]
-            station.simulator = Simulator(config, contactless.cards, reader, camera)
+            station.sources = [reader, scanner]
+            station.simulator = Simulator(config, contactless.cards, reader, simulated_camera)
         else:
             if contactless is not None:
                 station.devices[READER] = OK
                 station.sources.append(contactless.reader)
-            station.sources.append(camera)
+            station.sources.append(scanner)
         yield station
+
+
+def _real_camera(config: PosConfig, source: str, station: Station) -> PaymentSource:
+    """A camera device (index or path): scanned while a payment waits; refused codes reported."""
+    from pos.qr.source import CameraSource   # OpenCV's capture stack loads with the camera
+
+    device: int | str = int(source) if source.isdigit() else source
+    return CameraSource(device, backend=config.qr.camera_backend, timeout_s=config.qr.camera_timeout_s,
+                        on_refused=lambda e: station.report(CAMERA, e.message))

@@ -14,7 +14,7 @@ from pathlib import Path
 from textual.widgets import OptionList
 
 from pos.journal import Journal
-from pos.tui.app import CheckoutApp
+from pos.tui.app import CheckoutApp, make_app
 from tests.tui.support import charge, pilot_test, new_app, present, screen_name, screen_text, sign_on, wait_done, wait_for
 
 
@@ -122,6 +122,30 @@ async def test_sale_by_qr(tmp_path: Path) -> None:
         assert (row["type"], row["state"], row["amount"]) == ("sale", "approved", 2500)
         assert row["entry_mode"].startswith("03")     # entry by QR code
         assert "APPROVED" in screen_text(pilot)
+        await app.action_quit()
+
+
+@pilot_test
+async def test_a_configured_camera_is_armed_with_the_reader(tmp_path: Path) -> None:
+    """[tui] camera names a real camera source (here an image file, read through OpenCV like a device)."""
+    from drivers.sim.wallet import write_wallet_code
+    from tests.pos.support import make_config
+    from tests.tui.support import tui_config
+
+    config_dir = make_config(tmp_path)
+    image = tmp_path / "phone.png"
+    write_wallet_code("cpm", image, cards_file=config_dir / "cards.toml", state_dir=tmp_path / "state" / "cards")
+    pos_toml = config_dir / "pos.toml"
+    pos_toml.write_text(pos_toml.read_text().replace('camera = "sim"', f'camera = "{image}"', 1))
+    app = make_app(tui_config(tmp_path, config_dir))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_on(pilot)
+        assert "Camera ok" in screen_text(pilot)
+        await pilot.press(*"777", "enter")                     # nothing to present: the camera sees the code
+        await wait_done(pilot)
+        [row] = journal_rows(app)
+        assert (row["type"], row["state"], row["amount"]) == ("sale", "approved", 777)
+        assert row["entry_mode"].startswith("03")
         await app.action_quit()
 
 

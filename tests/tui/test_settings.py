@@ -12,7 +12,7 @@ from tests.pos.support import CONFIG, make_config
 
 def test_shipped_settings() -> None:
     settings = load_tui_settings(CONFIG)
-    assert settings.language == "en"
+    assert (settings.language, settings.camera) == ("en", "sim")
     assert settings.supervisor_pin_ok("888888") and not settings.supervisor_pin_ok("888889")
     assert settings.operator_ok("01", "0000")
     assert not settings.operator_ok("01", "0001") and not settings.operator_ok("09", "0000")
@@ -20,6 +20,7 @@ def test_shipped_settings() -> None:
 
 @pytest.mark.parametrize(("old", "new", "message"), [
     ('language = "en"', 'language = "fr"', '[tui] language must be "en" or "zh"'),
+    ('camera = "sim"', 'camera = 0', '[tui] camera must be "sim" or a camera device'),
     ('supervisor_pin = "888888"', 'supervisor_pin = "12"', "[tui] supervisor_pin must be 4-12 digits"),
     ('supervisor_pin = "888888"', "supervisor_pin = 888888", "[tui] supervisor_pin must be 4-12 digits"),
     ('"01" = "0000"', '"01" = "pass"', "[tui.operators] 01 must be a password of 4-8 digits"),
