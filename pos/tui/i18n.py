@@ -59,6 +59,9 @@ TEXTS: dict[str, tuple[str, str]] = {
     "pay.declined": ("DECLINED", "交易失败"),
     "pay.not_approved": ("NOT APPROVED", "交易未成功"),
     "pay.refused": ("NOT SENT", "交易未发送"),
+    "pay.not_read": ("CARD NOT READ", "读卡未成功"),
+    "pay.not_read_keys": ("Nothing was sent. Enter, then Enter again to charge once more.",
+                          "未发送任何交易。按回车返回，再按回车重新收款。"),
     "pay.cancelled": ("Cancelled: nothing was sent.", "已取消：未发送任何交易。"),
     "pay.reversed": ("No answer from the host: reversed, no money taken.", "主机无应答：已冲正，未扣款。"),
     "pay.reversal_due": ("No answer from the host: a reversal is due and is sent before the next "
@@ -165,6 +168,11 @@ TEXTS: dict[str, tuple[str, str]] = {
     "sim.cards": ("Cards (tap on the reader)", "银行卡（挥卡）"),
     "sim.devices": ("Phones and bands (tap on the reader)", "手机与手环（挥卡）"),
     "sim.codes": ("Payment codes (shown to the camera)", "付款码（出示给扫码器）"),
+    "sim.trouble": ("Taps that go wrong", "异常挥卡"),
+    "trouble.pulled-away": ("Card pulled away too soon", "卡片过早移开"),
+    "trouble.two-cards": ("Two cards at once", "同时出示两张卡"),
+    "trouble.declining": ("Card refuses to go online", "卡片拒绝联机"),
+    "trouble.locked-phone": ("Phone still locked", "手机未解锁"),
     "sim.presented": ("Presented: {what}", "已出示：{what}"),
     "sim.not_waiting": ("No payment is waiting: type an amount and press Enter first.",
                         "当前没有等待付款的交易：请先输入金额并按回车。"),
@@ -195,6 +203,9 @@ TEXTS: dict[str, tuple[str, str]] = {
     "notice.printer": ("Printer problem: {detail}. The transaction stands; fix the printer, then press P to "
                        "print again.", "打印机故障：{detail}。交易有效；请处理打印机后按 P 重打。"),
     "notice.paper_low": ("Printer paper is running low: load a new roll soon.", "打印纸即将用完：请尽快换纸。"),
+    "notice.source_failed": ("{source} stopped waiting: {detail}. The others still wait; to use it again, "
+                             "Esc and charge again.", "{source}已停止等待：{detail}。其他方式仍在等待；如需再次使用，"
+                             "请按 Esc 后重新收款。"),
     "notice.refused": ("{detail}", "{detail}"),
     "notice.busy": ("A transaction is still running: wait for its result.", "交易进行中：请等待结果。"),
     "notice.not_signed_on": ("Sign on first (F10).", "请先签到（F10）。"),
@@ -216,6 +227,22 @@ TEXTS: dict[str, tuple[str, str]] = {
     "key.refund": ("Refund", "退货"),
     "key.print": ("Print again", "重打"),
 }
+
+
+#: what a contactless card outcome tells the cardholder (EMV Contactless Book A messages), in Chinese
+CARD_PROMPTS_ZH = {
+    "Present card again": "请重新挥卡",
+    "Please present one card only": "请只出示一张卡",
+    "Not authorised": "交易未授权",
+    "See phone for instructions": "请查看手机提示",
+    "Insert, swipe or try another card": "请插卡、刷卡或换一张卡",
+    "Please insert or swipe card": "请插卡或刷卡",
+}
+
+
+def card_prompt(language: str, prompt: str) -> str:
+    """A card outcome's message in `language` (the English message when no translation is known)."""
+    return CARD_PROMPTS_ZH.get(prompt, prompt) if language == "zh" else prompt
 
 
 def translate(language: str, key: str, **values: object) -> str:

@@ -137,12 +137,21 @@ class SimulatedCamera:
             self.on_problem(text)
 
 
+#: taps that go wrong, for seeing what the till does then: (name, the cards in the field, their fault)
+TROUBLE = (
+    ("pulled-away", ("unionpay-debit",), "pulled-away"),     # leaves the field in the middle of the read
+    ("two-cards", ("unionpay-debit", "visa"), None),          # two cards in the field at once
+    ("declining", ("visa",), "declining"),                    # the card itself refuses to go online
+    ("locked-phone", ("unionpay-phone",), "locked-phone"),    # a phone still locked: see phone
+)
+
+
 @dataclass(frozen=True)
 class Presentable:
     """One thing the simulator can put in front of the till."""
 
-    key: str          # "card:visa", "code:alipay"
-    group: str        # "cards", "devices" (phones and bands) or "codes"
+    key: str          # "card:visa", "code:alipay", "trouble:two-cards"
+    group: str        # "cards", "devices" (phones and bands), "codes" or "trouble"
     name: str         # the test card's name or the code kind
     label: str        # what the card says about itself (cards) or "" (codes: the TUI names them)
     device: str       # READER or CAMERA
@@ -161,13 +170,18 @@ class Simulator:
                                      state_dir=config.state_dir / ATC_DIR)
         self.reader = reader
         self.camera = camera
+        profiles = load_profiles(cards_file)
         items = []
-        for profile in load_profiles(cards_file).values():
+        for profile in profiles.values():
             group = "cards" if profile.form == "card" else "devices"
             items.append(Presentable(f"card:{profile.name}", group, profile.name, profile.label, READER))
         items.sort(key=lambda p: p.group)   # cards, then phones and bands (file order within each)
         if camera is not None:   # a real camera sees real phones only
             items += [Presentable(f"code:{kind}", "codes", kind, "", CAMERA) for kind in CODE_KINDS]
+        self._trouble = {name: (names, fault) for name, names, fault in TROUBLE
+                         if all(card in profiles for card in names)}
+        items += [Presentable(f"trouble:{name}", "trouble", name, " + ".join(names), READER)
+                  for name, (names, _) in self._trouble.items()]
         self.items: tuple[Presentable, ...] = tuple(items)
 
     def find(self, key: str) -> Presentable:
@@ -186,7 +200,11 @@ class Simulator:
         if item.device == READER:
             if not self.reader.slot.armed:
                 raise NotArmed("no payment is waiting")
-            self.reader.slot.put(self._cards.card(item.name))
+            if item.group == "trouble":
+                names, fault = self._trouble[item.name]
+                self.reader.slot.put(self._cards.card(*names, fault=fault))
+            else:
+                self.reader.slot.put(self._cards.card(item.name))
         else:
             if self.camera is None or not self.camera.slot.armed:
                 raise NotArmed("no payment is waiting")

@@ -184,6 +184,26 @@ async def test_sale_over_the_cvm_limit_asks_for_the_pin(tmp_path: Path) -> None:
 
 
 @pilot_test
+async def test_a_card_pulled_away_too_soon_sends_nothing(tmp_path: Path) -> None:
+    """The simulator's trouble: the card leaves the field mid-read. The engine disarms the reader alone
+    (the camera still waits) and says why; nothing is sent. Esc, charge again, a good tap."""
+    app = new_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_on(pilot)
+        await pilot.press(*"1234", "enter")
+        await present(pilot, "trouble:pulled-away")
+        await wait_for(pilot, lambda: "Reader stopped waiting: Present card again" in screen_text(pilot),
+                       "the failed tap's notice")
+        await wait_for(pilot, lambda: "Waiting on: Camera" in screen_text(pilot), "the camera still armed")
+        assert journal_rows(app) == []
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: screen_name(pilot) == "AmountScreen" and "¥12.34" in screen_text(pilot))
+        await charge(pilot, "", "card:unionpay-debit")         # Enter again, and a good tap
+        assert [r["state"] for r in journal_rows(app)] == ["approved"]
+        await app.action_quit()
+
+
+@pilot_test
 async def test_cancel_while_waiting_for_a_card_sends_nothing(tmp_path: Path) -> None:
     app = new_app(tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:

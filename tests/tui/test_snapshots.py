@@ -22,8 +22,9 @@ from textual.pilot import Pilot
 from acquirer.protocol.fields import CardTotals, SettlementTotals
 from drivers.sim.escpos_interpreter import Interpreter
 from pos import events as ev
-from pos.engine import Outcome, SettlementOutcome
+from pos.engine import CardNotRead, Outcome, SettlementOutcome
 from pos.journal import BatchTotals, Txn
+from pos.payment import ReadFailed
 from pos.receipt import transaction_receipt
 from pos.tui.paper import paper_lines
 from pos.tui.screens.dialogs import RefundAmountScreen, SupervisorPinScreen
@@ -190,6 +191,19 @@ def test_refused_host_down(snap_compare, tmp_path: Path) -> None:
         detail = "cannot connect to 127.0.0.1:8583: connection refused"
         pilot.app.show_notice("notice.host_down", detail=detail)
         screen.refuse(detail)
+        await pilot.pause()
+
+    assert snap_compare(new_app(tmp_path), terminal_size=SIZE, run_before=run_before)
+
+
+def test_card_not_read(snap_compare, tmp_path: Path) -> None:
+    async def run_before(pilot: Pilot[None]) -> None:
+        await signed_on(pilot)
+        await pilot.press("f9")
+        screen = PaymentScreen("sale", 12_34, None)
+        await show(pilot, screen)
+        failure = ReadFailed("present card again", "Present card again", "card left the field (no answer to READ RECORD)")
+        screen.card_not_read(CardNotRead(failure))
         await pilot.pause()
 
     assert snap_compare(new_app(tmp_path), terminal_size=SIZE, run_before=run_before)

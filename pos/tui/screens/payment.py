@@ -28,12 +28,20 @@ from drivers.nfc.errors import NfcError
 from pos import events as ev
 from pos import journal as j
 from pos.amount import format_amount
-from pos.engine import Engine, EngineError, Outcome, PinRequired, ReversalOutstanding, SignOnFailed
+from pos.engine import (
+    CardNotRead,
+    Engine,
+    EngineError,
+    Outcome,
+    PinRequired,
+    ReversalOutstanding,
+    SignOnFailed,
+)
 from pos.hostlink import HostUnavailable
 from pos.journal import Txn
 from pos.payment import PaymentSource
 from pos.tui.format import kind_text, short_card
-from pos.tui.i18n import translate
+from pos.tui.i18n import card_prompt, translate
 from pos.tui.screens.base import TillScreen
 from pos.tui.widgets.bars import Hint
 
@@ -74,6 +82,7 @@ class PaymentScreen(TillScreen):
         self.declined: ev.Declined | None = None
         self.outcome: Outcome | None = None
         self.refusal = ""                    # refused before anything was sent (the engine's words)
+        self.not_read: CardNotRead | None = None   # the tap ended before an online request
         self._worker: Worker[None] | None = None
 
     @property
@@ -128,6 +137,8 @@ class PaymentScreen(TillScreen):
         except CameraError as e:
             app.show_notice("notice.camera", detail=str(e))
             self.refuse(str(e))
+        except CardNotRead as e:
+            self.card_not_read(e)
         except EngineError as e:
             self.refuse(str(e))
         except Exception as e:   # anything else still ends on screen, with its words
@@ -157,8 +168,11 @@ class PaymentScreen(TillScreen):
                 self.confirming = (wallet, timeout_s)
                 self._set_phase(AUTHORIZING)
             case ev.SourceFailed(source, reason):
-                self.till_app.show_notice("notice.camera" if source == "camera" else "notice.reader",
-                                          detail=reason, level="warning")
+                # the engine disarmed that source alone; the others still wait
+                self.sources = tuple(s for s in self.sources if s != source)
+                name = self.t(source) if source in ("reader", "camera") else source
+                self.till_app.show_notice("notice.source_failed", source=name, detail=reason, level="warning")
+                self._set_phase(WAITING)
             case ev.Authorizing(_, stan, _, _):
                 self.stan = stan
                 self._set_phase(AUTHORIZING)
@@ -172,6 +186,11 @@ class PaymentScreen(TillScreen):
         self.outcome = outcome
         self.till_app.till.last = outcome.txn
         self._set_phase(DONE)
+
+    def card_not_read(self, error: CardNotRead) -> None:
+        """The tap ended before an online request: the card's prompt, and why."""
+        self.not_read = error
+        self.refuse(error.reason)
 
     def refuse(self, text: str) -> None:
         self.refusal = text
@@ -190,12 +209,12 @@ class PaymentScreen(TillScreen):
 
     def _result_class(self) -> str:
         if self.phase != DONE:
-            return "progress"
+            return "is-progress"
         if self.outcome is None:
-            return "refused"
+            return "is-refused"
         if self.outcome.approved:
-            return "approved"
-        return "declined" if self.outcome.state == j.DECLINED else "not-approved"
+            return "is-approved"
+        return "is-declined" if self.outcome.state == j.DECLINED else "is-not-approved"
 
     def _phase_body(self) -> ComposeResult:
         t = self.t
@@ -232,6 +251,15 @@ class PaymentScreen(TillScreen):
     def _result_body(self) -> ComposeResult:
         t = self.t
         outcome = self.outcome
+        if outcome is None and self.not_read is not None:
+            language = self.till_app.language
+            yield Static(t("pay.not_read"), classes="verdict")
+            yield Static(card_prompt(language, self.not_read.prompt), classes="reason")
+            if language == "zh":
+                yield Static(self.not_read.prompt, classes="reason-other")
+            yield Static(Text(self.refusal), classes="detail")
+            yield Static(t("pay.not_read_keys"), classes="keys")
+            return
         if outcome is None:
             yield Static(t("pay.refused"), classes="verdict")
             yield Static(Text(self.refusal), classes="reason")

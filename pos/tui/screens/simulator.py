@@ -15,7 +15,7 @@ from pos.tui.station import Simulator
 if TYPE_CHECKING:
     from pos.tui.app import CheckoutApp
 
-GROUPS = ("cards", "devices", "codes")
+GROUPS = ("cards", "devices", "codes", "trouble")
 
 
 class SimulatorScreen(ModalScreen[str | None]):
@@ -34,7 +34,9 @@ class SimulatorScreen(ModalScreen[str | None]):
             options.append(Option(f"── {app.t(f'sim.{group}')} ──", id=f"group-{group}", disabled=True))
             for item in self.simulator.items:
                 if item.group == group:
-                    text = app.t(f"code.{item.name}") if group == "codes" else f"{item.name}  ({item.label})"
+                    text = (app.t(f"code.{item.name}") if group == "codes"
+                            else f"{app.t(f'trouble.{item.name}')}  ({item.label})" if group == "trouble"
+                            else f"{item.name}  ({item.label})")
                     options.append(Option(text, id=item.key))
         with Vertical(classes="dialog", id="simulator"):
             yield Static(app.t("sim.title"), classes="dialog-title")
