@@ -36,6 +36,11 @@ host's local time. Replies to financial requests and reversals carry field
 A reply is sent only after the request's database work is committed
 (`GroupCommit.durable`), so an approval is never lost by a crash.
 
+Requests are decoded, and the replies to financial requests and reversals
+signed, through `Host.codec`: in this process (`LocalCodec`), or in worker
+processes beside it (`CodecWorkers`, what `acquirer serve` uses on a machine
+with a second CPU) with the same results and errors.
+
 Logs name the message kind, TID, STAN, response code and a reason; never the
 PAN, track 2, PIN block or field 55.
 """
@@ -47,6 +52,7 @@ from datetime import datetime
 
 import sqlite_utils
 
+from acquirer.codec_workers import LocalCodec
 from acquirer.commit import GroupCommit
 from acquirer.config import AcquirerConfig, Terminal
 from acquirer.decline import Decline
@@ -93,10 +99,17 @@ class Host:
     """The acquirer's terminal host over one database (see the module docstring)."""
 
     def __init__(self, config: AcquirerConfig, db: sqlite_utils.Database,
-                 clock: Callable[[], datetime] = lambda: datetime.now(SHANGHAI)) -> None:
-        """`clock` gives the host's local time (Asia/Shanghai); tests move it to other days."""
+                 clock: Callable[[], datetime] = lambda: datetime.now(SHANGHAI),
+                 codec: LocalCodec | None = None) -> None:
+        """`clock` gives the host's local time (Asia/Shanghai); tests move it to other days.
+
+        `codec` decodes requests and signs the replies to financial requests and
+        reversals (the bulk of the traffic): `CodecWorkers` does it in worker
+        processes, the default `LocalCodec` here, with the same results.
+        """
         self.config = config
         self.clock = clock
+        self.codec = codec or LocalCodec()
         conn = db.conn
         self.store = GroupCommit(conn, config.database.commit_interval_ms / 1000)
         self.ledger = Ledger(conn)
@@ -131,7 +144,7 @@ class Host:
     async def handle(self, payload: bytes) -> bytes | None:
         """The reply to one request payload; None when no reply is possible."""
         try:
-            msg = codec.decode(payload)
+            msg = await self.codec.decode(payload)
         except codec.DecodeError as e:
             log.warning("undecodable message: %s", e)
             return self._format_error(payload, e.partial)
@@ -223,7 +236,8 @@ class Host:
                 outcome = self.processor.reversal(request, terminal, now)
             await self.store.durable()
             log.info("reversal from %s STAN %s: %s", terminal.tid, request.stan, outcome)
-            return self._sign(self._financial_reply(msg, Outcome("00"), now), session)
+            return await self.codec.sign(self._financial_reply(msg, Outcome("00"), now),
+                                         terminal.mac, session.keys.mac)
         self.sessions.check_batch(terminal, request.batch)
         if terminal.transactions is not None and request.txn not in terminal.transactions:
             raise Decline("58", f"{request.txn.value} is not permitted to terminal {terminal.tid}")
@@ -235,7 +249,7 @@ class Host:
         await self.store.durable()
         log.debug("%s from %s STAN %s: %s %s", request.txn.value, terminal.tid, request.stan,
                  result.code, result.reason)
-        return self._sign(self._financial_reply(msg, result, now), session)
+        return await self.codec.sign(self._financial_reply(msg, result, now), terminal.mac, session.keys.mac)
 
     # --- replies --------------------------------------------------------------------
 
@@ -249,9 +263,6 @@ class Host:
         answer["13"] = f"{now.month:02d}{now.day:02d}"
         return answer
 
-    def _sign(self, message: dict[str, str], session: Session) -> bytes:
-        return codec.sign(message, session.terminal.mac, session.keys.mac)
-
     def _answer(self, msg: Mapping[str, str], session: Session | None, code: str) -> bytes | None:
         """A bare reply with `code`, signed when a session is known; None if it cannot be built."""
         try:
@@ -260,7 +271,7 @@ class Host:
             return None  # not a request MTI: nothing to answer
         try:
             if session is not None:
-                return self._sign(answer, session)
+                return codec.sign(answer, session.terminal.mac, session.keys.mac)
             return codec.encode(answer)
         except ProtocolError:
             return None

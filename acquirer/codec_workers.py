@@ -1,0 +1,233 @@
+"""The link's decode and sign, in this process or in worker processes beside the host.
+
+Why workers: the host is one Python process, and Python runs one thread of
+Python code at a time, so a host that decodes, checks, posts and signs every
+authorization uses one CPU however many the machine has. pyiso8583's decode
+of a request and the encode + MAC of its reply are about a third of that
+work, and they are pure functions of bytes and a dict (plus the session's MAC
+key): `CodecWorkers` runs them in `count` worker processes, so the host's own
+process keeps the checks, the database and everything with state. A thread
+would not help: pyiso8583 is Python code and holds the interpreter lock.
+
+What stays the same: the result. A worker answers with the value, or "failed"
+when the function raised; the host then runs the very same function itself
+and gets the exception itself (a DecodeError names field and offset, an
+EncodeError the field), so every reply, error and log line is what
+`LocalCodec` gives. A worker that dies is noticed (its socket closes); its
+calls in flight and every later one run in the host process.
+
+How: one socket pair per worker, 4-byte big-endian length + pickle frames.
+Calls made during one event-loop turn travel as one frame (a group commit
+wakes many requests at once), and a worker answers a frame with one frame of
+results in the same order. The MAC key of the session travels with each
+`sign` call over that socket pair, between two processes of the host (never to
+disk or logs, as in the host itself).
+
+`LocalCodec` is the same interface without workers: embedded hosts and tests.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import pickle
+import signal
+import socket
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from acquirer.protocol import codec
+
+__all__ = ["CodecWorkers", "LocalCodec"]
+
+log = logging.getLogger("acquirer.codec_workers")
+
+_LENGTH = 4
+#: what a worker answers for a call whose function raised: redo it in the host
+_FAILED = (False, None)
+#: the functions a worker runs, by name (pure: bytes and dicts in, bytes and dicts out)
+_OPERATIONS: dict[str, Callable[..., Any]] = {"decode": codec.decode, "sign": codec.sign}
+
+
+class LocalCodec:
+    """Decode and sign in the host's own process."""
+
+    async def attach(self) -> None:
+        """Nothing to connect in process."""
+
+    async def decode(self, payload: bytes) -> dict[str, str]:
+        """`codec.decode` (raises its `DecodeError`)."""
+        return codec.decode(payload)
+
+    async def sign(self, message: dict[str, str], algorithm: str, key: bytes) -> bytes:
+        """`codec.sign` (raises its `EncodeError`)."""
+        return codec.sign(message, algorithm, key)
+
+    def close(self) -> None:
+        """Nothing to release in process."""
+
+
+class CodecWorkers(LocalCodec):
+    """`LocalCodec` whose calls run in worker processes (see the module docstring).
+
+    `start()` before the event loop and before any thread (the workers are
+    forked where the platform can), `await attach()` once the loop runs,
+    `close()` at the end: the workers exit when their socket closes.
+    """
+
+    def __init__(self, count: int) -> None:
+        if count < 1:
+            raise ValueError(f"codec workers: need at least 1, got {count}")
+        self.count = count
+        self._processes: list[multiprocessing.process.BaseProcess] = []
+        self._sockets: list[socket.socket] = []
+        self._links: list[_Link] = []
+        self._next = 0
+        self._jobs: list[tuple[Any, ...]] = []
+        self._waiting: list[asyncio.Future[tuple[bool, Any]]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def start(self) -> CodecWorkers:
+        methods = multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+        for _ in range(self.count):
+            ours, theirs = socket.socketpair()
+            # a forked worker inherits every parent-side socket made so far: it closes
+            # them, or the parent closing its end would never reach the worker as EOF
+            process = context.Process(target=_work, args=(theirs, [*self._sockets, ours]),
+                                      name="acquirer-codec", daemon=True)
+            process.start()
+            theirs.close()
+            self._processes.append(process)
+            self._sockets.append(ours)
+        return self
+
+    async def attach(self) -> None:
+        """Connect the workers' sockets to the running event loop."""
+        self._loop = asyncio.get_running_loop()
+        for sock in self._sockets:
+            _, link = await self._loop.create_connection(_Link, sock=sock)
+            self._links.append(link)
+
+    async def decode(self, payload: bytes) -> dict[str, str]:
+        ok, value = await self._call(("decode", payload))
+        return value if ok else codec.decode(payload)
+
+    async def sign(self, message: dict[str, str], algorithm: str, key: bytes) -> bytes:
+        ok, value = await self._call(("sign", message, algorithm, key))
+        return value if ok else codec.sign(message, algorithm, key)
+
+    def close(self) -> None:
+        """Stop the workers (closing their sockets ends them); callable after the loop ended."""
+        loop_running = self._loop is not None and not self._loop.is_closed()
+        for link in self._links:
+            link.alive = False
+            if loop_running and link.transport is not None:
+                link.transport.close()
+        for sock in self._sockets:
+            sock.close()
+        for process in self._processes:
+            process.join(timeout=5)
+            if process.is_alive():
+                process.kill()
+                process.join()
+
+    # --- batching ---------------------------------------------------------------------
+
+    def _call(self, job: tuple[Any, ...]) -> asyncio.Future[tuple[bool, Any]]:
+        loop = self._loop
+        assert loop is not None, "call attach() first"
+        future: asyncio.Future[tuple[bool, Any]] = loop.create_future()
+        if not any(link.alive for link in self._links):
+            future.set_result(_FAILED)   # no worker left: the caller does it here
+            return future
+        if not self._jobs:
+            loop.call_soon(self._send)
+        self._jobs.append(job)
+        self._waiting.append(future)
+        return future
+
+    def _send(self) -> None:
+        """Send this turn's calls to the next live worker as one frame."""
+        jobs, waiting = self._jobs, self._waiting
+        self._jobs, self._waiting = [], []
+        for _ in range(len(self._links)):
+            link = self._links[self._next]
+            self._next = (self._next + 1) % len(self._links)
+            if link.alive:
+                link.send(jobs, waiting)
+                return
+        for future in waiting:
+            if not future.done():
+                future.set_result(_FAILED)
+
+
+class _Link(asyncio.Protocol):
+    """The host's end of one worker's socket: frames of calls out, frames of results in."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray()
+        self.pending: deque[list[asyncio.Future[tuple[bool, Any]]]] = deque()
+        self.alive = True
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def send(self, jobs: list[tuple[Any, ...]], waiting: list[asyncio.Future[tuple[bool, Any]]]) -> None:
+        assert self.transport is not None
+        data = pickle.dumps(jobs, protocol=pickle.HIGHEST_PROTOCOL)
+        self.pending.append(waiting)
+        self.transport.write(len(data).to_bytes(_LENGTH, "big") + data)
+
+    def data_received(self, data: bytes) -> None:
+        buffer = self.buffer
+        buffer += data
+        start = 0
+        while len(buffer) - start >= _LENGTH:
+            end = start + _LENGTH + int.from_bytes(buffer[start:start + _LENGTH], "big")
+            if len(buffer) < end:
+                break
+            results = pickle.loads(buffer[start + _LENGTH:end])
+            for future, result in zip(self.pending.popleft(), results):
+                if not future.done():   # its request may have been cancelled meanwhile
+                    future.set_result(result)
+            start = end
+        del buffer[:start]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.alive:
+            log.error("a codec worker stopped (%s); its calls run in the host process", exc or "closed")
+        self.alive = False
+        while self.pending:
+            for future in self.pending.popleft():
+                if not future.done():
+                    future.set_result(_FAILED)
+
+
+
+# --- the worker process ------------------------------------------------------------------
+
+def _work(sock: socket.socket, inherited: list[socket.socket]) -> None:
+    """A worker: answer frames of calls until the host closes the socket."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C stops the host, which closes us
+    for other in inherited:
+        other.close()
+    with sock, sock.makefile("rb") as stream:
+        while True:
+            header = stream.read(_LENGTH)
+            if len(header) < _LENGTH:
+                return
+            jobs = pickle.loads(stream.read(int.from_bytes(header, "big")))
+            data = pickle.dumps([_run(job) for job in jobs], protocol=pickle.HIGHEST_PROTOCOL)
+            sock.sendall(len(data).to_bytes(_LENGTH, "big") + data)
+
+
+def _run(job: tuple[Any, ...]) -> tuple[bool, Any]:
+    operation, *arguments = job
+    try:
+        return True, _OPERATIONS[operation](*arguments)
+    except Exception:   # the host redoes the call and meets the error itself
+        return _FAILED

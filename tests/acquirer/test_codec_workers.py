@@ -1,0 +1,143 @@
+"""Codec workers: requests decoded and replies signed in worker processes, with the host's own results.
+
+The workers are an implementation of the host's codec, so what a terminal sees
+must not change: the same dicts and bytes, the same errors (field and byte
+offset) for bad input, and a host that keeps answering when a worker dies.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from acquirer.codec_workers import CodecWorkers, LocalCodec
+from acquirer.config import ConfigError, load_config
+from acquirer.protocol import codec
+from acquirer.protocol.messages import CardInput, FinancialRequest, Terminal, financial_reply
+from acquirer.protocol.transactions import TxnType
+from tests.acquirer.conftest import assert_ledger_consistent, make_config, start_host
+
+MAC_KEY = bytes.fromhex("0123456789ABCDEFFEDCBA9876543210")   # TEST KEY
+
+
+def _sale(stan: str) -> dict[str, str]:
+    request = FinancialRequest(TxnType.SALE, Terminal("10000001", "898310048990001"), stan, "000001",
+                               CardInput("072", track2="6212345678901234D30122010000000", psn="001",
+                                         icc=bytes.fromhex("9F360200019F2608" + "11" * 8)), 1234)
+    return request.to_message()
+
+
+def _run(coroutine_function, workers: CodecWorkers):
+    async def main():
+        await workers.attach()
+        return await coroutine_function()
+    return asyncio.run(main())
+
+
+@pytest.fixture
+def workers():
+    pool = CodecWorkers(2).start()
+    yield pool
+    pool.close()
+
+
+def test_workers_decode_and_sign_as_the_host_would(workers):
+    messages = [_sale(f"{n:06d}") for n in range(1, 41)]
+    payloads = [codec.sign(m, "x919", MAC_KEY) for m in messages]
+    replies = [financial_reply(codec.decode(p), "00", rrn="000000000001", auth_code="123456") for p in payloads]
+    local = LocalCodec()
+
+    async def both():
+        # many calls in one event-loop turn travel together; the answers keep their order
+        decoded = await asyncio.gather(*(workers.decode(p) for p in payloads))
+        signed = await asyncio.gather(*(workers.sign(r, alg, MAC_KEY) for r in replies for alg in ("ecb", "x919")))
+        expected_signed = [await local.sign(r, alg, MAC_KEY) for r in replies for alg in ("ecb", "x919")]
+        answered_by_a_worker = await workers._call(("decode", payloads[0]))   # not the fallback
+        return decoded, signed, expected_signed, answered_by_a_worker
+
+    decoded, signed, expected_signed, answered_by_a_worker = _run(both, workers)
+    assert answered_by_a_worker == (True, codec.decode(payloads[0]))
+    assert decoded == [codec.decode(p) for p in payloads]
+    assert signed == expected_signed
+
+
+def test_errors_are_the_codecs_own(workers):
+    good = codec.sign(_sale("000001"), "ecb", MAC_KEY)
+    garbage = good[:40] + b"\xff" * 3   # cut inside a field, then bytes that are not BCD
+
+    async def errors():
+        caught = []
+        for call in (workers.decode(garbage), workers.sign({**_sale("000002"), "4": "12AB"}, "ecb", MAC_KEY)):
+            try:
+                await call
+            except codec.ProtocolError as e:
+                caught.append(e)
+        return caught
+
+    decode_error, encode_error = _run(errors, workers)
+    with pytest.raises(codec.DecodeError) as expected:
+        codec.decode(garbage)
+    assert isinstance(decode_error, codec.DecodeError)
+    assert (decode_error.field, decode_error.offset, decode_error.partial) == (
+        expected.value.field, expected.value.offset, expected.value.partial)
+    assert isinstance(encode_error, codec.EncodeError) and encode_error.field == "4"
+
+
+def test_calls_run_in_the_host_when_the_workers_are_gone(workers):
+    payload = codec.sign(_sale("000003"), "ecb", MAC_KEY)
+
+    async def after_kill():
+        first = await workers.decode(payload)
+        for process in workers._processes:
+            os.kill(process.pid, signal.SIGKILL)
+        in_flight = workers.decode(payload)   # sent to a worker that is dead or dying
+        return first, await in_flight, await workers.decode(payload)
+
+    first, in_flight, later = _run(after_kill, workers)
+    assert first == in_flight == later == codec.decode(payload)
+
+
+def test_codec_workers_setting(tmp_path):
+    default = 1 if (os.cpu_count() or 1) >= 2 else 0   # one worker beside the host on a second CPU
+    assert load_config(make_config(tmp_path / "default")).server.codec_workers == default
+    for n, (value, error) in enumerate((("3", None), ("0", None), ("-1", "at least 0"), ("9", "at most 8"),
+                                        ('"two"', "integer"))):
+        directory = make_config(tmp_path / str(n), replace={"[server]\n": f"[server]\ncodec_workers = {value}\n"})
+        if error is None:
+            assert load_config(directory).server.codec_workers == int(value)
+            continue
+        with pytest.raises(ConfigError, match=error) as raised:
+            load_config(directory)
+        assert raised.value.key == "server.codec_workers"
+
+
+def _children(pid: int) -> list[int]:
+    return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="finds the worker through /proc")
+def test_a_served_host_keeps_answering_when_its_worker_dies(tmp_path):
+    directory = make_config(tmp_path / "config", replace={"[server]\n": "[server]\ncodec_workers = 1\n"})
+    host = start_host(directory, tmp_path)
+    try:
+        terminal = host.terminal("10000002")
+        card = host.card("unionpay-debit")
+        before = host.available(card)
+        assert terminal.sale(card, 100)["39"] == "00"
+        (worker,) = _children(host.process.pid)
+        os.kill(worker, signal.SIGKILL)
+        replies = [terminal.sale(card, 100) for _ in range(3)]
+        assert [r["39"] for r in replies] == ["00"] * 3
+        assert all("64" in r for r in replies)   # signed (the test terminal checks every reply MAC)
+        assert host.available(card) == before - 400
+        deadline = time.monotonic() + 5
+        while "codec worker stopped" not in host.log() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert "codec worker stopped" in host.log()
+        assert_ledger_consistent(host)
+    finally:
+        host.stop()
