@@ -7,18 +7,15 @@ operator, the latest notice) for the status and notice bars. Every payment
 decision is the engine's: screens ask it for a sale, void, refund or
 settlement and show what it answers.
 
-`make_app(config)` builds the app on the configuration's devices; tests
-build it with their own state directory and, where they need fixed data on a
-screen, push that screen with the data.
+`make_app(config)` builds the app on the configuration's devices (simulated
+by default); tests build it on their own state directory and, where they
+need fixed data on a screen, push that screen with the data.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
 import threading
-from functools import partial
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from typing import Any, Protocol
 
 from textual import work
@@ -37,16 +34,23 @@ from pos.terminal import TerminalBusy, open_terminal
 from pos.tui.i18n import translate
 from pos.tui.messages import DeviceProblem
 from pos.tui.settings import TuiSettings, load_tui_settings
-from pos.tui.state import Notice, Till
 from pos.tui.paper import PaperTrail
-from pos.tui.station import ABSENT, CAMERA, FAULT, OK, PRINTER, READER, SIMULATED, Station, open_station
+from pos.tui.state import Notice, Till
+from pos.tui.station import (
+    ABSENT,
+    CAMERA,
+    FAULT,
+    OK,
+    PRINTER,
+    READER,
+    SIMULATED,
+    NotArmed,
+    Station,
+    open_station,
+)
 from pos.tui.widgets import NoticeBar, StatusBar
 
 log = logging.getLogger(__name__)
-
-Opener = Callable[..., AbstractAsyncContextManager[Engine]]
-StationOpener = Callable[[PosConfig], AbstractContextManager[Station]]
-
 
 #: another pos on the same state directory: say so after this long rather than wait for it
 LOCK_WAIT_S = 2.0
@@ -75,8 +79,7 @@ class CheckoutApp(App[None]):
         Binding("ctrl+q", "quit", show=False, priority=True),
     ]
 
-    def __init__(self, config: PosConfig, settings: TuiSettings, *,
-                 station_opener: StationOpener | None = None, opener: Opener = open_terminal) -> None:
+    def __init__(self, config: PosConfig, settings: TuiSettings) -> None:
         super().__init__()
         self.config = config
         self.settings = settings
@@ -88,9 +91,6 @@ class CheckoutApp(App[None]):
         self.engine: Engine | None = None
         self.txn_listener: TransactionView | None = None    # the screen running a transaction
         self._loop_thread = threading.get_ident()
-        # the configured devices by default ([nfc] reader, [tui] camera)
-        self._station_opener = station_opener or partial(open_station, camera=settings.camera)
-        self._opener = opener
         self._engine_ready = asyncio.Event()
         self._terminal_closing = asyncio.Event()
 
@@ -114,10 +114,10 @@ class CheckoutApp(App[None]):
     async def run_terminal(self) -> None:
         """Hold the devices and the terminal (lock, journal, link) open until the app closes."""
         try:
-            with self._station_opener(self.config) as station:
+            with open_station(self.config, self.settings.camera) as station:
                 self._use_station(station)
-                async with self._opener(self.config, self._observe, sign_on=False,
-                                        lock_wait_s=LOCK_WAIT_S) as engine:
+                async with open_terminal(self.config, self._observe, sign_on=False,
+                                         lock_wait_s=LOCK_WAIT_S) as engine:
                     self.engine = engine
                     self._use_printer(engine)
                     self.till.batch = engine.journal.batch
@@ -317,8 +317,6 @@ class CheckoutApp(App[None]):
 
     def present(self, key: str | None) -> None:
         """Put the simulator's choice in front of the till (a card on the reader, a code to the camera)."""
-        from pos.tui.station import NotArmed
-
         simulator = self.station.simulator
         if key is None or simulator is None:
             return
@@ -341,8 +339,6 @@ class CheckoutApp(App[None]):
         return result.printed
 
 
-def make_app(config: PosConfig, *, settings: TuiSettings | None = None,
-             station_opener: StationOpener | None = None, opener: Opener = open_terminal) -> CheckoutApp:
-    """The checkout app over `config` and its devices (`[nfc] reader`, printer; simulated by default)."""
-    return CheckoutApp(config, settings or load_tui_settings(config.config_dir),
-                       station_opener=station_opener, opener=opener)
+def make_app(config: PosConfig, *, settings: TuiSettings | None = None) -> CheckoutApp:
+    """The checkout app over `config` and its devices (`[nfc] reader`, `[tui] camera`, `[printer]`)."""
+    return CheckoutApp(config, settings or load_tui_settings(config.config_dir))
