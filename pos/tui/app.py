@@ -307,13 +307,18 @@ class CheckoutApp(App[None]):
             self.push_screen(ReceiptScreen(self.till.last))
 
     def action_simulator(self) -> None:
+        from pos.tui.screens.payment import PaymentScreen
         from pos.tui.screens.simulator import SimulatorScreen
 
         if self.station.simulator is None:
             self.show_notice("sim.none", level="information")
             return
         if not self._top_is(SimulatorScreen):
-            self.push_screen(SimulatorScreen(self.station.simulator), self.present)
+            running = self.txn_listener
+            original = running.original if isinstance(running, PaymentScreen) else None
+            suggested = (self.station.simulator.card_of(self.config.terminal.token_key, original)
+                         if original is not None else None)
+            self.push_screen(SimulatorScreen(self.station.simulator, suggested), self.present)
 
     def present(self, key: str | None) -> None:
         """Put the simulator's choice in front of the till (a card on the reader, a code to the camera)."""

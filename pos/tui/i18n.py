@@ -45,6 +45,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "amount.last": ("Last: {what}", "上一笔：{what}"),
     # payment
     "pay.present": ("Tap, insert or show your code", "请挥卡、插卡或出示付款码"),
+    "pay.original_card": ("Present the original's card {card}", "请出示原交易卡 {card}"),
     "pay.armed": ("Waiting on: {sources}", "等待：{sources}"),
     "pay.simulator": ("F6: choose a test card, phone, band or wallet code",
                       "F6：选择测试卡、手机、手环或付款码"),

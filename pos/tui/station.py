@@ -35,6 +35,7 @@ from drivers.sim.wallet import CODE_KINDS, VirtualWallet, code_image
 from pos.config import PosConfig
 from pos.contactless import open_contactless
 from pos.emv import EmvConfigError
+from pos.journal import Txn
 from pos.payment import CardData, PaymentRequest, PaymentSource, WalletCode
 from pos.virtual_card import ATC_DIR, VirtualCard, VirtualCards
 
@@ -183,6 +184,11 @@ class Simulator:
         items += [Presentable(f"trouble:{name}", "trouble", name, " + ".join(names), READER)
                   for name, (names, _) in self._trouble.items()]
         self.items: tuple[Presentable, ...] = tuple(items)
+
+    def card_of(self, token_key: bytes, txn: Txn) -> str | None:
+        """The key of the test card that paid `txn` (found by its PAN token), to suggest for a void or refund."""
+        name = self._cards.name_for(token_key, txn.pan_token)
+        return f"card:{name}" if name is not None else None
 
     def find(self, key: str) -> Presentable:
         for item in self.items:

@@ -287,7 +287,13 @@ async def test_refund_from_history(tmp_path: Path) -> None:
         await pilot.press(*"5000")                              # more than the sale: refused
         assert "At most ¥45.99" in screen_text(pilot)
         await pilot.press("backspace", "backspace", "backspace", "backspace", *"2000", "enter")
-        await present(pilot, "card:mastercard")
+        await wait_for(pilot, lambda: "Present the original's card 541333…0019" in screen_text(pilot)
+                       and app.station.simulator is not None and app.station.simulator.waiting)
+        await pilot.press("f6")                                 # the simulator offers the original's card
+        await wait_for(pilot, lambda: screen_name(pilot) == "SimulatorScreen")
+        options = app.screen.query_one(OptionList)
+        assert options.get_option_at_index(options.highlighted).id == "card:mastercard"
+        await pilot.press("enter")
         await wait_done(pilot)
         refund = journal_rows(app)[1]
         assert (refund["type"], refund["state"], refund["amount"]) == ("refund", "approved", 2000)

@@ -144,9 +144,8 @@ class HistoryScreen(TillScreen):
 
         def unlocked(ok: bool | None) -> None:
             if ok:
-                note = self.t("field.card") + " " + short_card(txn.masked_pan)
                 self.app.push_screen(PaymentScreen("void", txn.amount, lambda engine, sources, pin:
-                                                   engine.void(txn.stan, sources), note=note))
+                                                   engine.void(txn.stan, sources), original=txn))
 
         self.app.push_screen(SupervisorPinScreen(self.t("key.void"), txn.stan), unlocked)
 
@@ -157,9 +156,8 @@ class HistoryScreen(TillScreen):
 
         def amount_chosen(amount: int | None) -> None:
             if amount:
-                note = self.t("field.card") + " " + short_card(txn.masked_pan)
                 self.app.push_screen(PaymentScreen("refund", amount, lambda engine, sources, pin:
-                                                   engine.refund(txn.rrn or "", amount, sources), note=note))
+                                                   engine.refund(txn.rrn or "", amount, sources), original=txn))
 
         def unlocked(ok: bool | None) -> None:
             if ok:

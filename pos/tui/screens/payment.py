@@ -67,12 +67,12 @@ class PaymentScreen(TillScreen):
         Binding("p", "print_again", show=False),
     ]
 
-    def __init__(self, kind: str, amount: int, job: Job | None, *, note: str = "") -> None:
+    def __init__(self, kind: str, amount: int, job: Job | None, *, original: Txn | None = None) -> None:
         super().__init__()
         self.kind = kind
         self.amount = amount
         self.job = job
-        self.note = note                     # e.g. which card a void needs
+        self.original = original             # a void's or refund's original: its card must be presented
         self.phase = PREPARING
         self.sources: tuple[str, ...] = ()
         self.card: ev.CardRead | None = None
@@ -225,8 +225,8 @@ class PaymentScreen(TillScreen):
             other = "zh" if language == "en" else "en"
             yield Static(t("pay.present"), id="present", classes="prompt")
             yield Static(translate(other, "pay.present"), classes="prompt-other")
-            if self.note:
-                yield Static(self.note, classes="note")
+            if self.original is not None and self.original.masked_pan:
+                yield Static(t("pay.original_card", card=short_card(self.original.masked_pan)), classes="note")
             yield Static(t("pay.armed", sources=", ".join(t(s) if s in ("reader", "camera") else s
                                                             for s in self.sources)), classes="detail")
             if self.till_app.station.simulator is not None:

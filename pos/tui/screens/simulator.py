@@ -23,9 +23,11 @@ class SimulatorScreen(ModalScreen[str | None]):
 
     BINDINGS = [Binding("escape", "close", show=False)]
 
-    def __init__(self, simulator: Simulator) -> None:
+    def __init__(self, simulator: Simulator, suggested: str | None = None) -> None:
+        """`suggested`: the key to highlight (a void's or refund's original card), else the first card."""
         super().__init__()
         self.simulator = simulator
+        self.suggested = suggested
 
     def compose(self) -> ComposeResult:
         app = cast("CheckoutApp", self.app)
@@ -44,7 +46,8 @@ class SimulatorScreen(ModalScreen[str | None]):
 
     def on_mount(self) -> None:
         presentables = self.query_one(OptionList)
-        presentables.highlighted = 1     # the first card: Enter presents it
+        # Enter presents the highlighted one: the suggested card, else the first card (under its heading)
+        presentables.highlighted = presentables.get_option_index(self.suggested) if self.suggested else 1
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
