@@ -58,6 +58,7 @@ log = logging.getLogger(__name__)
 
 POLL_TARGETS = ("106A", "106B")   # EMV polls both Type A and Type B
 POLL_INTERVAL_S = 0.1
+POLL_IO_ATTEMPTS = 3   # sense rounds in a row that must fail before the reader counts as gone
 SERIAL_DRIVERS = tuple(nfc.clf.device.tty_driver_list)   # ("arygon", "pn532")
 _IN_LIST_PASSIVE_TARGET = 0x4A
 _APDU_NAMES = {0xA4: "SELECT", 0xA8: "GET PROCESSING OPTIONS", 0xB2: "READ RECORD",
@@ -221,11 +222,20 @@ class NfcReader:
             options = {"targets": list(POLL_TARGETS), "on-discover": on_discover,
                        "on-connect": lambda tag: False, "iterations": 1, "interval": interval,
                        "beep-on-connect": False}
-            tag = self._clf.connect(rdwr=options, terminate=terminate)
+            for attempt in range(1, POLL_IO_ATTEMPTS + 1):
+                tag = self._clf.connect(rdwr=options, terminate=terminate)
+                # nfcpy answers False for an I/O error in a sense round. One late
+                # answer from a busy chip (or a busy host) is not an unplugged
+                # reader: only several failures in a row are.
+                if tag is not False or collisions or cancel.is_set():
+                    break
+                if attempt == POLL_IO_ATTEMPTS:
+                    raise ReaderGone(self.path, "input/output error while polling")
+                cancel.wait(interval)
             if collisions:
                 raise CollisionDetected(collisions[0])
             if tag is False:
-                raise ReaderGone(self.path, "input/output error while polling")
+                return None  # cancelled after a failed round
             if tag is None:
                 return None
             if not isinstance(tag, nfc.tag.tt4.Type4Tag):

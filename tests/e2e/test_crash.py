@@ -57,7 +57,17 @@ def journal_rows(state: Path) -> list[dict]:
 
 
 def run_terminal(config_dir: Path, state: Path, address: str, cards: tuple[str, ...], seed: int,
-                 killed: Counter[str]) -> None:
+                 killed: Counter[str], failures: list[BaseException]) -> None:
+    """One terminal's sales; a failure is handed to the test's thread (a thread's
+    own assertion error would only be a warning)."""
+    try:
+        _sell_and_crash(config_dir, state, address, cards, seed, killed)
+    except BaseException as failure:  # noqa: BLE001 - re-raised by the test
+        failures.append(failure)
+
+
+def _sell_and_crash(config_dir: Path, state: Path, address: str, cards: tuple[str, ...], seed: int,
+                    killed: Counter[str]) -> None:
     rng = random.Random(seed)
     base = [str(BIN / "pos"), "--config", str(config_dir), "--state-dir", str(state), "--host", address]
     for _ in range(SALES_PER_TERMINAL):
@@ -86,14 +96,17 @@ def test_sigkill_at_any_moment_never_takes_money_without_an_approval(tmp_path):
                for tid, (settings, _) in TERMINALS.items()}
     opening = {name: card.get("balance", card.get("credit_limit")) for name, card in test_cards().items()}
     killed: Counter[str] = Counter()
+    failures: list[BaseException] = []
     with AcquirerServer(configs["10000001"], tmp_path / "acquirer.db") as server:
         workers = [threading.Thread(target=run_terminal, args=(
-            configs[tid], tmp_path / tid / "state", server.address, cards, index, killed))
+            configs[tid], tmp_path / tid / "state", server.address, cards, index, killed, failures))
             for index, (tid, (_, cards)) in enumerate(TERMINALS.items())]
         for worker in workers:
             worker.start()
         for worker in workers:
             worker.join()
+        if failures:
+            raise failures[0]
         for tid in TERMINALS:   # a clean restart sends whatever is still due
             done = run_pos(configs[tid], tmp_path / tid / "state", "signon", host=server.address)
             assert done.returncode == 0, done.stderr
