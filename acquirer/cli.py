@@ -68,31 +68,31 @@ def serve(address: str | None, port: int | None, wallet_port: int | None, db_pat
     config = _load(config_dir)
     if wallet_port is None and config.wallets is not None:
         wallet_port = config.wallets.app_port
-    from acquirer.codec_workers import CodecWorkers, LocalCodec
+    from acquirer.protocol_workers import ProtocolWork, ProtocolWorkers
     # workers first: forked before the event loop, the database and any thread exist
-    workers = CodecWorkers(config.server.codec_workers).start() if config.server.codec_workers else None
+    workers = ProtocolWorkers(config.server.protocol_workers).start() if config.server.protocol_workers else None
     try:
         with suppress(KeyboardInterrupt):
             asyncio.run(_serve(config, config_dir, address or config.server.host,
                                config.server.port if port is None else port, wallet_port,
                                Path(db_path) if db_path else config.database.path,
-                               workers or LocalCodec()))
+                               workers or ProtocolWork()))
     finally:
         if workers is not None:
             workers.close()
 
 
 async def _serve(config: AcquirerConfig, config_dir: str | None, address: str, port: int,
-                 wallet_port: int | None, db_path: Path, codec: LocalCodec) -> None:
+                 wallet_port: int | None, db_path: Path, protocol: ProtocolWork) -> None:
     from acquirer.host import Host
     from acquirer.server import Server
     from acquirer.storage import Checkpointer, open_database
     from acquirer.wallet_apps import WalletAppServer
 
-    await codec.attach()
+    await protocol.attach()
     db = open_database(db_path, config.database.synchronous, auto_checkpoint=False)
     checkpointer = Checkpointer(db_path).start()
-    host = Host(config, db, codec=codec)
+    host = Host(config, db, protocol=protocol)
     server = Server(host, config.server.max_frame, config.server.idle_timeout_s)
     bound_address, bound_port = await server.start(address, port)
     loop = asyncio.get_running_loop()

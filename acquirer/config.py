@@ -70,7 +70,7 @@ class ServerSettings:
     port: int
     max_frame: int          # largest payload accepted after the 2-byte length
     idle_timeout_s: float   # a connection silent this long is closed
-    codec_workers: int = 0  # processes decoding requests and signing replies (0: the host's own)
+    protocol_workers: int = 0  # processes for decode, ARQC and sign (0: the host's own process)
 
 
 @dataclass(frozen=True)
@@ -278,12 +278,12 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 # --- loading ----------------------------------------------------------------------
 
-#: upper bound of `[server] codec_workers` (more would only wait for the host's own process)
-MAX_CODEC_WORKERS = 8
+#: upper bound of `[server] protocol_workers` (more would only wait for the host's own process)
+MAX_PROTOCOL_WORKERS = 8
 
 
-def _default_codec_workers() -> int:
-    """One worker beside the host when the machine has a second CPU (see `codec_workers`)."""
+def _default_protocol_workers() -> int:
+    """One worker beside the host when the machine has a second CPU (see `protocol_workers`)."""
     return 1 if (os.cpu_count() or 1) >= 2 else 0
 
 
@@ -300,12 +300,13 @@ def load_config(directory: str | os.PathLike[str] | None = None) -> AcquirerConf
         port=server_t.integer("port", 8583),
         max_frame=server_t.integer("max_frame", 2048, minimum=64),
         idle_timeout_s=float(server_t.integer("idle_timeout_s", 300, minimum=1)),
-        codec_workers=server_t.integer("codec_workers", _default_codec_workers()),
+        protocol_workers=server_t.integer("protocol_workers", _default_protocol_workers()),
     )
     if server.port > 65535:
         raise server_t.error("port", f"must be at most 65535, got {server.port}")
-    if server.codec_workers > MAX_CODEC_WORKERS:
-        raise server_t.error("codec_workers", f"must be at most {MAX_CODEC_WORKERS}, got {server.codec_workers}")
+    if server.protocol_workers > MAX_PROTOCOL_WORKERS:
+        raise server_t.error("protocol_workers",
+                             f"must be at most {MAX_PROTOCOL_WORKERS}, got {server.protocol_workers}")
 
     db_t = acq.table("database")
     database = DatabaseSettings(

@@ -36,10 +36,11 @@ host's local time. Replies to financial requests and reversals carry field
 A reply is sent only after the request's database work is committed
 (`GroupCommit.durable`), so an approval is never lost by a crash.
 
-Requests are decoded, and the replies to financial requests and reversals
-signed, through `Host.codec`: in this process (`LocalCodec`), or in worker
-processes beside it (`CodecWorkers`, what `acquirer serve` uses on a machine
-with a second CPU) with the same results and errors.
+The pure protocol work of the hot path -- decoding requests, checking
+ARQCs, signing the replies to financial requests and reversals -- goes
+through `Host.protocol`: in this process (`ProtocolWork`), or in worker
+processes beside it (`ProtocolWorkers`, what `acquirer serve` uses on a
+machine with a second CPU) with the same results and errors.
 
 Logs name the message kind, TID, STAN, response code and a reason; never the
 PAN, track 2, PIN block or field 55.
@@ -52,7 +53,7 @@ from datetime import datetime
 
 import sqlite_utils
 
-from acquirer.codec_workers import LocalCodec
+from acquirer.protocol_workers import ProtocolWork
 from acquirer.commit import GroupCommit
 from acquirer.config import AcquirerConfig, Terminal
 from acquirer.decline import Decline
@@ -100,16 +101,17 @@ class Host:
 
     def __init__(self, config: AcquirerConfig, db: sqlite_utils.Database,
                  clock: Callable[[], datetime] = lambda: datetime.now(SHANGHAI),
-                 codec: LocalCodec | None = None) -> None:
+                 protocol: ProtocolWork | None = None) -> None:
         """`clock` gives the host's local time (Asia/Shanghai); tests move it to other days.
 
-        `codec` decodes requests and signs the replies to financial requests and
-        reversals (the bulk of the traffic): `CodecWorkers` does it in worker
-        processes, the default `LocalCodec` here, with the same results.
+        `protocol` decodes requests, checks ARQCs and signs the replies to
+        financial requests and reversals (the bulk of the work):
+        `ProtocolWorkers` in worker processes, the default `ProtocolWork` here,
+        with the same results.
         """
         self.config = config
         self.clock = clock
-        self.codec = codec or LocalCodec()
+        self.protocol = protocol or ProtocolWork()
         conn = db.conn
         self.store = GroupCommit(conn, config.database.commit_interval_ms / 1000)
         self.ledger = Ledger(conn)
@@ -121,7 +123,7 @@ class Host:
             for name, settings in config.issuers.items()}
         self.sessions = Sessions(config.terminals, conn, config.host.signon_ttl_s)
         self.processor = Processor(self.store, self.ledger, self.records, self.switch, self.issuers,
-                                   self.sessions, config.host.token_key)
+                                   self.sessions, config.host.token_key, self.protocol)
         self.settlements = Settlements(conn, self.sessions)
         self.wallet = WalletChannel(config.wallets, config.merchants, self.ledger, self.records,
                                     config.host.token_key)
@@ -144,7 +146,7 @@ class Host:
     async def handle(self, payload: bytes) -> bytes | None:
         """The reply to one request payload; None when no reply is possible."""
         try:
-            msg = await self.codec.decode(payload)
+            msg = await self.protocol.decode(payload)
         except codec.DecodeError as e:
             log.warning("undecodable message: %s", e)
             return self._format_error(payload, e.partial)
@@ -236,8 +238,8 @@ class Host:
                 outcome = self.processor.reversal(request, terminal, now)
             await self.store.durable()
             log.info("reversal from %s STAN %s: %s", terminal.tid, request.stan, outcome)
-            return await self.codec.sign(self._financial_reply(msg, Outcome("00"), now),
-                                         terminal.mac, session.keys.mac)
+            return await self.protocol.sign(self._financial_reply(msg, Outcome("00"), now),
+                                            terminal.mac, session.keys.mac)
         self.sessions.check_batch(terminal, request.batch)
         if terminal.transactions is not None and request.txn not in terminal.transactions:
             raise Decline("58", f"{request.txn.value} is not permitted to terminal {terminal.tid}")
@@ -249,7 +251,8 @@ class Host:
         await self.store.durable()
         log.debug("%s from %s STAN %s: %s %s", request.txn.value, terminal.tid, request.stan,
                  result.code, result.reason)
-        return await self.codec.sign(self._financial_reply(msg, result, now), terminal.mac, session.keys.mac)
+        return await self.protocol.sign(self._financial_reply(msg, result, now), terminal.mac,
+                                        session.keys.mac)
 
     # --- replies --------------------------------------------------------------------
 

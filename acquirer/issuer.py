@@ -49,9 +49,10 @@ from acquirer.ledger import (
 from acquirer.protocol import tlv
 from acquirer.protocol.cryptogram import CryptogramError, CryptogramVersion, cryptogram_for
 from acquirer.protocol.pinblock import PinBlockError, decrypt_pin
+from acquirer.protocol_workers import ProtocolWork
 from acquirer.tokens import mask_pan, pan_token
 
-__all__ = ["CardPresented", "Cryptogram", "IccDataError", "IssuedCard", "Issuer"]
+__all__ = ["CardPresented", "Cryptogram", "CryptogramCheck", "IccDataError", "IssuedCard", "Issuer"]
 
 
 class IccDataError(ValueError):
@@ -79,11 +80,14 @@ class IssuedCard:
 
 @dataclass(frozen=True)
 class CardPresented:
-    """What a request tells the issuer about the card (never stored or logged)."""
+    """What a request tells the issuer about the card (never stored or logged).
+
+    `cryptogram` is field 55 as `Issuer.check_cryptogram` read it (None: no field 55).
+    """
 
     pan: str = field(repr=False)
     expiry: str | None = None
-    icc: bytes | None = field(default=None, repr=False)
+    cryptogram: CryptogramCheck | None = field(default=None, repr=False)
     pin_entered: bool = False
     # field 52 translated to the issuer's ZPK; None when it was entered but did
     # not translate (not a format 0 block under the terminal's PIN key)
@@ -92,17 +96,39 @@ class CardPresented:
 
 @dataclass(frozen=True)
 class Cryptogram:
-    """A request's ARQC and tags, kept to answer tag 91 once the response code is known."""
+    """A request's ARQC and tags, kept to answer tag 91 once the response code is known.
+
+    `approval` is tag 91 for response code 00, computed with the ARQC check
+    (see `ProtocolWork.cryptogram`): most replies are approvals.
+    """
 
     card: IssuedCard
     tags: dict[str, bytes]
     arqc: bytes
+    approval: bytes | None = field(default=None, repr=False)
 
     def reply_icc(self, response_code: str) -> bytes:
         """The reply's field 55: tag 91 = ARPC + ARC (ARPC method 1 for CVN 01)."""
-        data = self.card.version.issuer_authentication_data(
-            self.card.icc_mk, self.tags, self.arqc, response_code.encode("ascii"))
+        if response_code == "00" and self.approval is not None:
+            data = self.approval
+        else:
+            data = self.card.version.issuer_authentication_data(
+                self.card.icc_mk, self.tags, self.arqc, response_code.encode("ascii"))
         return tlv.build([("91", data)])
+
+
+@dataclass(frozen=True)
+class CryptogramCheck:
+    """Field 55 read and its ARQC checked: `Issuer.check_cryptogram`, before the request's unit.
+
+    `error` is why field 55 cannot be used; `Issuer.verify` raises it at its
+    own step, so checking early changes neither the order of the checks nor
+    their answers.
+    """
+
+    cryptogram: Cryptogram | None
+    genuine: bool
+    error: IccDataError | None = None
 
 
 @dataclass
@@ -173,9 +199,11 @@ class Issuer:
         unusable field 55.
         """
         cryptogram = None
-        if presented.icc is not None:
-            cryptogram, genuine = self._cryptogram(card, presented.icc)
-            if not genuine:
+        if presented.cryptogram is not None:
+            if presented.cryptogram.error is not None:
+                raise presented.cryptogram.error
+            cryptogram = presented.cryptogram.cryptogram
+            if not presented.cryptogram.genuine:
                 return Verdict("05", cryptogram)
             if not self._advance_atc(card, int.from_bytes(cryptogram.tags["9F36"], "big")):
                 return Verdict("05", cryptogram)
@@ -189,20 +217,30 @@ class Issuer:
                 return Verdict(code, cryptogram)
         return Verdict(None, cryptogram)
 
-    def _cryptogram(self, card: IssuedCard, icc: bytes) -> tuple[Cryptogram, bool]:
-        """The request's cryptogram and whether its ARQC is genuine."""
+    @staticmethod
+    async def check_cryptogram(card: IssuedCard, icc: bytes, work: ProtocolWork) -> CryptogramCheck:
+        """Field 55 read, and whether its ARQC is genuine under the card's key.
+
+        Pure (no state is read or changed), so the host does it before the
+        request's database unit, and the ARQC computation goes through `work`
+        (in a worker process when the host has them). `verify` then uses the
+        result in its turn, and remembers the ATC only there.
+        """
         try:
-            tags = tlv.parse_dict(icc)
-        except tlv.TlvError as e:
-            raise IccDataError(f"field 55: {e}") from None
-        arqc = tags.get("9F26")
-        if arqc is None or len(arqc) != 8:
-            raise IccDataError("field 55: tag 9F26 (ARQC) missing or not 8 bytes")
-        try:
-            expected = card.version.arqc(card.icc_mk, tags)
-        except CryptogramError as e:
-            raise IccDataError(f"field 55: {e}") from None
-        return Cryptogram(card, tags, arqc), hmac.compare_digest(expected, arqc)
+            try:
+                tags = tlv.parse_dict(icc)
+            except tlv.TlvError as e:
+                raise IccDataError(f"field 55: {e}") from None
+            arqc = tags.get("9F26")
+            if arqc is None or len(arqc) != 8:
+                raise IccDataError("field 55: tag 9F26 (ARQC) missing or not 8 bytes")
+            try:
+                expected, approval = await work.cryptogram(card.version, card.icc_mk, tags)
+            except CryptogramError as e:
+                raise IccDataError(f"field 55: {e}") from None
+        except IccDataError as e:
+            return CryptogramCheck(None, False, e)
+        return CryptogramCheck(Cryptogram(card, tags, arqc, approval), hmac.compare_digest(expected, arqc))
 
     def _advance_atc(self, card: IssuedCard, atc: int) -> bool:
         """Accept `atc` only above the last accepted one, and remember it (one statement)."""

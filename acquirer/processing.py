@@ -2,8 +2,10 @@
 
 The host calls `Processor.financial` for a request that passed its checks
 (registered terminal, current sign-on, MAC, batch, permitted type). The
-switch leg comes first (`Switch.reach`: 91 / 98 end the request unrecorded);
-then one synchronous `GroupCommit.unit` lets the issuer check the card, moves
+switch leg comes first (`Switch.reach`: 91 / 98 end the request unrecorded),
+then the pure part of the issuer's cryptogram check (`Issuer.check_cryptogram`,
+whose answer the issuer uses in its turn); then one synchronous
+`GroupCommit.unit` lets the issuer check the card, moves
 the money, and writes the request's record last. The record's UNIQUE key
 makes a duplicate raise there (94), which rolls the whole unit back: nothing
 of a duplicate stays. A decline is recorded with its code and keeps the
@@ -59,12 +61,13 @@ from datetime import UTC, datetime, timedelta, timezone
 from acquirer.commit import GroupCommit
 from acquirer.config import Terminal
 from acquirer.decline import Decline
-from acquirer.issuer import CardPresented, Cryptogram, IccDataError, IssuedCard, Issuer
+from acquirer.issuer import CardPresented, Cryptogram, CryptogramCheck, IccDataError, IssuedCard, Issuer
 from acquirer.ledger import InsufficientFunds, Ledger, merchant_account
 from acquirer.protocol.keys import WorkingKeys
 from acquirer.protocol.messages import FinancialRequest
 from acquirer.protocol.pinblock import PinBlockError, translate_pin_block
 from acquirer.protocol.transactions import TxnType
+from acquirer.protocol_workers import ProtocolWork
 from acquirer.records import Records, TxnKey, TxnRow
 from acquirer.sessions import Sessions
 from acquirer.switch import LinkFault, NoRoute, Switch
@@ -114,7 +117,8 @@ class _Request:
     yymm: str           # the current month, for expiry
     stamp: str          # UTC ISO timestamp of the request, for created_at
     txn_id: int = 0
-    cryptogram: Cryptogram | None = None
+    icc_check: CryptogramCheck | None = None   # field 55 read and checked before the unit
+    cryptogram: Cryptogram | None = None       # what the issuer's checks made of it (for tag 91)
 
     @property
     def amount(self) -> int:
@@ -127,8 +131,11 @@ class _Request:
 
 class Processor:
     def __init__(self, store: GroupCommit, ledger: Ledger, records: Records, switch: Switch,
-                 issuers: dict[str, Issuer], sessions: Sessions, token_key: bytes) -> None:
+                 issuers: dict[str, Issuer], sessions: Sessions, token_key: bytes,
+                 protocol: ProtocolWork) -> None:
+        """`protocol` computes ARQCs (in worker processes when the host has them)."""
         self.store = store
+        self.protocol = protocol
         self.ledger = ledger
         self.records = records
         self.switch = switch
@@ -156,22 +163,26 @@ class Processor:
             issuer = self.issuers[self.switch.route(pan)]
         except NoRoute:
             issuer = None
+        card = icc_check = None
         if issuer is not None:
             try:
                 await self.switch.reach(issuer.name)
             except LinkFault as e:  # the issuer never saw the request
                 raise Decline(e.code, str(e)) from None
+            card = issuer.card(pan)
+            if card is not None and req.card.icc is not None:   # pure: before the unit
+                icc_check = await issuer.check_cryptogram(card, req.card.icc, self.protocol)
         key = TxnKey(terminal.tid, terminal.mid, req.batch, req.stan, _date(now))
         with self.store.unit():
-            return self._process(req, terminal, keys, issuer, pan, key, now)
+            return self._process(req, terminal, keys, issuer, card, icc_check, pan, key, now)
 
-    def _process(self, req: FinancialRequest, terminal: Terminal, keys: WorkingKeys,
-                 issuer: Issuer | None, pan: str, key: TxnKey, now: datetime) -> Outcome:
+    def _process(self, req: FinancialRequest, terminal: Terminal, keys: WorkingKeys, issuer: Issuer | None,
+                 card: IssuedCard | None, icc_check: CryptogramCheck | None, pan: str, key: TxnKey,
+                 now: datetime) -> Outcome:
         """Checks and postings first, the record last: a duplicate key rolls it all back."""
-        card = issuer.card(pan) if issuer is not None else None
         local = now.astimezone(SHANGHAI)
         r = _Request(req, terminal, keys, issuer, card, pan, key, f"{local.year % 100:02d}{local.month:02d}",
-                     now.astimezone(UTC).isoformat(), self.records.new_id())
+                     now.astimezone(UTC).isoformat(), self.records.new_id(), icc_check)
         original_id = balance = rrn = auth_code = None
         try:
             if issuer is None or card is None:
@@ -210,7 +221,7 @@ class Processor:
         expiry = card_in.expiry
         if expiry is None and card_in.track2 and "D" in card_in.track2:
             expiry = card_in.track2.split("D", 1)[1][:4] or None
-        presented = CardPresented(r.pan, expiry, card_in.icc, card_in.pin_block is not None, pin_block)
+        presented = CardPresented(r.pan, expiry, r.icc_check, card_in.pin_block is not None, pin_block)
         try:
             verdict = r.issuer.verify(r.card, presented, r.yymm, r.key.local_date, debit=debit)
         except IccDataError as e:

@@ -292,7 +292,7 @@ def _cpu_seconds(pid: int) -> float:
 
 
 def _host_processes(pid: int) -> list[int]:
-    """The host and its children (the codec workers): all of their CPU is the host's."""
+    """The host and its children (the protocol workers): all of their CPU is the host's."""
     children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     return [pid, *map(int, children)]
 
@@ -322,7 +322,7 @@ def run(quick: bool) -> list[Row]:
     peak, half = result["peak"], result["half"]
     answered = TERMINALS + result["warmup_n"] + peak["n"] + half["n"]   # sign-ons + sales
     cpu_per_request = sum(cpu_used) / answered * 1e6
-    cpu_split = (f" (host process {cpu_used[0] / answered * 1e6:.0f}, codec workers "
+    cpu_split = (f" (host process {cpu_used[0] / answered * 1e6:.0f}, protocol workers "
                  f"{sum(cpu_used[1:]) / answered * 1e6:.0f})" if len(cpu_used) > 1 else "")
     declined = {k: v for k, v in {**peak["codes"], **half["codes"]}.items() if k != "00"}
     commit_note = stats[-1].split("group commit: ", 1)[1] if stats else ""

@@ -1,29 +1,31 @@
-"""The link's decode and sign, in this process or in worker processes beside the host.
+"""The host's pure protocol work -- decode, ARQC, sign -- in this process or in worker processes.
 
 Why workers: the host is one Python process, and Python runs one thread of
 Python code at a time, so a host that decodes, checks, posts and signs every
-authorization uses one CPU however many the machine has. pyiso8583's decode
-of a request and the encode + MAC of its reply are about a third of that
-work, and they are pure functions of bytes and a dict (plus the session's MAC
-key): `CodecWorkers` runs them in `count` worker processes, so the host's own
-process keeps the checks, the database and everything with state. A thread
-would not help: pyiso8583 is Python code and holds the interpreter lock.
+authorization uses one CPU however many the machine has. Part of that work is
+a pure function of bytes, dicts and keys: pyiso8583's decode of a request,
+the card's ARQC the issuer compares with field 55, and the encode + MAC of
+the reply -- together about half of an authorization. `ProtocolWorkers` runs
+them in `count` worker processes (an issuer host would hand its cryptograms
+to an HSM the same way), so the host's own process keeps the checks, the
+database and everything with state. A thread would not help: pyiso8583 and
+the code around the ciphers are Python and hold the interpreter lock.
 
 What stays the same: the result. A worker answers with the value, or "failed"
 when the function raised; the host then runs the very same function itself
-and gets the exception itself (a DecodeError names field and offset, an
-EncodeError the field), so every reply, error and log line is what
-`LocalCodec` gives. A worker that dies is noticed (its socket closes); its
-calls in flight and every later one run in the host process.
+and meets the exception itself (a DecodeError names field and offset, an
+EncodeError the field, a CryptogramError the tag), so every reply, error and
+log line is what `ProtocolWork` gives. A worker that dies is noticed (its
+socket closes); its calls in flight and every later one run in the host.
 
 How: one socket pair per worker, 4-byte big-endian length + pickle frames.
 Calls made during one event-loop turn travel as one frame (a group commit
 wakes many requests at once), and a worker answers a frame with one frame of
-results in the same order. The MAC key of the session travels with each
-`sign` call over that socket pair, between two processes of the host (never to
-disk or logs, as in the host itself).
+results in the same order. The session's MAC key travels with each `sign`
+call and the card's derived key with each `arqc` call, over that socket pair
+between two processes of the host (never to disk or logs).
 
-`LocalCodec` is the same interface without workers: embedded hosts and tests.
+`ProtocolWork` is the same interface without workers: embedded hosts and tests.
 """
 from __future__ import annotations
 
@@ -38,20 +40,31 @@ from collections.abc import Callable
 from typing import Any
 
 from acquirer.protocol import codec
+from acquirer.protocol.cryptogram import CryptogramVersion
 
-__all__ = ["CodecWorkers", "LocalCodec"]
+__all__ = ["ProtocolWork", "ProtocolWorkers"]
 
-log = logging.getLogger("acquirer.codec_workers")
+log = logging.getLogger("acquirer.protocol_workers")
 
 _LENGTH = 4
 #: what a worker answers for a call whose function raised: redo it in the host
 _FAILED = (False, None)
-#: the functions a worker runs, by name (pure: bytes and dicts in, bytes and dicts out)
-_OPERATIONS: dict[str, Callable[..., Any]] = {"decode": codec.decode, "sign": codec.sign}
 
 
-class LocalCodec:
-    """Decode and sign in the host's own process."""
+def _cryptogram(version: CryptogramVersion, icc_mk: bytes, tags: dict[str, bytes]) -> tuple[bytes, bytes]:
+    """The ARQC the card should have made, and tag 91 approving the ARQC it sent (9F26)."""
+    return (version.arqc(icc_mk, tags),
+            version.issuer_authentication_data(icc_mk, tags, tags["9F26"], _APPROVED))
+
+
+_APPROVED = b"00"   # the ARC of an approval: field 39 in ASCII
+#: the functions a worker runs, by name (pure: bytes, dicts and keys in, bytes and dicts out)
+_OPERATIONS: dict[str, Callable[..., Any]] = {"decode": codec.decode, "sign": codec.sign,
+                                              "cryptogram": _cryptogram}
+
+
+class ProtocolWork:
+    """Decode, ARQC and sign in the host's own process."""
 
     async def attach(self) -> None:
         """Nothing to connect in process."""
@@ -64,12 +77,19 @@ class LocalCodec:
         """`codec.sign` (raises its `EncodeError`)."""
         return codec.sign(message, algorithm, key)
 
+    async def cryptogram(self, version: CryptogramVersion, icc_mk: bytes,
+                         tags: dict[str, bytes]) -> tuple[bytes, bytes]:
+        """The ARQC the card should have made (`version.arqc`, raising its
+        `CryptogramError`), and tag 91 approving the card's ARQC (`tags` hold
+        9F26): an approval's reply then needs no cryptography of its own."""
+        return _cryptogram(version, icc_mk, tags)
+
     def close(self) -> None:
         """Nothing to release in process."""
 
 
-class CodecWorkers(LocalCodec):
-    """`LocalCodec` whose calls run in worker processes (see the module docstring).
+class ProtocolWorkers(ProtocolWork):
+    """`ProtocolWork` whose calls run in worker processes (see the module docstring).
 
     `start()` before the event loop and before any thread (the workers are
     forked where the platform can), `await attach()` once the loop runs,
@@ -78,7 +98,7 @@ class CodecWorkers(LocalCodec):
 
     def __init__(self, count: int) -> None:
         if count < 1:
-            raise ValueError(f"codec workers: need at least 1, got {count}")
+            raise ValueError(f"protocol workers: need at least 1, got {count}")
         self.count = count
         self._processes: list[multiprocessing.process.BaseProcess] = []
         self._sockets: list[socket.socket] = []
@@ -88,7 +108,7 @@ class CodecWorkers(LocalCodec):
         self._waiting: list[asyncio.Future[tuple[bool, Any]]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    def start(self) -> CodecWorkers:
+    def start(self) -> ProtocolWorkers:
         methods = multiprocessing.get_all_start_methods()
         context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
         for _ in range(self.count):
@@ -96,7 +116,7 @@ class CodecWorkers(LocalCodec):
             # a forked worker inherits every parent-side socket made so far: it closes
             # them, or the parent closing its end would never reach the worker as EOF
             process = context.Process(target=_work, args=(theirs, [*self._sockets, ours]),
-                                      name="acquirer-codec", daemon=True)
+                                      name="acquirer-protocol", daemon=True)
             process.start()
             theirs.close()
             self._processes.append(process)
@@ -117,6 +137,11 @@ class CodecWorkers(LocalCodec):
     async def sign(self, message: dict[str, str], algorithm: str, key: bytes) -> bytes:
         ok, value = await self._call(("sign", message, algorithm, key))
         return value if ok else codec.sign(message, algorithm, key)
+
+    async def cryptogram(self, version: CryptogramVersion, icc_mk: bytes,
+                         tags: dict[str, bytes]) -> tuple[bytes, bytes]:
+        ok, value = await self._call(("cryptogram", version, icc_mk, tags))
+        return value if ok else _cryptogram(version, icc_mk, tags)
 
     def close(self) -> None:
         """Stop the workers (closing their sockets ends them); callable after the loop ended."""
@@ -199,7 +224,7 @@ class _Link(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.alive:
-            log.error("a codec worker stopped (%s); its calls run in the host process", exc or "closed")
+            log.error("a protocol worker stopped (%s); its calls run in the host process", exc or "closed")
         self.alive = False
         while self.pending:
             for future in self.pending.popleft():

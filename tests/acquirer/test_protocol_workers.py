@@ -1,8 +1,9 @@
-"""Codec workers: requests decoded and replies signed in worker processes, with the host's own results.
+"""Protocol workers: requests decoded, ARQCs computed and replies signed in worker processes.
 
-The workers are an implementation of the host's codec, so what a terminal sees
-must not change: the same dicts and bytes, the same errors (field and byte
-offset) for bad input, and a host that keeps answering when a worker dies.
+The workers are another place to run the host's pure protocol work, so what a
+terminal sees must not change: the same dicts and bytes, the same errors
+(field and byte offset, tag) for bad input, and a host that keeps answering
+when a worker dies.
 """
 from __future__ import annotations
 
@@ -14,12 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from acquirer.codec_workers import CodecWorkers, LocalCodec
 from acquirer.config import ConfigError, load_config
-from acquirer.protocol import codec
+from acquirer.protocol import codec, tlv
+from acquirer.protocol.cryptogram import CryptogramError, cryptogram_for
 from acquirer.protocol.messages import CardInput, FinancialRequest, Terminal, financial_reply
 from acquirer.protocol.transactions import TxnType
-from tests.acquirer.conftest import assert_ledger_consistent, make_config, start_host
+from acquirer.protocol_workers import ProtocolWork, ProtocolWorkers
+from tests.acquirer.conftest import REPO_CONFIG, assert_ledger_consistent, make_config, start_host
+from tests.acquirer.terminal import TestCard
 
 MAC_KEY = bytes.fromhex("0123456789ABCDEFFEDCBA9876543210")   # TEST KEY
 
@@ -31,7 +34,12 @@ def _sale(stan: str) -> dict[str, str]:
     return request.to_message()
 
 
-def _run(coroutine_function, workers: CodecWorkers):
+def _tags(card: TestCard) -> dict[str, bytes]:
+    """Field 55 of a fresh request from `card`, as tags (9F26 is the card's ARQC)."""
+    return tlv.parse_dict(card.icc(500))
+
+
+def _run(coroutine_function, workers: ProtocolWorkers):
     async def main():
         await workers.attach()
         return await coroutine_function()
@@ -40,27 +48,33 @@ def _run(coroutine_function, workers: CodecWorkers):
 
 @pytest.fixture
 def workers():
-    pool = CodecWorkers(2).start()
+    pool = ProtocolWorkers(2).start()
     yield pool
     pool.close()
 
 
-def test_workers_decode_and_sign_as_the_host_would(workers):
+def test_workers_decode_check_arqcs_and_sign_as_the_host_would(workers):
     messages = [_sale(f"{n:06d}") for n in range(1, 41)]
     payloads = [codec.sign(m, "x919", MAC_KEY) for m in messages]
     replies = [financial_reply(codec.decode(p), "00", rrn="000000000001", auth_code="123456") for p in payloads]
-    local = LocalCodec()
+    local = ProtocolWork()
+    cards = [TestCard(c) for c in load_config(REPO_CONFIG).cards if c.name in ("unionpay-debit", "visa", "mastercard")]
+    cryptograms = [(card.version, card.icc_mk, _tags(card)) for card in cards for _ in range(3)]
 
     async def both():
         # many calls in one event-loop turn travel together; the answers keep their order
         decoded = await asyncio.gather(*(workers.decode(p) for p in payloads))
         signed = await asyncio.gather(*(workers.sign(r, alg, MAC_KEY) for r in replies for alg in ("ecb", "x919")))
         expected_signed = [await local.sign(r, alg, MAC_KEY) for r in replies for alg in ("ecb", "x919")]
+        checked = await asyncio.gather(*(workers.cryptogram(*c) for c in cryptograms))
+        expected_checked = [await local.cryptogram(*c) for c in cryptograms]
         answered_by_a_worker = await workers._call(("decode", payloads[0]))   # not the fallback
-        return decoded, signed, expected_signed, answered_by_a_worker
+        return decoded, signed, expected_signed, checked, expected_checked, answered_by_a_worker
 
-    decoded, signed, expected_signed, answered_by_a_worker = _run(both, workers)
+    decoded, signed, expected_signed, checked, expected_checked, answered_by_a_worker = _run(both, workers)
     assert answered_by_a_worker == (True, codec.decode(payloads[0]))
+    assert [arqc for arqc, _ in checked] == [tags["9F26"] for _, _, tags in cryptograms]   # each card's own
+    assert checked == expected_checked
     assert decoded == [codec.decode(p) for p in payloads]
     assert signed == expected_signed
 
@@ -69,16 +83,22 @@ def test_errors_are_the_codecs_own(workers):
     good = codec.sign(_sale("000001"), "ecb", MAC_KEY)
     garbage = good[:40] + b"\xff" * 3   # cut inside a field, then bytes that are not BCD
 
+    version = cryptogram_for("unionpay")
+    short_atc = {**_tags(TestCard(next(c for c in load_config(REPO_CONFIG).cards if c.scheme == "unionpay"))),
+                 "9F36": b"\x01"}
+
     async def errors():
         caught = []
-        for call in (workers.decode(garbage), workers.sign({**_sale("000002"), "4": "12AB"}, "ecb", MAC_KEY)):
+        for call in (workers.decode(garbage), workers.sign({**_sale("000002"), "4": "12AB"}, "ecb", MAC_KEY),
+                     workers.cryptogram(version, bytes(16), short_atc)):
             try:
                 await call
-            except codec.ProtocolError as e:
+            except (codec.ProtocolError, CryptogramError) as e:
                 caught.append(e)
         return caught
 
-    decode_error, encode_error = _run(errors, workers)
+    decode_error, encode_error, cryptogram_error = _run(errors, workers)
+    assert isinstance(cryptogram_error, CryptogramError) and "9F36" in str(cryptogram_error)
     with pytest.raises(codec.DecodeError) as expected:
         codec.decode(garbage)
     assert isinstance(decode_error, codec.DecodeError)
@@ -101,18 +121,18 @@ def test_calls_run_in_the_host_when_the_workers_are_gone(workers):
     assert first == in_flight == later == codec.decode(payload)
 
 
-def test_codec_workers_setting(tmp_path):
+def test_protocol_workers_setting(tmp_path):
     default = 1 if (os.cpu_count() or 1) >= 2 else 0   # one worker beside the host on a second CPU
-    assert load_config(make_config(tmp_path / "default")).server.codec_workers == default
+    assert load_config(make_config(tmp_path / "default")).server.protocol_workers == default
     for n, (value, error) in enumerate((("3", None), ("0", None), ("-1", "at least 0"), ("9", "at most 8"),
                                         ('"two"', "integer"))):
-        directory = make_config(tmp_path / str(n), replace={"[server]\n": f"[server]\ncodec_workers = {value}\n"})
+        directory = make_config(tmp_path / str(n), replace={"[server]\n": f"[server]\nprotocol_workers = {value}\n"})
         if error is None:
-            assert load_config(directory).server.codec_workers == int(value)
+            assert load_config(directory).server.protocol_workers == int(value)
             continue
         with pytest.raises(ConfigError, match=error) as raised:
             load_config(directory)
-        assert raised.value.key == "server.codec_workers"
+        assert raised.value.key == "server.protocol_workers"
 
 
 def _children(pid: int) -> list[int]:
@@ -121,7 +141,7 @@ def _children(pid: int) -> list[int]:
 
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="finds the worker through /proc")
 def test_a_served_host_keeps_answering_when_its_worker_dies(tmp_path):
-    directory = make_config(tmp_path / "config", replace={"[server]\n": "[server]\ncodec_workers = 1\n"})
+    directory = make_config(tmp_path / "config", replace={"[server]\n": "[server]\nprotocol_workers = 1\n"})
     host = start_host(directory, tmp_path)
     try:
         terminal = host.terminal("10000002")
@@ -135,9 +155,9 @@ def test_a_served_host_keeps_answering_when_its_worker_dies(tmp_path):
         assert all("64" in r for r in replies)   # signed (the test terminal checks every reply MAC)
         assert host.available(card) == before - 400
         deadline = time.monotonic() + 5
-        while "codec worker stopped" not in host.log() and time.monotonic() < deadline:
+        while "protocol worker stopped" not in host.log() and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert "codec worker stopped" in host.log()
+        assert "protocol worker stopped" in host.log()
         assert_ledger_consistent(host)
     finally:
         host.stop()
