@@ -19,11 +19,12 @@ log line is what `ProtocolWork` gives. A worker that dies is noticed (its
 socket closes); its calls in flight and every later one run in the host.
 
 How: one socket pair per worker, 4-byte big-endian length + pickle frames.
-Calls made during one event-loop turn travel as one frame (a group commit
-wakes many requests at once), and a worker answers a frame with one frame of
-results in the same order. The session's MAC key travels with each `sign`
-call and the card's derived key with each `arqc` call, over that socket pair
-between two processes of the host (never to disk or logs).
+Calls made during one event-loop turn travel together (a group commit wakes
+many requests at once), up to 32 to a frame, and a worker answers a frame
+with one frame of results in the same order. The session's MAC key travels
+with each `sign` call and the card's derived key with each `cryptogram` call,
+over that socket pair between two processes of the host (never to disk or
+logs).
 
 `ProtocolWork` is the same interface without workers: embedded hosts and tests.
 """
@@ -47,6 +48,9 @@ __all__ = ["ProtocolWork", "ProtocolWorkers"]
 log = logging.getLogger("acquirer.protocol_workers")
 
 _LENGTH = 4
+# calls per frame: the first answers of a big turn come back while a worker
+# works on the rest, and several workers share a big turn
+_FRAME_CALLS = 32
 #: what a worker answers for a call whose function raised: redo it in the host
 _FAILED = (False, None)
 
@@ -174,18 +178,25 @@ class ProtocolWorkers(ProtocolWork):
         return future
 
     def _send(self) -> None:
-        """Send this turn's calls to the next live worker as one frame."""
+        """Send this turn's calls to the live workers in turn, `_FRAME_CALLS` to a frame."""
         jobs, waiting = self._jobs, self._waiting
         self._jobs, self._waiting = [], []
+        for start in range(0, len(jobs), _FRAME_CALLS):
+            link = self._next_link()
+            if link is None:
+                for future in waiting[start:]:
+                    if not future.done():
+                        future.set_result(_FAILED)
+                return
+            link.send(jobs[start:start + _FRAME_CALLS], waiting[start:start + _FRAME_CALLS])
+
+    def _next_link(self) -> _Link | None:
         for _ in range(len(self._links)):
             link = self._links[self._next]
             self._next = (self._next + 1) % len(self._links)
             if link.alive:
-                link.send(jobs, waiting)
-                return
-        for future in waiting:
-            if not future.done():
-                future.set_result(_FAILED)
+                return link
+        return None
 
 
 class _Link(asyncio.Protocol):
