@@ -14,6 +14,7 @@ lengths (80) are not BER-TLV as EMV uses it and are rejected.
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -152,6 +153,7 @@ def as_dict(items: Iterable[Tlv]) -> dict[str, bytes]:
     return result
 
 
+@functools.lru_cache(maxsize=256)   # a handful of tags, checked and converted once each
 def _encode_tag(tag: str) -> bytes:
     try:
         raw = bytes.fromhex(tag)
