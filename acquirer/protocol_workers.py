@@ -55,13 +55,14 @@ _FRAME_CALLS = 32
 _FAILED = (False, None)
 
 
+_APPROVED = b"00"   # the ARC of an approval: field 39 in ASCII
+
+
 def _cryptogram(version: CryptogramVersion, icc_mk: bytes, tags: dict[str, bytes]) -> tuple[bytes, bytes]:
     """The ARQC the card should have made, and tag 91 approving the ARQC it sent (9F26)."""
     return (version.arqc(icc_mk, tags),
             version.issuer_authentication_data(icc_mk, tags, tags["9F26"], _APPROVED))
 
-
-_APPROVED = b"00"   # the ARC of an approval: field 39 in ASCII
 #: the functions a worker runs, by name (pure: bytes, dicts and keys in, bytes and dicts out)
 _OPERATIONS: dict[str, Callable[..., Any]] = {"decode": codec.decode, "sign": codec.sign,
                                               "cryptogram": _cryptogram}
@@ -243,12 +244,16 @@ class _Link(asyncio.Protocol):
                     future.set_result(_FAILED)
 
 
-
 # --- the worker process ------------------------------------------------------------------
 
 def _work(sock: socket.socket, inherited: list[socket.socket]) -> None:
-    """A worker: answer frames of calls until the host closes the socket."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C stops the host, which closes us
+    """A worker: answer frames of calls until the host closes the socket.
+
+    It lives exactly as long as its host: Ctrl-C or a service manager's
+    SIGTERM to the whole group stop the host, which then closes the socket.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     for other in inherited:
         other.close()
     with sock, sock.makefile("rb") as stream:
