@@ -222,24 +222,15 @@ class Issuer:
         """Field 55 read, and whether its ARQC is genuine under the card's key.
 
         Pure (no state is read or changed), so the host does it before the
-        request's database unit, and the ARQC computation goes through `work`
-        (in a worker process when the host has them). `verify` then uses the
-        result in its turn, and remembers the ATC only there.
+        request's database unit, through `work` (in a worker process when the
+        host has them). `verify` then uses the result in its turn, and
+        remembers the ATC only there.
         """
         try:
-            try:
-                tags = tlv.parse_dict(icc)
-            except tlv.TlvError as e:
-                raise IccDataError(f"field 55: {e}") from None
-            arqc = tags.get("9F26")
-            if arqc is None or len(arqc) != 8:
-                raise IccDataError("field 55: tag 9F26 (ARQC) missing or not 8 bytes")
-            try:
-                expected, approval = await work.cryptogram(card.version, card.icc_mk, tags)
-            except CryptogramError as e:
-                raise IccDataError(f"field 55: {e}") from None
-        except IccDataError as e:
-            return CryptogramCheck(None, False, e)
+            tags, expected, approval = await work.cryptogram(card.version, card.icc_mk, icc)
+        except (tlv.TlvError, CryptogramError) as e:
+            return CryptogramCheck(None, False, IccDataError(f"field 55: {e}"))
+        arqc = tags["9F26"]
         return CryptogramCheck(Cryptogram(card, tags, arqc, approval), hmac.compare_digest(expected, arqc))
 
     def _advance_atc(self, card: IssuedCard, atc: int) -> bool:

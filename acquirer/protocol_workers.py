@@ -40,8 +40,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from acquirer.protocol import codec
-from acquirer.protocol.cryptogram import CryptogramVersion
+from acquirer.protocol import codec, tlv
+from acquirer.protocol.cryptogram import CryptogramError, CryptogramVersion
 
 __all__ = ["ProtocolWork", "ProtocolWorkers"]
 
@@ -58,10 +58,13 @@ _FAILED = (False, None)
 _APPROVED = b"00"   # the ARC of an approval: field 39 in ASCII
 
 
-def _cryptogram(version: CryptogramVersion, icc_mk: bytes, tags: dict[str, bytes]) -> tuple[bytes, bytes]:
-    """The ARQC the card should have made, and tag 91 approving the ARQC it sent (9F26)."""
-    return (version.arqc(icc_mk, tags),
-            version.issuer_authentication_data(icc_mk, tags, tags["9F26"], _APPROVED))
+def _cryptogram(version: CryptogramVersion, icc_mk: bytes, icc: bytes) -> tuple[dict[str, bytes], bytes, bytes]:
+    """Field 55's tags, the ARQC the card should have made, and tag 91 approving the one it sent."""
+    tags = tlv.parse_dict(icc)
+    arqc = tags.get("9F26")
+    if arqc is None or len(arqc) != 8:
+        raise CryptogramError("tag 9F26 (ARQC) missing or not 8 bytes")
+    return tags, version.arqc(icc_mk, tags), version.issuer_authentication_data(icc_mk, tags, arqc, _APPROVED)
 
 #: the functions a worker runs, by name (pure: bytes, dicts and keys in, bytes and dicts out)
 _OPERATIONS: dict[str, Callable[..., Any]] = {"decode": codec.decode, "sign": codec.sign,
@@ -83,11 +86,12 @@ class ProtocolWork:
         return codec.sign(message, algorithm, key)
 
     async def cryptogram(self, version: CryptogramVersion, icc_mk: bytes,
-                         tags: dict[str, bytes]) -> tuple[bytes, bytes]:
-        """The ARQC the card should have made (`version.arqc`, raising its
-        `CryptogramError`), and tag 91 approving the card's ARQC (`tags` hold
-        9F26): an approval's reply then needs no cryptography of its own."""
-        return _cryptogram(version, icc_mk, tags)
+                         icc: bytes) -> tuple[dict[str, bytes], bytes, bytes]:
+        """Field 55 (`icc`) read: its tags, the ARQC the card should have made
+        under `icc_mk`, and tag 91 approving the ARQC it sent (so an approval's
+        reply needs no cryptography of its own). Raises `tlv.TlvError` or
+        `CryptogramError` (also for a missing or mis-sized 9F26)."""
+        return _cryptogram(version, icc_mk, icc)
 
     def close(self) -> None:
         """Nothing to release in process."""
@@ -144,9 +148,9 @@ class ProtocolWorkers(ProtocolWork):
         return value if ok else codec.sign(message, algorithm, key)
 
     async def cryptogram(self, version: CryptogramVersion, icc_mk: bytes,
-                         tags: dict[str, bytes]) -> tuple[bytes, bytes]:
-        ok, value = await self._call(("cryptogram", version, icc_mk, tags))
-        return value if ok else _cryptogram(version, icc_mk, tags)
+                         icc: bytes) -> tuple[dict[str, bytes], bytes, bytes]:
+        ok, value = await self._call(("cryptogram", version, icc_mk, icc))
+        return value if ok else _cryptogram(version, icc_mk, icc)
 
     def close(self) -> None:
         """Stop the workers (closing their sockets ends them); callable after the loop ended."""

@@ -34,11 +34,6 @@ def _sale(stan: str) -> dict[str, str]:
     return request.to_message()
 
 
-def _tags(card: TestCard) -> dict[str, bytes]:
-    """Field 55 of a fresh request from `card`, as tags (9F26 is the card's ARQC)."""
-    return tlv.parse_dict(card.icc(500))
-
-
 def _run(coroutine_function, workers: ProtocolWorkers):
     async def main():
         await workers.attach()
@@ -59,7 +54,7 @@ def test_workers_decode_check_arqcs_and_sign_as_the_host_would(workers):
     replies = [financial_reply(codec.decode(p), "00", rrn="000000000001", auth_code="123456") for p in payloads]
     local = ProtocolWork()
     cards = [TestCard(c) for c in load_config(REPO_CONFIG).cards if c.name in ("unionpay-debit", "visa", "mastercard")]
-    cryptograms = [(card.version, card.icc_mk, _tags(card)) for card in cards for _ in range(3)]
+    cryptograms = [(card.version, card.icc_mk, card.icc(500)) for card in cards for _ in range(3)]
 
     async def both():
         # many calls in one event-loop turn travel together; the answers keep their order
@@ -73,7 +68,8 @@ def test_workers_decode_check_arqcs_and_sign_as_the_host_would(workers):
 
     decoded, signed, expected_signed, checked, expected_checked, answered_by_a_worker = _run(both, workers)
     assert answered_by_a_worker == (True, codec.decode(payloads[0]))
-    assert [arqc for arqc, _ in checked] == [tags["9F26"] for _, _, tags in cryptograms]   # each card's own
+    assert [tags for tags, _, _ in checked] == [tlv.parse_dict(icc) for _, _, icc in cryptograms]
+    assert [arqc for tags, arqc, _ in checked] == [tags["9F26"] for tags, _, _ in checked]   # the cards' own
     assert checked == expected_checked
     assert decoded == [codec.decode(p) for p in payloads]
     assert signed == expected_signed
@@ -84,21 +80,24 @@ def test_errors_are_the_codecs_own(workers):
     garbage = good[:40] + b"\xff" * 3   # cut inside a field, then bytes that are not BCD
 
     version = cryptogram_for("unionpay")
-    short_atc = {**_tags(TestCard(next(c for c in load_config(REPO_CONFIG).cards if c.scheme == "unionpay"))),
-                 "9F36": b"\x01"}
+    card = TestCard(next(c for c in load_config(REPO_CONFIG).cards if c.scheme == "unionpay"))
+    short_atc = tlv.build([(tag, b"\x01" if tag == "9F36" else value)
+                           for tag, value in tlv.parse_dict(card.icc(100)).items()])
 
     async def errors():
         caught = []
         for call in (workers.decode(garbage), workers.sign({**_sale("000002"), "4": "12AB"}, "ecb", MAC_KEY),
-                     workers.cryptogram(version, bytes(16), short_atc)):
+                     workers.cryptogram(version, bytes(16), short_atc),
+                     workers.cryptogram(version, bytes(16), card.icc(100)[:-3])):
             try:
                 await call
             except (codec.ProtocolError, CryptogramError) as e:
                 caught.append(e)
         return caught
 
-    decode_error, encode_error, cryptogram_error = _run(errors, workers)
+    decode_error, encode_error, cryptogram_error, tlv_error = _run(errors, workers)
     assert isinstance(cryptogram_error, CryptogramError) and "9F36" in str(cryptogram_error)
+    assert isinstance(tlv_error, tlv.TlvError) and "remain" in str(tlv_error)
     with pytest.raises(codec.DecodeError) as expected:
         codec.decode(garbage)
     assert isinstance(decode_error, codec.DecodeError)
