@@ -163,8 +163,10 @@ def _stan_and_code(payload: bytes) -> tuple[str, str]:
 class _LoadConnection(asyncio.Protocol):
     """One simulated terminal: sends its signed frames, matches every reply by STAN.
 
-    Windowed (`window` requests in flight, the next sent as each reply arrives)
-    or paced (frame n sent at `start + n * interval`). A reply counts as an
+    Windowed (`window` requests in flight, the next sent as each reply arrives;
+    the frames freed by one read go out in one write, as a pipelining terminal
+    would send what it has ready) or paced (frame n sent at `start + n *
+    interval`). A reply counts as an
     authorization only with 39 = 00; any other code is tallied, and a reply
     whose STAN is not in flight fails the run.
     """
@@ -185,23 +187,27 @@ class _LoadConnection(asyncio.Protocol):
         loop = asyncio.get_running_loop()
         self.done = loop.create_future()
         if window:
-            for _ in range(min(window, len(frames))):
-                self._send()
+            self.transport.write(b"".join(self._take() for _ in range(min(window, len(frames)))))
         else:
             for n in range(len(frames)):
                 loop.call_at(start + n * interval, self._send)
         return self.done
 
-    def _send(self) -> None:
+    def _take(self) -> bytes:
+        """The next frame, timed from now."""
         stan, data = self.frames[self.next]
         self.next += 1
         self.sent[stan] = time.perf_counter()
-        self.transport.write(data)
+        return data
+
+    def _send(self) -> None:
+        self.transport.write(self._take())
 
     def data_received(self, data: bytes) -> None:
         buffer = self.buffer + data
         now = time.perf_counter()
         start = 0
+        ready = []
         while len(buffer) - start >= 2:
             end = start + 2 + int.from_bytes(buffer[start:start + 2], "big")
             if len(buffer) < end:
@@ -211,7 +217,9 @@ class _LoadConnection(asyncio.Protocol):
             self.codes[code] = self.codes.get(code, 0) + 1
             start = end
             if self.window and self.next < len(self.frames):
-                self._send()
+                ready.append(self._take())
+        if ready:
+            self.transport.write(b"".join(ready))
         self.buffer = buffer[start:]
         if len(self.latencies) == len(self.frames) and not self.done.done():
             self.done.set_result(None)
