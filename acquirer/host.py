@@ -121,6 +121,8 @@ class Host:
             name: Issuer(settings, config.cards, config.host.token_key, self.ledger,
                          config.host.pin_try_limit)
             for name, settings in config.issuers.items()}
+        self.protocol.know_cards({pan: (card.version, card.icc_mk)
+                                  for issuer in self.issuers.values() for pan, card in issuer.cards.items()})
         self.sessions = Sessions(config.terminals, conn, config.host.signon_ttl_s)
         self.processor = Processor(self.store, self.ledger, self.records, self.switch, self.issuers,
                                    self.sessions, config.host.token_key, self.protocol)

@@ -67,12 +67,47 @@ def test_workers_decode_check_arqcs_and_sign_as_the_host_would(workers):
         return decoded, signed, expected_signed, checked, expected_checked, answered_by_a_worker
 
     decoded, signed, expected_signed, checked, expected_checked, answered_by_a_worker = _run(both, workers)
-    assert answered_by_a_worker == (True, codec.decode(payloads[0]))
+    assert answered_by_a_worker == (True, (codec.decode(payloads[0]), None))   # the worker's, no card known
     assert [tags for tags, _, _ in checked] == [tlv.parse_dict(icc) for _, _, icc in cryptograms]
     assert [arqc for tags, arqc, _ in checked] == [tags["9F26"] for tags, _, _ in checked]   # the cards' own
     assert checked == expected_checked
     assert decoded == [codec.decode(p) for p in payloads]
     assert signed == expected_signed
+
+
+def test_a_known_cards_cryptogram_is_checked_along_with_the_decode(workers):
+    config = load_config(REPO_CONFIG)
+    cards = [TestCard(c) for c in config.cards if c.name in ("unionpay-debit", "visa")]
+    workers_know = {card.pan: (card.version, card.icc_mk) for card in cards}
+    sales = [FinancialRequest(TxnType.SALE, Terminal("10000001", "898310048990001"), f"{n:06d}", "000001",
+                              CardInput("072", track2=card.track2(), psn="001", icc=card.icc(100)), 100)
+             for n, card in enumerate(cards * 3, start=1)]
+    broken = cards[0]
+    broken_icc = broken.icc(100)[:-3]   # a TLV that runs short: the host must meet the error itself
+    sales.append(FinancialRequest(TxnType.SALE, sales[0].terminal, "000099", "000001",
+                                  CardInput("072", track2=broken.track2(), psn="001", icc=broken_icc), 100))
+    payloads = [codec.sign(sale.to_message(), "ecb", MAC_KEY) for sale in sales]
+    local = ProtocolWork()
+
+    async def ahead():
+        workers.know_cards(workers_know)
+        decoded = await asyncio.gather(*(workers.decode(p) for p in payloads))
+        kept = len(workers._ahead)
+        checked = [await workers.cryptogram(card.version, card.icc_mk, sale.card.icc)
+                   for card, sale in zip(cards * 3, sales)]
+        try:
+            await workers.cryptogram(broken.version, broken.icc_mk, broken_icc)
+        except tlv.TlvError as e:
+            error = e
+        expected = [await local.cryptogram(card.version, card.icc_mk, sale.card.icc)
+                    for card, sale in zip(cards * 3, sales)]
+        return decoded, kept, checked, error, expected
+
+    decoded, kept, checked, error, expected = _run(ahead, workers)
+    assert decoded == [codec.decode(p) for p in payloads]
+    assert kept == 6   # one per sale of a known card with a readable field 55
+    assert checked == expected and not workers._ahead   # each taken once, none left
+    assert "remain" in str(error)
 
 
 def test_errors_are_the_codecs_own(workers):
