@@ -93,7 +93,7 @@ async def _serve(config: AcquirerConfig, config_dir: str | None, address: str, p
     db = open_database(db_path, config.database.synchronous, auto_checkpoint=False)
     checkpointer = Checkpointer(db_path).start()
     host = Host(config, db, protocol=protocol)
-    server = Server(host, config.server.max_frame, config.server.idle_timeout_s)
+    server = Server(host, config.server.max_frame, config.server.idle_timeout_s, config.limits)
     bound_address, bound_port = await server.start(address, port)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()

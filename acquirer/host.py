@@ -145,21 +145,29 @@ class Host:
 
     # --- entry point -----------------------------------------------------------------
 
-    async def handle(self, payload: bytes) -> bytes | None:
-        """The reply to one request payload; None when no reply is possible."""
+    async def handle(self, payload: bytes, refused: Callable[[str], None] | None = None) -> bytes | None:
+        """The reply to one request payload; None when no reply is possible.
+
+        `refused` is told the response code of every request refused before
+        processing (decode, registry, sign-on, MAC, layout): the server counts
+        the format and MAC errors against the connection.
+        """
         try:
             msg = await self.protocol.decode(payload)
         except codec.DecodeError as e:
             log.warning("undecodable message: %s", e)
+            if refused is not None:
+                refused("30")
             return self._format_error(payload, e.partial)
         try:
-            return await self._dispatch(msg, payload)
+            return await self._dispatch(msg, payload, refused)
         except Exception:
             log.exception("defect while handling %s from terminal %s STAN %s",
                           msg.get("t"), msg.get("41"), msg.get("11"))
             return self._answer(msg, None, "96")
 
-    async def _dispatch(self, msg: dict[str, str], payload: bytes) -> bytes | None:
+    async def _dispatch(self, msg: dict[str, str], payload: bytes,
+                        refused: Callable[[str], None] | None) -> bytes | None:
         terminal: Terminal | None = None
         session: Session | None = None
         kind: MessageKind | None = None
@@ -190,6 +198,8 @@ class Host:
         except Decline as d:
             log.debug("%s from %s STAN %s: %s", kind.value if kind else msg.get("t"), msg.get("41"),
                      msg.get("11"), d)
+            if refused is not None:
+                refused(d.code)
             return self._answer(msg, session if kind in MACED else None, d.code)
 
     async def _serve(self, kind: MessageKind, request: object, msg: dict[str, str],
