@@ -22,7 +22,6 @@ import pytest
 from acquirer.protocol import codec
 from acquirer.protocol.framing import frame
 from acquirer.protocol.messages import Echo, Terminal
-from acquirer.protocol.transactions import TxnType
 from tests.acquirer.conftest import assert_ledger_consistent, make_config, start_host
 
 pytestmark = pytest.mark.slow
