@@ -61,12 +61,19 @@ from datetime import UTC, datetime, timedelta, timezone
 from acquirer.commit import GroupCommit
 from acquirer.config import Terminal
 from acquirer.decline import Decline
-from acquirer.issuer import CardPresented, Cryptogram, CryptogramCheck, IccDataError, IssuedCard, Issuer
+from acquirer.issuer import (
+    CardPresented,
+    Cryptogram,
+    CryptogramCheck,
+    IccDataError,
+    IssuedCard,
+    Issuer,
+)
 from acquirer.ledger import InsufficientFunds, Ledger, merchant_account
 from acquirer.protocol.keys import WorkingKeys
 from acquirer.protocol.messages import FinancialRequest
 from acquirer.protocol.pinblock import PinBlockError, translate_pin_block
-from acquirer.protocol.transactions import TxnType
+from acquirer.protocol.transactions import EMV_TRANSACTION_TYPES, TxnType
 from acquirer.protocol_workers import ProtocolWork
 from acquirer.records import Records, TxnKey, TxnRow
 from acquirer.sessions import Sessions
@@ -221,7 +228,10 @@ class Processor:
         expiry = card_in.expiry
         if expiry is None and card_in.track2 and "D" in card_in.track2:
             expiry = card_in.track2.split("D", 1)[1][:4] or None
-        presented = CardPresented(r.pan, expiry, r.icc_check, card_in.pin_block is not None, pin_block)
+        presented = CardPresented(r.pan, expiry, r.icc_check, card_in.pin_block is not None, pin_block,
+                                  amount=r.amount, currency=r.req.currency,
+                                  emv_type=EMV_TRANSACTION_TYPES.get(r.req.txn),
+                                  qr_code=card_in.entry_mode.startswith("03"))
         try:
             verdict = r.issuer.verify(r.card, presented, r.yymm, r.key.local_date, debit=debit)
         except IccDataError as e:
