@@ -71,13 +71,14 @@ class TxnRow:
     auth_code: str | None
     original_id: int | None
     refunded: int
+    fingerprint: str | None = None   # tokens.icc_fingerprint of its field 55
 
 
 #: the largest multiple of 10**6 below 2**32: 32-bit draws under it give uniform auth codes
 _UNBIASED_LIMIT = (2**32 // 1_000_000) * 1_000_000
 
 _COLUMNS = ("id, txn_type, tid, mid, batch, stan, local_date, amount, card_token, issuer, status, "
-            "response_code, rrn, auth_code, original_id, refunded")
+            "response_code, rrn, auth_code, original_id, refunded, fingerprint")
 
 
 class Records:
@@ -118,7 +119,7 @@ class Records:
                card_token: str | None = None, masked_pan: str | None = None,
                scheme: str | None = None, issuer: str | None = None, entry_mode: str | None = None,
                rrn: str | None = None, auth_code: str | None = None,
-               original_id: int | None = None) -> None:
+               original_id: int | None = None, fingerprint: str | None = None) -> None:
         """Record a request with its outcome; raises `Duplicate` when its key is taken.
 
         The caller writes the row last, inside the request's unit: a duplicate
@@ -128,11 +129,11 @@ class Records:
             self.conn.execute(
                 "INSERT INTO transactions (id, txn_type, tid, mid, batch, stan, local_date, amount, "
                 "currency, card_token, masked_pan, scheme, issuer, entry_mode, status, response_code, "
-                "rrn, auth_code, original_id, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "rrn, auth_code, original_id, created_at, fingerprint) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (txn_id, txn_type, key.tid, key.mid, key.batch, key.stan, key.local_date, amount,
                  currency, card_token, masked_pan, scheme, issuer, entry_mode, status, response_code,
-                 rrn, auth_code, original_id, created_at))
+                 rrn, auth_code, original_id, created_at, fingerprint))
         except sqlite3.IntegrityError as e:
             if "transactions.tid" in str(e):
                 raise Duplicate(key) from None
@@ -159,6 +160,29 @@ class Records:
     def by_rrn(self, rrn: str) -> TxnRow | None:
         row = self.conn.execute(f"SELECT {_COLUMNS} FROM transactions WHERE rrn = ?", (rrn,)).fetchone()
         return TxnRow(*row) if row else None
+
+    def by_key(self, key: TxnKey) -> TxnRow | None:
+        row = self.conn.execute(
+            f"SELECT {_COLUMNS} FROM transactions WHERE tid = ? AND mid = ? AND batch = ? AND stan = ? "
+            "AND local_date = ?", (key.tid, key.mid, key.batch, key.stan, key.local_date)).fetchone()
+        return TxnRow(*row) if row else None
+
+    def add_trace_reuse(self, key: TxnKey, txn_type: str, amount: int, card_token: str | None,
+                        original_id: int, created_at: str) -> None:
+        """Remember a request refused because another transaction holds its STAN."""
+        self.conn.execute(
+            "INSERT INTO trace_reuses (tid, mid, batch, stan, local_date, txn_type, amount, card_token, "
+            "original_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (key.tid, key.mid, key.batch, key.stan, key.local_date, txn_type, amount, card_token,
+             original_id, created_at))
+
+    def reused_by(self, tid: str, mid: str, batch: str, stan: str, since: str, txn_type: str,
+                  amount: int, card_token: str | None) -> bool:
+        """Was a request with this STAN, type, amount (and card, when known) refused as a reuse?"""
+        return self.conn.execute(
+            "SELECT 1 FROM trace_reuses WHERE tid = ? AND mid = ? AND batch = ? AND stan = ? "
+            "AND local_date >= ? AND txn_type = ? AND amount = ? AND (? IS NULL OR card_token = ?) LIMIT 1",
+            (tid, mid, batch, stan, since, txn_type, amount, card_token, card_token)).fetchone() is not None
 
     def by_stan(self, tid: str, mid: str, batch: str, stan: str, since: str) -> TxnRow | None:
         """The latest row with this terminal, batch and STAN received on or after `since`."""
