@@ -19,8 +19,10 @@ Order of the checks (the first failing one answers):
 4. Sign-on (0800) and echo (0820/301) need nothing more. Everything else
    needs a current sign-on: **77** otherwise (see `sessions`).
 5. MAC: financial requests (0100/0200/0220) and reversals (0400) must carry
-   field 64 and it must verify under the session's MAC key with the
-   terminal's algorithm (`ecb` or `x919`): **A0** otherwise.
+   field 64 and it must verify with the terminal's algorithm (`ecb` or
+   `x919`) under the MAC key of its working keys or of a pending sign-on
+   (which then becomes the working keys: `sessions`): **A0** otherwise.
+   The reply is MACed with the key that verified the request.
 6. Layout (`messages.check_layout`) and sub-field formats: **30**.
 7. Financial requests: 60.2 must be the host's open batch (**77**), the type
    must be permitted to the terminal (`transactions` in its configuration,
@@ -53,7 +55,6 @@ from datetime import datetime
 
 import sqlite_utils
 
-from acquirer.protocol_workers import ProtocolWork
 from acquirer.commit import GroupCommit
 from acquirer.config import AcquirerConfig, Terminal
 from acquirer.decline import Decline
@@ -61,6 +62,7 @@ from acquirer.issuer import Issuer
 from acquirer.ledger import Ledger, merchant_account
 from acquirer.processing import SHANGHAI, Outcome, Processor
 from acquirer.protocol import codec
+from acquirer.protocol.codec import ProtocolError, reply_h
 from acquirer.protocol.fields import BalanceAmount
 from acquirer.protocol.messages import (
     LAYOUTS,
@@ -78,8 +80,8 @@ from acquirer.protocol.messages import (
     settlement_reply,
     sign_on_reply,
 )
-from acquirer.protocol.codec import ProtocolError, reply_h
 from acquirer.protocol.transactions import WALLET_TYPES, UnknownTransaction
+from acquirer.protocol_workers import ProtocolWork
 from acquirer.records import Records
 from acquirer.sessions import Session, Sessions
 from acquirer.settlement import Settlements
@@ -123,7 +125,8 @@ class Host:
             for name, settings in config.issuers.items()}
         self.protocol.know_cards({pan: (card.version, card.icc_mk)
                                   for issuer in self.issuers.values() for pan, card in issuer.cards.items()})
-        self.sessions = Sessions(config.terminals, conn, config.host.signon_ttl_s)
+        self.sessions = Sessions(config.terminals, conn, config.host.signon_ttl_s,
+                                 pending=config.host.signon_pending)
         self.processor = Processor(self.store, self.ledger, self.records, self.switch, self.issuers,
                                    self.sessions, config.host.token_key, self.protocol)
         self.settlements = Settlements(conn, self.sessions)
@@ -188,8 +191,15 @@ class Host:
             terminal = self.sessions.identify(msg["41"], msg["42"])
             if kind not in NO_SESSION:
                 session = self.sessions.current(terminal)
-            if kind in MACED and not codec.verify(payload, terminal.mac, session.keys.mac):
-                raise Decline("A0", "MAC missing or wrong")
+            if kind in MACED:
+                signed = self.sessions.signed_with(
+                    terminal, lambda keys: codec.verify(payload, terminal.mac, keys.mac))
+                if signed is None:
+                    raise Decline("A0", "MAC missing or wrong")
+                if self.sessions.is_pending(signed):   # proof of the TMK: its keys take over
+                    with self.store.unit():
+                        self.sessions.use(signed)
+                session = signed
             try:
                 request = parse_request(msg, self.table, kind=kind)
             except ProtocolError as e:
@@ -211,7 +221,8 @@ class Host:
                 new, batch, field62 = self.sessions.sign_on(terminal, request.batch, request.key_mode)
             await self.store.durable()
             self.sessions.activate(new, batch)
-            log.info("sign-on of terminal %s, batch %s", terminal.tid, batch)
+            log.info("sign-on of terminal %s, batch %s (keys pending until a request is MACed with them)",
+                     terminal.tid, batch)
             return codec.encode(sign_on_reply(msg, "00", field62=field62, batch=batch, when=now))
         if kind is MessageKind.ECHO:
             return codec.encode(reply(msg, "00"))

@@ -9,6 +9,17 @@ Decisions (documented in docs/acquirer.md):
   MAC keys (and a track key for 004) under the terminal's TMK in field 62.
   The link has no single-length key mode: an 0800 with 60.3 = 001 is not a
   message of the link (`messages.classify`) and is answered 30.
+- A sign-on cannot knock a terminal off. The 0800 carries no MAC, so anyone
+  who knows a TID and MID (printed on every receipt) can send one; only the
+  holder of the TMK can read the keys in the reply. So the new keys are
+  *pending*: the working keys in use stay valid, and a pending set replaces
+  them only when a request arrives MACed with it -- proof that its sender
+  decrypted field 62. A request is checked under the working keys first,
+  then the pending sets, newest first; its reply is MACed with the set that
+  verified it. The newest `[host] signon_pending` (default 4) pending sets
+  are kept (older ones are dropped unused); using one drops the rest. A
+  terminal that signed on for real during a storm of forged sign-ons has
+  that many forged sign-ons' time to use its keys, else it signs on again.
 - Every other message needs a current sign-on: one not followed by sign-off
   (0820/002) and younger than `[host] signon_ttl_s`. Without one the host
   answers **77** ("sign on again", the UnionPay code for a terminal whose
@@ -20,21 +31,32 @@ Decisions (documented in docs/acquirer.md):
   another batch is answered **77** too. Settlement moves the host to the next
   batch.
 - Sessions survive a host restart: the database keeps field 62 as sent (keys
-  under the TMK, never in clear) and the sign-on time.
+  under the TMK, never in clear) and the sign-on time, of the working keys
+  (`terminal_state`) and of the pending sets (`pending_signons`).
 """
 from __future__ import annotations
 
+import logging
 import sqlite3
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 from acquirer.config import Terminal
 from acquirer.decline import Decline
-from acquirer.protocol.keys import KeyCheckError, KeyFormatError, WorkingKeys, generate_working_keys
-from acquirer.protocol.keys import pack_field62, unpack_field62
+from acquirer.metrics import SIGNON_KEYS
+from acquirer.protocol.keys import (
+    KeyCheckError,
+    KeyFormatError,
+    WorkingKeys,
+    generate_working_keys,
+    pack_field62,
+    unpack_field62,
+)
 
 __all__ = ["Session", "Sessions", "next_batch"]
+
+log = logging.getLogger("acquirer.sessions")
 
 #: 60.3 of a sign-on that asks for a track key as well
 KEY_MODE_WITH_TRACK = "004"
@@ -50,20 +72,23 @@ class Session:
     terminal: Terminal
     keys: WorkingKeys
     signed_on_at: float
+    field62: bytes = field(default=b"", repr=False)   # the keys under the TMK, as sent
 
 
 @dataclass
 class _State:
     batch: str
-    session: Session | None
+    session: Session | None                                   # the working keys
+    pending: list[Session] = field(default_factory=list)     # newer sign-ons, oldest first
 
 
 class Sessions:
     """Registry lookups plus each terminal's batch and session (memory mirrors the database)."""
 
     def __init__(self, terminals: Mapping[tuple[str, str], Terminal], conn: sqlite3.Connection,
-                 ttl_s: int, clock=time.time) -> None:
+                 ttl_s: int, clock: Callable[[], float] = time.time, pending: int = 4) -> None:
         self.terminals = terminals
+        self.pending = pending
         self.mids = {mid for _, mid in terminals}
         self.conn = conn
         self.ttl_s = ttl_s
@@ -79,11 +104,14 @@ class Sessions:
                 continue  # removed from the configuration: not served any more
             session = None
             if field62 is not None and signed_on_at is not None:
-                try:
-                    session = Session(terminal, unpack_field62(terminal.tmk, field62), signed_on_at)
-                except (KeyCheckError, KeyFormatError):
-                    session = None  # the TMK changed in the configuration: sign on again
+                session = _session(terminal, field62, signed_on_at)
             self._state[(tid, mid)] = _State(batch, session)
+        for tid, mid, field62, signed_on_at in self.conn.execute(
+                "SELECT tid, mid, working_keys, signed_on_at FROM pending_signons ORDER BY id"):
+            state = self._state.get((tid, mid))
+            pending = _session(self.terminals.get((tid, mid)), field62, signed_on_at)
+            if state is not None and pending is not None:
+                state.pending.append(pending)
 
     # --- registry -----------------------------------------------------------------
 
@@ -99,14 +127,57 @@ class Sessions:
     # --- sessions -----------------------------------------------------------------
 
     def current(self, terminal: Terminal) -> Session:
-        """The terminal's current session; raises `Decline` 77 when it must sign on."""
+        """The terminal's session (the working keys, else the newest pending sign-on);
+        raises `Decline` 77 when it must sign on."""
+        sessions = self._valid(terminal)
+        if not sessions:
+            raise Decline("77", f"terminal {terminal.tid} is not signed on, or its sign-on is older "
+                                f"than {self.ttl_s} s")
+        return sessions[0] if sessions[0] is self._working(terminal) else sessions[-1]
+
+    def signed_with(self, terminal: Terminal, verifies: Callable[[WorkingKeys], bool]) -> Session | None:
+        """The session whose keys `verifies` accepts: the working keys first, then the pending
+        sign-ons newest first; None if none does (A0)."""
+        sessions = self._valid(terminal)
+        working = self._working(terminal)
+        if sessions and sessions[0] is working and verifies(working.keys):
+            return working
+        for session in reversed(sessions):
+            if session is not working and verifies(session.keys):
+                return session
+        return None
+
+    def is_pending(self, session: Session) -> bool:
+        return session is not self._working(session.terminal)
+
+    def use(self, session: Session) -> None:
+        """A request was MACed with a pending sign-on's keys: they become the working keys
+        (call inside a unit; memory follows at once, the request's own commit makes it durable)."""
+        terminal = session.terminal
+        self.conn.execute("UPDATE terminal_state SET working_keys = ?, signed_on_at = ? WHERE tid = ? AND mid = ?",
+                          (session.field62, session.signed_on_at, terminal.tid, terminal.mid))
+        self.conn.execute("DELETE FROM pending_signons WHERE tid = ? AND mid = ?", (terminal.tid, terminal.mid))
+        state = self._state[(terminal.tid, terminal.mid)]
+        dropped = len(state.pending) - 1
+        state.session, state.pending = session, []
+        SIGNON_KEYS.labels("used").inc()
+        if dropped:
+            SIGNON_KEYS.labels("dropped").inc(dropped)
+        log.info("terminal %s: the keys of its latest proven sign-on are in use (%d other pending dropped)",
+                 terminal.tid, dropped)
+
+    def _working(self, terminal: Terminal) -> Session | None:
         state = self._state.get((terminal.tid, terminal.mid))
-        session = state.session if state else None
-        if session is None:
-            raise Decline("77", f"terminal {terminal.tid} is not signed on")
-        if self.clock() - session.signed_on_at > self.ttl_s:
-            raise Decline("77", f"terminal {terminal.tid}: sign-on older than {self.ttl_s} s")
-        return session
+        return state.session if state else None
+
+    def _valid(self, terminal: Terminal) -> list[Session]:
+        """Sessions younger than the TTL: the working one first, then the pending, oldest first."""
+        state = self._state.get((terminal.tid, terminal.mid))
+        if state is None:
+            return []
+        oldest = self.clock() - self.ttl_s
+        candidates = ([state.session] if state.session is not None else []) + state.pending
+        return [s for s in candidates if s.signed_on_at >= oldest]
 
     def batch(self, terminal: Terminal) -> str | None:
         state = self._state.get((terminal.tid, terminal.mid))
@@ -119,33 +190,46 @@ class Sessions:
             raise Decline("77", f"terminal {terminal.tid} sent batch {batch}, host batch is {current}")
 
     def sign_on(self, terminal: Terminal, terminal_batch: str, key_mode: str) -> tuple[Session, str, bytes]:
-        """Write a new session (call inside a unit); returns it, the batch and field 62.
+        """Write a new pending sign-on (call inside a unit); returns it, the batch and field 62.
 
-        The caller makes it current with `activate` once the unit is durable.
+        The caller adds it with `activate` once the unit is durable; it becomes
+        the working keys when a request is MACed with them (`use`).
         """
         keys = generate_working_keys(with_track=key_mode == KEY_MODE_WITH_TRACK)
         field62 = pack_field62(terminal.tmk, keys)
         batch = self.batch(terminal) or (terminal_batch if terminal_batch != "000000" else "000001")
-        session = Session(terminal, keys, self.clock())
-        self.conn.execute(
-            "INSERT INTO terminal_state (tid, mid, batch, working_keys, signed_on_at) VALUES (?, ?, ?, ?, ?) "
-            "ON CONFLICT (tid, mid) DO UPDATE SET working_keys = excluded.working_keys, "
-            "signed_on_at = excluded.signed_on_at",
-            (terminal.tid, terminal.mid, batch, field62, session.signed_on_at))
+        session = Session(terminal, keys, self.clock(), field62)
+        self.conn.execute("INSERT INTO terminal_state (tid, mid, batch) VALUES (?, ?, ?) "
+                          "ON CONFLICT (tid, mid) DO NOTHING", (terminal.tid, terminal.mid, batch))
+        self.conn.execute("INSERT INTO pending_signons (tid, mid, working_keys, signed_on_at) VALUES (?, ?, ?, ?)",
+                          (terminal.tid, terminal.mid, field62, session.signed_on_at))
+        self.conn.execute("DELETE FROM pending_signons WHERE tid = ? AND mid = ? AND id NOT IN "
+                          "(SELECT id FROM pending_signons WHERE tid = ? AND mid = ? ORDER BY id DESC LIMIT ?)",
+                          (terminal.tid, terminal.mid, terminal.tid, terminal.mid, self.pending))
         return session, batch, field62
 
     def activate(self, session: Session, batch: str) -> None:
-        self._state[(session.terminal.tid, session.terminal.mid)] = _State(batch, session)
+        """Add a durable sign-on to the pending ones (the oldest beyond `pending` are dropped)."""
+        key = (session.terminal.tid, session.terminal.mid)
+        state = self._state.setdefault(key, _State(batch, None))
+        state.batch = batch
+        state.pending.append(session)
+        SIGNON_KEYS.labels("issued").inc()
+        if len(state.pending) > self.pending:
+            SIGNON_KEYS.labels("dropped").inc(len(state.pending) - self.pending)
+            del state.pending[:-self.pending]
 
     def sign_off(self, terminal: Terminal) -> None:
-        """Forget the session (call inside a unit, then `deactivate` once durable)."""
+        """Forget the session and pending sign-ons (call inside a unit, then `deactivate` once durable)."""
         self.conn.execute("UPDATE terminal_state SET working_keys = NULL, signed_on_at = NULL "
                           "WHERE tid = ? AND mid = ?", (terminal.tid, terminal.mid))
+        self.conn.execute("DELETE FROM pending_signons WHERE tid = ? AND mid = ?", (terminal.tid, terminal.mid))
 
     def deactivate(self, terminal: Terminal) -> None:
         state = self._state.get((terminal.tid, terminal.mid))
         if state is not None:
             state.session = None
+            state.pending = []
 
     def advance_batch(self, terminal: Terminal, settled: str) -> str:
         """Move the terminal to the batch after `settled` (inside a unit); returns it.
@@ -161,3 +245,13 @@ class Sessions:
         state = self._state.get((terminal.tid, terminal.mid))
         if state is not None:
             state.batch = batch
+
+
+def _session(terminal: Terminal | None, field62: bytes, signed_on_at: float) -> Session | None:
+    """A stored session; None when its terminal is gone or the TMK changed (sign on again)."""
+    if terminal is None:
+        return None
+    try:
+        return Session(terminal, unpack_field62(terminal.tmk, field62), signed_on_at, field62)
+    except (KeyCheckError, KeyFormatError):
+        return None
