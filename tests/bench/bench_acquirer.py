@@ -14,7 +14,10 @@ authorization (other codes are reported). Then
 
 1. max throughput: every connection keeps `WINDOW` requests in flight;
 2. half rate: open loop at half the measured throughput, spread over the
-   connections, to see latency when the host is not saturated.
+   connections, to see latency when the host is not saturated;
+3. the cost of `[limits]`: phase 1 on hosts whose limits never bind
+   (`UNBOUNDED_LIMITS`), one run before and one after the measured host,
+   against the host with the default limits.
 
 Beside them, the ceiling of the protocol layer alone in the same run: one
 sale request encoded and decoded by pyiso8583 (through `codec`) per loop.
@@ -309,13 +312,21 @@ def _cpu_by_process(pids: list[int]) -> list[float]:
     return [_cpu_seconds(pid) for pid in pids]
 
 
-def run(quick: bool) -> list[Row]:
-    ceiling = _codec_ceiling(0.5 if quick else 2.0)
+#: `[limits]` so high that none of them ever stops a connection: the host as it was without them
+UNBOUNDED_LIMITS = ("\n[limits]\nmax_in_flight = 1000000\nmax_in_flight_total = 1000000\n"
+                    "max_reply_buffer = 1000000000\nrate_per_s = 1000000000\nburst = 1000000000\n"
+                    "strikes = 1000000000\n")
+
+
+def _measure(quick: bool, limits: str = "") -> tuple[dict, list[float], list[str]]:
+    """One host (with `limits` appended to its configuration) under the load process."""
     full = 100 if quick else 800           # sales per terminal in the max-throughput phase
     warmup = 10 if quick else 50
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         config_dir = _bench_config(workdir / "config", TERMINALS)
+        with (config_dir / "acquirer.toml").open("a") as f:
+            f.write(limits)
         process, address, log_path = _start_host(config_dir, workdir)
         try:
             pids = _host_processes(process.pid)
@@ -327,12 +338,23 @@ def run(quick: bool) -> list[Row]:
             process.send_signal(signal.SIGTERM)
             process.wait(30)
         stats = [line for line in log_path.read_text().splitlines() if "group commit" in line]
+    return result, cpu_used, stats
+
+
+def run(quick: bool) -> list[Row]:
+    ceiling = _codec_ceiling(0.5 if quick else 2.0)
+    # the cost of the limits: the same load on a host whose limits never bind, before and after
+    unbounded = [_measure(quick, UNBOUNDED_LIMITS)[0]["peak"]]
+    result, cpu_used, stats = _measure(quick)
+    unbounded.append(_measure(quick, UNBOUNDED_LIMITS)[0]["peak"])
     peak, half = result["peak"], result["half"]
     answered = TERMINALS + result["warmup_n"] + peak["n"] + half["n"]   # sign-ons + sales
     cpu_per_request = sum(cpu_used) / answered * 1e6
     cpu_split = (f" (host process {cpu_used[0] / answered * 1e6:.0f}, protocol workers "
                  f"{sum(cpu_used[1:]) / answered * 1e6:.0f})" if len(cpu_used) > 1 else "")
     declined = {k: v for k, v in {**peak["codes"], **half["codes"]}.items() if k != "00"}
+    free_rate = sum(u["rate"] for u in unbounded) / len(unbounded)
+    free_p99 = sum(u["p99"] for u in unbounded) / len(unbounded)
     commit_note = stats[-1].split("group commit: ", 1)[1] if stats else ""
     conditions = (f"{TERMINALS} terminals x {WINDOW} in flight, WAL + synchronous=NORMAL, "
                   f"reply after commit; {os.cpu_count()} CPUs")
@@ -349,6 +371,12 @@ def run(quick: bool) -> list[Row]:
             f"p50 {half['p50']:.1f} ms at {half['rate']:,.0f} auth/s (target {result['half_target']:,.0f}), "
             f"n={half['n']}; {commit_note}",
             "p99 < 20 ms"),
+        Row("acquirer: cost of [limits] at their defaults",
+            f"{1 - peak['rate'] / free_rate:+.1%} auth/s",
+            f"{peak['rate']:,.0f} auth/s (p99 {peak['p99']:.1f} ms) with the default limits vs "
+            f"{free_rate:,.0f} auth/s (p99 {free_p99:.1f} ms) with limits that never bind "
+            f"(mean of a run before and one after); negative: the limited host was faster",
+            "< 5%"),
         Row("pyiso8583 encode+decode ceiling (same run)", f"{ceiling:,.0f} msg/s",
             "one sale request with field 55 through acquirer.protocol.codec, one core", ""),
     ]
