@@ -7,12 +7,11 @@ with the peer address or TID and STAN, never a PAN.
 """
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge
+from prometheus_client import Counter
 
 __all__ = [
     "CONNECTIONS_CLOSED",
     "CRYPTOGRAM_MISMATCHES",
-    "REQUESTS_IN_FLIGHT",
     "REQUESTS_THROTTLED",
     "REVERSALS_REFUSED",
     "SIGNON_KEYS",
@@ -27,8 +26,6 @@ REQUESTS_THROTTLED = Counter(
     "acquirer_requests_throttled_total",
     "Times a connection's reading was stopped by a limit",
     ["limit"])    # in_flight, in_flight_total, rate, reply_buffer
-REQUESTS_IN_FLIGHT = Gauge(
-    "acquirer_requests_in_flight", "Requests under way on the whole host")
 CRYPTOGRAM_MISMATCHES = Counter(
     "acquirer_cryptogram_mismatches_total",
     "Requests declined because a message field differs from what the ARQC covers",
