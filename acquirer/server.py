@@ -254,11 +254,15 @@ class _Connection(asyncio.Protocol):
         window = self.limits.strike_window_s
         self.strikes = [t for t in self.strikes if now - t < window]
         self.strikes.append(now)
-        if len(self.strikes) >= self.limits.strikes:
-            self._drop(reason, f"{len(self.strikes)} strikes ({reason}) within {window:.0f} s")
+        if len(self.strikes) >= self.limits.strikes and not self.closing:
+            log.warning("closing %s: %d strikes (%s) within %.0f s", self.peer, len(self.strikes), reason, window)
+            CONNECTIONS_CLOSED.labels(reason).inc()
+            # the replies under way still go out; a peer that does not take them is cut off
+            self._close_after_replies(None)
+            self.loop.call_later(self.limits.write_timeout_s, self.abort)
 
     def _drop(self, reason: str, why: str) -> None:
-        """Close for abuse or slowness at once: replies under way are not sent."""
+        """Close for slowness at once: replies under way are not sent."""
         if self.transport is None or self.transport.is_closing():
             return
         log.warning("closing %s: %s", self.peer, why)
