@@ -22,7 +22,9 @@ requests under way, the host fewer than `max_in_flight_total`, and the
 connection's token bucket (`rate_per_s`, `burst`) a token; otherwise the
 frame stays in the buffer and the host stops reading that socket until the
 limit frees (TCP flow control then holds the peer back), so memory per
-connection is one read's worth of bytes plus its requests under way. Reply
+connection is one read's worth of bytes (asyncio reads at most 256 KiB)
+plus its requests under way, and the host's at most `max_connections`
+times that plus `max_in_flight_total` requests. Reply
 bytes the peer has not read are bounded by `max_reply_buffer` (the
 transport's high-water mark): above it the connection stops reading too.
 An empty bucket and every request the host answers 30 or A0 count a strike;
@@ -136,6 +138,12 @@ class _Connection(asyncio.Protocol):
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
         self.peer = transport.get_extra_info("peername")
+        if len(self.server._connections) >= self.limits.max_connections:
+            log.warning("closing %s: %d connections already", self.peer, len(self.server._connections))
+            CONNECTIONS_CLOSED.labels("too_many").inc()
+            self.closing = True
+            transport.abort()
+            return
         transport.set_write_buffer_limits(high=self.limits.max_reply_buffer)
         self.server._connections.add(self)
         self.loop.call_later(1.0, self._watch)

@@ -19,7 +19,7 @@ from acquirer.protocol.framing import frame, recv_frame
 from acquirer.protocol.transactions import TxnType
 from tests.acquirer.conftest import make_config, start_host
 
-LIMITS = "\n[limits]\nmax_in_flight = 2\nstrikes = 3\nframe_timeout_s = 1\nwrite_timeout_s = 2\n"
+LIMITS = "\n[limits]\nmax_connections = 20\nmax_in_flight = 2\nstrikes = 3\nframe_timeout_s = 1\nwrite_timeout_s = 2\n"
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +77,18 @@ def test_a_frame_that_never_finishes_is_timed_out(acquirer):
     assert "a frame unfinished for" in acquirer.log()
 
 
+def test_connections_beyond_max_connections_are_closed_and_the_rest_served(acquirer):
+    socks = [socket.create_connection(acquirer.address) for _ in range(25)]
+    try:
+        assert _closed(socks[-1], within_s=5)
+        assert "connections already" in acquirer.log()
+    finally:
+        for sock in socks:
+            sock.close()
+    time.sleep(0.2)   # the host notices the closes
+    assert acquirer.terminal("10000001").sale(acquirer.card("mastercard"), 1)["39"] == "00"
+
+
 @pytest.mark.parametrize("text, key", [
     ("max_in_flight = 0", "limits.max_in_flight"),
     ("frame_timeout_s = -1", "limits.frame_timeout_s"),
@@ -92,6 +104,6 @@ def test_bad_limits_are_refused_naming_the_key(tmp_path, text, key):
 
 def test_the_limits_have_their_documented_defaults(tmp_path):
     limits = load_config(make_config(tmp_path / "config")).limits
-    assert (limits.max_in_flight, limits.max_in_flight_total, limits.max_reply_buffer, limits.rate_per_s,
+    assert (limits.max_connections, limits.max_in_flight, limits.max_in_flight_total, limits.max_reply_buffer, limits.rate_per_s,
             limits.burst, limits.strikes, limits.strike_window_s, limits.frame_timeout_s,
-            limits.write_timeout_s) == (32, 1024, 65536, 1000, 2000, 20, 10.0, 10.0, 30.0)
+            limits.write_timeout_s) == (1000, 32, 1024, 65536, 1000, 2000, 20, 10.0, 10.0, 30.0)
