@@ -23,14 +23,14 @@ from textual.app import App
 from textual.binding import Binding
 from textual.screen import Screen
 
-from pos import events as ev
-from pos.config import ConfigError, PosConfig
-from pos.engine import Engine, ReversalOutstanding, SignOnFailed
-from pos.hostlink import HostUnavailable
-from pos.journal import Txn
-from pos.printing import ReceiptPrinter
-from pos.receipt import ReceiptNotFound
-from pos.terminal import TerminalBusy, open_terminal
+from pos.core import events as ev
+from pos.core.config import ConfigError, PosConfig
+from pos.core.engine import Engine, ReversalOutstanding, SignOnFailed
+from pos.hostlink.link import HostUnavailable
+from pos.journal.store import Txn
+from pos.devices.printing import ReceiptPrinter
+from pos.journal.receipts import ReceiptNotFound
+from pos.devices.terminal import TerminalBusy, open_terminal
 from pos.tui.i18n import translate
 from pos.tui.messages import DeviceProblem
 from pos.tui.settings import TuiSettings, load_tui_settings

@@ -10,7 +10,7 @@ shows, the station only connects devices.
 The simulated reader and camera are payment sources that wait, while armed,
 for the simulator to put something in front of them. A presented card goes
 through the card source; a presented wallet code is drawn as a QR image and
-read back through the real camera path (`pos.qr.source.CameraSource`: OpenCV
+read back through the real camera path (`pos.sources.qr.source.CameraSource`: OpenCV
 capture, zxing-cpp decoding, payload classification), so the simulator skips
 no code a real till runs.
 """
@@ -32,12 +32,12 @@ from drivers.camera import CameraError
 from drivers.nfc import ReaderError
 from drivers.sim.contactless import load_profiles
 from drivers.sim.wallet import CODE_KINDS, VirtualWallet, code_image
-from pos.config import PosConfig
-from pos.contactless import open_contactless
-from pos.emv import EmvConfigError
-from pos.journal import Txn
-from pos.payment import CardData, PaymentRequest, PaymentSource, WalletCode
-from pos.virtual_card import ATC_DIR, VirtualCard, VirtualCards
+from pos.core.config import PosConfig
+from pos.sources.contactless import open_contactless
+from pos.sources.emv import EmvConfigError
+from pos.journal.store import Txn
+from pos.core.payment import CardData, PaymentRequest, PaymentSource, WalletCode
+from pos.simulated.virtual_card import ATC_DIR, VirtualCard, VirtualCards
 
 T = TypeVar("T")
 
@@ -111,7 +111,7 @@ class SimulatedCamera:
         self._numbers = itertools.count(1)
 
     async def read(self, request: PaymentRequest) -> CardData | WalletCode:
-        from pos.qr.source import CameraSource   # OpenCV's capture stack loads on first scan
+        from pos.sources.qr.source import CameraSource   # OpenCV's capture stack loads on first scan
 
         while True:
             payload = await self.slot.wait()
@@ -239,7 +239,7 @@ class Station:
 def open_station(config: PosConfig, camera: str = SIMULATED_CAMERA) -> Iterator[Station]:
     """The configured devices, open for the app's lifetime.
 
-    The reader is `[nfc] reader` (`pos.contactless`); on the simulated one the
+    The reader is `[nfc] reader` (`pos.sources.contactless`); on the simulated one the
     simulator taps the test cards. The camera is `camera` (`[tui] camera`):
     "sim", the simulator's, or a device index or path for a real one, scanned
     while a payment waits. A reader that cannot be opened leaves the station
@@ -278,7 +278,7 @@ def open_station(config: PosConfig, camera: str = SIMULATED_CAMERA) -> Iterator[
 
 def _real_camera(config: PosConfig, source: str, station: Station) -> PaymentSource:
     """A camera device (index or path): scanned while a payment waits; refused codes reported."""
-    from pos.qr.source import CameraSource   # OpenCV's capture stack loads with the camera
+    from pos.sources.qr.source import CameraSource   # OpenCV's capture stack loads with the camera
 
     device: int | str = int(source) if source.isdigit() else source
     return CameraSource(device, backend=config.qr.camera_backend, timeout_s=config.qr.camera_timeout_s,

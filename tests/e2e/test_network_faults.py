@@ -14,12 +14,12 @@ from dataclasses import asdict
 
 import pytest
 
-from pos import journal as j
-from pos.config import load_config
-from pos.contactless import open_contactless
-from pos.engine import EngineError
-from pos.hostlink import HostUnavailable
-from pos.terminal import open_terminal
+from pos.journal import store as j
+from pos.core.config import load_config
+from pos.sources.contactless import open_contactless
+from pos.core.engine import EngineError
+from pos.hostlink.link import HostUnavailable
+from pos.devices.terminal import open_terminal
 from tests.e2e.proxy import Fault, FaultProxy, RandomFaults
 from tests.pos.support import AcquirerServer, HostLedger, disagreements, make_config, test_cards
 

@@ -12,14 +12,14 @@ from acquirer.host import Host
 from acquirer.protocol import codec
 from acquirer.protocol.messages import SignOff
 from acquirer.storage import open_database
-from pos import events as ev
-from pos import journal as j
-from pos.config import load_config
-from pos.contactless import open_contactless
-from pos.engine import CardMismatch, Engine, OriginalNotFound, PinRequired, ReversalOutstanding
-from pos.hostlink import EmbeddedLink
-from pos.journal import Journal
-from pos.terminal import open_terminal
+from pos.core import events as ev
+from pos.journal import store as j
+from pos.core.config import load_config
+from pos.sources.contactless import open_contactless
+from pos.core.engine import CardMismatch, Engine, OriginalNotFound, PinRequired, ReversalOutstanding
+from pos.hostlink.link import EmbeddedLink
+from pos.journal.store import Journal
+from pos.devices.terminal import open_terminal
 from tests.pos.support import HostLedger, disagreements, make_config, test_cards
 
 CARDS = test_cards()

@@ -2,8 +2,8 @@
 import subprocess
 import sys
 
-CORE = ("pos.engine", "pos.terminal", "pos.journal", "pos.hostlink", "pos.events", "pos.virtual_card",
-        "pos.contactless", "pos.manual_entry", "pos.amount", "pos.config", "pos.payment")
+CORE = ("pos.core.engine", "pos.devices.terminal", "pos.journal.store", "pos.hostlink.link", "pos.core.events", "pos.simulated.virtual_card",
+        "pos.sources.contactless", "pos.sources.manual_entry", "pos.core.amount", "pos.core.config", "pos.core.payment")
 FACES = ("textual", "http", "aiohttp", "starlette", "fastapi", "uvicorn", "requests", "urllib3")
 
 

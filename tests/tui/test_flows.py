@@ -13,7 +13,7 @@ from pathlib import Path
 
 from textual.widgets import OptionList
 
-from pos.journal import Journal
+from pos.journal.store import Journal
 from pos.tui.app import CheckoutApp, make_app
 from tests.tui.support import charge, pilot_test, new_app, present, screen_name, screen_text, sign_on, wait_done, wait_for
 

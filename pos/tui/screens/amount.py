@@ -13,8 +13,8 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Static
 
-from pos.amount import format_amount
-from pos.journal import Txn
+from pos.core.amount import format_amount
+from pos.journal.store import Txn
 from pos.tui.format import txn_summary
 from pos.tui.screens.base import TillScreen
 from pos.tui.screens.payment import PaymentScreen

@@ -13,8 +13,8 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Input, Select, Static
 
-from pos.amount import format_amount
-from pos.journal import Txn
+from pos.core.amount import format_amount
+from pos.journal.store import Txn
 from pos.tui.format import kind_text, local_time, short_card, state_text
 from pos.tui.screens.base import BACK, TillScreen
 from pos.tui.screens.dialogs import RefundAmountScreen, SupervisorPinScreen

@@ -25,10 +25,10 @@ from textual.worker import Worker
 
 from drivers.camera import CameraError
 from drivers.nfc.errors import NfcError
-from pos import events as ev
-from pos import journal as j
-from pos.amount import format_amount
-from pos.engine import (
+from pos.core import events as ev
+from pos.journal import store as j
+from pos.core.amount import format_amount
+from pos.core.engine import (
     CardNotRead,
     Engine,
     EngineError,
@@ -37,9 +37,9 @@ from pos.engine import (
     ReversalOutstanding,
     SignOnFailed,
 )
-from pos.hostlink import HostUnavailable
-from pos.journal import Txn
-from pos.payment import PaymentSource
+from pos.hostlink.link import HostUnavailable
+from pos.journal.store import Txn
+from pos.core.payment import PaymentSource
 from pos.tui.format import kind_text, short_card
 from pos.tui.i18n import card_prompt, translate
 from pos.tui.screens.base import TillScreen

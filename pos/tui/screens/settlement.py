@@ -6,11 +6,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
-from pos.amount import format_amount
-from pos.engine import EngineError, SettlementOutcome
-from pos.hostlink import HostUnavailable
-from pos.journal import BatchTotals
-from pos import events as ev
+from pos.core.amount import format_amount
+from pos.core.engine import EngineError, SettlementOutcome
+from pos.hostlink.link import HostUnavailable
+from pos.journal.store import BatchTotals
+from pos.core import events as ev
 from pos.tui.screens.base import BACK, TillScreen
 from pos.tui.widgets.bars import Hint
 

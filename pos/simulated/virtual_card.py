@@ -1,7 +1,7 @@
 """Test cards tapped on the simulated reader: `pos sale --card NAME`, the demo, tests, benchmarks.
 
 With `[nfc] reader = "sim"` the terminal's reader is a simulated PN532 in
-this process (`pos.contactless`). A `VirtualCard` is a payment source that
+this process (`pos.sources.contactless`). A `VirtualCard` is a payment source that
 puts the named cards of `cards.toml` into that reader's field (built by
 `drivers.sim.contactless.virtual_card`, optionally misbehaving as one of its
 `FAULTS`), lets the terminal's contactless reader read the tap like any other
@@ -21,8 +21,8 @@ from pathlib import Path
 
 from drivers.sim.contactless import CardProfile, load_profiles, virtual_card
 from drivers.sim.iso14443 import Field, TypeACard
-from pos.payment import CardData, PaymentRequest, PaymentSource, WalletCode
-from pos.tokens import pan_token
+from pos.core.payment import CardData, PaymentRequest, PaymentSource, WalletCode
+from pos.core.tokens import pan_token
 
 ATC_DIR = "cards"
 

@@ -22,7 +22,7 @@ is never sent earlier than 15 s after the order was created (the wallets'
 rule: an order younger than that may still be completing); it is held until
 then, and, like every due reversal, sent before the next transaction.
 
-A mixin of `pos.engine.Engine`: it uses the engine's journal, link, keys and
+A mixin of `pos.core.engine.Engine`: it uses the engine's journal, link, keys and
 recording, so a wallet payment shares every safety rule of a card payment.
 """
 from __future__ import annotations
@@ -36,13 +36,13 @@ from acquirer.protocol import codec
 from acquirer.protocol.messages import CardInput, FinancialRequest, Original, Reply
 from acquirer.protocol.mpm import build_dynamic_mpm
 from acquirer.protocol.transactions import TxnType
-from pos import events as ev
-from pos.hostlink import ConnectionLost, HostUnavailable
-from pos.journal import Txn
-from pos.payment import WalletCode
+from pos.core import events as ev
+from pos.hostlink.link import ConnectionLost, HostUnavailable
+from pos.journal.store import Txn
+from pos.core.payment import WalletCode
 
 if TYPE_CHECKING:
-    from pos.engine import Outcome
+    from pos.core.engine import Outcome
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +128,7 @@ class WalletPayments:
 
     async def _query(self, txn: Txn) -> Reply | None:
         """One wallet query for the order; None when no trustworthy answer came (poll again)."""
-        from pos.engine import SignOnFailed, _Untrusted   # the engine's own errors (it imports this module)
+        from pos.core.engine import SignOnFailed, _Untrusted   # the engine's own errors (it imports this module)
 
         try:
             if self._keys is None:

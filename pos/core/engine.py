@@ -15,7 +15,7 @@ new transaction (also after a restart: `start` turns armed reversals due).
 A reply that arrives after the reversal was decided is only noted: the
 reversal still goes, so no money is taken.
 
-The engine knows no face: it reports progress through `pos.events` to one
+The engine knows no face: it reports progress through `pos.core.events` to one
 observer, and imports nothing of Textual, HTTP or the terminal's screen.
 """
 from __future__ import annotations
@@ -50,17 +50,17 @@ from acquirer.protocol.messages import (
 )
 from acquirer.protocol.pinblock import encrypt_pin
 from acquirer.protocol.transactions import DEFAULT_TABLE, WALLET_TYPES, TxnTable, TxnType
-from pos import events as ev
-from pos import journal as j
-from pos.config import PosConfig
-from pos.emv import complete_online
-from pos.faults import fault_point
-from pos.hostlink import ConnectionLost, HostLink, HostUnavailable, Received, ReplyKey
-from pos.journal import Journal, JournalError, Txn
-from pos.payment import CardData, PaymentRequest, PaymentSource, ReadFailed, WalletCode
-from pos.receipt import card_columns
-from pos.tokens import pan_token
-from pos.wallet_payments import WalletPayments
+from pos.core import events as ev
+from pos.journal import store as j
+from pos.core.config import PosConfig
+from pos.sources.emv import complete_online
+from pos.core.faults import fault_point
+from pos.hostlink.link import ConnectionLost, HostLink, HostUnavailable, Received, ReplyKey
+from pos.journal.store import Journal, JournalError, Txn
+from pos.core.payment import CardData, PaymentRequest, PaymentSource, ReadFailed, WalletCode
+from pos.journal.receipts import card_columns
+from pos.core.tokens import pan_token
+from pos.core.wallet import WalletPayments
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +152,7 @@ class SettlementOutcome:
 
 
 class Printer(Protocol):
-    """Prints receipts (`pos.printing.ReceiptPrinter`); a printer fault never changes what the engine did."""
+    """Prints receipts (`pos.devices.printing.ReceiptPrinter`); a printer fault never changes what the engine did."""
 
     async def start(self) -> object:
         """At start: print what is still queued."""
@@ -675,7 +675,7 @@ class Engine(WalletPayments):
 
 
 def _arpc_check(card: CardData, reply: Reply) -> str:
-    """The journal's line on the issuer's answer to the ARQC (tag 91, `pos.emv.complete_online`).
+    """The journal's line on the issuer's answer to the ARQC (tag 91, `pos.sources.emv.complete_online`).
 
     The terminal holds no issuer key, so it checks the form of tag 91 and that
     its ARC (or CSU) agrees with field 39; a problem is recorded, and the

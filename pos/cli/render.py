@@ -4,10 +4,10 @@ from __future__ import annotations
 from rich.console import Console
 from rich.markup import escape
 
-from pos import events as ev
-from pos import journal as j
-from pos.amount import format_amount
-from pos.engine import Outcome
+from pos.core import events as ev
+from pos.journal import store as j
+from pos.core.amount import format_amount
+from pos.core.engine import Outcome
 
 
 def event_line(event: ev.Event) -> str | None:

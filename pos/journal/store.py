@@ -27,7 +27,7 @@ from typing import Any, Callable, Iterator
 
 import sqlite_utils
 
-from pos.faults import fault_point
+from pos.core.faults import fault_point
 
 STAN_MAX = 999_999
 BATCH_MAX = 999_999
@@ -135,7 +135,7 @@ def _migration_2(db: sqlite_utils.Database) -> None:
 
 def _migration_3(db: sqlite_utils.Database) -> None:
     """The terminal's check of the issuer's answer to a chip card's ARQC (tag 91 in reply field 55)."""
-    db["transactions"].add_column("arpc_check", str)   # "ok: ...", "absent" or "failed: ..." (pos.emv)
+    db["transactions"].add_column("arpc_check", str)   # "ok: ...", "absent" or "failed: ..." (pos.sources.emv)
 
 
 def _migration_4(db: sqlite_utils.Database) -> None:

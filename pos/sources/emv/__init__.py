@@ -6,10 +6,10 @@
         ... authorise result.card (CardData, icc_data = field 55) ...
         final = complete_online(result.card, field39, reply_field55)
 """
-from pos.emv.kernel import ApduTransport, ContactlessKernel
-from pos.emv.online import HostResult, IssuerAuthentication, complete_online
-from pos.emv.outcome import KernelResult, Outcome, OutcomeKind, outcome_for_card_error
-from pos.emv.params import EMV_FILE, AidParams, EmvConfigError, TerminalEmvConfig, load_terminal_emv
+from pos.sources.emv.kernel import ApduTransport, ContactlessKernel
+from pos.sources.emv.online import HostResult, IssuerAuthentication, complete_online
+from pos.sources.emv.outcome import KernelResult, Outcome, OutcomeKind, outcome_for_card_error
+from pos.sources.emv.params import EMV_FILE, AidParams, EmvConfigError, TerminalEmvConfig, load_terminal_emv
 
 __all__ = [
     "EMV_FILE", "AidParams", "ApduTransport", "ContactlessKernel", "EmvConfigError", "HostResult",

@@ -11,7 +11,7 @@ import enum
 from dataclasses import dataclass
 
 from drivers.nfc.errors import CardError, CollisionDetected, UnsupportedCard
-from pos.payment import CardData
+from pos.core.payment import CardData
 
 
 class OutcomeKind(enum.Enum):

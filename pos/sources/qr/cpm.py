@@ -25,9 +25,9 @@ import binascii
 from dataclasses import dataclass
 
 from acquirer.protocol.tlv import Tlv, TlvError, build, first, parse
-from pos.emv.field55 import OPTIONAL_TAGS, REQUEST_TAGS
-from pos.payment import CardData
-from pos.qr.errors import MalformedCpm, UnsupportedApplication
+from pos.sources.emv.field55 import OPTIONAL_TAGS, REQUEST_TAGS
+from pos.core.payment import CardData
+from pos.sources.qr.errors import MalformedCpm, UnsupportedApplication
 
 PAYLOAD_FORMAT = "CPV01"
 ENTRY_MODE_QR = "03"

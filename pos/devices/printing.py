@@ -1,7 +1,7 @@
 """The terminal's receipt printer: every answered transaction and every settlement on paper, once.
 
 `ReceiptPrinter` is the engine's `Printer`. For a transaction it builds the
-slip from the journal row (`pos.receipt`), keeps the slip's JSON in that row,
+slip from the journal row (`pos.journal.receipts`), keeps the slip's JSON in that row,
 renders every copy for the configured printer profile (`receipts.render_copies`:
 merchant and cardholder copy when approved, the cardholder's alone when
 declined) and submits the job to the persisted print queue
@@ -30,10 +30,10 @@ from contextlib import ExitStack, contextmanager
 
 from drivers.printer import NetworkConfig, PrinterConnection, PrintJob, PrintQueue, PrintResult, SimConfig
 from drivers.sim.printer import SimulatedPrinter
-from pos import events as ev
-from pos.config import PosConfig
-from pos.journal import Journal, Txn
-from pos.receipt import PRINTED_TYPES, SETTLEMENT_LINES, find_receipt, settlement_receipt, transaction_receipt
+from pos.core import events as ev
+from pos.core.config import PosConfig
+from pos.journal.store import Journal, Txn
+from pos.journal.receipts import PRINTED_TYPES, SETTLEMENT_LINES, find_receipt, settlement_receipt, transaction_receipt
 from receipts import PrinterProfile, Receipt, SettlementReceipt, render_copies, to_json
 
 __all__ = ["ReceiptPrinter", "open_receipt_printer", "receipt_name"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from acquirer.protocol import tlv
-from pos.emv.params import AidParams, TerminalEmvConfig
+from pos.sources.emv.params import AidParams, TerminalEmvConfig
 
 
 class CardDataError(ValueError):

@@ -27,10 +27,10 @@ import click
 from acquirer.config import CARDS_FILE
 from acquirer.protocol.mpm import MalformedMpm, parse_mpm
 from acquirer.protocol.wallets import WALLETS_FILE, WalletFileError, load_wallets
-from pos.amount import format_amount
-from pos.config import PosConfig
-from pos.terminal import WALLET_APPS_FILE
-from pos.virtual_card import ATC_DIR
+from pos.core.amount import format_amount
+from pos.core.config import PosConfig
+from pos.devices.terminal import WALLET_APPS_FILE
+from pos.simulated.virtual_card import ATC_DIR
 
 EXIT_DECLINED, EXIT_REFUSED, EXIT_UNREACHABLE = 1, 2, 4
 WALLETS = ("alipay", "wechat", "unionpay")

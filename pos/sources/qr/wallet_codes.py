@@ -10,8 +10,8 @@ the same the wallet back end checks.
 from __future__ import annotations
 
 from acquirer.protocol.wallet_codes import describe_shapes, is_digits, shape_of
-from pos.payment import WalletCode
-from pos.qr.errors import UnknownPayload
+from pos.core.payment import WalletCode
+from pos.sources.qr.errors import UnknownPayload
 
 __all__ = ["classify_wallet_code", "is_digits"]
 

@@ -7,7 +7,7 @@ month) so an obvious typo is refused before anything is sent.
 """
 from __future__ import annotations
 
-from pos.payment import CardData, PaymentRequest
+from pos.core.payment import CardData, PaymentRequest
 
 
 class ManualEntryError(ValueError):

@@ -6,10 +6,10 @@ to the host for it, and the scan goes on for the next code.
 """
 from __future__ import annotations
 
-from pos.payment import CardData, WalletCode
-from pos.qr.cpm import cpm_card_data, is_cpm, parse_cpm
-from pos.qr.errors import MerchantCodeScanned, UnknownPayload
-from pos.qr.wallet_codes import classify_wallet_code, is_digits
+from pos.core.payment import CardData, WalletCode
+from pos.sources.qr.cpm import cpm_card_data, is_cpm, parse_cpm
+from pos.sources.qr.errors import MerchantCodeScanned, UnknownPayload
+from pos.sources.qr.wallet_codes import classify_wallet_code, is_digits
 
 MPM_PREFIX = "000201"  # payload format indicator, the start of every EMVCo merchant-presented code
 

@@ -17,11 +17,11 @@ from rich.text import Text
 from drivers.sim.escpos_interpreter import Line, QrCode, RasterImage
 from drivers.sim.printer import SimulatedPrinter
 
-from pos.amount import format_amount
-from pos.engine import Engine, Outcome
-from pos.printing import ReceiptPrinter
-from pos.render import outcome_lines
-from pos.virtual_card import VirtualCards
+from pos.core.amount import format_amount
+from pos.core.engine import Engine, Outcome
+from pos.devices.printing import ReceiptPrinter
+from pos.cli.render import outcome_lines
+from pos.simulated.virtual_card import VirtualCards
 
 #: (card name, amount in fen, what to expect)
 SALES = (

@@ -20,7 +20,7 @@ offline approval (TC) is never an outcome.
 
 The card is any object with `exchange(apdu) -> bytes`: an nfcpy ISO-DEP card
 (`drivers.nfc.IsoDepCard`), which is how the terminal reads every card
-(`pos.contactless`), or in the kernel's own tests a virtual card's
+(`pos.sources.contactless`), or in the kernel's own tests a virtual card's
 application in-process.
 Not done (online-only terminal): offline data authentication (fDDA/CDA),
 CVM list processing (the per-AID rule and the card's CTQ decide), issuer
@@ -34,10 +34,10 @@ from typing import Protocol
 from acquirer.protocol import tlv
 from acquirer.protocol.cryptogram import CryptogramError, cryptogram_for
 from drivers.nfc.errors import CardError
-from pos.emv import apdu
-from pos.emv.dol import DolError, build_dol_data
-from pos.emv.field55 import build_field55
-from pos.emv.outcome import (
+from pos.sources.emv import apdu
+from pos.sources.emv.dol import DolError, build_dol_data
+from pos.sources.emv.field55 import build_field55
+from pos.sources.emv.outcome import (
     KernelResult,
     Outcome,
     declined,
@@ -46,8 +46,8 @@ from pos.emv.outcome import (
     present_card_again,
     try_another_interface,
 )
-from pos.emv.params import AidParams, TerminalEmvConfig
-from pos.emv.selection import (
+from pos.sources.emv.params import AidParams, TerminalEmvConfig
+from pos.sources.emv.selection import (
     Candidate,
     CardDataError,
     SelectedApplication,
@@ -55,7 +55,7 @@ from pos.emv.selection import (
     parse_select_answer,
     rank_candidates,
 )
-from pos.payment import CardData, PaymentRequest
+from pos.core.payment import CardData, PaymentRequest
 
 CVM_NONE = "no CVM"
 CVM_ONLINE_PIN = "online PIN"

@@ -21,10 +21,10 @@ from zoneinfo import ZoneInfo
 
 from acquirer.protocol import tlv
 from acquirer.protocol.codes import UnknownResponseCode, lookup
-from pos.config import PosConfig
-from pos.emv.kernel import CVM_DEVICE, CVM_NONE
-from pos.journal import Journal, Txn
-from pos.payment import CardData
+from pos.core.config import PosConfig
+from pos.sources.emv.kernel import CVM_DEVICE, CVM_NONE
+from pos.journal.store import Journal, Txn
+from pos.core.payment import CardData
 from receipts import (
     CardDetails,
     Cvm,

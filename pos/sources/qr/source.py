@@ -1,6 +1,6 @@
 """The camera as a payment source: scan until a usable payment code, hand it to the engine.
 
-`CameraSource` is a `pos.payment.PaymentSource`: the engine arms it with the
+`CameraSource` is a `pos.core.payment.PaymentSource`: the engine arms it with the
 NFC reader and takes whichever produces a result first. Each new payload the
 scanner reports is classified (`classify_payload`); a refused one (a shop's
 code, a product barcode, a broken CPM) goes to `on_refused` for the face to
@@ -22,9 +22,9 @@ import os
 from collections.abc import Callable
 
 from drivers.camera import DEFAULT_BACKEND, CameraScanner
-from pos.payment import CardData, PaymentRequest, WalletCode
-from pos.qr.classify import classify_payload
-from pos.qr.errors import QrPayloadError
+from pos.core.payment import CardData, PaymentRequest, WalletCode
+from pos.sources.qr.classify import classify_payload
+from pos.sources.qr.errors import QrPayloadError
 
 
 class CameraSource:

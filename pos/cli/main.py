@@ -30,13 +30,13 @@ from acquirer.config import ConfigError as AcquirerConfigError
 from acquirer.config import resolve_config_dir
 from drivers.nfc import ReaderError
 from drivers.sim.contactless import FAULTS, CardFileError
-from pos import events as ev
-from pos import journal as j
-from pos.amount import AmountError, format_amount, parse_amount
-from pos.config import ConfigError, PosConfig, load_config
-from pos.contactless import open_contactless
-from pos.emv import EmvConfigError
-from pos.engine import (
+from pos.core import events as ev
+from pos.journal import store as j
+from pos.core.amount import AmountError, format_amount, parse_amount
+from pos.core.config import ConfigError, PosConfig, load_config
+from pos.sources.contactless import open_contactless
+from pos.sources.emv import EmvConfigError
+from pos.core.engine import (
     CardMismatch,
     CardNotRead,
     Engine,
@@ -48,17 +48,17 @@ from pos.engine import (
     SettlementFailed,
     SignOnFailed,
 )
-from pos.hostlink import HostUnavailable
-from pos.journal import Journal, Txn
-from pos.manual_entry import ManualEntry, ManualEntryError
-from pos.payment import PaymentSource
-from pos.render import EventPrinter, outcome_lines
-from pos.sim_cli import sim
-from pos.printing import receipt_name
-from pos.qr.errors import QrPayloadError
-from pos.receipt import ReceiptNotFound, find_receipt
-from pos.terminal import TerminalBusy, open_receipts, open_terminal
-from pos.virtual_card import UnknownCard
+from pos.hostlink.link import HostUnavailable
+from pos.journal.store import Journal, Txn
+from pos.sources.manual_entry import ManualEntry, ManualEntryError
+from pos.core.payment import PaymentSource
+from pos.cli.render import EventPrinter, outcome_lines
+from pos.cli.sim import sim
+from pos.devices.printing import receipt_name
+from pos.sources.qr.errors import QrPayloadError
+from pos.journal.receipts import ReceiptNotFound, find_receipt
+from pos.devices.terminal import TerminalBusy, open_receipts, open_terminal
+from pos.simulated.virtual_card import UnknownCard
 from receipts import render_text
 
 EXIT_APPROVED, EXIT_DECLINED, EXIT_REFUSED, EXIT_NO_ANSWER, EXIT_TERMINAL = 0, 1, 2, 3, 4
@@ -295,7 +295,7 @@ def sale(config: PosConfig, amount: str, cards: tuple[str, ...], card_fault: str
 
 def _camera(config: PosConfig, source: str) -> PaymentSource:
     """`--camera SOURCE` as a payment source; a refused code's message goes to stderr and the scan goes on."""
-    from pos.qr.source import CameraSource   # OpenCV loads only for a camera sale
+    from pos.sources.qr.source import CameraSource   # OpenCV loads only for a camera sale
 
     def refused(error: QrPayloadError) -> None:
         err.print(f"[yellow]camera: {escape(error.message)}[/] ({escape(error.reason)})", highlight=False)
@@ -504,7 +504,7 @@ def _reprint_text(config: PosConfig, trace: str | None) -> None:
 @click.pass_obj
 def demo(config: PosConfig) -> None:
     """A scripted run: sales on several test cards, a void, a refund and a settlement."""
-    from pos.demo import run_demo
+    from pos.cli.demo import run_demo
 
     with _failures(), open_contactless(config) as contactless:
         wallet = contactless.cards

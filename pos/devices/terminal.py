@@ -21,12 +21,12 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
-from pos import events as ev
-from pos.config import PosConfig
-from pos.engine import Engine, Printer
-from pos.hostlink import EmbeddedLink, HostLink, TcpLink
-from pos.journal import Journal
-from pos.printing import ReceiptPrinter, open_receipt_printer
+from pos.core import events as ev
+from pos.core.config import PosConfig
+from pos.core.engine import Engine, Printer
+from pos.hostlink.link import EmbeddedLink, HostLink, TcpLink
+from pos.journal.store import Journal
+from pos.devices.printing import ReceiptPrinter, open_receipt_printer
 
 LOCK_FILE = "pos.lock"
 WALLET_APPS_FILE = "wallet-apps.addr"   # HOST:PORT of an embedded host's wallet apps' endpoint

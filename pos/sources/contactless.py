@@ -1,7 +1,7 @@
 """The contactless reader as a payment source: wait for a tap, run the EMV kernel.
 
 There is one way to read a card here: nfcpy (`drivers.nfc`) activates it and
-`pos.emv.ContactlessKernel` reads it into an online request whose field 55
+`pos.sources.emv.ContactlessKernel` reads it into an online request whose field 55
 the issuer checks. The reader is what `[nfc] reader` in pos.toml names:
 
 - a real one (`tty:USB0:pn532`, `usb`, `usb:072f:2200`, a device path), on
@@ -14,7 +14,7 @@ the issuer checks. The reader is what `[nfc] reader` in pos.toml names:
 
 A tap that ends before an online request (a card's own decline, a card that
 answers nonsense, one pulled away too soon, two cards in the field) raises
-`pos.payment.ReadFailed` with what the cardholder is told: nothing is sent.
+`pos.core.payment.ReadFailed` with what the cardholder is told: nothing is sent.
 """
 from __future__ import annotations
 
@@ -26,10 +26,10 @@ from dataclasses import dataclass
 from acquirer.config import CARDS_FILE
 from drivers.nfc import CardError, NfcReader, open_reader, wait_for_card
 from drivers.sim.pn532 import SimulatedPN532
-from pos.config import PosConfig
-from pos.emv import EMV_FILE, ContactlessKernel, Outcome, OutcomeKind, load_terminal_emv, outcome_for_card_error
-from pos.payment import CardData, PaymentRequest, ReadFailed
-from pos.virtual_card import ATC_DIR, VirtualCards
+from pos.core.config import PosConfig
+from pos.sources.emv import EMV_FILE, ContactlessKernel, Outcome, OutcomeKind, load_terminal_emv, outcome_for_card_error
+from pos.core.payment import CardData, PaymentRequest, ReadFailed
+from pos.simulated.virtual_card import ATC_DIR, VirtualCards
 
 
 class ContactlessReader:
@@ -76,7 +76,7 @@ def open_contactless(config: PosConfig) -> Iterator[Contactless]:
     """Open `[nfc] reader` with the kernel's parameters (`terminal-emv.toml`).
 
     Raises `drivers.nfc.ReaderError` (missing, busy, permission denied) or
-    `pos.emv.EmvConfigError`, each naming what to fix.
+    `pos.sources.emv.EmvConfigError`, each naming what to fix.
     """
     kernel = ContactlessKernel(load_terminal_emv(config.config_dir / EMV_FILE))
     with ExitStack() as stack:
