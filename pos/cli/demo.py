@@ -16,11 +16,10 @@ from rich.text import Text
 
 from drivers.sim.escpos_interpreter import Line, QrCode, RasterImage
 from drivers.sim.printer import SimulatedPrinter
-
+from pos.cli.render import outcome_lines
 from pos.core.amount import format_amount
 from pos.core.engine import Engine, Outcome
 from pos.devices.printing import ReceiptPrinter
-from pos.cli.render import outcome_lines
 from pos.simulated.virtual_card import VirtualCards
 
 #: (card name, amount in fen, what to expect)

@@ -2,10 +2,10 @@
 
 Progress (engine events) goes to stderr, the outcome to stdout -- as Rich
 text, or as JSON with `--json` for scripts. Exit status: 0 approved (or the
-command did what it says), 1 declined, 2 refused before anything was sent
-(bad amount, unknown card, no such original, a tap that gave no card data), 3 no answer (reversed,
-reversal still due, or outcome unknown), 4 the terminal cannot work (host
-unreachable, sign-on refused, a reversal still unacknowledged, bad config).
+command did what it says); otherwise the status of the error's kind, from the
+one table in docs/errors.md (1 declined, 2 refused before anything was sent,
+3 no trustworthy answer, 4 the terminal cannot work, 5 busy, 6 cancelled).
+A card that asks for its online PIN gets `--pin` through the engine's PIN pad.
 """
 from __future__ import annotations
 
@@ -26,42 +26,33 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from acquirer.config import ConfigError as AcquirerConfigError
 from acquirer.config import resolve_config_dir
-from drivers.nfc import ReaderError
-from drivers.sim.contactless import FAULTS, CardFileError
-from pos.core import events as ev
-from pos.journal import store as j
-from pos.core.amount import AmountError, format_amount, parse_amount
-from pos.core.config import ConfigError, PosConfig, load_config
-from pos.sources.contactless import open_contactless
-from pos.sources.emv import EmvConfigError
-from pos.core.engine import (
-    CardMismatch,
-    CardNotRead,
-    Engine,
-    EngineError,
-    OriginalNotFound,
-    Outcome,
-    PinRequired,
-    ReversalOutstanding,
-    SettlementFailed,
-    SignOnFailed,
-)
-from pos.hostlink.link import HostUnavailable
-from pos.journal.store import Journal, Txn
-from pos.sources.manual_entry import ManualEntry, ManualEntryError
-from pos.core.payment import PaymentSource
+from acquirer.protocol.errors import KIND_TABLE, ErrorKind, TillkitError
+from drivers.sim.contactless import FAULTS
 from pos.cli.render import EventPrinter, outcome_lines
 from pos.cli.sim import sim
+from pos.core import events as ev
+from pos.core.amount import format_amount, parse_amount
+from pos.core.config import PosConfig, load_config
+from pos.core.engine import Engine, Outcome
+from pos.core.errors import CardNotRead
+from pos.core.payment import PaymentSource
+from pos.core.pinpad import FixedPin
+from pos.devices.contactless import open_contactless
+from pos.devices.errors import as_tillkit_error
 from pos.devices.printing import receipt_name
+from pos.devices.terminal import open_receipts, open_terminal
+from pos.journal import store as j
+from pos.journal.receipts import find_receipt
+from pos.journal.store import Journal, Txn
+from pos.sources.manual_entry import ManualEntry
 from pos.sources.qr.errors import QrPayloadError
-from pos.journal.receipts import ReceiptNotFound, find_receipt
-from pos.devices.terminal import TerminalBusy, open_receipts, open_terminal
-from pos.simulated.virtual_card import UnknownCard
 from receipts import render_text
 
-EXIT_APPROVED, EXIT_DECLINED, EXIT_REFUSED, EXIT_NO_ANSWER, EXIT_TERMINAL = 0, 1, 2, 3, 4
+#: exit statuses, from the one table of kinds (docs/errors.md)
+EXIT_APPROVED = 0
+EXIT_DECLINED, EXIT_REFUSED, EXIT_NO_ANSWER, EXIT_TERMINAL = (
+    KIND_TABLE[k].exit_code for k in (ErrorKind.DECLINED, ErrorKind.REFUSED, ErrorKind.NO_ANSWER, ErrorKind.TERMINAL))
 DEFAULT_CARD = "unionpay-debit"
 TEXT_COLUMNS = 32   # `pos reprint --text` without a printer: as wide as 58 mm paper
 #: fields of `pos history --json` (and of a transaction's `--json` outcome)
@@ -73,20 +64,36 @@ out = Console()
 err = Console(stderr=True)
 
 
-class Refused(click.ClickException):
+class Failure(click.ClickException):
+    """An error as the command line reports it: its English message, the exit status of its kind."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class Refused(Failure):
     """Input refused before anything was sent."""
 
-    exit_code = EXIT_REFUSED
+    def __init__(self, message: str) -> None:
+        super().__init__(message, EXIT_REFUSED)
 
 
-class CardDeclined(click.ClickException):
-    """The card itself declined (AAC): nothing was sent."""
+class TerminalFailure(Failure):
+    """The terminal cannot work (set-up, printer, host)."""
 
-    exit_code = EXIT_DECLINED
+    def __init__(self, message: str) -> None:
+        super().__init__(message, EXIT_TERMINAL)
 
 
-class TerminalFailure(click.ClickException):
-    exit_code = EXIT_TERMINAL
+def failure(error: TillkitError) -> Failure:
+    """Any tillkit error as the command line's message and exit status (by its kind, docs/errors.md)."""
+    message = str(error)
+    if isinstance(error, CardNotRead):
+        message = f"{error.prompt} ({error.reason}); nothing was sent"
+    elif error.kind is ErrorKind.REFUSED and error.message_key == "device.camera":
+        message = f"{message}; nothing was sent"
+    return Failure(message, error.row.exit_code)
 
 
 @click.group(invoke_without_command=True)
@@ -111,13 +118,13 @@ def main(ctx: click.Context, config_dir: Path | None, state_dir: Path | None,
     directory = resolve_config_dir(config_dir)
     try:
         ctx.obj = load_config(directory, state_dir=state_dir, host_address=host_address)
-    except ConfigError as e:
-        raise TerminalFailure(str(e)) from None
+    except TillkitError as e:
+        raise failure(e) from None
     if ctx.invoked_subcommand is None:
         if not (sys.stdin.isatty() and sys.stdout.isatty()):
             raise click.UsageError("`pos` with no command opens the checkout screen, which needs a terminal; "
                                    "`pos --help` lists the commands")
-        from pos.tui import run as run_tui   # Textual loads only for the checkout screen
+        from pos.tui import run as run_tui  # Textual loads only for the checkout screen
 
         with _failures():
             run_tui(ctx.obj, verbose=verbose)
@@ -127,32 +134,18 @@ def main(ctx: click.Context, config_dir: Path | None, state_dir: Path | None,
 
 @contextmanager
 def _failures() -> Iterator[None]:
-    """Map engine and link errors to exit statuses with readable messages."""
+    """Map every tillkit error (and the drivers', translated) to its exit status with a readable message."""
     try:
         yield
-    except CardNotRead as e:
-        message = f"{e.prompt} ({e.reason}); nothing was sent"
-        raise (CardDeclined if e.declined else Refused)(message) from None
-    except (AmountError, ManualEntryError, UnknownCard, OriginalNotFound, CardMismatch, PinRequired,
-            ReceiptNotFound) as e:
-        raise Refused(str(e)) from None
-    except (HostUnavailable, SignOnFailed, ReversalOutstanding, TerminalBusy, SettlementFailed,
-            ConfigError, AcquirerConfigError, ReaderError, EmvConfigError, CardFileError) as e:
-        raise TerminalFailure(str(e)) from None
-    except EngineError as e:
-        raise Refused(str(e)) from None
-    except Exception as e:   # the camera's errors, imported only here: OpenCV loads with them
-        from drivers.camera import CameraError, CameraNotFound, CameraOpenError, DecoderUnavailable
-
-        if isinstance(e, (CameraNotFound, CameraOpenError, DecoderUnavailable)):
-            raise TerminalFailure(f"camera: {e}") from None
-        if isinstance(e, CameraError):
-            raise Refused(f"camera: {e}; nothing was sent") from None
-        raise
+    except Exception as e:
+        error = as_tillkit_error(e)
+        if error is None:
+            raise
+        raise failure(error) from None
 
 
 def _run(config: PosConfig, work: Callable[[Engine], Awaitable[Any]],
-         observer: ev.Observer | None = None) -> Any:
+         observer: ev.Observer | None = None, pin: str | None = None) -> Any:
     printer = EventPrinter(err)
 
     def observe(event: ev.Event) -> None:
@@ -161,7 +154,7 @@ def _run(config: PosConfig, work: Callable[[Engine], Awaitable[Any]],
             observer(event)
 
     async def go() -> Any:
-        async with open_terminal(config, observe) as engine:
+        async with open_terminal(config, observe, pinpad=FixedPin(pin)) as engine:
             return await work(engine)
 
     with _failures():
@@ -171,7 +164,7 @@ def _run(config: PosConfig, work: Callable[[Engine], Awaitable[Any]],
 def _pay(config: PosConfig, cards: tuple[str, ...], fault: str | None, manual: bool,
          work: Callable[[Engine, list[PaymentSource]], Awaitable[Outcome]],
          original: Callable[[Journal], Txn | None] | None = None,
-         camera: PaymentSource | None = None) -> Outcome:
+         camera: PaymentSource | None = None, pin: str | None = None) -> Outcome:
     """Run a card transaction with the payment source the options choose.
 
     `--manual` prompts for the card number and expiry. Otherwise the card is
@@ -190,7 +183,7 @@ def _pay(config: PosConfig, cards: tuple[str, ...], fault: str | None, manual: b
         expiry = click.prompt("Expiry (YYMM)", err=True)
         with _failures():
             entry = ManualEntry(pan, expiry)
-        return _run(config, lambda engine: work(engine, [entry]))
+        return _run(config, lambda engine: work(engine, [entry]), pin=pin)
     if (cards or fault) and not config.nfc.simulated:
         raise click.UsageError(f"--card and --card-fault tap test cards on the simulated reader "
                                f"([nfc] reader = \"sim\"); this terminal's reader is "
@@ -199,7 +192,7 @@ def _pay(config: PosConfig, cards: tuple[str, ...], fault: str | None, manual: b
         wallet = contactless.cards
         scanning = [camera] if camera is not None else []
         if wallet is None:   # a real reader: the cardholder taps
-            return _run(config, lambda engine: work(engine, [contactless.reader, *scanning]))
+            return _run(config, lambda engine: work(engine, [contactless.reader, *scanning]), pin=pin)
         chosen = wallet.card(*cards, fault=fault) if cards else None   # unknown names: refused before start
 
         def choose(engine: Engine) -> list[PaymentSource]:
@@ -213,7 +206,7 @@ def _pay(config: PosConfig, cards: tuple[str, ...], fault: str | None, manual: b
                 raise Refused("the original's card is not a test card: present it with --card NAME or --manual")
             return [wallet.card(name, fault=fault)]
 
-        return _run(config, lambda engine: work(engine, choose(engine)))
+        return _run(config, lambda engine: work(engine, choose(engine)), pin=pin)
 
 
 def _amount(config: PosConfig, text: str) -> int:
@@ -253,7 +246,8 @@ card_option = click.option("--card", "cards", metavar="NAME", multiple=True,
 fault_option = click.option("--card-fault", type=click.Choice(list(FAULTS)),
                             help="The tapped test card misbehaves this way (simulated reader).")
 manual_option = click.option("--manual", is_flag=True, help="Key in card number and expiry (entry mode 012).")
-pin_option = click.option("--pin", metavar="PIN", help="Online PIN (sent encrypted in field 52).")
+pin_option = click.option("--pin", metavar="PIN",
+                          help="Online PIN, handed to the card when it asks for one (sent encrypted in field 52).")
 json_option = click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
 #: let "-5" reach the amount parser (and its "negative" message) instead of failing as an unknown option
 AMOUNT_COMMAND = {"ignore_unknown_options": True}
@@ -289,13 +283,13 @@ def sale(config: PosConfig, amount: str, cards: tuple[str, ...], card_fault: str
         raise click.UsageError("--code-png goes with --show-code")
     if camera is not None and manual:
         raise click.UsageError("--manual excludes --camera")
-    _finish(_pay(config, cards, card_fault, manual, lambda engine, sources: engine.sale(fen, sources, pin=pin),
-                 camera=_camera(config, camera) if camera is not None else None), as_json)
+    _finish(_pay(config, cards, card_fault, manual, lambda engine, sources: engine.sale(fen, sources),
+                 camera=_camera(config, camera) if camera is not None else None, pin=pin), as_json)
 
 
 def _camera(config: PosConfig, source: str) -> PaymentSource:
     """`--camera SOURCE` as a payment source; a refused code's message goes to stderr and the scan goes on."""
-    from pos.sources.qr.source import CameraSource   # OpenCV loads only for a camera sale
+    from pos.sources.qr.source import CameraSource  # OpenCV loads only for a camera sale
 
     def refused(error: QrPayloadError) -> None:
         err.print(f"[yellow]camera: {escape(error.message)}[/] ({escape(error.reason)})", highlight=False)
@@ -335,7 +329,7 @@ def preauth(config: PosConfig, amount: str, cards: tuple[str, ...], card_fault: 
     """Pre-authorize (hold) AMOUNT yuan on the card."""
     fen = _amount(config, amount)
     _finish(_pay(config, cards, card_fault, manual,
-                 lambda engine, sources: engine.preauth(fen, sources, pin=pin)), as_json)
+                 lambda engine, sources: engine.preauth(fen, sources), pin=pin), as_json)
 
 
 @main.command(context_settings=AMOUNT_COMMAND)
@@ -395,7 +389,7 @@ def balance(config: PosConfig, cards: tuple[str, ...], card_fault: str | None, m
             as_json: bool) -> None:
     """Ask the card's issuer for the available balance."""
     _finish(_pay(config, cards, card_fault, manual,
-                 lambda engine, sources: engine.balance(sources, pin=pin)), as_json)
+                 lambda engine, sources: engine.balance(sources), pin=pin), as_json)
 
 
 @main.command()

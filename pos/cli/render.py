@@ -5,9 +5,9 @@ from rich.console import Console
 from rich.markup import escape
 
 from pos.core import events as ev
-from pos.journal import store as j
 from pos.core.amount import format_amount
 from pos.core.engine import Outcome
+from pos.journal import store as j
 
 
 def event_line(event: ev.Event) -> str | None:

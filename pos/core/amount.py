@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 
+from acquirer.protocol.errors import ErrorKind, TillkitError
 from receipts import format_amount
 
 __all__ = ["AmountError", "format_amount", "parse_amount"]
@@ -19,8 +20,11 @@ __all__ = ["AmountError", "format_amount", "parse_amount"]
 _AMOUNT = re.compile(r"(?P<yuan>[0-9]+)(?:\.(?P<fen>[0-9]{1,2}))?")
 
 
-class AmountError(ValueError):
+class AmountError(TillkitError, ValueError):
     """The typed amount cannot be charged; the message says why."""
+
+    kind = ErrorKind.REFUSED
+    message_key = "amount.invalid"
 
 
 def parse_amount(text: str, *, max_fen: int) -> int:

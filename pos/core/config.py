@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from acquirer.protocol.errors import ErrorKind, TillkitError
 from drivers.nfc import InvalidReaderPath, parse_reader_path
 from drivers.printer import CONNECTION_KINDS, STATUS_MODES, PrinterConfig, PrinterConfigError, load_printer_config
 from receipts import Merchant, PrinterProfile, ProfileConfigError, ReceiptFieldError, load_profile
@@ -32,8 +33,11 @@ EMBEDDED = "embedded"
 SIMULATED_READER = "sim"
 
 
-class ConfigError(ValueError):
+class ConfigError(TillkitError, ValueError):
     """A configuration file is missing, unreadable or has a bad value (named in the message)."""
+
+    kind = ErrorKind.TERMINAL
+    message_key = "config.invalid"
 
 
 @dataclass(frozen=True)
@@ -234,7 +238,7 @@ def _qr(reader: _Reader) -> QrSettings:
     table = reader.data.get("qr", {})
     values: dict[str, Any] = {}
     if "camera_backend" in table:
-        from drivers.camera import BACKENDS   # loads OpenCV: only when a backend is named
+        from drivers.camera import BACKENDS  # loads OpenCV: only when a backend is named
 
         values["camera_backend"] = reader.choice("qr", "camera_backend", tuple(BACKENDS))
     for key in ("camera_timeout_s", "poll_interval_s", "user_paying_timeout_s", "mpm_timeout_s"):

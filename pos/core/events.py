@@ -1,14 +1,14 @@
 """What the engine tells the faces while it works.
 
-The engine knows no face (DESIGN.md): the TUI, the daemon and the CLI learn
-what is happening only from these events, delivered in order to the observer
-the face registers. Each is a frozen dataclass holding display-safe facts only
+The engine knows no face (docs/architecture.md): the TUI, the daemon and the CLI learn
+what is happening only from these events, delivered in order to every observer
+registered (`Engine.add_observer`). Each is a frozen dataclass holding display-safe facts only
 (masked PAN, never the full PAN), so a face may log or show any of them.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,14 @@ class WaitingForPayment(Event):
     amount: int                # fen
     currency: str
     sources: tuple[str, ...]   # the payment sources armed, e.g. ("virtual",)
+
+
+@dataclass(frozen=True)
+class PinRequested(Event):
+    """The card asks for its online PIN: the face's PIN pad is being asked (the card stays read)."""
+
+    kind: str
+    masked_pan: str
 
 
 @dataclass(frozen=True)
@@ -88,6 +96,13 @@ class ShowingCode(Event):
 
 
 @dataclass(frozen=True)
+class PaymentCancelled(Event):
+    """A face aborted the payment while the terminal waited for the customer."""
+
+    kind: str
+
+
+@dataclass(frozen=True)
 class CardNotRead(Event):
     """The tap ended before an online request: nothing is sent."""
 
@@ -122,8 +137,17 @@ class Declined(Event):
     kind: str
     stan: str
     response_code: str
-    reason: str                # English text of the response code (or the local refusal)
-    reason_zh: str
+    reason: str                # the response code's English meaning (acquirer.protocol.codes)
+    reason_zh: str             # and its Chinese one, from the same table
+
+
+@dataclass(frozen=True)
+class OutcomeUnknown(Event):
+    """No trustworthy answer for a type that cannot be reversed: check with the acquirer before trying again."""
+
+    kind: str
+    stan: str
+    reason: str                # why, for the log (the face words the outcome itself)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Wallet payments on the terminal: a customer's payment code, and a merchant-presented code.
 
 Both go to the acquirer's wallet channel (docs/protocol.md section 11), not
-to a card issuer, and follow the wallets' rules (payments.md section 4):
+to a card issuer, and follow the wallets' rules (docs/payments.md, "Wallet orders"):
 
 - **A customer's code** (Alipay, WeChat Pay, UnionPay app digits, scanned by
   the camera): a wallet sale carrying the code in field 63. The wallet pays
@@ -22,27 +22,31 @@ is never sent earlier than 15 s after the order was created (the wallets'
 rule: an order younger than that may still be completing); it is held until
 then, and, like every due reversal, sent before the next transaction.
 
-A mixin of `pos.core.engine.Engine`: it uses the engine's journal, link, keys and
-recording, so a wallet payment shares every safety rule of a card payment.
+`WalletPayments` is composed over the same `Authorizer` (journal, session,
+reversals, recording) as card payments, so a wallet payment shares every
+safety rule of a card payment. While the customer confirms on the phone (or
+has yet to pay a shown code) the wait is abortable: an abort ends it by
+reversing the order, like a timeout.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from acquirer.protocol import codec
 from acquirer.protocol.messages import CardInput, FinancialRequest, Original, Reply
 from acquirer.protocol.mpm import build_dynamic_mpm
-from acquirer.protocol.transactions import TxnType
+from acquirer.protocol.transactions import TxnTable, TxnType
 from pos.core import events as ev
+from pos.core.errors import SignOnFailed
+from pos.core.outcome import Outcome
+from pos.core.payment import WalletCode
+from pos.core.recording import Authorizer
+from pos.core.session import REASON_TIMEOUT, Untrusted
 from pos.hostlink.link import ConnectionLost, HostUnavailable
 from pos.journal.store import Txn
-from pos.core.payment import WalletCode
-
-if TYPE_CHECKING:
-    from pos.core.engine import Outcome
 
 log = logging.getLogger(__name__)
 
@@ -52,41 +56,48 @@ USER_PAYING = "09"
 
 
 class WalletPayments:
-    """The wallet flows of the engine (see the module docstring); mixed into `Engine`."""
+    """The wallet flows (see the module docstring)."""
 
-    _clock: Callable[[], float]
-    _sleep: Callable[[float], Awaitable[None]]
+    def __init__(self, authorizer: Authorizer, table: TxnTable, clock: Callable[[], float],
+                 sleep: Callable[[float], Awaitable[None]]) -> None:
+        self.authorizer = authorizer
+        self.session = authorizer.session
+        self.journal = authorizer.journal
+        self.config = self.session.config
+        self.table = table
+        self._clock = clock
+        self._sleep = sleep
 
-    async def mpm_sale(self, amount: int) -> Outcome:
+    async def mpm_sale(self, amount: int, abort: asyncio.Event) -> Outcome:
         """Show a merchant-presented code for `amount` fen and wait, polling, until the customer pays it."""
-        await self._ready()
+        terminal = self.session.terminal
         created = self._clock()
         txn = self._begin_order(TxnType.MPM_SALE, amount, created, None)
-        bill = f"{self.terminal.tid}{txn.batch}{txn.stan}"
+        bill = f"{terminal.tid}{txn.batch}{txn.stan}"
         answer = await self._send_order(txn, bill)
         if answer is not None:
             return answer
         qr = self.config.qr
         payload = build_dynamic_mpm(
-            amount_fen=amount, merchant_id=self.terminal.mid, terminal_id=self.terminal.tid,
+            amount_fen=amount, merchant_id=terminal.mid, terminal_id=terminal.tid,
             merchant_name=self.config.receipt.merchant_name_en, merchant_city=qr.merchant_city, mcc=qr.mcc,
             bill_number=bill, name_local=self.config.receipt.merchant_name_zh, city_local=qr.merchant_city_zh,
             currency=self.config.terminal.currency)
-        self.emit(ev.ShowingCode(payload, amount, txn.stan, bill, qr.mpm_timeout_s))
-        return await self._wait_for_customer(txn, created + qr.mpm_timeout_s,
+        self.session.emit(ev.ShowingCode(payload, amount, txn.stan, bill, qr.mpm_timeout_s))
+        return await self._wait_for_customer(txn, created + qr.mpm_timeout_s, abort,
                                              f"the merchant code was not paid within {qr.mpm_timeout_s:g} s")
 
-    async def _wallet_sale(self, code: WalletCode, amount: int) -> Outcome:
+    async def code_sale(self, code: WalletCode, amount: int, abort: asyncio.Event) -> Outcome:
         """Pay a sale with a customer's wallet code; poll while the customer confirms on the phone."""
-        self.emit(ev.WalletCodeRead(code.kind, code.masked_code, "camera"))   # codes come from a camera only
+        self.session.emit(ev.WalletCodeRead(code.kind, code.masked_code, "camera"))   # codes come from a camera only
         created = self._clock()
         txn = self._begin_order(TxnType.WALLET_SALE, amount, created, code)
         answer = await self._send_order(txn, code.code)
         if answer is not None:
             return answer
         timeout = self.config.qr.user_paying_timeout_s
-        self.emit(ev.CustomerConfirming(code.kind, txn.stan, timeout))
-        return await self._wait_for_customer(txn, created + timeout,
+        self.session.emit(ev.CustomerConfirming(code.kind, txn.stan, timeout))
+        return await self._wait_for_customer(txn, created + timeout, abort,
                                              f"the customer did not confirm on the phone within {timeout:g} s")
 
     def _begin_order(self, txn_type: TxnType, amount: int, created: float, code: WalletCode | None) -> Txn:
@@ -100,60 +111,65 @@ class WalletPayments:
 
     async def _send_order(self, txn: Txn, wallet_data: str) -> Outcome | None:
         """The wallet or MPM sale: its final outcome, or None when the customer has yet to pay (09)."""
-        assert self._keys is not None
         try:
+            keys = await self.session.working_keys()
             message = FinancialRequest(
-                txn=TxnType(txn.type), terminal=self.terminal, stan=txn.stan, batch=txn.batch,
+                txn=TxnType(txn.type), terminal=self.session.terminal, stan=txn.stan, batch=txn.batch,
                 card=CardInput(ENTRY_MODE_QR), amount=txn.amount, currency=txn.currency,
                 wallet_data=wallet_data).to_message(self.table)
-            payload = codec.sign(message, self.config.terminal.mac, self._keys.mac)
+            payload = codec.sign(message, self.config.terminal.mac, keys.mac)
         except Exception:
             self.journal.abandon(txn.id)
             raise
-        answer = await self._send_journalled(txn, message, payload)
+        answer = await self.authorizer.send(txn, message, payload)
         if not isinstance(answer, Reply):   # no trustworthy answer: reversed (or due)
             return answer
         if answer.response_code == USER_PAYING:
             return None
         return await self._finish(txn, answer)
 
-    async def _wait_for_customer(self, txn: Txn, deadline: float, why: str) -> Outcome:
-        """Query the order every poll interval until it is paid or fails; at the deadline, reverse it."""
+    async def _wait_for_customer(self, txn: Txn, deadline: float, abort: asyncio.Event, why: str) -> Outcome:
+        """Query the order every poll interval until it is paid or fails; at the deadline or an abort, reverse it."""
         while (remaining := deadline - self._clock()) > 0:
-            await self._sleep(min(self.config.qr.poll_interval_s, remaining))
+            if await self._pause(min(self.config.qr.poll_interval_s, remaining), abort):
+                self.session.emit(ev.PaymentCancelled(txn.type))
+                return await self.authorizer.reversals.no_answer(
+                    txn, REASON_TIMEOUT, "cancelled at the terminal while the customer was paying")
             reply = await self._query(txn)
             if reply is not None and reply.response_code != USER_PAYING:
                 return await self._finish(txn, reply)
-        return await self._no_answer(txn, "98", why)
+        return await self.authorizer.reversals.no_answer(txn, REASON_TIMEOUT, why)
+
+    async def _pause(self, seconds: float, abort: asyncio.Event) -> bool:
+        """Sleep (the injected clock's sleep) unless aborted first; True when aborted."""
+        if abort.is_set():
+            return True
+        sleeping = asyncio.ensure_future(self._sleep(seconds))
+        aborted = asyncio.ensure_future(abort.wait())
+        try:
+            await asyncio.wait([sleeping, aborted], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleeping.cancel()
+            aborted.cancel()
+        return abort.is_set()
 
     async def _query(self, txn: Txn) -> Reply | None:
         """One wallet query for the order; None when no trustworthy answer came (poll again)."""
-        from pos.core.engine import SignOnFailed, _Untrusted   # the engine's own errors (it imports this module)
-
         try:
-            if self._keys is None:
-                await self.sign_on()
-            assert self._keys is not None
+            keys = await self.session.working_keys()
             stan = self.journal.next_stan()
             message = FinancialRequest(
-                txn=TxnType.WALLET_QUERY, terminal=self.terminal, stan=stan, batch=txn.batch,
+                txn=TxnType.WALLET_QUERY, terminal=self.session.terminal, stan=stan, batch=txn.batch,
                 card=CardInput(ENTRY_MODE_QR), amount=txn.amount, currency=txn.currency,
                 original=Original(batch=txn.batch, stan=txn.stan)).to_message(self.table)
-            payload = codec.sign(message, self.config.terminal.mac, self._keys.mac)
-            msg, raw = await self._exchange(payload, ("0210", stan))
-            return self._check_reply(message, msg, raw)
-        except (TimeoutError, ConnectionLost, HostUnavailable, _Untrusted, SignOnFailed) as e:
+            payload = codec.sign(message, self.config.terminal.mac, keys.mac)
+            msg, raw = await self.session.exchange(payload, ("0210", stan))
+            return self.session.check_reply(message, msg, raw)
+        except (TimeoutError, ConnectionLost, HostUnavailable, Untrusted, SignOnFailed) as e:
             log.info("wallet query for trace %s: %s", txn.stan, str(e) or "no answer")   # ask again
             return None
 
     async def _finish(self, txn: Txn, reply: Reply) -> Outcome:
-        outcome = self._record(txn, TxnType(txn.type), reply)
-        if self.printer is not None and outcome.state in ("approved", "declined"):
-            await self._print(f"receipt of trace {outcome.txn.stan}", self.printer.transaction(outcome.txn))
+        outcome = self.authorizer.record(txn, TxnType(txn.type), reply)
+        await self.authorizer.print_receipt(outcome)
         return outcome
-
-    async def _hold_until(self, moment: float | None) -> None:
-        """Wait until `moment` (Unix time) before a held reversal goes; no wait for a card's reversal."""
-        if moment is not None and (delay := moment - self._clock()) > 0:
-            log.info("reversal held %.1f s: a wallet order is reversed 15 s after creation at the earliest", delay)
-            await self._sleep(delay)

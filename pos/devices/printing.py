@@ -17,24 +17,27 @@ takes ~50 ms, an unreachable network printer seconds to time out); the journal
 stays in the event loop's thread, which owns its connection.
 
 `open_receipt_printer` builds it from the configuration. With `connection =
-"sim"` it first starts the kit's simulated printer (`drivers.sim.printer`) on a
-loopback port inside this process and prints to it like to any network
+"sim"` it first starts the kit's simulated printer (`pos.simulated.printer`)
+on a loopback port inside this process and prints to it like to any network
 printer, through python-escpos's `Network` class; `simulator` then holds what
-it printed (the demo shows it).
+it printed (the demo and the checkout screen show it).
 """
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from typing import TYPE_CHECKING
 
-from drivers.printer import NetworkConfig, PrinterConnection, PrintJob, PrintQueue, PrintResult, SimConfig
-from drivers.sim.printer import SimulatedPrinter
+from drivers.printer import PrinterConnection, PrintJob, PrintQueue, PrintResult, SimConfig
 from pos.core import events as ev
 from pos.core.config import PosConfig
-from pos.journal.store import Journal, Txn
 from pos.journal.receipts import PRINTED_TYPES, SETTLEMENT_LINES, find_receipt, settlement_receipt, transaction_receipt
+from pos.journal.store import Journal, Txn
 from receipts import PrinterProfile, Receipt, SettlementReceipt, render_copies, to_json
+
+if TYPE_CHECKING:   # the simulator itself loads only when pos.toml names it
+    from drivers.sim.printer import SimulatedPrinter
 
 __all__ = ["ReceiptPrinter", "open_receipt_printer", "receipt_name"]
 
@@ -135,9 +138,9 @@ def open_receipt_printer(config: PosConfig, journal: Journal,
         connection = settings.printer.connection
         simulator = None
         if isinstance(connection, SimConfig):
-            simulator = stack.enter_context(SimulatedPrinter())
-            host, port = simulator.serve_tcp(connection.port)
-            connection = NetworkConfig(host, port)
+            from pos.simulated.printer import start_simulated_printer  # the simulator loads only for "sim"
+
+            simulator, connection = stack.enter_context(start_simulated_printer(connection))
         queue = PrintQueue(config.print_queue_path, PrinterConnection(connection, settings.printer.status))
         stack.callback(queue.close)
         yield ReceiptPrinter(config, journal, queue, settings.profile, observer, simulator)

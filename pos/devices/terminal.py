@@ -21,19 +21,26 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
+from acquirer.protocol.errors import ErrorKind, TillkitError
 from pos.core import events as ev
 from pos.core.config import PosConfig
-from pos.core.engine import Engine, Printer
+from pos.core.engine import Engine
+from pos.core.observers import Observers
+from pos.core.outcome import Printer
+from pos.core.pinpad import PinPad
+from pos.devices.printing import ReceiptPrinter, open_receipt_printer
 from pos.hostlink.link import EmbeddedLink, HostLink, TcpLink
 from pos.journal.store import Journal
-from pos.devices.printing import ReceiptPrinter, open_receipt_printer
 
 LOCK_FILE = "pos.lock"
 WALLET_APPS_FILE = "wallet-apps.addr"   # HOST:PORT of an embedded host's wallet apps' endpoint
 
 
-class TerminalBusy(RuntimeError):
-    """Another pos process is using this state directory."""
+class TerminalBusy(TillkitError, RuntimeError):
+    """Another pos process is using this state directory (the terminal cannot work until it ends)."""
+
+    kind = ErrorKind.TERMINAL
+    message_key = "terminal.state_locked"
 
 
 class TerminalLock:
@@ -128,22 +135,26 @@ async def _open_state(stack: AsyncExitStack, config: PosConfig, lock_wait_s: flo
 
 @asynccontextmanager
 async def open_terminal(config: PosConfig, observer: ev.Observer | None = None, *,
-                        printer: Printer | None = None, sign_on: bool = True,
+                        printer: Printer | None = None, pinpad: PinPad | None = None, sign_on: bool = True,
                         lock_wait_s: float = 30.0) -> AsyncIterator[Engine]:
     """Lock the state directory, open the journal, the printer and the link, recover, sign on.
 
     `printer` None: the printer pos.toml `[printer]` names (none with connection "none").
+    `pinpad`: the face's PIN pad (the TUI's dialog, the CLI's `--pin`); None: no PIN pad.
+    The printer's and the link's events reach every observer the engine has
+    (`Engine.add_observer`), not only `observer`.
     """
+    observers = Observers(observer)
     async with AsyncExitStack() as stack:
         journal = await _open_state(stack, config, lock_wait_s)
         if printer is None:
-            printer = stack.enter_context(open_receipt_printer(config, journal, observer))
+            printer = stack.enter_context(open_receipt_printer(config, journal, observers))
         link: HostLink
         if config.host.embedded:
             link = await stack.enter_async_context(embedded_link(config))
         else:
-            link = await stack.enter_async_context(tcp_link(config, observer))
-        engine = Engine(config, journal, link, observer=observer, printer=printer)
+            link = await stack.enter_async_context(tcp_link(config, observers))
+        engine = Engine(config, journal, link, observers=observers, printer=printer, pinpad=pinpad)
         if sign_on:
             await engine.start()
         else:

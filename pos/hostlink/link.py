@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 
 from acquirer.protocol import codec
 from acquirer.protocol.codec import ProtocolError
+from acquirer.protocol.errors import ErrorKind, TillkitError
 from acquirer.protocol.framing import FrameError, frame, read_frame
 
 log = logging.getLogger(__name__)
@@ -30,16 +31,24 @@ Received = tuple[dict[str, str], bytes]
 MAX_REPLY = 4096
 
 
-class LinkError(Exception):
+class LinkError(TillkitError):
     """The link could not deliver a request or its answer."""
+
+    kind = ErrorKind.TERMINAL
+    message_key = "link.failed"
 
 
 class HostUnavailable(LinkError):
     """No connection to the host could be made within the time allowed (nothing was sent)."""
 
+    message_key = "link.host_unavailable"
+
 
 class ConnectionLost(LinkError):
     """The connection closed while a reply was awaited: the request may have been processed."""
+
+    kind = ErrorKind.NO_ANSWER
+    message_key = "link.connection_lost"
 
 
 class _Dispatcher:

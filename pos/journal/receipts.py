@@ -21,10 +21,11 @@ from zoneinfo import ZoneInfo
 
 from acquirer.protocol import tlv
 from acquirer.protocol.codes import UnknownResponseCode, lookup
+from acquirer.protocol.errors import ErrorKind, TillkitError
 from pos.core.config import PosConfig
-from pos.sources.emv.kernel import CVM_DEVICE, CVM_NONE
-from pos.journal.store import Journal, Txn
 from pos.core.payment import CardData
+from pos.journal.store import Journal, Txn
+from pos.sources.emv.kernel import CVM_DEVICE, CVM_NONE
 from receipts import (
     CardDetails,
     Cvm,
@@ -58,8 +59,11 @@ SETTLEMENT_LINES = ("sale", "void", "refund", "completion", "completion_void")
 ALWAYS_SHOWN = ("sale", "void", "refund")
 
 
-class ReceiptNotFound(LookupError):
+class ReceiptNotFound(TillkitError, LookupError):
     """No receipt to (re)print: unknown trace, or a transaction that has none (the message says which)."""
+
+    kind = ErrorKind.REFUSED
+    message_key = "receipt.not_found"
 
 
 def _cvm(card: CardData, pin: str | None) -> Cvm:

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from acquirer.protocol.errors import ErrorKind, TillkitError
 from drivers.sim.contactless import CardProfile, load_profiles, virtual_card
 from drivers.sim.iso14443 import Field, TypeACard
 from pos.core.payment import CardData, PaymentRequest, PaymentSource, WalletCode
@@ -27,8 +28,11 @@ from pos.core.tokens import pan_token
 ATC_DIR = "cards"
 
 
-class UnknownCard(LookupError):
+class UnknownCard(TillkitError, LookupError):
     """No test card with the given name in the card file."""
+
+    kind = ErrorKind.REFUSED
+    message_key = "sim.unknown_card"
 
 
 class VirtualCard:

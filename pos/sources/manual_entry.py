@@ -7,11 +7,15 @@ month) so an obvious typo is refused before anything is sent.
 """
 from __future__ import annotations
 
+from acquirer.protocol.errors import ErrorKind, TillkitError
 from pos.core.payment import CardData, PaymentRequest
 
 
-class ManualEntryError(ValueError):
+class ManualEntryError(TillkitError, ValueError):
     """The typed card number or expiry cannot be a card's."""
+
+    kind = ErrorKind.REFUSED
+    message_key = "manual.invalid"
 
 
 def luhn_ok(pan: str) -> bool:

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from drivers.sim.escpos_interpreter import Cut, Item, Line, QrCode, RasterImage
 from drivers.sim.printer import SimulatedPrinter
 from pos.core import events as ev
-from pos.journal.store import Txn
 from pos.devices.printing import receipt_name
+from pos.journal.store import Txn
 
 REPRINT_SUFFIX = ", reprint"
 

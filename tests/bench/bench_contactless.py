@@ -26,11 +26,11 @@ from drivers.sim.contactless import virtual_application, virtual_card
 from drivers.sim.pn532 import SimulatedPN532
 from pos.core import events as ev
 from pos.core.config import load_config
-from pos.sources.contactless import ContactlessReader
-from pos.sources.emv import ContactlessKernel, OutcomeKind, load_terminal_emv
 from pos.core.payment import PaymentRequest
 from pos.devices.terminal import open_terminal
 from pos.simulated.virtual_card import ATC_DIR, VirtualCards
+from pos.sources.contactless import ContactlessReader
+from pos.sources.emv import ContactlessKernel, OutcomeKind, load_terminal_emv
 from tests.bench import Row
 from tests.pos.support import AcquirerServer, make_config
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from drivers.printer import NetworkConfig, PrinterConnection, PrintJob, PrintQueue
 from drivers.sim.printer import SimulatedPrinter
 from pos.core.config import load_config
-from pos.sources.contactless import open_contactless
+from pos.devices.contactless import open_contactless
 from pos.devices.terminal import open_terminal
 from receipts import load_profiles, render_escpos
 from tests.bench import Row

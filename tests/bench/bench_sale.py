@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from pos.core.config import PosConfig, load_config
-from pos.sources.contactless import open_contactless
+from pos.devices.contactless import open_contactless
 from pos.devices.terminal import open_terminal
 from tests.bench import Row
 from tests.pos.support import AcquirerServer, make_config

@@ -7,9 +7,9 @@ import pytest
 
 from pos.core import events as ev
 from pos.core.config import load_config
-from pos.hostlink.link import HostUnavailable, TcpLink
-from pos.sources.contactless import open_contactless
+from pos.devices.contactless import open_contactless
 from pos.devices.terminal import open_terminal
+from pos.hostlink.link import HostUnavailable, TcpLink
 from tests.pos.support import AcquirerServer, make_config
 
 

@@ -8,9 +8,9 @@ from acquirer.protocol.cryptogram import cryptogram_for
 from drivers.sim.contactless import UnknownFault
 from drivers.sim.contactless.atc import AtcStore
 from pos.core.config import load_config
-from pos.sources.contactless import open_contactless
 from pos.core.payment import PaymentRequest, ReadFailed
 from pos.core.tokens import pan_token
+from pos.devices.contactless import open_contactless
 from pos.simulated.virtual_card import ATC_DIR, UnknownCard
 from tests.pos.support import make_config, test_cards
 

@@ -29,13 +29,13 @@ from drivers.camera import ScanTimeout, SourceEnded
 from drivers.sim.video import code_video_frames, write_video
 from drivers.sim.wallet import VirtualWallet, code_image
 from pos.core import events as ev
-from pos.journal import store as j
 from pos.core.config import load_config
-from pos.sources.contactless import open_contactless
 from pos.core.engine import Engine
-from pos.hostlink.link import EmbeddedLink
-from pos.journal.store import Journal
 from pos.core.payment import PaymentRequest
+from pos.devices.contactless import open_contactless
+from pos.hostlink.link import EmbeddedLink
+from pos.journal import store as j
+from pos.journal.store import Journal
 from pos.sources.qr.errors import QrPayloadError
 from pos.sources.qr.source import CameraSource
 from tests.pos.support import HostLedger, disagreements, make_config, test_cards

@@ -34,6 +34,7 @@ from typing import Protocol
 from acquirer.protocol import tlv
 from acquirer.protocol.cryptogram import CryptogramError, cryptogram_for
 from drivers.nfc.errors import CardError
+from pos.core.payment import CardData, PaymentRequest
 from pos.sources.emv import apdu
 from pos.sources.emv.dol import DolError, build_dol_data
 from pos.sources.emv.field55 import build_field55
@@ -55,7 +56,6 @@ from pos.sources.emv.selection import (
     parse_select_answer,
     rank_candidates,
 )
-from pos.core.payment import CardData, PaymentRequest
 
 CVM_NONE = "no CVM"
 CVM_ONLINE_PIN = "online PIN"

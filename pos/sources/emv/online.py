@@ -19,8 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from acquirer.protocol import tlv
-from pos.sources.emv.outcome import Outcome, approved, declined
 from pos.core.payment import CardData
+from pos.sources.emv.outcome import Outcome, approved, declined
 
 METHOD_2_VERSIONS = frozenset({"visa-cvn18"})
 APPROVED_CODES = frozenset({"00"})

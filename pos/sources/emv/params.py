@@ -13,13 +13,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from acquirer.protocol.errors import ErrorKind, TillkitError
+
 EMV_FILE = "terminal-emv.toml"
 SCHEMES = ("unionpay", "visa", "mastercard")
 CVMS = ("online_pin", "signature", "none")
 
 
-class EmvConfigError(ValueError):
+class EmvConfigError(TillkitError, ValueError):
     """terminal-emv.toml is missing, unreadable or has a bad value (file and key named)."""
+
+    kind = ErrorKind.TERMINAL
+    message_key = "config.invalid"
 
 
 @dataclass(frozen=True)

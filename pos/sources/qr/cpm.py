@@ -25,8 +25,8 @@ import binascii
 from dataclasses import dataclass
 
 from acquirer.protocol.tlv import Tlv, TlvError, build, first, parse
-from pos.sources.emv.field55 import OPTIONAL_TAGS, REQUEST_TAGS
 from pos.core.payment import CardData
+from pos.sources.emv.field55 import OPTIONAL_TAGS, REQUEST_TAGS
 from pos.sources.qr.errors import MalformedCpm, UnsupportedApplication
 
 PAYLOAD_FORMAT = "CPV01"

@@ -7,9 +7,14 @@ host.
 """
 from __future__ import annotations
 
+from acquirer.protocol.errors import ErrorKind, TillkitError
 
-class QrPayloadError(ValueError):
+
+class QrPayloadError(TillkitError, ValueError):
     """A scanned payload that cannot be used for a payment."""
+
+    kind = ErrorKind.REFUSED
+    message_key = "qr.refused"
 
     message = "This code cannot be used for payment. Please show your payment code again."
 

@@ -106,8 +106,8 @@ class AmountScreen(TillScreen):
             return
         amount = self.amount
         app.clear_notice()
-        self.app.push_screen(PaymentScreen("sale", amount, lambda engine, sources, pin:
-                                           engine.sale(amount, sources, pin=pin)), self._paid)
+        self.app.push_screen(PaymentScreen("sale", amount, lambda engine, sources: engine.sale(amount, sources)),
+                             self._paid)
 
     def _paid(self, txn: Txn | None) -> None:
         if txn is not None:       # a transaction was journaled: start the next one from zero

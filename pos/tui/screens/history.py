@@ -144,7 +144,7 @@ class HistoryScreen(TillScreen):
 
         def unlocked(ok: bool | None) -> None:
             if ok:
-                self.app.push_screen(PaymentScreen("void", txn.amount, lambda engine, sources, pin:
+                self.app.push_screen(PaymentScreen("void", txn.amount, lambda engine, sources:
                                                    engine.void(txn.stan, sources), original=txn))
 
         self.app.push_screen(SupervisorPinScreen(self.t("key.void"), txn.stan), unlocked)
@@ -156,7 +156,7 @@ class HistoryScreen(TillScreen):
 
         def amount_chosen(amount: int | None) -> None:
             if amount:
-                self.app.push_screen(PaymentScreen("refund", amount, lambda engine, sources, pin:
+                self.app.push_screen(PaymentScreen("refund", amount, lambda engine, sources:
                                                    engine.refund(txn.rrn or "", amount, sources), original=txn))
 
         def unlocked(ok: bool | None) -> None:

@@ -1,26 +1,20 @@
-"""The devices the checkout screen works with: payment sources and the simulator.
-
-A `Station` is what one till has: the payment sources the engine arms for
-every payment (reader and camera together) and -- on
-simulated devices -- a `Simulator` through which a newcomer chooses what the
-customer presents (a test card, a phone, a band, a wallet code). It holds no
-payment logic and imports nothing of Textual: the engine decides, the TUI
-shows, the station only connects devices.
+"""The checkout screen's simulator: a person chooses what the customer presents, the real paths read it.
 
 The simulated reader and camera are payment sources that wait, while armed,
 for the simulator to put something in front of them. A presented card goes
-through the card source; a presented wallet code is drawn as a QR image and
-read back through the real camera path (`pos.sources.qr.source.CameraSource`: OpenCV
-capture, zxing-cpp decoding, payload classification), so the simulator skips
-no code a real till runs.
+through the card source (the test card in the simulated PN532's field, read
+by nfcpy and the EMV kernel); a presented wallet code is drawn as a QR image
+and read back through the real camera path (`pos.sources.qr.source.CameraSource`:
+OpenCV capture, zxing-cpp decoding, payload classification), so the simulator
+skips no code a real till runs. Loaded by the device assembly only when the
+configuration names the simulated reader.
 """
 from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, TypeVar
 
@@ -29,26 +23,15 @@ import cv2
 from acquirer.config import CARDS_FILE
 from acquirer.protocol.wallets import WALLETS_FILE
 from drivers.camera import CameraError
-from drivers.nfc import ReaderError
 from drivers.sim.contactless import load_profiles
 from drivers.sim.wallet import CODE_KINDS, VirtualWallet, code_image
 from pos.core.config import PosConfig
-from pos.sources.contactless import open_contactless
-from pos.sources.emv import EmvConfigError
+from pos.core.payment import CardData, PaymentRequest, WalletCode
+from pos.devices.kinds import CAMERA, READER, NotArmed
 from pos.journal.store import Txn
-from pos.core.payment import CardData, PaymentRequest, PaymentSource, WalletCode
 from pos.simulated.virtual_card import ATC_DIR, VirtualCard, VirtualCards
 
 T = TypeVar("T")
-
-#: the station's devices, as the status bar shows them
-READER, CAMERA, PRINTER = "reader", "camera", "printer"
-SIMULATED, ABSENT, OK, FAULT = "sim", "none", "ok", "fault"
-SIMULATED_CAMERA = "sim"
-
-
-class NotArmed(RuntimeError):
-    """Something was presented while no payment is waiting for it."""
 
 
 class _Slot(Generic[T]):
@@ -111,7 +94,7 @@ class SimulatedCamera:
         self._numbers = itertools.count(1)
 
     async def read(self, request: PaymentRequest) -> CardData | WalletCode:
-        from pos.sources.qr.source import CameraSource   # OpenCV's capture stack loads on first scan
+        from pos.sources.qr.source import CameraSource  # OpenCV's capture stack loads on first scan
 
         while True:
             payload = await self.slot.wait()
@@ -217,69 +200,3 @@ class Simulator:
             code = self._wallet.cpm_code() if item.name == "cpm" else self._wallet.issue(item.name)
             self.camera.slot.put(code.payload)
         return item
-
-
-@dataclass
-class Station:
-    """The devices of one till, as the TUI uses them."""
-
-    sources: list[PaymentSource]
-    devices: dict[str, str]                       # device -> SIMULATED / OK / ABSENT / FAULT
-    simulator: Simulator | None = None
-    problems: list[Callable[[str, str], None]] = field(default_factory=list)
-    opening_problems: list[tuple[str, str]] = field(default_factory=list)   # (device, text) at opening
-
-    def report(self, device: str, text: str) -> None:
-        """A device problem, for whoever shows them (device name, what happened)."""
-        for listener in self.problems:
-            listener(device, text)
-
-
-@contextmanager
-def open_station(config: PosConfig, camera: str = SIMULATED_CAMERA) -> Iterator[Station]:
-    """The configured devices, open for the app's lifetime.
-
-    The reader is `[nfc] reader` (`pos.sources.contactless`); on the simulated one the
-    simulator taps the test cards. The camera is `camera` (`[tui] camera`):
-    "sim", the simulator's, or a device index or path for a real one, scanned
-    while a payment waits. A reader that cannot be opened leaves the station
-    without it (its status says fault) rather than without a till.
-    """
-    station = Station(sources=[], devices={READER: ABSENT, CAMERA: ABSENT})
-    with ExitStack() as stack:
-        contactless = None
-        try:
-            contactless = stack.enter_context(open_contactless(config))
-        except (ReaderError, EmvConfigError) as e:
-            station.devices[READER] = FAULT
-            station.opening_problems.append((READER, str(e)))
-        simulated_camera = None
-        scanner: PaymentSource
-        if camera == SIMULATED_CAMERA:
-            simulated_camera = SimulatedCamera(config.state_dir / "sim-camera", config.qr.camera_backend,
-                                               lambda text: station.report(CAMERA, text))
-            scanner = simulated_camera
-            station.devices[CAMERA] = SIMULATED
-        else:
-            scanner = _real_camera(config, camera, station)
-            station.devices[CAMERA] = OK
-        if contactless is not None and contactless.cards is not None:
-            reader = SimulatedReader()
-            station.devices[READER] = SIMULATED
-            station.sources = [reader, scanner]
-            station.simulator = Simulator(config, contactless.cards, reader, simulated_camera)
-        else:
-            if contactless is not None:
-                station.devices[READER] = OK
-                station.sources.append(contactless.reader)
-            station.sources.append(scanner)
-        yield station
-
-
-def _real_camera(config: PosConfig, source: str, station: Station) -> PaymentSource:
-    """A camera device (index or path): scanned while a payment waits; refused codes reported."""
-    from pos.sources.qr.source import CameraSource   # OpenCV's capture stack loads with the camera
-
-    device: int | str = int(source) if source.isdigit() else source
-    return CameraSource(device, backend=config.qr.camera_backend, timeout_s=config.qr.camera_timeout_s,
-                        on_refused=lambda e: station.report(CAMERA, e.message))
