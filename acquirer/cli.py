@@ -23,12 +23,16 @@ import signal
 import sys
 from contextlib import suppress
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
 from rich.table import Table
 
 from acquirer.config import AcquirerConfig, ConfigError, load_config
+
+if TYPE_CHECKING:   # the protocol workers load with `serve` only
+    from acquirer.protocol_workers import ProtocolWork
 
 __all__ = ["main"]
 

@@ -142,7 +142,7 @@ class SimulatedPN532:
         }
 
     # --- lifecycle -------------------------------------------------------------
-    def start(self) -> "SimulatedPN532":
+    def start(self) -> SimulatedPN532:
         self._master, self._slave = os.openpty()
         # raw from the start: an echoing line discipline would bounce our own
         # answers back to us before the host's serial driver sets raw mode.
@@ -164,7 +164,7 @@ class SimulatedPN532:
             os.close(fd)
         self._thread = None
 
-    def __enter__(self) -> "SimulatedPN532":
+    def __enter__(self) -> SimulatedPN532:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

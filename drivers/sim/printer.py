@@ -29,7 +29,8 @@ import socket
 import threading
 import tty
 from dataclasses import replace
-from typing import Callable, Literal
+from typing import Literal
+from collections.abc import Callable
 
 from drivers.sim.escpos_interpreter import Document, Interpreter
 
@@ -166,7 +167,7 @@ class SimulatedPrinter:
         while not self._stop.is_set():
             try:
                 conn, _ = server.accept()
-            except socket.timeout:
+            except TimeoutError:
                 continue
             except OSError:
                 return
@@ -180,7 +181,7 @@ class SimulatedPrinter:
             while not self._stop.is_set():
                 try:
                     data = conn.recv(65536)
-                except socket.timeout:
+                except TimeoutError:
                     continue
                 except OSError:
                     return
@@ -226,7 +227,7 @@ class SimulatedPrinter:
             except OSError:
                 pass
 
-    def __enter__(self) -> "SimulatedPrinter":
+    def __enter__(self) -> SimulatedPrinter:
         return self
 
     def __exit__(self, *exc: object) -> None:

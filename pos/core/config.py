@@ -243,6 +243,7 @@ class PosConfig:
     receipt: ReceiptSettings
     printer: PrinterSettings | None    # None: [printer] connection = "none"
     qr: QrSettings = QrSettings()      # [qr]; every key optional
+    host_named: bool = False           # the command named its host (`--host`): checked against the binding
 
     @property
     def journal_path(self) -> Path:
@@ -270,7 +271,8 @@ def load_config(config_dir: Path, *, state_dir: Path | None = None,
             raise ConfigError("--host", "address", f"{e}, got {host_address!r}") from None
     return PosConfig(config_dir=config_dir, terminal=data.terminal, host=host, nfc=data.nfc,
                      state_dir=state_dir or Path(data.state.dir), receipt=data.receipt,
-                     printer=_printer(path, data.printer, config_dir / PRINTERS_FILE), qr=data.qr)
+                     printer=_printer(path, data.printer, config_dir / PRINTERS_FILE), qr=data.qr,
+                     host_named=host_address is not None)
 
 
 def load_pos_file(config_dir: Path) -> PosFile:

@@ -144,7 +144,7 @@ class _Reader:
         value = row.get(key)
         if value is None:
             return default
-        if not isinstance(value, str) or not re.fullmatch(r"[ -~]{%d}" % size, value):
+        if not isinstance(value, str) or not re.fullmatch(rf"[ -~]{{{size}}}", value):
             raise EmvConfigError(f"{self.path}: {where} must be {size} printable characters, got {value!r}")
         return value.encode("ascii")
 
