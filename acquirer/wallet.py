@@ -139,6 +139,7 @@ class WalletChannel:
             payer = self._payer(code, now)
             self._use(code, payer, txn_id, now)
             account = payer.account
+            assert self.wallets is not None   # the wallet channel runs only with wallets configured
             settings = self.wallets.settings[account.wallet]
             confirm_at = None
             if account.asks_password(amount, settings):

@@ -123,7 +123,7 @@ class PrintQueue:
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
         if version >= _USER_VERSION_STEPS and not QUEUE_MIGRATIONS.applied(self._db):
             QUEUE_MIGRATIONS.ensure_migrations_table(self._db)
-            self._db["_sqlite_migrations"].insert({"migration_set": QUEUE_MIGRATIONS.name, "name": "0001_print_jobs",
+            self._db.table("_sqlite_migrations").insert({"migration_set": QUEUE_MIGRATIONS.name, "name": "0001_print_jobs",
                                                    "applied_at": _now()})
         QUEUE_MIGRATIONS.apply(self._db)
 
@@ -157,10 +157,12 @@ class PrintQueue:
     # --- printing ------------------------------------------------------------------
     def _insert(self, job: PrintJob, kind: str, reprint_of: int | None) -> int:
         with self._db.conn:
-            return self._db["print_jobs"].insert({
+            row = self._db.table("print_jobs").insert({
                 "reference": job.reference, "kind": kind, "reprint_of": reprint_of, "state": "pending",
                 "data": job.data, "reprint_data": job.reprint_data, "created_at": _now(), "attempts": 0,
             }).last_pk
+        assert row is not None
+        return int(row)
 
     def submit(self, job: PrintJob) -> PrintResult:
         """Store the job, then print everything pending up to it. Never raises for printer trouble."""
@@ -196,7 +198,7 @@ class PrintQueue:
 
     def _set(self, job_id: int, **values: object) -> None:
         with self._db.conn:
-            self._db["print_jobs"].update(job_id, values)
+            self._db.table("print_jobs").update(job_id, values)
 
     def _attempt(self, record: JobRecord) -> PrintResult:
         self._set(record.id, state="sending", attempts=record.attempts + 1)

@@ -198,7 +198,10 @@ class SimulatedPrinter:
         return os.ttyname(slave)
 
     def _pty_loop(self, master: int) -> None:
-        interpreter = self._interpreter(lambda data: os.write(master, data))
+        def send(data: bytes) -> None:
+            os.write(master, data)
+
+        interpreter = self._interpreter(send)
         while not self._stop.is_set():
             try:
                 ready, _, _ = select.select([master], [], [], 0.1)

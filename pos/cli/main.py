@@ -69,23 +69,23 @@ err = Console(stderr=True)
 class Failure(click.ClickException):
     """An error as the command line reports it: its English message, the exit status of its kind."""
 
-    def __init__(self, message: str, exit_code: int) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
+
+#: one failure class per exit status of the kinds table (click reads `exit_code` from the class)
+FAILURES: dict[int, type[Failure]] = {
+    row.exit_code: type(f"Failure{row.exit_code}", (Failure,), {"exit_code": row.exit_code})
+    for row in KIND_TABLE.values()}
 
 
 class Refused(Failure):
     """Input refused before anything was sent."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message, EXIT_REFUSED)
+    exit_code = EXIT_REFUSED
 
 
 class TerminalFailure(Failure):
     """The terminal cannot work (set-up, printer, host)."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message, EXIT_TERMINAL)
+    exit_code = EXIT_TERMINAL
 
 
 def failure(error: TillkitError) -> Failure:
@@ -95,7 +95,7 @@ def failure(error: TillkitError) -> Failure:
         message = f"{error.prompt} ({error.reason}); nothing was sent"
     elif error.kind is ErrorKind.REFUSED and error.message_key == "device.camera":
         message = f"{message}; nothing was sent"
-    return Failure(message, error.row.exit_code)
+    return FAILURES[error.row.exit_code](message)
 
 
 @click.group(invoke_without_command=True)

@@ -8,6 +8,8 @@ The row and its armed reversal are journalled before the 0200 leaves.
 """
 from __future__ import annotations
 
+from typing import Any
+
 from acquirer.protocol import codec
 from acquirer.protocol.cardholder import pan_token
 from acquirer.protocol.clock import mmdd
@@ -64,6 +66,7 @@ class CardPayments:
             expiry=card.expiry, psn=card.psn.zfill(3) if card.psn else None,
             icc=card.icc_data if with_icc else None,
             pin_block=encrypt_pin(keys.pin, pin, card.pan) if pin else None)
+        columns: dict[str, Any] = {**original_columns(original), **card_columns(card, pin, with_icc)}
         txn = self.journal.begin(
             type=txn_type.value, amount=amount or 0, currency=self.config.terminal.currency,
             processing_code=d.processing_code, condition_code=d.condition_code, reversible=d.reversible,
@@ -72,8 +75,7 @@ class CardPayments:
             expiry=card.expiry, psn=card_input.psn, aid=card.aid, app_label=card.label,
             cryptogram="ARQC" if with_icc else None,
             txn_date=mmdd(),   # the China business date (acquirer.protocol.clock)
-            **original_columns(original),
-            **card_columns(card, pin, with_icc),
+            **columns,
         )
         self.reversals.remember_pan(txn.id, card.pan)
         try:

@@ -22,7 +22,8 @@ from pydantic import AfterValidator, BeforeValidator, Field, field_validator
 
 from acquirer.protocol.settings_file import SettingsError, SettingsModel, load_settings
 from drivers.nfc import InvalidReaderPath, parse_reader_path
-from drivers.printer import CONNECTION_KINDS, STATUS_MODES, PrinterConfig, PrinterConfigError, load_printer_config
+from drivers.printer import CONNECTION_KINDS, PrinterConfig, PrinterConfigError, load_printer_config
+from drivers.printer.config import StatusMode
 from receipts import Merchant, PrinterProfile, ProfileConfigError, ReceiptFieldError, load_profile
 
 POS_FILE = "pos.toml"
@@ -159,17 +160,12 @@ class PrinterSection(SettingsModel):
 
     connection: str
     profile: str
-    status: str | None = None
+    status: StatusMode | None = None
 
     @field_validator("connection")
     @classmethod
     def _connection(cls, value: str) -> str:
         return _one_of(value, (*CONNECTION_KINDS, NO_PRINTER))
-
-    @field_validator("status")
-    @classmethod
-    def _status(cls, value: str | None) -> str | None:
-        return None if value is None else _one_of(value, tuple(STATUS_MODES))
 
 
 def _one_of(value: str, options: tuple[str, ...]) -> str:

@@ -70,7 +70,7 @@ JOURNAL_MIGRATIONS = Migrations("pos.journal")
 
 @JOURNAL_MIGRATIONS(name="0001_transactions_reversals_counters_batches")
 def _migration_1(db: sqlite_utils.Database) -> None:
-    db["transactions"].create({
+    db.table("transactions").create({
         "id": int,
         "type": str,                 # sale, void, refund, preauth, completion, balance
         "state": str,
@@ -104,10 +104,10 @@ def _migration_1(db: sqlite_utils.Database) -> None:
         "updated_at": str,
     }, pk="id", not_null={"type", "state", "amount", "currency", "stan", "batch",
                           "created_at", "updated_at"})
-    db["transactions"].create_index(["batch", "stan"], unique=True)
-    db["transactions"].create_index(["rrn"])
-    db["transactions"].create_index(["state"])
-    db["reversals"].create({
+    db.table("transactions").create_index(["batch", "stan"], unique=True)
+    db.table("transactions").create_index(["rrn"])
+    db.table("transactions").create_index(["state"])
+    db.table("reversals").create({
         "txn_id": int,
         "state": str,
         "reason": str,               # field 39 of the 0400
@@ -116,10 +116,10 @@ def _migration_1(db: sqlite_utils.Database) -> None:
         "updated_at": str,
     }, pk="txn_id", foreign_keys=[("txn_id", "transactions", "id")],
         not_null={"state", "attempts", "created_at", "updated_at"})
-    db["reversals"].create_index(["state"])
-    db["counters"].create({"name": str, "value": int}, pk="name")
-    db["counters"].insert_all([{"name": "stan", "value": 0}, {"name": "batch", "value": 1}])
-    db["batches"].create({
+    db.table("reversals").create_index(["state"])
+    db.table("counters").create({"name": str, "value": int}, pk="name")
+    db.table("counters").insert_all([{"name": "stan", "value": 0}, {"name": "batch", "value": 1}])
+    db.table("batches").create({
         "batch": str,
         "state": str,                # open, closed
         "opened_at": str,
@@ -131,7 +131,7 @@ def _migration_1(db: sqlite_utils.Database) -> None:
         "credit_amount": int,
         "credit_count": int,
     }, pk="batch")
-    db["batches"].insert({"batch": "000001", "state": "open", "opened_at": utc_now()})
+    db.table("batches").insert({"batch": "000001", "state": "open", "opened_at": utc_now()})
 
 
 @JOURNAL_MIGRATIONS(name="0002_receipt_columns")
@@ -141,28 +141,28 @@ def _migration_2(db: sqlite_utils.Database) -> None:
                    "app_cryptogram",   # the ARQC sent in field 55 (tag 9F26), hex: printed on the slip
                    "cvm",              # receipts.Cvm: pin, cdcvm, no_cvm or signature
                    "receipt"):         # receipts.to_json of the slip as first printed (masked PAN only)
-        db["transactions"].add_column(column, str)
-    db["batches"].add_column("receipt", str)   # the settlement summary as printed
+        db.table("transactions").add_column(column, str)
+    db.table("batches").add_column("receipt", str)   # the settlement summary as printed
 
 
 @JOURNAL_MIGRATIONS(name="0003_arpc_check")
 def _migration_3(db: sqlite_utils.Database) -> None:
     """The terminal's check of the issuer's answer to a chip card's ARQC (tag 91 in reply field 55)."""
-    db["transactions"].add_column("arpc_check", str)   # "ok: ...", "absent" or "failed: ..." (pos.sources.emv)
+    db.table("transactions").add_column("arpc_check", str)   # "ok: ...", "absent" or "failed: ..." (pos.sources.emv)
 
 
 @JOURNAL_MIGRATIONS(name="0004_wallet_orders")
 def _migration_4(db: sqlite_utils.Database) -> None:
     """Wallet payments: which wallet, the masked code, and the earliest moment their reversal may go."""
-    db["transactions"].add_column("wallet", str)        # alipay, wechat, unionpay (wallet and MPM sales)
-    db["transactions"].add_column("wallet_code", str)   # the customer's code, first 4 and last 4 digits
-    db["reversals"].add_column("not_before", float)     # Unix time: a wallet order is reversed 15 s after creation at the earliest
+    db.table("transactions").add_column("wallet", str)        # alipay, wechat, unionpay (wallet and MPM sales)
+    db.table("transactions").add_column("wallet_code", str)   # the customer's code, first 4 and last 4 digits
+    db.table("reversals").add_column("not_before", float)     # Unix time: a wallet order is reversed 15 s after creation at the earliest
 
 
 @JOURNAL_MIGRATIONS(name="0005_host_binding")
 def _migration_5(db: sqlite_utils.Database) -> None:
     """The acquirer this terminal is bound to (docs/terminal.md, "Host binding"): one row once bound."""
-    db["host_binding"].create({"id": int, "address": str, "bound_at": str}, pk="id", not_null={"address"})
+    db.table("host_binding").create({"id": int, "address": str, "bound_at": str}, pk="id", not_null={"address"})
 
 
 @JOURNAL_MIGRATIONS(name="0006_pan_token_lower_case")
@@ -225,7 +225,8 @@ class Txn:
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Txn:
-        return cls(**{f.name: row.get(f.name) for f in fields(cls)})
+        values: dict[str, Any] = {f.name: row.get(f.name) for f in fields(cls)}
+        return cls(**values)
 
 
 @dataclass(frozen=True)
@@ -292,7 +293,7 @@ class Journal:
             JOURNAL_MIGRATIONS.ensure_migrations_table(self.db)
             with self.db.atomic():
                 for name in USER_VERSION_MIGRATIONS[:version]:
-                    self.db["_sqlite_migrations"].insert({"migration_set": JOURNAL_MIGRATIONS.name, "name": name,
+                    self.db.table("_sqlite_migrations").insert({"migration_set": JOURNAL_MIGRATIONS.name, "name": name,
                                                           "applied_at": utc_now()})
             applied = set(USER_VERSION_MIGRATIONS[:version])
         unknown = applied - _known_names()
@@ -316,6 +317,7 @@ class Journal:
         columns = ", ".join(values)
         marks = ", ".join("?" for _ in values)
         cursor = self.db.execute(f"INSERT INTO {table} ({columns}) VALUES ({marks})", list(values.values()))
+        assert cursor.lastrowid is not None
         return int(cursor.lastrowid)
 
     def _txns(self, where: str, args: list[Any], suffix: str = "") -> list[Txn]:
@@ -364,7 +366,7 @@ class Journal:
             closed = None
             if self.db.execute("SELECT 1 FROM transactions WHERE batch = ? LIMIT 1", [current]).fetchone():
                 totals = self.totals(current)
-                self.db["batches"].upsert({
+                self.db.table("batches").upsert({
                     "batch": current, "state": "closed", "closed_at": utc_now(), "balanced": None,
                     "uploaded": 0,
                     "debit_amount": totals.domestic_debit_amount + totals.foreign_debit_amount,
@@ -374,9 +376,9 @@ class Journal:
                 }, pk="batch")
                 closed = current
             else:
-                self.db["batches"].delete_where("batch = ? AND state = 'open'", [current])
+                self.db.table("batches").delete_where("batch = ? AND state = 'open'", [current])
             self._set_counter("batch", int(batch))
-            self.db["batches"].upsert({"batch": batch, "state": "open", "opened_at": utc_now(),
+            self.db.table("batches").upsert({"batch": batch, "state": "open", "opened_at": utc_now(),
                                        "closed_at": None}, pk="batch")
         return closed
 
@@ -589,13 +591,13 @@ class Journal:
         return row is not None
 
     def history(self, limit: int | None = None) -> list[Txn]:
-        return [Txn.from_row(r) for r in self.db["transactions"].rows_where(
+        return [Txn.from_row(r) for r in self.db.table("transactions").rows_where(
             order_by="id desc", limit=limit)]
 
     def batch_transactions(self, batch: str) -> list[Txn]:
         """The transactions that count in a batch's totals (and its upload), oldest first."""
         marks = ", ".join("?" for _ in COUNTED_TYPES)
-        return [Txn.from_row(r) for r in self.db["transactions"].rows_where(
+        return [Txn.from_row(r) for r in self.db.table("transactions").rows_where(
             f"batch = ? AND state = ? AND type IN ({marks})",
             [batch, APPROVED, *COUNTED_TYPES], order_by="id")]
 
@@ -617,7 +619,7 @@ class Journal:
         now = utc_now()
         with self._atomic():
             closing = self.batch
-            self.db["batches"].upsert({
+            self.db.table("batches").upsert({
                 "batch": closing, "state": "closed", "closed_at": now,
                 "balanced": int(balanced), "uploaded": uploaded,
                 "debit_amount": debit_amount, "debit_count": debit_count,
@@ -625,12 +627,12 @@ class Journal:
             }, pk="batch")
             following = self._counter("batch") % BATCH_MAX + 1
             self._set_counter("batch", following)
-            self.db["batches"].upsert({"batch": f"{following:06d}", "state": "open",
+            self.db.table("batches").upsert({"batch": f"{following:06d}", "state": "open",
                                        "opened_at": now, "closed_at": None}, pk="batch")
         return f"{following:06d}"
 
     def batches(self) -> Iterator[dict[str, Any]]:
-        return self.db["batches"].rows_where(order_by="batch")
+        return self.db.table("batches").rows_where(order_by="batch")
 
 
 _PRIMARY_KEYS = {"transactions": "id", "reversals": "txn_id", "counters": "name"}

@@ -8,7 +8,7 @@ from pos.core.amount import format_amount
 from pos.journal.store import Txn
 from pos.tui.i18n import translate
 
-#: the till's wall clock: the clearing day is Asia/Shanghai (DESIGN.md, "Conventions")
+#: the till's wall clock: China Standard Time (acquirer.protocol.clock)
 LOCAL_ZONE = CHINA   # display time: China Standard Time (acquirer.protocol.clock)
 
 __all__ = ["LOCAL_ZONE", "format_amount", "kind_text", "local_time", "short_card", "state_text", "txn_summary"]

@@ -1,7 +1,7 @@
 """Terminal parameters for the contactless kernel, per terminal and per AID.
 
 Loaded from `config/terminal-emv.toml` and validated by hand so every error
-names the file and the key (DESIGN.md, "Configuration"). The dataclass
+names the file and the key (docs/configuration.md). The dataclass
 defaults are the kit's: QuickPass's published no-CVM limit of 1000 CNY;
 the other limits are common values an acquirer sets (unverified).
 """
