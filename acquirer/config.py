@@ -18,14 +18,16 @@ channel (`acquirer.protocol.wallets` reads it: the virtual wallet app shares it)
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from acquirer.protocol.settings_file import SettingsError, read_toml, validate_settings
 from acquirer.protocol.mac import MAC_ALGORITHMS
 from acquirer.protocol.transactions import TxnTable, TxnType
+from acquirer.settings_schema import AcquirerFile
+from acquirer.settings_schema import LimitsSection as Limits
 from acquirer.protocol.wallets import WALLETS_FILE, WalletFileError, Wallets, load_wallets
 
 __all__ = [
@@ -53,14 +55,8 @@ SCHEMES = ("unionpay", "visa", "mastercard")
 CARD_STATUSES = {"active": None, "lost": "41", "stolen": "43"}  # status -> response code
 
 
-class ConfigError(ValueError):
-    """A configuration value is missing or wrong; names the file and the key."""
-
-    def __init__(self, file: str, key: str, reason: str) -> None:
-        self.file = file
-        self.key = key
-        self.reason = reason
-        super().__init__(f"{file}: {key}: {reason}")
+#: a configuration value missing or wrong (`file: key: reason`): the kit's one settings error
+ConfigError = SettingsError
 
 
 # --- the configuration as data ----------------------------------------------------
@@ -72,22 +68,6 @@ class ServerSettings:
     max_frame: int          # largest payload accepted after the 2-byte length
     idle_timeout_s: float   # a connection silent this long is closed
     protocol_workers: int = 0  # processes for decode, ARQC and sign (0: the host's own process)
-
-
-@dataclass(frozen=True)
-class Limits:
-    """`[limits]`: what one connection and the whole host may make the host do (docs/acquirer.md)."""
-
-    max_connections: int = 1000           # connections served at once; more are closed at once
-    max_in_flight: int = 32               # requests one connection may have under way
-    max_in_flight_total: int = 1024       # requests under way on the whole host
-    max_reply_buffer: int = 65536         # reply bytes queued to a peer before its reading stops
-    rate_per_s: int = 1000                # requests per second one connection may keep up
-    burst: int = 2000                     # requests one connection may send at once
-    strikes: int = 20                     # abuse strikes within strike_window_s that close a connection
-    strike_window_s: float = 10.0
-    frame_timeout_s: float = 10.0         # a frame started and not finished this long closes it
-    write_timeout_s: float = 30.0         # a peer that reads no reply this long is closed
 
 
 @dataclass(frozen=True)
@@ -284,13 +264,8 @@ class _Section:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as f:
-            return tomllib.load(f)
-    except FileNotFoundError:
-        raise ConfigError(str(path), "(file)", "not found") from None
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(str(path), "(syntax)", str(e)) from None
+    """The file's TOML through the kit's one reader (missing, unreadable, binary and bad TOML named alike)."""
+    return read_toml(path)
 
 
 # --- loading ----------------------------------------------------------------------
@@ -308,7 +283,9 @@ def load_config(directory: str | os.PathLike[str] | None = None) -> AcquirerConf
     """Read and check both files of a configuration directory; raises `ConfigError`."""
     directory = resolve_config_dir(directory)
     acq_path, cards_path = directory / ACQUIRER_FILE, directory / CARDS_FILE
-    acq = _Section(str(acq_path), "", _read_toml(acq_path))
+    acq_raw = _read_toml(acq_path)
+    schema = validate_settings(acq_path, acq_raw, AcquirerFile)   # unknown keys and wrong types: acquirer/settings_schema.py
+    acq = _Section(str(acq_path), "", acq_raw)
     cards_root = _Section(str(cards_path), "", _read_toml(cards_path))
 
     server_t = acq.table("server")
@@ -339,7 +316,7 @@ def load_config(directory: str | os.PathLike[str] | None = None) -> AcquirerConf
         signon_ttl_s=host_t.integer("signon_ttl_s", 86400, minimum=1),
         switch_timeout_ms=host_t.integer("switch_timeout_ms", 3000, minimum=1),
         pin_try_limit=host_t.integer("pin_try_limit", 3, minimum=1),
-        signon_pending=host_t.integer("signon_pending", 4, minimum=1),
+        signon_pending=schema.host.signon_pending,
     )
 
     codes_t = acq.table("processing_codes")
@@ -417,29 +394,10 @@ def load_config(directory: str | os.PathLike[str] | None = None) -> AcquirerConf
     return AcquirerConfig(
         directory=directory, server=server, database=database, host=host, bins=bins,
         issuers=issuers, fees=fees, merchants=merchants, terminals=terminals, cards=cards,
-        txn_table=txn_table, wallets=wallets, limits=_limits(acq.table("limits")),
+        txn_table=txn_table, wallets=wallets, limits=schema.limits,
     )
 
 
-def _limits(t: _Section) -> Limits:
-    """`[limits]`: every key optional (defaults: `Limits`); counts are integers >= 1, times seconds > 0."""
-    defaults = Limits()
-    unknown = sorted(set(t.data) - set(defaults.__dataclass_fields__))
-    if unknown:
-        raise t.error(unknown[0], "unknown key")
-    values: dict[str, Any] = {}
-    for name in defaults.__dataclass_fields__:
-        default = getattr(defaults, name)
-        if isinstance(default, float):
-            value = t.raw(name, default)
-            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-                raise t.error(name, f"must be a number of seconds above 0, got {value!r}")
-            values[name] = float(value)
-        else:
-            values[name] = t.integer(name, default, minimum=1)
-    if values["burst"] < values["rate_per_s"]:
-        raise t.error("burst", f"must be at least rate_per_s ({values['rate_per_s']})")
-    return Limits(**values)
 
 
 def _bin_route(row: _Section, issuers: Mapping[str, IssuerSettings]) -> BinRoute:

@@ -66,11 +66,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from acquirer.commit import GroupCommit
 from acquirer.config import Terminal
 from acquirer.decline import Decline
+from acquirer.icc_fingerprint import icc_fingerprint
 from acquirer.issuer import (
     CardPresented,
     Cryptogram,
@@ -81,6 +82,8 @@ from acquirer.issuer import (
 )
 from acquirer.ledger import InsufficientFunds, Ledger, merchant_account
 from acquirer.metrics import REVERSALS_REFUSED, TRACE_REUSES
+from acquirer.protocol.cardholder import mask_pan, pan_token
+from acquirer.protocol.clock import CHINA
 from acquirer.protocol.keys import WorkingKeys
 from acquirer.protocol.messages import FinancialRequest
 from acquirer.protocol.pinblock import PinBlockError, translate_pin_block
@@ -89,14 +92,10 @@ from acquirer.protocol_workers import ProtocolWork
 from acquirer.records import Duplicate, Records, TxnKey, TxnRow
 from acquirer.sessions import Sessions
 from acquirer.switch import LinkFault, NoRoute, Switch
-from acquirer.tokens import icc_fingerprint, mask_pan, pan_token
 
-__all__ = ["SHANGHAI", "Outcome", "Processor", "ReversalOutcome"]
+__all__ = ["Outcome", "Processor", "ReversalOutcome"]
 
 log = logging.getLogger("acquirer.processing")
-
-#: China Standard Time: UTC+8 all year (no daylight saving since 1991)
-SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
 
 
 @dataclass(frozen=True)
@@ -231,7 +230,7 @@ class Processor:
                  card: IssuedCard | None, icc_check: CryptogramCheck | None, pan: str, key: TxnKey,
                  now: datetime, fingerprint: str | None = None) -> Outcome:
         """Checks and postings first, the record last: a duplicate key rolls it all back."""
-        local = now.astimezone(SHANGHAI)
+        local = now.astimezone(CHINA)
         r = _Request(req, terminal, keys, issuer, card, pan, key, f"{local.year % 100:02d}{local.month:02d}",
                      now.astimezone(UTC).isoformat(), self.records.new_id(), icc_check)
         original_id = balance = rrn = auth_code = None
@@ -466,5 +465,5 @@ _RESTORES_ORIGINAL = frozenset(t.value for t in (
 
 def _date(moment: datetime) -> str:
     """YYYY-MM-DD in Asia/Shanghai (an f-string: strftime costs more on the hot path)."""
-    local = moment.astimezone(SHANGHAI)
+    local = moment.astimezone(CHINA)
     return f"{local.year:04d}-{local.month:02d}-{local.day:02d}"
