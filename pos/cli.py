@@ -53,6 +53,7 @@ from pos.journal import Journal, Txn
 from pos.manual_entry import ManualEntry, ManualEntryError
 from pos.payment import PaymentSource
 from pos.render import EventPrinter, outcome_lines
+from pos.daemon.cli import daemon
 from pos.sim_cli import sim
 from pos.printing import receipt_name
 from pos.qr.errors import QrPayloadError
@@ -515,6 +516,7 @@ def demo(config: PosConfig) -> None:
 
 
 main.add_command(sim)
+main.add_command(daemon)
 
 if __name__ == "__main__":
     main()
