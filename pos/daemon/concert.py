@@ -117,7 +117,7 @@ def answer_for(request: ConcertRequest, result: Answer | None, currency: str) ->
         report = f"{txn.masked_pan or txn.wallet_code or ''} {txn.scheme or txn.wallet or ''} " \
                  f"{txn.stan} {txn.auth_code or ''}"
         private = f"{txn.batch[-4:]}{txn.stan}"
-    return ConcertAnswer(request.pos_number, status, request.amount if result.verdict.approved else 0,
+    return ConcertAnswer(request.pos_number, status, request.amount,   # the status says whether it was paid
                          request.mode, report, currency, private)
 
 
