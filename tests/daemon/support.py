@@ -98,7 +98,9 @@ class Daemon:
             raw = reply.read()
         finally:
             conn.close()
-        return reply.status, json.loads(raw, parse_float=Decimal) if raw else None
+        if reply.getheader("Content-Type", "").startswith("application/json"):
+            return reply.status, json.loads(raw, parse_float=Decimal)
+        return reply.status, raw or None
 
 
 def header(category: str, service_id: str | None = None, sale_id: str = "REG1") -> dict[str, str]:
