@@ -28,16 +28,17 @@ class Daemon:
     """One daemon on a state directory (kept across restarts)."""
 
     def __init__(self, state_dir: Path, *extra: str, env: dict[str, str] | None = None,
-                 python: str = sys.executable) -> None:
+                 python: str = sys.executable, config_dir: Path | None = None, host: str | None = None) -> None:
         self.state_dir = state_dir
         self.extra = extra
+        self.globals = [*(["--config", str(config_dir)] if config_dir else []), *(["--host", host] if host else [])]
         self.env = {**os.environ, **(env or {})}
         self.python = python
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = state_dir / "daemon-test.log"
 
     def command(self) -> list[str]:
-        return [self.python, "-m", "pos.cli", "--state-dir", str(self.state_dir), "daemon", "--simulate",
+        return [self.python, "-m", "pos.cli", *self.globals, "--state-dir", str(self.state_dir), "daemon", "--simulate",
                 "--listen", "127.0.0.1:0", "--api-key", API_KEY, "--key-id", KEY_ID,
                 "--key-version", str(KEY_VERSION), "--passphrase", PASSPHRASE, *self.extra]
 
@@ -128,6 +129,7 @@ def response_of(answer: Any, category: str) -> dict[str, Any]:
     return body
 
 
-def queue(state_dir: Path, *action: str) -> None:
-    subprocess.run(pos_command(state_dir, "sim", "customer", *action), cwd=REPO, check=True,
-                   capture_output=True)
+def queue(state_dir: Path, *action: str, config_dir: Path | None = None) -> None:
+    config = ["--config", str(config_dir)] if config_dir else []
+    subprocess.run([*POS, *config, "--state-dir", str(state_dir), "sim", "customer", *action], cwd=REPO,
+                   check=True, capture_output=True)
