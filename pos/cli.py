@@ -13,11 +13,11 @@ import asyncio
 import json
 import logging
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import click
 import qrcode
@@ -35,6 +35,7 @@ from pos import journal as j
 from pos.amount import AmountError, format_amount, parse_amount
 from pos.config import ConfigError, PosConfig, load_config
 from pos.contactless import open_contactless
+from pos.daemon.cli import daemon
 from pos.emv import EmvConfigError
 from pos.engine import (
     CardMismatch,
@@ -52,12 +53,11 @@ from pos.hostlink import HostUnavailable
 from pos.journal import Journal, Txn
 from pos.manual_entry import ManualEntry, ManualEntryError
 from pos.payment import PaymentSource
-from pos.render import EventPrinter, outcome_lines
-from pos.daemon.cli import daemon
-from pos.sim_cli import sim
 from pos.printing import receipt_name
 from pos.qr.errors import QrPayloadError
 from pos.receipt import ReceiptNotFound, find_receipt
+from pos.render import EventPrinter, outcome_lines
+from pos.sim_cli import sim
 from pos.terminal import TerminalBusy, open_receipts, open_terminal
 from pos.virtual_card import UnknownCard
 from receipts import render_text
@@ -118,7 +118,7 @@ def main(ctx: click.Context, config_dir: Path | None, state_dir: Path | None,
         if not (sys.stdin.isatty() and sys.stdout.isatty()):
             raise click.UsageError("`pos` with no command opens the checkout screen, which needs a terminal; "
                                    "`pos --help` lists the commands")
-        from pos.tui import run as run_tui   # Textual loads only for the checkout screen
+        from pos.tui import run as run_tui  # Textual loads only for the checkout screen
 
         with _failures():
             run_tui(ctx.obj, verbose=verbose)
@@ -296,7 +296,7 @@ def sale(config: PosConfig, amount: str, cards: tuple[str, ...], card_fault: str
 
 def _camera(config: PosConfig, source: str) -> PaymentSource:
     """`--camera SOURCE` as a payment source; a refused code's message goes to stderr and the scan goes on."""
-    from pos.qr.source import CameraSource   # OpenCV loads only for a camera sale
+    from pos.qr.source import CameraSource  # OpenCV loads only for a camera sale
 
     def refused(error: QrPayloadError) -> None:
         err.print(f"[yellow]camera: {escape(error.message)}[/] ({escape(error.reason)})", highlight=False)

@@ -63,7 +63,7 @@ def wallet_code(config: PosConfig, kind: str, out: Path, account: str | None, ca
     """Write a new payment code of KIND (alipay, wechat, unionpay or cpm) from the virtual wallet app."""
     from drivers.sim.contactless import CardFileError
     from drivers.sim.video import VideoError
-    from drivers.sim.wallet import WalletError, write_wallet_code   # OpenCV loads for the drawing
+    from drivers.sim.wallet import WalletError, write_wallet_code  # OpenCV loads for the drawing
 
     try:
         code = write_wallet_code(kind, out, seed=seed, card=card, account=account,

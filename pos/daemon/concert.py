@@ -24,7 +24,6 @@ import asyncio
 import logging
 import threading
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import reduce
 from operator import xor
@@ -125,16 +124,14 @@ class ConcertServer:
     """Serves one serial line in a thread; payments run on the daemon's loop through the till."""
 
     def __init__(self, port: serial.Serial, till: Till, loop: asyncio.AbstractEventLoop, *, currency: str,
-                 max_fen: int, answer_timeout_s: float = 3.0, on_activity: Callable[[], None] | None = None) -> None:
+                 max_fen: int) -> None:
         self.port = port
         self.till = till
         self.loop = loop
         self.currency = currency
         self.max_fen = max_fen
-        self.answer_timeout_s = answer_timeout_s
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._serve, name="concert", daemon=True)
-        self._on_activity = on_activity
 
     def start(self) -> None:
         self._thread.start()

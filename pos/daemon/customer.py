@@ -99,7 +99,7 @@ class SimulatedCustomer:
 
     def _wallet_code(self, kind: str) -> WalletCode:
         from acquirer.protocol.wallets import WALLETS_FILE
-        from drivers.sim.wallet import VirtualWallet   # numpy loads only for a wallet code
+        from drivers.sim.wallet import VirtualWallet  # numpy loads only for a wallet code
 
         issued = VirtualWallet(wallets_file=self.config_dir / WALLETS_FILE).issue(kind)
         return WalletCode(kind, issued.payload)

@@ -32,13 +32,14 @@ migrations = Migrations("tillkit.daemon.ecr_log")
 
 @migrations()
 def create_requests(db: sqlite_utils.Database) -> None:
-    db["requests"].create({
+    requests = db.table("requests")
+    requests.create({
         "id": int, "channel": str, "sale_id": str, "sale_txn_id": str, "service_id": str,
         "kind": str, "amount": int, "state": str, "stan": str, "batch": str, "txn_id": int,
         "outcome": str, "created_at": str, "updated_at": str,
     }, pk="id", not_null={"channel", "sale_id", "sale_txn_id", "kind", "amount", "state"})
-    db["requests"].create_index(["channel", "sale_id", "sale_txn_id"], unique=True)
-    db["requests"].create_index(["channel", "sale_id", "service_id"])
+    requests.create_index(["channel", "sale_id", "sale_txn_id"], unique=True)
+    requests.create_index(["channel", "sale_id", "service_id"])
 
 
 @dataclass(frozen=True)
@@ -80,40 +81,41 @@ class EcrLog:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")   # a row must survive a power cut before we send
         migrations.apply(self.db)
+        self._requests = self.db.table("requests")
 
     def close(self) -> None:
         self.db.close()
 
     def find(self, channel: str, sale_id: str, sale_txn_id: str) -> EcrRequest | None:
-        rows = list(self.db["requests"].rows_where("channel = ? AND sale_id = ? AND sale_txn_id = ?",
+        rows = list(self._requests.rows_where("channel = ? AND sale_id = ? AND sale_txn_id = ?",
                                                    [channel, sale_id, sale_txn_id]))
         return EcrRequest.from_row(rows[0]) if rows else None
 
     def find_by_service(self, channel: str, sale_id: str, service_id: str) -> EcrRequest | None:
-        rows = list(self.db["requests"].rows_where("channel = ? AND sale_id = ? AND service_id = ?",
+        rows = list(self._requests.rows_where("channel = ? AND sale_id = ? AND service_id = ?",
                                                    [channel, sale_id, service_id], order_by="id desc", limit=1))
         return EcrRequest.from_row(rows[0]) if rows else None
 
     def last(self, channel: str | None = None) -> EcrRequest | None:
         where, args = ("channel = ?", [channel]) if channel else (None, [])
-        rows = list(self.db["requests"].rows_where(where, args, order_by="id desc", limit=1))
+        rows = list(self._requests.rows_where(where, args, order_by="id desc", limit=1))
         return EcrRequest.from_row(rows[0]) if rows else None
 
     def get(self, request_id: int) -> EcrRequest:
-        return EcrRequest.from_row(self.db["requests"].get(request_id))
+        return EcrRequest.from_row(self._requests.get(request_id))
 
     def running(self) -> list[EcrRequest]:
-        return [EcrRequest.from_row(r) for r in self.db["requests"].rows_where("state = ?", [RUNNING])]
+        return [EcrRequest.from_row(r) for r in self._requests.rows_where("state = ?", [RUNNING])]
 
     def all(self) -> list[EcrRequest]:
-        return [EcrRequest.from_row(r) for r in self.db["requests"].rows_where(order_by="id")]
+        return [EcrRequest.from_row(r) for r in self._requests.rows_where(order_by="id")]
 
     def begin(self, *, channel: str, sale_id: str, sale_txn_id: str, service_id: str | None,
               kind: str, amount: int) -> EcrRequest:
         """Record a new payment (committed on return); `Duplicate` if the register already sent this id."""
         now = _now()
         try:
-            row_id = self.db["requests"].insert({
+            row_id = self._requests.insert({
                 "channel": channel, "sale_id": sale_id, "sale_txn_id": sale_txn_id, "service_id": service_id,
                 "kind": kind, "amount": amount, "state": RUNNING, "created_at": now, "updated_at": now,
             }).last_pk
@@ -121,14 +123,15 @@ class EcrLog:
             existing = self.find(channel, sale_id, sale_txn_id)
             assert existing is not None
             raise Duplicate(existing) from None
+        assert row_id is not None
         return self.get(int(row_id))
 
     def link(self, request_id: int, stan: str, batch: str) -> None:
         """The engine journalled the request under this trace number (before it sends)."""
-        self.db["requests"].update(request_id, {"stan": stan, "batch": batch, "updated_at": _now()})
+        self._requests.update(request_id, {"stan": stan, "batch": batch, "updated_at": _now()})
 
     def finish(self, request_id: int, outcome: dict[str, Any], txn_id: int | None) -> EcrRequest:
-        self.db["requests"].update(request_id, {"state": DONE, "outcome": json.dumps(outcome),
+        self._requests.update(request_id, {"state": DONE, "outcome": json.dumps(outcome),
                                                 "txn_id": txn_id, "updated_at": _now()})
         return self.get(request_id)
 

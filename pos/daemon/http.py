@@ -52,8 +52,7 @@ def _error(status: int, condition: str, message: str, header: Any = None) -> web
 
 class NexoHttpServer:
     def __init__(self, service: NexoService, *, api_key: str | None, keyring: Keyring,
-                 require_encryption: bool = False, max_body_bytes: int = 64 * 1024, max_concurrent: int = 8,
-                 on_request: Callable[[], None] | None = None) -> None:
+                 require_encryption: bool = False, max_body_bytes: int = 64 * 1024, max_concurrent: int = 8) -> None:
         self.require_encryption = require_encryption
         self.service = service
         self.api_key = api_key
@@ -62,7 +61,6 @@ class NexoHttpServer:
         self.max_concurrent = max_concurrent
         self._in_flight = 0
         self._runner: web.AppRunner | None = None
-        self._on_request = on_request
         self.address: tuple[str, int] | None = None
 
     def app(self) -> web.Application:
@@ -111,8 +109,6 @@ class NexoHttpServer:
             return _error(500, "UnavailableService", "the terminal failed to process the request")
         finally:
             self._in_flight -= 1
-            if self._on_request is not None:
-                self._on_request()
 
     async def _nexo(self, request: web.Request) -> web.Response:
         if self.api_key is not None and not hmac.compare_digest(

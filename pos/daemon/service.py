@@ -16,8 +16,8 @@ from typing import Any
 
 from pos.config import PosConfig
 from pos.daemon import nexo
-from pos.daemon.conditions import FAILURE, SUCCESS, Verdict
-from pos.daemon.ecr_log import RUNNING, EcrRequest
+from pos.daemon.conditions import SUCCESS, Verdict
+from pos.daemon.ecr_log import RUNNING
 from pos.daemon.nexo import MessageError, Request
 from pos.daemon.till import Answer, Busy, Till
 from pos.journal import Txn
@@ -253,5 +253,3 @@ def _log_answer(service: str, answer: Answer) -> None:
                     "stan": txn.stan if txn else None, "masked_pan": txn.masked_pan if txn else None,
                     "amount_fen": txn.amount if txn else None})
 
-
-__all__ = ["CHANNEL", "DeviceStatus", "NexoService", "EcrRequest", "FAILURE"]

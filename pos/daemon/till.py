@@ -20,16 +20,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Coroutine, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from pos import events as ev
 from pos import journal as j
 from pos.daemon import conditions as c
 from pos.daemon.conditions import Verdict
 from pos.daemon.ecr_log import RUNNING, Duplicate, EcrLog, EcrRequest
-from pos.engine import Engine, OriginalNotFound, SettlementOutcome
+from pos.engine import Engine, OriginalNotFound, Outcome, SettlementOutcome
 from pos.journal import Txn
 from pos.payment import CardData, PaymentRequest, PaymentSource, WalletCode
 from pos.tokens import pan_token
@@ -84,14 +84,12 @@ class _Presented:
 
 
 class Till:
-    def __init__(self, engine: Engine, ecr_log: EcrLog, sources: Sources, *, payment_timeout_s: float = 120.0,
-                 on_activity: Callable[[], None] | None = None) -> None:
+    def __init__(self, engine: Engine, ecr_log: EcrLog, sources: Sources, *, payment_timeout_s: float = 120.0) -> None:
         self.engine = engine
         self.log = ecr_log
         self.sources = sources
         self.payment_timeout_s = payment_timeout_s
         self._running: _Running | None = None
-        self._on_activity = on_activity
 
     # --- state ------------------------------------------------------------------
 
@@ -171,7 +169,7 @@ class Till:
         finally:
             self._running = None
 
-    async def _run(self, running: _Running, work: _Work) -> Verdict:
+    async def _run(self, running: _Running, work: Coroutine[Any, Any, Verdict]) -> Verdict:
         task: asyncio.Task[Verdict] = asyncio.ensure_future(work)
         running.task = task
         timer = asyncio.get_running_loop().call_later(
@@ -307,12 +305,9 @@ class Till:
             self._running = None
 
 
-_Work = "asyncio.Future[Verdict] | Coroutine[object, object, Verdict]"
-
-
-async def _verdict_of(work: object) -> Verdict:
+async def _verdict_of(work: Awaitable[Outcome]) -> Verdict:
     try:
-        return c.of_outcome(await work)   # type: ignore[misc]
+        return c.of_outcome(await work)
     except asyncio.CancelledError:
         raise
     except Exception as e:

@@ -6,7 +6,6 @@ import json
 import ssl
 import threading
 import tomllib
-from pathlib import Path
 from typing import Any
 
 import pytest
