@@ -16,9 +16,9 @@ from collections.abc import Sequence
 from contextlib import AsyncExitStack
 from pathlib import Path
 
-from pos import events as ev
-from pos.config import SIMULATED_READER, NfcSettings, PosConfig
-from pos.contactless import open_contactless
+from pos.core import events as ev
+from pos.core.config import SIMULATED_READER, NfcSettings, PosConfig
+from pos.core.payment import PaymentSource
 from pos.daemon.concert import ConcertServer
 from pos.daemon.customer import SimulatedCustomer
 from pos.daemon.ecr_log import ECR_DB, EcrLog
@@ -29,9 +29,9 @@ from pos.daemon.service import DeviceStatus, NexoService
 from pos.daemon.settings import DaemonSettings
 from pos.daemon.till import Till
 from pos.daemon.tls import ensure_certificate, server_context
-from pos.journal import Txn
-from pos.payment import PaymentSource
-from pos.terminal import open_terminal
+from pos.devices.contactless import open_contactless
+from pos.devices.terminal import open_terminal
+from pos.journal.store import Txn
 
 log = logging.getLogger("pos.daemon")
 ADDRESS_FILE = "daemon.addr"   # HOST:PORT actually bound (port 0 in tests picks a free one)
@@ -76,17 +76,11 @@ async def run(config: PosConfig, settings: DaemonSettings, *, stop: asyncio.Even
     for number in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(number, stop.set)
     if settings.simulate:
-        config = dataclasses.replace(config, nfc=NfcSettings(SIMULATED_READER))
+        config = dataclasses.replace(config, nfc=NfcSettings(reader=SIMULATED_READER))
     notifier = Notifier()
-    observers: list[ev.Observer] = [_log_event]
-
-    def observe(event: ev.Event) -> None:
-        for observer in observers:
-            observer(event)
-
     async with AsyncExitStack() as stack:
         contactless = stack.enter_context(open_contactless(config))
-        engine = await stack.enter_async_context(open_terminal(config, observe))
+        engine = await stack.enter_async_context(open_terminal(config, _log_event))
         ecr_log = EcrLog(config.state_dir / ECR_DB)
         stack.callback(ecr_log.close)
         if settings.simulate:
@@ -97,7 +91,7 @@ async def run(config: PosConfig, settings: DaemonSettings, *, stop: asyncio.Even
         else:
             sources = ReaderSources(contactless.reader)
         till = Till(engine, ecr_log, sources, payment_timeout_s=settings.payment_timeout_s)
-        observers.append(till.observe)
+        engine.add_observer(till.observe)
         interrupted = till.resolve_interrupted()
         if interrupted:
             log.warning("%d payment(s) interrupted by the last stop settled", interrupted)

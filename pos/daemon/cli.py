@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from pos.config import PosConfig
+from pos.core.config import PosConfig
 from pos.daemon.customer import ACTIONS, QueueError, queue_action
 from pos.daemon.settings import SettingsError, load_settings
 

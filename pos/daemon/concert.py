@@ -30,7 +30,8 @@ from operator import xor
 
 import serial
 
-from pos.daemon.till import Answer, Busy, Till
+from pos.core.errors import Busy
+from pos.daemon.till import Answer, Till
 
 log = logging.getLogger(__name__)
 

@@ -1,48 +1,28 @@
 """How an engine outcome or error reads to a register: nexo `Response.Result` + `ErrorCondition`.
 
-One table (`CONDITION_OF`, documented in docs/daemon.md "Errors"), used by
-both wire protocols: the Concert answer's status is derived from the same
-result (`Success` -> "0" done, anything else -> "7" refused).
+The ErrorCondition comes from the one error table (docs/errors.md,
+`acquirer.protocol.errors.KIND_TABLE`): an error by its kind; an outcome by
+the kind its journal state stands for (declined; no trustworthy answer). Both
+wire protocols use it: the Concert answer's status is derived from the same
+verdict (`Success` -> "0" done, anything else -> "7" refused).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from drivers.nfc import ReaderError
-from pos import journal as j
-from pos.engine import (
-    CardMismatch,
-    CardNotRead,
-    EngineError,
-    OriginalNotFound,
-    Outcome,
-    PinRequired,
-    ReversalOutstanding,
-    SettlementFailed,
-    SignOnFailed,
-)
-from pos.hostlink import HostUnavailable
+from acquirer.protocol.errors import KIND_TABLE, ErrorKind
+from pos.core.outcome import Outcome
+from pos.devices.errors import as_tillkit_error
+from pos.journal import store as j
 
 SUCCESS, FAILURE = "Success", "Failure"
+#: a journalled transaction's final state -> the kind it stands for (approved is Success)
+STATE_KIND = {j.DECLINED: ErrorKind.DECLINED}
 
-#: an exception the engine raised (nothing was charged) -> ErrorCondition; first match wins
-CONDITION_OF: tuple[tuple[type[BaseException], str], ...] = (
-    (OriginalNotFound, "NotFound"),
-    (CardMismatch, "InvalidCard"),
-    (PinRequired, "WrongPIN"),
-    (ReversalOutstanding, "UnreachableHost"),
-    (SignOnFailed, "UnreachableHost"),
-    (SettlementFailed, "UnreachableHost"),
-    (HostUnavailable, "UnreachableHost"),
-    (ReaderError, "UnavailableDevice"),
-    (EngineError, "NotAllowed"),
-)
-#: a card that was not read, by the kernel's (or the simulated customer's) outcome
-CARD_NOT_READ = {"declined": "Refusal", "cancelled": "Cancel"}
-#: a journalled transaction's final state -> ErrorCondition (approved is Success)
-STATE_CONDITION = {j.DECLINED: "Refusal", j.REVERSED: "UnreachableHost", j.REVERSAL_DUE: "UnreachableHost",
-                   j.UNKNOWN: "UnreachableHost", j.NOT_SENT: "UnreachableHost"}
+
+def condition_of(kind: ErrorKind) -> str:
+    return KIND_TABLE[kind].nexo
 
 
 @dataclass(frozen=True)
@@ -69,17 +49,16 @@ class Verdict:
 def of_outcome(outcome: Outcome) -> Verdict:
     if outcome.approved:
         return Verdict(SUCCESS, None, outcome.message, outcome.txn.id)
-    return Verdict(FAILURE, STATE_CONDITION.get(outcome.state, "Refusal"), outcome.message, outcome.txn.id)
+    kind = STATE_KIND.get(outcome.state, ErrorKind.NO_ANSWER)
+    return Verdict(FAILURE, condition_of(kind), outcome.message, outcome.txn.id)
 
 
 def of_error(error: BaseException) -> Verdict:
-    if isinstance(error, CardNotRead):
-        return Verdict(FAILURE, CARD_NOT_READ.get(error.outcome, "InvalidCard"), f"{error.prompt}: {error.reason}")
-    for kind, condition in CONDITION_OF:
-        if isinstance(error, kind):
-            return Verdict(FAILURE, condition, str(error))
-    return Verdict(FAILURE, "UnavailableService", f"internal error: {type(error).__name__}")
+    known = as_tillkit_error(error)
+    if known is None:   # a bug: the register is told the service failed, the log has the traceback
+        return Verdict(FAILURE, condition_of(ErrorKind.TERMINAL), f"internal error: {type(error).__name__}")
+    return Verdict(FAILURE, condition_of(known.kind), str(known))
 
 
-def aborted(why: str) -> Verdict:
-    return Verdict(FAILURE, "Aborted", why)
+def of_kind(kind: ErrorKind, message: str, txn_id: int | None = None) -> Verdict:
+    return Verdict(FAILURE, condition_of(kind), message, txn_id)

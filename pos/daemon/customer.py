@@ -23,8 +23,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pos.payment import CardData, PaymentRequest, PaymentSource, ReadFailed, WalletCode
-from pos.virtual_card import VirtualCards
+from pos.core.payment import CardData, PaymentRequest, PaymentSource, ReadFailed, WalletCode
+from pos.simulated.virtual_card import VirtualCards
 
 QUEUE_DIR = "customer"
 DEFAULT_CARD = "unionpay-debit"

@@ -16,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from pos.daemon.conditions import SUCCESS, Verdict
-from pos.journal import Txn
+from pos.journal.store import Txn
 from receipts import render_text
 from receipts.model import Copy
 

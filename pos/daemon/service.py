@@ -14,14 +14,15 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pos.config import PosConfig
+from acquirer.protocol.errors import TillkitError
+from pos.core.config import PosConfig
 from pos.daemon import nexo
-from pos.daemon.conditions import SUCCESS, Verdict
+from pos.daemon.conditions import SUCCESS, Verdict, condition_of
 from pos.daemon.ecr_log import RUNNING
 from pos.daemon.nexo import MessageError, Request
-from pos.daemon.till import Answer, Busy, Till
-from pos.journal import Txn
-from pos.receipt import ReceiptNotFound, transaction_receipt
+from pos.daemon.till import Answer, Till
+from pos.journal.receipts import ReceiptNotFound, transaction_receipt
+from pos.journal.store import Txn
 
 log = logging.getLogger(__name__)
 CHANNEL = "nexo"
@@ -65,8 +66,9 @@ class NexoService:
         except MessageError as e:
             log.warning("nexo %s refused: %s", request.service, e, extra={"condition": e.condition})
             return nexo.error_answer(request.header, request.service, e.condition, str(e))
-        except Busy as e:
-            return nexo.error_answer(request.header, request.service, "Busy", str(e))
+        except TillkitError as e:   # Busy, a settlement that failed, ...: the one error table says what to answer
+            log.warning("nexo %s: %s", request.service, e, extra={"condition": condition_of(e.kind)})
+            return nexo.error_answer(request.header, request.service, condition_of(e.kind), str(e))
 
     # --- Payment, Reversal, Abort ---------------------------------------------------
 

@@ -24,23 +24,22 @@ from collections.abc import Awaitable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from pos import events as ev
-from pos import journal as j
+from acquirer.protocol.errors import ErrorKind
+from pos.core import events as ev
+from pos.core.engine import Engine
+from pos.core.errors import Busy, OriginalNotFound
+from pos.core.outcome import Outcome, SettlementOutcome
+from pos.core.payment import CardData, PaymentRequest, PaymentSource, WalletCode
+from pos.core.tokens import pan_token
 from pos.daemon import conditions as c
 from pos.daemon.conditions import Verdict
 from pos.daemon.ecr_log import RUNNING, Duplicate, EcrLog, EcrRequest
-from pos.engine import Engine, OriginalNotFound, Outcome, SettlementOutcome
-from pos.journal import Txn
-from pos.payment import CardData, PaymentRequest, PaymentSource, WalletCode
-from pos.tokens import pan_token
+from pos.journal import store as j
+from pos.journal.store import Txn
 
 log = logging.getLogger(__name__)
 
 WAITING, PRESENTED = "waiting", "presented"
-
-
-class Busy(Exception):
-    """Another payment runs on this terminal."""
 
 
 class Sources(Protocol):
@@ -57,6 +56,7 @@ class _Running:
     task: asyncio.Task[Verdict] | None = None
     phase: str = "starting"
     abort_reason: str | None = None
+    own_read: bool = False        # the till reads the card itself (an unreferenced refund), not the engine
     service_id: str | None = None
     sale_id: str | None = None
 
@@ -104,8 +104,8 @@ class Till:
             return
         if isinstance(event, ev.WaitingForPayment):
             running.phase = WAITING
-            if running.abort_reason is not None and running.task is not None:
-                running.task.cancel()
+            if running.abort_reason is not None:
+                self._abort_wait(running)
         elif isinstance(event, (ev.CardRead, ev.WalletCodeRead)):
             running.phase = PRESENTED
         elif isinstance(event, ev.Authorizing) and running.request is not None:
@@ -121,9 +121,14 @@ class Till:
         if running.phase == PRESENTED:
             return "too late to abort: the card was presented, the payment runs to its end"
         running.abort_reason = reason
-        if running.phase == WAITING and running.task is not None:
-            running.task.cancel()
+        if running.phase == WAITING:
+            self._abort_wait(running)
         return "aborted before a card was presented: nothing was sent"
+
+    def _abort_wait(self, running: _Running) -> None:
+        """The engine's abort ends its wait with Cancelled; our own card read (a refund's) is cancelled."""
+        if not self.engine.abort() and running.own_read and running.task is not None:
+            running.task.cancel()
 
     # --- payments ---------------------------------------------------------------
 
@@ -134,7 +139,7 @@ class Till:
         if existing is not None:
             return self._repeat(existing)
         if self._running is not None:
-            raise Busy("a payment is running on this terminal")
+            raise Busy("a payment is running on this terminal", running="payment", requested=kind)
         running = self._running = _Running(None, service_id=service_id, sale_id=sale_id)
         try:
             try:
@@ -143,7 +148,8 @@ class Till:
             except Duplicate as e:
                 return self._repeat(e.existing)
             running.request = request
-            work = self._sale(amount) if kind == "sale" else self._refund(amount)
+            running.own_read = kind == "refund"
+            work = self._sale(amount) if kind == "sale" else self._refund(running, amount)
             verdict = await self._run(running, work)
             finished = self.log.finish(request.id, verdict.to_record(), verdict.txn_id)
             return Answer(verdict, self._txn(verdict.txn_id), finished)
@@ -153,12 +159,14 @@ class Till:
     async def reverse(self, poi_txn: str, amount: int | None) -> Answer:
         """Void (open batch) or refund (closed batch) of an earlier payment named by its POITransactionID."""
         if self._running is not None:
-            raise Busy("a payment is running on this terminal")
+            raise Busy("a payment is running on this terminal", running="payment", requested="reversal")
         running = self._running = _Running(None)
         try:
             original = self.find_poi_txn(poi_txn)
             if original is None or original.state != j.APPROVED or original.type != "sale":
-                return Answer(c.of_error(OriginalNotFound(f"no approved sale {poi_txn!r} to reverse")), None, None)
+                return Answer(c.of_error(OriginalNotFound(f"no approved sale {poi_txn!r} to reverse",
+                                                      message_key="engine.no_trace", trace=poi_txn, batch="")),
+                              None, None)
             if original.batch == self.engine.journal.batch:
                 work = self.engine.void(original.stan, self.sources.for_original(original))
             else:
@@ -180,7 +188,7 @@ class Till:
         except asyncio.CancelledError:
             if running.abort_reason is None or not task.cancelled():
                 raise   # the daemon itself is stopping
-            return c.aborted(running.abort_reason)
+            return c.of_kind(ErrorKind.CANCELLED, running.abort_reason)
         finally:
             timer.cancel()
 
@@ -192,17 +200,19 @@ class Till:
         except Exception as e:
             return c.of_error(e)
 
-    async def _refund(self, amount: int) -> Verdict:
+    async def _refund(self, running: _Running, amount: int) -> Verdict:
         """An unreferenced refund: the card is read first, the refund goes against its latest approved sale."""
         try:
             presented = await self._read(self.sources.for_payment(), amount)
+            running.own_read = False
             if isinstance(presented, WalletCode):
-                return c.Verdict(c.FAILURE, "NotAllowed", "a wallet code cannot be refunded here: present the card")
+                return c.of_kind(ErrorKind.REFUSED, "a wallet code cannot be refunded here: present the card")
             token = pan_token(self.engine.config.terminal.token_key, presented.pan)
             original = self._refundable(token, amount)
             if original is None:
                 raise OriginalNotFound(f"no approved sale of at least {amount} fen with card "
-                                       f"{presented.masked_pan} in this terminal's journal")
+                                       f"{presented.masked_pan} in this terminal's journal",
+                                       message_key="engine.no_rrn", rrn="")
             outcome = await self.engine.refund(original.rrn or "", amount, [_Presented(presented)])
             return c.of_outcome(outcome)
         except asyncio.CancelledError:
@@ -233,7 +243,7 @@ class Till:
         if request.state == RUNNING:
             if self._running is not None and self._running.request is not None \
                     and self._running.request.id == request.id:
-                raise Busy("this payment is still running")
+                raise Busy("this payment is still running", running="payment", requested="payment")
             request = self._resolve(request)
         assert request.outcome is not None
         verdict = Verdict.from_record(request.outcome)
@@ -253,14 +263,15 @@ class Till:
     def _resolve(self, request: EcrRequest) -> EcrRequest:
         txn = self.engine.journal.find_by_stan(request.stan, request.batch) if request.stan else None
         if txn is None:
-            verdict = c.aborted("interrupted by a restart before anything was sent: no money taken")
+            verdict = c.of_kind(ErrorKind.TERMINAL, "interrupted by a restart before anything was sent: "
+                                                    "no money taken")
         elif txn.state == j.APPROVED:
             verdict = Verdict(c.SUCCESS, None, "approved (answered after a restart)", txn.id)
         elif txn.state == j.DECLINED:
-            verdict = Verdict(c.FAILURE, "Refusal", "declined (answered after a restart)", txn.id)
+            verdict = c.of_kind(ErrorKind.DECLINED, "declined (answered after a restart)", txn.id)
         else:
-            verdict = Verdict(c.FAILURE, "Aborted", f"interrupted by a restart: the engine's reversal rules "
-                                                    f"apply, transaction {txn.state}: no money taken", txn.id)
+            verdict = c.of_kind(ErrorKind.NO_ANSWER, f"interrupted by a restart: the engine's reversal rules "
+                                                     f"apply, transaction {txn.state}: no money taken", txn.id)
         log.warning("payment %s of register %s interrupted by a restart: %s",
                     request.sale_txn_id, request.sale_id, verdict.message)
         return self.log.finish(request.id, verdict.to_record(), verdict.txn_id)
@@ -297,7 +308,7 @@ class Till:
 
     async def settle(self) -> SettlementOutcome:
         if self._running is not None:
-            raise Busy("a payment is running on this terminal")
+            raise Busy("a payment is running on this terminal", running="payment", requested="settlement")
         self._running = _Running(None)
         try:
             return await self.engine.settle()

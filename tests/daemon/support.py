@@ -17,7 +17,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[2]
 API_KEY = "register-key-1"
 KEY_ID, KEY_VERSION, PASSPHRASE = "CryptoKeyIdentifier12345", 1, "p@ssw0rd123456"
-POS = [sys.executable, "-m", "pos.cli"]
+POS = [sys.executable, "-m", "pos.cli.main"]
 
 
 def pos_command(state_dir: Path, *args: str) -> list[str]:
@@ -38,7 +38,7 @@ class Daemon:
         self.log_path = state_dir / "daemon-test.log"
 
     def command(self) -> list[str]:
-        return [self.python, "-m", "pos.cli", *self.globals, "--state-dir", str(self.state_dir), "daemon", "--simulate",
+        return [self.python, "-m", "pos.cli.main", *self.globals, "--state-dir", str(self.state_dir), "daemon", "--simulate",
                 "--listen", "127.0.0.1:0", "--api-key", API_KEY, "--key-id", KEY_ID,
                 "--key-version", str(KEY_VERSION), "--passphrase", PASSPHRASE, *self.extra]
 

@@ -15,7 +15,7 @@ import pytest
 from telium import Telium, TeliumAsk
 
 from pos.daemon.concert import ConcertError, ConcertRequest, frame, lrc, unframe
-from pos.journal import Journal
+from pos.journal.store import Journal
 from tests.daemon.support import Daemon, queue
 
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from pos import journal as j
+from pos.journal import store as j
 from tests.daemon.support import Daemon, payment, response_of
 from tests.pos.support import AcquirerServer, HostLedger, disagreements, make_config, run_pos, test_cards
 

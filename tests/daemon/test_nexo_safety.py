@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from pos.daemon.envelope import EnvelopeKey, seal_message
-from pos.journal import Journal
+from pos.journal.store import Journal
 from tests.daemon.support import KEY_ID, KEY_VERSION, PASSPHRASE, REPO, Daemon, payment, queue, request, response_of
 
 
@@ -124,7 +124,7 @@ def test_second_request_while_a_payment_runs_is_busy_then_abort(daemon):
         "MessageCategory": "Payment", "SaleID": "REG1", "ServiceID": "busy1"}}))
     assert status == 200 and empty is None
     running.join(60)
-    assert condition(results["first"][1]) == "Aborted"
+    assert condition(results["first"][1]) == "Cancel"
 
 
 def test_still_serving_and_no_pan_in_the_log(daemon):

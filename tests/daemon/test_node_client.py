@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from pos.journal import Journal
+from pos.journal.store import Journal
 from tests.daemon.support import API_KEY, KEY_ID, KEY_VERSION, PASSPHRASE, Daemon, payment, queue, request
 
 NODE_DIR = Path(__file__).parent / "node"
@@ -150,7 +150,7 @@ def test_abort_before_the_card_ends_the_payment_with_nothing_sent(daemon):
             "MessageReference": {"MessageCategory": "Payment", "SaleID": "REG1", "ServiceID": "e1"}})},
     ]})
     paid = results[0]["response"]["SaleToPOIResponse"]["PaymentResponse"]
-    assert paid["Response"]["Result"] == "Failure" and paid["Response"]["ErrorCondition"] == "Aborted"
+    assert paid["Response"]["Result"] == "Failure" and paid["Response"]["ErrorCondition"] == "Cancel"
     assert "error" not in results[1]
     journal = Journal(daemon.state_dir / "journal.db")
     try:
