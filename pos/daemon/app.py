@@ -113,7 +113,7 @@ async def run(config: PosConfig, settings: DaemonSettings, *, stop: asyncio.Even
                                 max_body_bytes=settings.max_body_bytes, max_concurrent=settings.max_concurrent)
         host, port = settings.host_port
         if settings.cert is not None and settings.key is not None:
-            cert, key = settings.cert, settings.key
+            cert, key = Path(settings.cert), Path(settings.key)
         else:
             cert, key = ensure_certificate(config.state_dir, config.terminal.tid, host)
         bound = await server.start(host, port, server_context(cert, key))

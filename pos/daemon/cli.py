@@ -6,11 +6,12 @@ from pathlib import Path
 
 import click
 
+from acquirer.protocol.errors import KIND_TABLE, ErrorKind
 from pos.core.config import PosConfig
 from pos.daemon.customer import ACTIONS, QueueError, queue_action
 from pos.daemon.settings import SettingsError, load_settings
 
-EXIT_TERMINAL = 4
+EXIT_TERMINAL = KIND_TABLE[ErrorKind.TERMINAL].exit_code
 
 
 @click.command("daemon")
@@ -37,7 +38,8 @@ def daemon(config: PosConfig, listen: str | None, api_key: str | None, cert: Pat
             "listen": listen, "api_key": api_key, "cert": cert, "key": key, "key_id": key_id,
             "key_version": key_version, "passphrase": passphrase, "serial": serial_device, "simulate": simulate})
     except SettingsError as e:
-        raise click.ClickException(str(e)) from None
+        click.echo(f"pos daemon: {e}", err=True)
+        raise SystemExit(EXIT_TERMINAL) from None
     logs.configure()
     try:
         asyncio.run(run(config, settings))

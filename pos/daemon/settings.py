@@ -1,33 +1,29 @@
 """The daemon's settings: `[daemon]` of `daemon.toml` in the configuration directory, then the command line.
 
-A pydantic v2 model: every value is checked once, and a bad one is reported
-as `file: key: reason`. The command line (`pos daemon --listen ... --api-key
+A settings model of the kit's one settings loader
+(`acquirer.protocol.settings_file`): every value is checked once, and a bad
+one is reported as `file: key: reason`. The command line (`pos daemon --listen ... --api-key
 ...`) overrides the file key by key, so a register vendor can try the daemon
 without editing a file.
 """
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, field_validator
+
+from acquirer.protocol.settings_file import SettingsError, SettingsModel, read_toml, validate_settings
 
 DAEMON_FILE = "daemon.toml"
 LOOPBACK = "127.0.0.1"
 
 
-class SettingsError(ValueError):
-    pass
-
-
-class DaemonSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class DaemonSettings(SettingsModel):
     listen: str = f"{LOOPBACK}:8443"
     api_key: str | None = Field(default=None, min_length=8)
-    cert: Path | None = None
-    key: Path | None = None
+    cert: str | None = None
+    key: str | None = None
     key_id: str | None = None
     key_version: int = Field(default=1, ge=0)
     passphrase: str | None = Field(default=None, min_length=8)
@@ -66,19 +62,18 @@ def load_settings(config_dir: Path, overrides: dict[str, Any]) -> DaemonSettings
     path = config_dir / DAEMON_FILE
     values: dict[str, Any] = {}
     if path.exists():
-        try:
-            values = dict(tomllib.loads(path.read_text()).get("daemon", {}))
-        except (OSError, tomllib.TOMLDecodeError) as e:
-            raise SettingsError(f"{path}: {e}") from None
-    values.update({k: v for k, v in overrides.items() if v is not None})
-    try:
-        settings = DaemonSettings(**values)
-    except ValidationError as e:
-        first = e.errors()[0]
-        key = ".".join(str(part) for part in first["loc"]) or "daemon"
-        raise SettingsError(f"{path}: daemon.{key}: {first['msg']}") from None
+        data = read_toml(path)
+        unknown = set(data) - {"daemon"}
+        if unknown:
+            raise SettingsError(str(path), sorted(unknown)[0], "unknown table (daemon.toml has only [daemon])")
+        section = data.get("daemon", {})
+        if not isinstance(section, dict):
+            raise SettingsError(str(path), "daemon", "must be a table")
+        values = dict(section)
+    values.update({k: str(v) if isinstance(v, Path) else v for k, v in overrides.items() if v is not None})
+    settings = validate_settings(path, values, DaemonSettings, prefix="daemon.")
     if (settings.key_id is None) != (settings.passphrase is None):
-        raise SettingsError(f"{path}: daemon.key_id and daemon.passphrase go together")
+        raise SettingsError(str(path), "daemon.key_id", "key_id and passphrase go together")
     if (settings.cert is None) != (settings.key is None):
-        raise SettingsError(f"{path}: daemon.cert and daemon.key go together")
+        raise SettingsError(str(path), "daemon.cert", "cert and key go together")
     return settings
