@@ -165,7 +165,6 @@ def payment_body(verdict: Verdict, txn: Txn | None, *, currency: str, sale_data:
     }
     if txn.wallet:
         result["PaymentInstrumentData"] = {"PaymentInstrumentType": "Mobile",
-                                           "MobileData": {"MaskedMSISDN": txn.wallet_code or ""},
                                            "CardData": {"PaymentBrand": BRANDS.get(txn.wallet, txn.wallet),
                                                         "EntryMode": ["Scanned"]}}
     else:

@@ -137,6 +137,19 @@ def test_still_serving_and_no_pan_in_the_log(daemon):
     assert all(json.loads(line) for line in logs.splitlines() if line.startswith("{"))
 
 
+def test_wallet_code_and_a_customer_who_cancels(daemon):
+    queue(daemon.state_dir, "wallet", "alipay")
+    _, answer = daemon.post(payment("5.00", "WALLET-1"))
+    body = response_of(answer, "Payment")
+    assert body["Response"]["Result"] == "Success"
+    assert body["PaymentResult"]["PaymentInstrumentData"]["CardData"] == {"PaymentBrand": "alipay",
+                                                                        "EntryMode": ["Scanned"]}
+    queue(daemon.state_dir, "refuse")
+    before = journal_rows(daemon)
+    _, answer = daemon.post(payment("5.00", "REFUSED-1"))
+    assert condition(answer) == "NotAllowed" and journal_rows(daemon) == before   # nothing sent
+
+
 def test_unknown_path_and_method(daemon):
     status, _ = daemon.post(payment("1.00", "PATH"), path="/other")
     assert status == 404
