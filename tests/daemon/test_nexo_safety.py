@@ -155,3 +155,20 @@ def test_unknown_path_and_method(daemon):
     assert status == 404
 
 
+
+
+def test_sale_reconciliation_closes_the_batch_and_previous_reports_it(daemon):
+    queue(daemon.state_dir, "card", "visa")
+    _, paid = daemon.post(payment("2.50", "Z-1"))
+    assert response_of(paid, "Payment")["Response"]["Result"] == "Success"
+    _, closed = daemon.post(request("Reconciliation", {"ReconciliationType": "SaleReconciliation"}))
+    z = response_of(closed, "Reconciliation")
+    assert z["Response"]["Result"] == "Success"
+    brands = {t["CardBrand"] for t in z["TransactionTotals"]}
+    assert "visa" in brands
+    _, now = daemon.post(request("Reconciliation", {"ReconciliationType": "AcquirerReconciliation"}))
+    x = response_of(now, "Reconciliation")
+    assert x["POIReconciliationID"] != z["POIReconciliationID"] and x["TransactionTotals"] == []
+    _, before = daemon.post(request("Reconciliation", {"ReconciliationType": "PreviousReconciliation",
+                                                       "POIReconciliationID": z["POIReconciliationID"]}))
+    assert response_of(before, "Reconciliation")["TransactionTotals"] == z["TransactionTotals"]
