@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from functools import reduce
@@ -38,6 +39,7 @@ log = logging.getLogger(__name__)
 STX, ETX, EOT, ENQ, ACK, NAK = b"\x02", b"\x03", b"\x04", b"\x05", b"\x06", b"\x15"
 REQUEST_LENGTH = 34
 TRIES = 3
+ENQ_WAIT_S = 3.0   # how long the register may take to ACK our ENQ, per try
 STATUS_DONE, STATUS_REFUSED, STATUS_NOT_HANDLED = "0", "7", "9"
 TYPES = {"0": "sale", "1": "sale", "2": "refund"}
 CHANNEL = "concert"
@@ -201,6 +203,15 @@ class ConcertServer:
                 return bytes(body)
         return None
 
+    def _wait_for(self, expected: bytes, seconds: float) -> bool:
+        """Read until `expected` arrives (True) or `seconds` pass (False); other bytes are line noise."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and not self._stop.is_set():
+            byte = self._read()
+            if byte == expected:
+                return True
+        return False
+
     def _pay(self, request: ConcertRequest) -> Answer | None:
         kind = TYPES.get(request.kind)
         if kind is None or request.currency != self.currency or not 0 < request.amount <= self.max_fen:
@@ -218,7 +229,7 @@ class ConcertServer:
         data = frame(text)
         for _ in range(TRIES):
             self.port.write(ENQ)
-            if self._read() == ACK:
+            if self._wait_for(ACK, ENQ_WAIT_S):
                 break
         else:
             log.warning("register did not take the answer (no ACK to ENQ)")
