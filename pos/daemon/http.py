@@ -46,7 +46,10 @@ def _decimal_default(value: object) -> Any:
 
 
 def _error(status: int, condition: str, message: str, header: Any = None) -> web.Response:
-    body = nexo.error_answer(header if isinstance(header, dict) else {}, "Payment", condition, message)
+    """A nexo Failure answer; the category is the request's when its header names a known one."""
+    header = header if isinstance(header, dict) else {}
+    category = header.get("MessageCategory")
+    body = nexo.error_answer(header, category if category in nexo.SERVICES else "Payment", condition, message)
     return web.Response(status=status, text=_dumps(body), content_type="application/json")
 
 

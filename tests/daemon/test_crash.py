@@ -56,7 +56,13 @@ class Supervisor:
             time.sleep(0.05)
 
     def _kill(self) -> None:
-        while not self.done.wait(self.rng.uniform(0.4, 3.0)):
+        """Once the daemon serves, SIGKILL it at a random moment (a kill during start-up would starve it)."""
+        while not self.done.is_set():
+            if not (self.daemon.state_dir / "daemon.addr").exists():
+                time.sleep(0.05)
+                continue
+            if self.done.wait(self.rng.uniform(0.2, 2.5)):
+                return
             with self.lock:
                 proc = self.daemon.proc
                 if proc is not None and proc.poll() is None:
@@ -90,6 +96,7 @@ def register_pays(daemon: Daemon, number: int, fen: int) -> dict[str, Any]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1200)   # 100 payments and dozens of restarts on a loaded 2-CPU machine
 def test_sigkill_during_register_payments_charges_each_at_most_once(tmp_path: Path) -> None:
     config = make_config(tmp_path / "config", pos={"timeout_s": 5.0})
     opening = test_cards()[CARD]["balance"]
