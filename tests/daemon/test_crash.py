@@ -28,6 +28,7 @@ from tests.daemon.support import Daemon, payment, response_of
 from tests.pos.support import AcquirerServer, HostLedger, disagreements, make_config, run_pos, test_cards
 
 PAYMENTS = 100
+KILLS = 25          # then the payments left run to their end
 CARD = "unionpay-debit"
 
 
@@ -61,7 +62,7 @@ class Supervisor:
             if not (self.daemon.state_dir / "daemon.addr").exists():
                 time.sleep(0.05)
                 continue
-            if self.done.wait(self.rng.uniform(0.2, 2.5)):
+            if self.kills >= KILLS or self.done.wait(self.rng.uniform(0.3, 5.0)):
                 return
             with self.lock:
                 proc = self.daemon.proc
