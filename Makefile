@@ -39,7 +39,9 @@ $(NODE_STAMP): $(NODE_TESTS)/package.json $(NODE_TESTS)/package-lock.json
 	npm ci --prefix $(NODE_TESTS) --no-audit --no-fund
 	touch $@
 
-test: setup node
+test: setup node   # lint and type-check the source first (config in pyproject.toml), then the suite
+	$(VENV)/bin/ruff check pos acquirer drivers receipts
+	$(VENV)/bin/mypy
 	$(PY) -m pytest -n 2
 
 bench: setup

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -63,11 +63,11 @@ def _glyph(path: str, size: int, char: str, cell: int) -> tuple[Image.Image, int
     """
     font = _font(path, size)
     left, top, right, bottom = font.getbbox(char)
-    mask = Image.new("L", (max(1, right - left), max(1, bottom - top)), 0)
+    mask = Image.new("L", (max(1, int(right - left)), max(1, int(bottom - top))), 0)
     ImageDraw.Draw(mask).text((-left, -top), char, font=font, fill=255)
     if mask.width > cell - 1:
         mask = mask.resize((cell - 1, mask.height))
-    return mask, top
+    return mask, int(top)
 
 
 def draw_lines(lines: Sequence[TextLine], profile: PrinterProfile) -> Image.Image:

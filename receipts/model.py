@@ -2,8 +2,8 @@
 
 The model is plain, frozen data that validates itself on construction, so a
 receipt that exists is one that may be printed. In particular it REFUSES a full
-PAN: `masked_pan` may show at most the first 6 and the last 4 digits (DESIGN.md,
-payments.md section 6). Because nothing else on a receipt can carry card data,
+PAN: `masked_pan` may show at most the first 6 and the last 4 digits (docs/payments.md,
+"Cardholder data"). Because nothing else on a receipt can carry card data,
 a receipt (or its JSON, `to_json`) can be stored and printed again.
 
 Money is integer fen (`amount_fen`, always the magnitude); whether it shows as
@@ -253,11 +253,11 @@ class Receipt:
     def needs_signature(self) -> bool:
         return self.outcome.approved and self.cvm is Cvm.SIGNATURE
 
-    def copies(self) -> tuple["Receipt", "Receipt"]:
+    def copies(self) -> tuple[Receipt, Receipt]:
         """Merchant copy then cardholder copy, in printing order."""
         return replace(self, copy=Copy.MERCHANT), replace(self, copy=Copy.CARDHOLDER)
 
-    def as_reprint(self) -> "Receipt":
+    def as_reprint(self) -> Receipt:
         return replace(self, reprint=True)
 
 
@@ -316,7 +316,7 @@ class SettlementReceipt:
                    TransactionType.COMPLETION_VOID)
         return sum(t.signed_amount_fen for t in self.totals if t.transaction in counted)
 
-    def as_reprint(self) -> "SettlementReceipt":
+    def as_reprint(self) -> SettlementReceipt:
         return replace(self, reprint=True)
 
 

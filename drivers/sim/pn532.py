@@ -10,7 +10,7 @@ commands it does not know. The slave side's path is what a reader opens:
 `nfc.clf.pn532` driver on it.
 
 Commands answered (the set nfcpy's driver uses to read ISO-DEP cards, see
-shared/reference/devices.md): Diagnose 00 (line test, extended frames),
+docs/devices.md): Diagnose 00 (line test, extended frames),
 GetFirmwareVersion 02, ReadRegister 06, WriteRegister 08, SetSerialBaudRate 10
 (the Linux driver probes baud rates with stty; a pty accepts any), SetParameters
 12, SAMConfiguration 14, PowerDown 16, RFConfiguration 32 (field on/off and the
@@ -142,7 +142,7 @@ class SimulatedPN532:
         }
 
     # --- lifecycle -------------------------------------------------------------
-    def start(self) -> "SimulatedPN532":
+    def start(self) -> SimulatedPN532:
         self._master, self._slave = os.openpty()
         # raw from the start: an echoing line discipline would bounce our own
         # answers back to us before the host's serial driver sets raw mode.
@@ -164,7 +164,7 @@ class SimulatedPN532:
             os.close(fd)
         self._thread = None
 
-    def __enter__(self) -> "SimulatedPN532":
+    def __enter__(self) -> SimulatedPN532:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -22,7 +22,8 @@ from pydantic import AfterValidator, BeforeValidator, Field, field_validator
 
 from acquirer.protocol.settings_file import SettingsError, SettingsModel, load_settings
 from drivers.nfc import InvalidReaderPath, parse_reader_path
-from drivers.printer import CONNECTION_KINDS, STATUS_MODES, PrinterConfig, PrinterConfigError, load_printer_config
+from drivers.printer import CONNECTION_KINDS, PrinterConfig, PrinterConfigError, load_printer_config
+from drivers.printer.config import StatusMode
 from receipts import Merchant, PrinterProfile, ProfileConfigError, ReceiptFieldError, load_profile
 
 POS_FILE = "pos.toml"
@@ -159,17 +160,12 @@ class PrinterSection(SettingsModel):
 
     connection: str
     profile: str
-    status: str | None = None
+    status: StatusMode | None = None
 
     @field_validator("connection")
     @classmethod
     def _connection(cls, value: str) -> str:
         return _one_of(value, (*CONNECTION_KINDS, NO_PRINTER))
-
-    @field_validator("status")
-    @classmethod
-    def _status(cls, value: str | None) -> str | None:
-        return None if value is None else _one_of(value, tuple(STATUS_MODES))
 
 
 def _one_of(value: str, options: tuple[str, ...]) -> str:
@@ -243,6 +239,7 @@ class PosConfig:
     receipt: ReceiptSettings
     printer: PrinterSettings | None    # None: [printer] connection = "none"
     qr: QrSettings = QrSettings()      # [qr]; every key optional
+    host_named: bool = False           # the command named its host (`--host`): checked against the binding
 
     @property
     def journal_path(self) -> Path:
@@ -270,7 +267,8 @@ def load_config(config_dir: Path, *, state_dir: Path | None = None,
             raise ConfigError("--host", "address", f"{e}, got {host_address!r}") from None
     return PosConfig(config_dir=config_dir, terminal=data.terminal, host=host, nfc=data.nfc,
                      state_dir=state_dir or Path(data.state.dir), receipt=data.receipt,
-                     printer=_printer(path, data.printer, config_dir / PRINTERS_FILE), qr=data.qr)
+                     printer=_printer(path, data.printer, config_dir / PRINTERS_FILE), qr=data.qr,
+                     host_named=host_address is not None)
 
 
 def load_pos_file(config_dir: Path) -> PosFile:

@@ -30,7 +30,7 @@ from pos.core.engine import Engine
 from pos.core.errors import Busy, OriginalNotFound
 from pos.core.outcome import Outcome, SettlementOutcome
 from pos.core.payment import CardData, PaymentRequest, PaymentSource, WalletCode
-from pos.core.tokens import pan_token
+from acquirer.protocol.cardholder import pan_token
 from pos.daemon import conditions as c
 from pos.daemon.conditions import Verdict
 from pos.daemon.ecr_log import RUNNING, Duplicate, EcrLog, EcrRequest

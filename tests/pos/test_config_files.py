@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.pos.support import make_config, run_pos
+import subprocess
+
+from tests.pos.support import BIN, make_config, run_pos
 
 GARBAGE = bytes(range(256)) * 4   # not UTF-8, not TOML
 
@@ -24,6 +26,13 @@ CASES = [
     ("pos.toml", ('language = "en"', "language = true"), "tui.language: input should be 'en' or 'zh'"),
     ("pos.toml", GARBAGE, "(file): not UTF-8 text"),
     ("pos.toml", None, "(file): file not found"),
+    ("acquirer.toml", ("switch_timeout_ms = 3000", "switch_timout_ms = 3000"), "host.switch_timout_ms: unknown key"),
+    ("acquirer.toml", ("delay_ms = 0", 'delay_ms = "soon"'), "issuer[0].delay_ms: input should be a valid integer"),
+    ("acquirer.toml", GARBAGE, "(file): not UTF-8 text"),
+    ("acquirer.toml", None, "(file): file not found"),
+    ("acquirer.toml", ("[server]", "[server"), "(file): not valid TOML"),
+    ("cards.toml", GARBAGE, "(file): not UTF-8 text"),
+    ("cards.toml", None, "(file): file not found"),
 ]
 
 
@@ -37,7 +46,11 @@ def test_a_bad_settings_file_is_one_line_and_exit_4(tmp_path, name, damage, expe
         path.write_bytes(damage)
     else:
         _edit(path, *damage)
-    done = run_pos(config, tmp_path / "state", "history")
+    if name == "pos.toml":
+        done = run_pos(config, tmp_path / "state", "history")
+    else:   # the acquirer's files: its own command line reads them the same way
+        done = subprocess.run([str(BIN / "acquirer"), "terminals", "--config", str(config)],
+                              capture_output=True, text=True, timeout=60)
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert done.returncode == 4, done.stderr
     assert lines == [f"Error: {path}: {expected}" + lines[0].split(expected, 1)[1]], done.stderr
