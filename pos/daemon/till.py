@@ -27,9 +27,9 @@ from typing import Any, Protocol
 from acquirer.protocol.errors import ErrorKind
 from pos.core import events as ev
 from pos.core.engine import Engine
-from pos.core.errors import Busy, OriginalNotFound
+from pos.core.errors import Busy, CardNotRead, OriginalNotFound
 from pos.core.outcome import Outcome, SettlementOutcome
-from pos.core.payment import CardData, PaymentRequest, PaymentSource, WalletCode
+from pos.core.payment import CardData, PaymentRequest, PaymentSource, ReadFailed, WalletCode
 from acquirer.protocol.cardholder import pan_token
 from pos.daemon import conditions as c
 from pos.daemon.conditions import Verdict
@@ -226,7 +226,10 @@ class Till:
         tasks = [asyncio.ensure_future(s.read(request)) for s in sources]
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-            return next(iter(done)).result()
+            try:
+                return next(iter(done)).result()
+            except ReadFailed as failure:   # the tap gave no card data: as the engine reports it
+                raise CardNotRead(failure) from None
         finally:
             for task in tasks:
                 task.cancel()

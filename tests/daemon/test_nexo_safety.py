@@ -172,3 +172,11 @@ def test_sale_reconciliation_closes_the_batch_and_previous_reports_it(daemon):
     _, before = daemon.post(request("Reconciliation", {"ReconciliationType": "PreviousReconciliation",
                                                        "POIReconciliationID": z["POIReconciliationID"]}))
     assert response_of(before, "Reconciliation")["TransactionTotals"] == z["TransactionTotals"]
+
+
+def test_a_refund_the_customer_cancels_sends_nothing(daemon):
+    queue(daemon.state_dir, "refuse")
+    before = journal_rows(daemon)
+    _, answer = daemon.post(payment("1.00", "REFUND-REFUSED", refund=True))
+    assert condition(answer) == "NotAllowed" and journal_rows(daemon) == before
+    assert "internal error" not in json.dumps(answer, default=str)
