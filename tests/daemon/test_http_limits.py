@@ -62,3 +62,24 @@ def test_requests_beyond_the_limit_are_busy_and_a_failure_inside_is_a_500():
     assert statuses == [200, 200]
     assert broken_status == 500
     assert broken["SaleToPOIResponse"]["PaymentResponse"]["Response"]["ErrorCondition"] == "UnavailableService"
+
+
+async def _clear_request_when_encryption_is_required() -> tuple[int, dict[str, Any], int]:
+    service = SlowService()
+    server = NexoHttpServer(service, api_key="k" * 8, keyring=Keyring([]),  # type: ignore[arg-type]
+                            require_encryption=True)
+    host, port = await server.start("127.0.0.1", 0, None)
+    try:
+        async with aiohttp.ClientSession() as session:
+            message = json.dumps({"SaleToPOIRequest": {"MessageHeader": {"MessageCategory": "Login"}}})
+            async with session.post(f"http://{host}:{port}/nexo/", data=message,
+                                    headers={"X-API-Key": "k" * 8}) as reply:
+                return reply.status, await reply.json(), service.entered
+    finally:
+        await server.close()
+
+
+def test_a_clear_request_is_refused_when_encryption_is_required():
+    status, body, entered = asyncio.run(_clear_request_when_encryption_is_required())
+    assert status == 200 and entered == 0
+    assert body["SaleToPOIResponse"]["LoginResponse"]["Response"]["ErrorCondition"] == "NotAllowed"
