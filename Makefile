@@ -8,7 +8,10 @@ STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := python3-venv python3-dev libzbar0 tmux fonts-wqy-microhei libusb-1.0-0
 
-.PHONY: setup demo test bench serve clean
+.PHONY: setup demo test bench serve clean node
+
+NODE_TESTS := tests/daemon/node
+NODE_STAMP := $(NODE_TESTS)/node_modules/.installed
 
 setup: $(STAMP)
 
@@ -29,7 +32,14 @@ $(STAMP): pyproject.toml
 demo: setup   # the checkout screen on simulated devices (`pos demo` is the scripted run)
 	$(VENV)/bin/pos
 
-test: setup   # lint and type-check the source first (config in pyproject.toml), then the suite
+# Adyen's Node library drives `pos daemon` in tests/daemon (node and npm must be on the PATH)
+node: $(NODE_STAMP)
+
+$(NODE_STAMP): $(NODE_TESTS)/package.json $(NODE_TESTS)/package-lock.json
+	npm ci --prefix $(NODE_TESTS) --no-audit --no-fund
+	touch $@
+
+test: setup node   # lint and type-check the source first (config in pyproject.toml), then the suite
 	$(VENV)/bin/ruff check pos acquirer drivers receipts
 	$(VENV)/bin/mypy
 	$(PY) -m pytest -n 2
@@ -41,4 +51,4 @@ serve: setup
 	$(VENV)/bin/acquirer serve
 
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) var .pytest_cache $(NODE_TESTS)/node_modules

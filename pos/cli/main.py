@@ -40,6 +40,7 @@ from pos.core.engine import Engine, Outcome
 from pos.core.errors import CardNotRead
 from pos.core.payment import PaymentSource
 from pos.core.pinpad import FixedPin
+from pos.daemon.cli import daemon
 from pos.devices.contactless import open_contactless
 from pos.devices.errors import as_tillkit_error
 from pos.devices.printing import receipt_name
@@ -531,6 +532,7 @@ def demo(config: PosConfig) -> None:
 
 
 main.add_command(sim)
+main.add_command(daemon)
 
 if __name__ == "__main__":
     main()

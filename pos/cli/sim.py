@@ -29,6 +29,7 @@ from acquirer.protocol.mpm import MalformedMpm, parse_mpm
 from acquirer.protocol.wallets import WALLETS_FILE, WalletFileError, load_wallets
 from pos.core.amount import format_amount
 from pos.core.config import PosConfig
+from pos.daemon.cli import customer
 from pos.devices.terminal import WALLET_APPS_FILE
 from pos.simulated.virtual_card import ATC_DIR
 
@@ -147,3 +148,6 @@ def _endpoint(config: PosConfig, option: str | None) -> tuple[str, int]:
     if not host or not port_text.isdigit():
         raise click.UsageError(f"--acquirer must be HOST:PORT, got {option!r}")
     return host, int(port_text)
+
+
+sim.add_command(customer)
