@@ -1,6 +1,7 @@
 # tillkit — the two quick-start commands are `make demo` (the checkout screen) and `make test`.
 # Both install what they need first: system packages through apt when missing
-# (python3-venv, libzbar0, tmux), then the Python packages into .venv.
+# (python3-venv, libzbar0, tmux; nodejs and npm for the ECR tests), then the Python
+# packages into .venv and the Node pieces of the ECR tests.
 
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
@@ -32,10 +33,12 @@ $(STAMP): pyproject.toml
 demo: setup   # the checkout screen on simulated devices (`pos demo` is the scripted run)
 	$(VENV)/bin/pos
 
-# Adyen's Node library drives `pos daemon` in tests/daemon (node and npm must be on the PATH)
+# Adyen's Node library drives `pos daemon` in tests/daemon: Debian's nodejs and npm when the machine has none
 node: $(NODE_STAMP)
 
 $(NODE_STAMP): $(NODE_TESTS)/package.json $(NODE_TESTS)/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "installing system packages: nodejs npm"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nodejs npm; }
 	npm ci --prefix $(NODE_TESTS) --no-audit --no-fund
 	touch $@
 
