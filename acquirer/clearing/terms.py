@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -55,7 +56,12 @@ MAX_ISSUER_DEBIT_PPM, MAX_ISSUER_DEBIT_CAP = 3500, 1300
 MAX_ISSUER_CREDIT_PPM = 4500
 MAX_NETWORK_PPM, MAX_NETWORK_CAP = 325, 325
 
-Percent = Annotated[Decimal, Field(ge=0, le=100)]
+def _rate(value: Decimal) -> Decimal:
+    percent_to_ppm(value)   # refuses more than 4 decimals
+    return value
+
+
+Percent = Annotated[Decimal, Field(ge=0, le=100), AfterValidator(_rate)]
 Fen = Annotated[int, Field(ge=0, strict=True)]
 
 
@@ -83,12 +89,6 @@ class SchemeRates(_Model):
     network_pct: Percent
     network_cap_fen: Fen | None = None
 
-    @field_validator("issuer_pct", "network_pct")
-    @classmethod
-    def _four_decimals(cls, v: Decimal) -> Decimal:
-        percent_to_ppm(v)
-        return v
-
     @property
     def issuer_ppm(self) -> int:
         return _ppm(self.issuer_pct)
@@ -103,12 +103,6 @@ class WalletRates(_Model):
 
     fee_pct: Percent
     fee_cap_fen: Fen | None = None
-
-    @field_validator("fee_pct")
-    @classmethod
-    def _four_decimals(cls, v: Decimal) -> Decimal:
-        percent_to_ppm(v)
-        return v
 
     @property
     def fee_ppm(self) -> int:
@@ -126,8 +120,6 @@ class FeeSchedule(_Model):
 
     @model_validator(mode="after")
     def _within_regulation(self) -> FeeSchedule:
-        for name in ("issuer_debit_pct", "issuer_credit_pct", "network_pct"):
-            percent_to_ppm(getattr(self, name))
         if self.issuer_debit_ppm > MAX_ISSUER_DEBIT_PPM or self.issuer_debit_cap_fen > MAX_ISSUER_DEBIT_CAP:
             raise ValueError("issuer debit fee is at most 0.35% and capped at 1300 fen (13 CNY)")
         if self.issuer_credit_ppm > MAX_ISSUER_CREDIT_PPM:
@@ -155,12 +147,6 @@ class RatePlan(_Model):
     name: str = Field(min_length=1, max_length=16)
     acquirer_pct: Percent
     acquirer_cap_fen: Fen | None = None
-
-    @field_validator("acquirer_pct")
-    @classmethod
-    def _four_decimals(cls, v: Decimal) -> Decimal:
-        percent_to_ppm(v)
-        return v
 
     @property
     def acquirer_ppm(self) -> int:
