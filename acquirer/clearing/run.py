@@ -35,8 +35,8 @@ from acquirer.clearing.clock import clearing_date
 from acquirer.clearing.errors import ClearingError
 from acquirer.clearing.events import DISPUTE_CODES, Channel, ClearingEvent, ClearingLine
 from acquirer.clearing.fees import FeeEngine
-from acquirer.clearing.files import RecordFile
-from acquirer.clearing.layouts import POSITION
+from acquirer.clearing.files import RecordFile, detail_values
+from acquirer.clearing.layouts import DETAIL, POSITION
 from acquirer.clearing.settlement_calendar import SettlementCalendar
 
 __all__ = ["DayResult", "Posting", "Totals", "clear_day", "file_names", "payable_account"]
@@ -134,13 +134,14 @@ def clear_day(day: date, events: Iterable[ClearingEvent], engine: FeeEngine, cal
                     statement.close(result)
                     done_mids.add(statement.mid)
                 statement = _Statement(event.mid, opener, acquirer, day, settlement)
-            statement.file.detail(line)
+            record = DETAIL.format(detail_values(line))
+            statement.file.detail(line, record)
             detail = details.get(event.institution)
             if detail is None:
                 detail = details[event.institution] = RecordFile(
                     stack.enter_context(opener(f"detail-{event.institution}.txt")), "DETL", acquirer,
                     event.institution, day, settlement)
-            detail.detail(line)
+            detail.detail(line, record)
             result.lines += 1
             result.merchants.setdefault(event.mid, Totals()).add(line)
             result.institutions.setdefault(event.institution, Totals()).add(line)
