@@ -4,12 +4,13 @@ Each migration is (version, description, script). The script is written in
 the SQL both databases share; `acquirer.storage.postgres` turns SQLite's
 storage classes into PostgreSQL's (see `postgres_script`) and replaces the
 few statements PostgreSQL does differently through `POSTGRES_OVERRIDES`
-(version -> script). Adding a migration means appending here: both backends
-then apply it, and both refuse a database newer than the list.
+(version -> script), adding what only it needs (`POSTGRES_ADDITIONS`).
+Adding a migration means appending here: both backends then apply it, and
+both refuse a database newer than the list.
 """
 from __future__ import annotations
 
-__all__ = ["MIGRATIONS", "POSTGRES_OVERRIDES", "MigrationError", "latest_version"]
+__all__ = ["MIGRATIONS", "POSTGRES_ADDITIONS", "POSTGRES_OVERRIDES", "MigrationError", "latest_version"]
 
 
 class MigrationError(RuntimeError):
@@ -191,3 +192,22 @@ CREATE TABLE wallet_codes (
 
 def latest_version() -> int:
     return MIGRATIONS[-1][0]
+
+
+#: What PostgreSQL runs instead of (or after) a migration's shared script, by version. The
+#: rest of the schema is the shared script translated (`acquirer.storage.postgres.postgres_script`).
+POSTGRES_OVERRIDES: dict[int, str] = {
+    # migration 2 rebuilds `transactions` to widen its status CHECK, SQLite's only way; PostgreSQL
+    # replaces the constraint in place (its other tables keep their foreign keys to it)
+    2: """
+ALTER TABLE transactions DROP CONSTRAINT transactions_status_check;
+ALTER TABLE transactions ADD CONSTRAINT transactions_status_check CHECK (status IN
+    ('approved', 'declined', 'voided', 'reversed', 'completed', 'tombstone', 'pending'));
+""" + MIGRATIONS[1][2].split("ALTER TABLE transactions_v2 RENAME TO transactions;", 1)[1],
+}
+
+#: Objects only PostgreSQL needs, created with a migration (version -> script): the sequence
+#: RRNs come from when several host processes issue them (SQLite's one process counts itself).
+POSTGRES_ADDITIONS: dict[int, str] = {
+    1: "CREATE SEQUENCE rrn_seq MINVALUE 1 MAXVALUE 999999999999 CYCLE;\n",
+}
