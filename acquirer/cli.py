@@ -11,6 +11,8 @@
 - `acquirer migrate [--db PATH|URL]`: bring the database to this code's schema.
 - `acquirer terminals [--json]`: registered terminals with their test TMKs and
   MAC algorithm.
+- `acquirer clear | statement | payouts | dispute`: clearing (acquirer.clearing.commands,
+  docs/clearing.md).
 - `acquirer cards [--json]`: the test cards of the issuers' card file, with
   PAN, PSN, expiry, PIN, keys and opening balance (credit cards: the limit).
 
@@ -26,7 +28,6 @@ import signal
 import socket
 import sys
 from contextlib import suppress
-from pathlib import Path
 
 import click
 from rich.console import Console
@@ -139,7 +140,12 @@ async def _serve(config: AcquirerConfig, config_dir: str | None, address: str, p
                  sock: socket.socket | None, apps_sock: socket.socket | None, announce: bool) -> None:
     from acquirer.host import Host
     from acquirer.server import Server
-    from acquirer.storage import Checkpointer, MigrationError, is_postgres_url, open_store
+    from acquirer.storage import (
+        Checkpointer,
+        MigrationError,
+        is_postgres_url,
+        open_store,
+    )
     from acquirer.wallet_apps import WalletAppServer
 
     await protocol.attach()
@@ -178,7 +184,7 @@ async def _serve(config: AcquirerConfig, config_dir: str | None, address: str, p
     store.close()
 
 
-def _reload_links(host, config_dir: str | None) -> None:  # noqa: ANN001 - Host, imported lazily
+def _reload_links(host, config_dir: str | None) -> None:
     try:
         fresh = load_config(config_dir)
     except ConfigError as e:
@@ -227,3 +233,13 @@ def _print(rows: list[dict], as_json: bool, title: str) -> None:
     for row in rows:
         table.add_row(*("" if row[c] is None else str(row[c]) for c in columns))
     Console().print(table)
+
+
+def _add_clearing_commands() -> None:
+    """`clear`, `statement`, `payouts`, `dispute` (acquirer.clearing.commands)."""
+    from acquirer.clearing.commands import COMMANDS
+    for command in COMMANDS:
+        main.add_command(command)
+
+
+_add_clearing_commands()

@@ -187,6 +187,72 @@ CREATE TABLE wallet_codes (
     used_at TEXT NOT NULL
 ) WITHOUT ROWID;
 """),
+    (3, "clearing: cleared days, clearing lines, merchants' days, disputes", """
+-- one row per cleared day, written in the same transaction as its lines and postings
+CREATE TABLE clearing_days (
+    clearing_date TEXT PRIMARY KEY,      -- YYYY-MM-DD (Asia/Shanghai business day)
+    settlement_date TEXT NOT NULL,       -- the merchants' payout date (T+1 working day)
+    lines INTEGER NOT NULL,
+    checksums TEXT NOT NULL,             -- JSON: file name -> SHA-256 of the file before its trailer
+    cleared_at TEXT NOT NULL             -- UTC ISO 8601
+);
+
+-- every event cleared, with its fees: the statements are made again from these rows
+CREATE TABLE clearing_lines (
+    source TEXT NOT NULL,                -- posting, chargeback, representment
+    source_id INTEGER NOT NULL,          -- postings.id or disputes.id
+    clearing_date TEXT NOT NULL,
+    seq INTEGER NOT NULL,                -- order within the day (merchant, then time)
+    txn_id INTEGER,                      -- the transaction the event belongs to
+    code TEXT NOT NULL,                  -- SAL, VOD, RFD, CMP, CVD, WSL, MPM, RVS, CHB, REP
+    late INTEGER NOT NULL,
+    occurred_at TEXT NOT NULL,           -- UTC ISO 8601
+    tid TEXT NOT NULL,
+    mid TEXT NOT NULL,
+    stan TEXT NOT NULL,
+    rrn TEXT NOT NULL,
+    auth_code TEXT NOT NULL,
+    masked_account TEXT NOT NULL,        -- masked PAN or payer: never a full PAN
+    scheme TEXT NOT NULL,
+    institution TEXT NOT NULL,
+    channel TEXT NOT NULL,               -- D domestic card, F foreign scheme, W wallet
+    credit INTEGER NOT NULL,
+    amount INTEGER NOT NULL,             -- fen, merchant's view
+    mcc TEXT NOT NULL,
+    issuer_fee INTEGER NOT NULL,
+    network_fee INTEGER NOT NULL,
+    network_fee_issuer INTEGER NOT NULL,
+    acquirer_fee INTEGER NOT NULL,
+    original_date TEXT,
+    PRIMARY KEY (source, source_id)
+);
+CREATE INDEX clearing_lines_day ON clearing_lines (clearing_date, mid, seq);
+CREATE INDEX clearing_lines_txn ON clearing_lines (txn_id);
+
+-- each merchant's net per cleared day: what the payouts add up
+CREATE TABLE merchant_days (
+    clearing_date TEXT NOT NULL,
+    mid TEXT NOT NULL,
+    settlement_date TEXT NOT NULL,
+    lines INTEGER NOT NULL,
+    amount INTEGER NOT NULL,
+    mdr INTEGER NOT NULL,
+    net INTEGER NOT NULL,
+    PRIMARY KEY (clearing_date, mid)
+);
+CREATE INDEX merchant_days_settlement ON merchant_days (settlement_date);
+
+CREATE TABLE disputes (
+    id INTEGER PRIMARY KEY,
+    txn_id INTEGER NOT NULL REFERENCES transactions(id),
+    amount INTEGER NOT NULL,             -- fen charged back
+    state TEXT NOT NULL CHECK (state IN ('opened', 'represented', 'closed')),
+    reason TEXT,
+    opened_at TEXT NOT NULL,
+    represented_at TEXT,
+    closed_at TEXT
+);
+"""),
 )
 
 
