@@ -28,12 +28,16 @@ import signal
 import socket
 import sys
 from contextlib import suppress
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
 from rich.table import Table
 
 from acquirer.config import AcquirerConfig, ConfigError, load_config
+
+if TYPE_CHECKING:
+    from acquirer.clearing.serving import ClearingServer
 
 __all__ = ["main"]
 
@@ -169,6 +173,7 @@ async def _serve(config: AcquirerConfig, config_dir: str | None, address: str, p
         apps_address, apps_port = await apps.start(address, wallet_port, sock=apps_sock)
         if announce:
             click.echo(f"wallet apps listening on {apps_address}:{apps_port}")
+    clearing = await _start_clearing(config, target, announce)
     sys.stdout.flush()
     serving = asyncio.create_task(server.serve_forever())
     await stop.wait()
@@ -176,12 +181,35 @@ async def _serve(config: AcquirerConfig, config_dir: str | None, address: str, p
     await server.close()
     if apps is not None:
         await apps.close()
+    if clearing is not None:
+        await clearing.close()
     serving.cancel()
     host.store.commit_now()
     log.info("group commit: %d units in %d commits", host.store.units, host.store.commits)
     if checkpointer is not None:
         checkpointer.stop()
     store.close()
+
+
+async def _start_clearing(config: AcquirerConfig, target: str, announce: bool) -> ClearingServer | None:
+    """Automatic clearing and the statement endpoint, when the configuration has `clearing.toml`."""
+    from acquirer.clearing.serving import ClearingServer
+    from acquirer.clearing.terms import CLEARING_FILE, TermsError, load_clearing
+    from acquirer.storage import open_store
+
+    if not (config.directory / CLEARING_FILE).exists():
+        log.info("no %s: no clearing in this host", CLEARING_FILE)
+        return None
+    try:
+        clearing_config, calendar = load_clearing(config.directory)
+    except TermsError as e:
+        raise click.ClickException(str(e)) from None
+    server = ClearingServer(clearing_config, calendar, config.host.institution,
+                            lambda: open_store(target, config.database.synchronous))
+    bound = await server.start()
+    if bound is not None and announce:
+        click.echo(f"statements listening on {bound[0]}:{bound[1]}")
+    return server
 
 
 def _reload_links(host, config_dir: str | None) -> None:
