@@ -54,7 +54,7 @@ from datetime import datetime
 import sqlite_utils
 
 from acquirer.protocol_workers import ProtocolWork
-from acquirer.commit import CommitFailed, GroupCommit
+from acquirer.commit import CommitFailed, CommitOutcomeUnknown, GroupCommit
 from acquirer.config import AcquirerConfig, Terminal
 from acquirer.decline import Decline
 from acquirer.issuer import Issuer
@@ -155,6 +155,9 @@ class Host:
             return self._format_error(payload, e.partial)
         try:
             return await self._dispatch(msg, payload)
+        except CommitOutcomeUnknown as e:   # no answer: the terminal reverses, whichever it was
+            log.error("no answer to %s from terminal %s STAN %s: %s", msg.get("t"), msg.get("41"), msg.get("11"), e)
+            return None
         except (StorageUnavailable, CommitFailed) as e:
             log.warning("database unavailable for %s from terminal %s STAN %s: %s",
                         msg.get("t"), msg.get("41"), msg.get("11"), e)

@@ -29,7 +29,7 @@ from typing import Any
 
 import sqlite_utils
 
-__all__ = ["NegativeBalance", "SQLiteStore", "StorageUnavailable", "Store", "TXN_COLUMNS"]
+__all__ = ["NegativeBalance", "OutcomeUnknown", "SQLiteStore", "StorageUnavailable", "Store", "TXN_COLUMNS"]
 
 #: the columns of `records.TxnRow`, in its order
 TXN_COLUMNS = ("id, txn_type, tid, mid, batch, stan, local_date, amount, card_token, issuer, status, "
@@ -44,6 +44,12 @@ class NegativeBalance(Exception):
 
 class StorageUnavailable(RuntimeError):
     """The database cannot be reached or the transaction was lost (the request gets 96)."""
+
+
+class OutcomeUnknown(StorageUnavailable):
+    """The connection broke during COMMIT and the database could not be asked whether it
+    committed: the host must not answer (a 96 could deny an approval the ledger holds);
+    the terminal's reversal settles it."""
 
 
 @functools.cache
