@@ -187,7 +187,40 @@ CREATE TABLE wallet_codes (
     used_at TEXT NOT NULL
 ) WITHOUT ROWID;
 """),
-    (3, "clearing: cleared days, clearing lines, merchants' days, disputes", """
+    (3, "trace-number reuse and sign-on keys not yet used (issue 12)", """
+-- keyed HMAC of a request's field 55 (tokens.icc_fingerprint): a resent request has the same,
+-- another card transaction under the same STAN another (processing: duplicates and reuses)
+ALTER TABLE transactions ADD COLUMN fingerprint TEXT;
+
+-- requests refused because their STAN was taken by another transaction: a reversal for one of
+-- them must not undo that other transaction
+CREATE TABLE trace_reuses (
+    id INTEGER PRIMARY KEY,
+    tid TEXT NOT NULL,
+    mid TEXT NOT NULL,
+    batch TEXT NOT NULL,
+    stan TEXT NOT NULL,
+    local_date TEXT NOT NULL,
+    txn_type TEXT NOT NULL,
+    amount INTEGER NOT NULL,
+    card_token TEXT,
+    original_id INTEGER REFERENCES transactions(id),   -- the transaction holding the STAN
+    created_at TEXT NOT NULL
+);
+CREATE INDEX trace_reuses_key ON trace_reuses (tid, mid, batch, stan);
+
+-- sign-ons whose keys no request has used yet: the working keys in terminal_state stay valid
+-- until a request is MACed with one of these (sessions)
+CREATE TABLE pending_signons (
+    id INTEGER PRIMARY KEY,
+    tid TEXT NOT NULL,
+    mid TEXT NOT NULL,
+    working_keys BLOB NOT NULL,          -- field 62 as sent: keys under the TMK, never in clear
+    signed_on_at REAL NOT NULL
+);
+CREATE INDEX pending_signons_terminal ON pending_signons (tid, mid);
+"""),
+    (4, "clearing: cleared days, clearing lines, merchants' days, disputes", """
 -- one row per cleared day, written in the same transaction as its lines and postings
 CREATE TABLE clearing_days (
     clearing_date TEXT PRIMARY KEY,      -- YYYY-MM-DD (Asia/Shanghai business day)
