@@ -16,10 +16,12 @@ from acquirer.clearing.errors import ClearingError
 from acquirer.clearing.service import Clearing
 from acquirer.clearing.terms import load_clearing
 from acquirer.config import load_config
+from acquirer.protocol.messages import CardInput, FinancialRequest, reversal_of
 from acquirer.protocol.transactions import TxnType
 from acquirer.storage import open_store
 from tests.acquirer.conftest import make_config
 from tests.acquirer.terminal import SHANGHAI, TestCard, TestTerminal, original_of
+from tests.acquirer.test_wallet_channel import code
 from tests.clearing.parse import read_file
 
 REPO_CONFIG = Path(__file__).resolve().parents[2] / "config"
@@ -214,3 +216,31 @@ def test_an_earlier_day_with_money_is_cleared_first(day):
     with pytest.raises(ClearingError, match="clearing day 2026-12-03 holds uncleared money"):
         day.clearing.clear(date(2026, 12, 4))
     assert [o.day for o in day.clearing.clear_through()] == [DAY, date(2026, 12, 4)]
+
+
+def test_wallet_payments_clear_at_the_wallet_rate(day):
+    t1 = day.terminal("10000001")
+
+    def pay(kind: str, amount: int) -> tuple[FinancialRequest, dict[str, str]]:
+        request = FinancialRequest(TxnType.WALLET_SALE, t1.terminal, t1.next_stan(), t1.batch, CardInput("032"),
+                                   amount=amount, wallet_data=code(kind, at=day.now))
+        return request, t1.send(request)
+
+    _, paid = pay("alipay", 10_000)
+    assert paid["39"] == "00"
+    day.at(9, 5)
+    reversed_order, answer = pay("wechat", 2_000)
+    assert answer["39"] == "00"
+    assert t1.exchange(reversal_of(reversed_order, "98").to_message())["39"] == "00"
+    day.at(23, 30)
+    outcome = day.clearing.clear(DAY)
+    records = read_file((outcome.directory / f"statement-{MID_1}.txt").read_bytes()).records
+    assert [(r["code"], r["scheme"], r["institution"], r["card_type"], r["amount"], r["issuer_fee"], r["mdr"])
+            for r in records] == [
+        ("WSL", "alipay", "wallet-alipay", "W", 10_000, 38, 38 + 10),
+        ("WSL", "wechat", "wallet-wechat", "W", 2_000, 8, 8 + 2),          # 7.6 -> 8
+        ("RVS", "wechat", "wallet-wechat", "W", -2_000, -8, -(8 + 2))]
+    assert all("*" in str(r["account"]) for r in records)
+    detail = read_file((outcome.directory / "detail-wallet-alipay.txt").read_bytes())
+    assert detail.trailer["total_2"] == 48
+    ledger_balanced(day)
