@@ -244,3 +244,27 @@ def test_wallet_payments_clear_at_the_wallet_rate(day):
     detail = read_file((outcome.directory / "detail-wallet-alipay.txt").read_bytes())
     assert detail.trailer["total_2"] == 48
     ledger_balanced(day)
+
+
+def test_a_void_and_a_refund_after_the_cutoff_clear_on_the_next_day(day):
+    t1 = day.terminal("10000001")
+    debit = day.card("unionpay-debit")
+    day.at(22, 59, 59, 999_000)
+    sale = t1.request(TxnType.SALE, debit, 10_000)
+    reply = t1.send(sale)
+    refunded = t1.request(TxnType.SALE, debit, 8_000)
+    refunded_reply = t1.send(refunded)
+    day.at(23, 0, 0)                                          # the 4th's clearing day begins
+    assert t1.financial(TxnType.VOID, debit, 10_000, original=original_of(reply, sale))["39"] == "00"
+    assert t1.financial(TxnType.REFUND, debit, 3_000,
+                        original=original_of(refunded_reply, refunded))["39"] == "00"
+    day.at(23, 30)
+    first = read_file((day.clearing.clear(DAY).directory / f"statement-{MID_1}.txt").read_bytes())
+    assert [(r["code"], r["amount"]) for r in first.records] == [("SAL", 10_000), ("SAL", 8_000)]
+    day.at(23, 30, days=1)
+    second = read_file((day.clearing.clear(date(2026, 12, 4)).directory / f"statement-{MID_1}.txt").read_bytes())
+    assert [(r["code"], r["amount"], r["mdr"], r["adjustment"], r["original_date"]) for r in second.records] == [
+        ("VOD", -10_000, -(35 + 3 + 10), "A", 20261203),     # exactly what the sale took
+        ("RFD", -3_000, -(11 + 1 + 3), "A", 20261203)]       # 10.5 -> 11, 0.975 -> 1, 3
+    assert second.header["settlement_date"] == 20261207    # Friday's clearing day is paid on Monday
+    ledger_balanced(day)
