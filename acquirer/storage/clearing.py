@@ -93,8 +93,20 @@ class ClearingStore:
         """
         self._x("DROP TABLE IF EXISTS clearing_events")
         self._x(_EVENTS, (end.isoformat(),))
-        yield from self._x(f"SELECT {_EVENT_COLUMNS} FROM clearing_events ORDER BY mid, at, pid")
+        yield from self._stream(f"SELECT {_EVENT_COLUMNS} FROM clearing_events ORDER BY mid, at, pid")
         self._x("DROP TABLE clearing_events")
+
+    def _stream(self, sql: str) -> Iterator[EventRow]:
+        """Rows as they come: SQLite's cursor steps through them; on PostgreSQL a server-side
+        cursor fetches them in batches (a plain one would hold a million rows in memory)."""
+        if not self.store.shared:
+            yield from self._x(sql)
+            return
+        connection = self.store._connection()   # type: ignore[attr-defined]  # PostgresStore's own
+        with connection.cursor(name="clearing_events") as cursor:
+            cursor.itersize = 5_000
+            cursor.execute(sql)
+            yield from cursor
 
     def dispute_events(self, end: datetime) -> list[EventRow]:
         """Chargebacks and re-presentments recorded before `end` and not cleared yet."""
