@@ -69,10 +69,10 @@ class ClearingStore:
 
     # --- days -----------------------------------------------------------------------------
 
-    def cleared_days(self) -> dict[date, tuple[date, dict[str, str]]]:
-        """Every cleared day -> (settlement date, file checksums)."""
-        rows = self._x("SELECT clearing_date, settlement_date, checksums FROM clearing_days").fetchall()
-        return {date.fromisoformat(d): (date.fromisoformat(s), json.loads(c)) for d, s, c in rows}
+    def cleared_days(self) -> dict[date, tuple[date, int, dict[str, str]]]:
+        """Every cleared day -> (settlement date, lines, file checksums)."""
+        rows = self._x("SELECT clearing_date, settlement_date, lines, checksums FROM clearing_days").fetchall()
+        return {date.fromisoformat(d): (date.fromisoformat(s), int(n), json.loads(c)) for d, s, n, c in rows}
 
     def close_day(self, day: date, settlement: date, lines: int, checksums: dict[str, str], cleared_at: str) -> bool:
         """Record the day as cleared; False when another run recorded it first (roll back then)."""
