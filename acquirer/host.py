@@ -50,6 +50,7 @@ PAN, track 2, PIN block or field 55.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
@@ -60,6 +61,7 @@ from acquirer.config import AcquirerConfig, Terminal
 from acquirer.decline import Decline
 from acquirer.issuer import Issuer
 from acquirer.ledger import Ledger, merchant_account
+from acquirer.metrics import AUTHORIZATIONS, DATABASE_ERRORS, FINANCIAL_MTIS, REQUEST_SECONDS
 from acquirer.processing import SHANGHAI, Outcome, Processor
 from acquirer.protocol import codec
 from acquirer.protocol.codec import ProtocolError, reply_h
@@ -156,6 +158,7 @@ class Host:
         processing (decode, registry, sign-on, MAC, layout): the server counts
         the format and MAC errors against the connection.
         """
+        started = time.perf_counter()
         try:
             msg = await self.protocol.decode(payload)
         except codec.DecodeError as e:
@@ -166,16 +169,22 @@ class Host:
         try:
             return await self._dispatch(msg, payload, refused)
         except CommitOutcomeUnknown as e:   # no answer: the terminal reverses, whichever it was
+            DATABASE_ERRORS.labels("outcome_unknown").inc()
             log.error("no answer to %s from terminal %s STAN %s: %s", msg.get("t"), msg.get("41"), msg.get("11"), e)
             return None
         except (StorageUnavailable, CommitFailed) as e:
+            DATABASE_ERRORS.labels("commit_failed" if isinstance(e, CommitFailed) else "unavailable").inc()
             log.warning("database unavailable for %s from terminal %s STAN %s: %s",
                         msg.get("t"), msg.get("41"), msg.get("11"), e)
+            _count(msg, "96")
             return self._answer(msg, None, "96")
         except Exception:
             log.exception("defect while handling %s from terminal %s STAN %s",
                           msg.get("t"), msg.get("41"), msg.get("11"))
+            _count(msg, "96")
             return self._answer(msg, None, "96")
+        finally:
+            REQUEST_SECONDS.observe(time.perf_counter() - started)
 
     async def _dispatch(self, msg: dict[str, str], payload: bytes,
                         refused: Callable[[str], None] | None) -> bytes | None:
@@ -218,6 +227,7 @@ class Host:
                      msg.get("11"), d)
             if refused is not None:
                 refused(d.code)
+            _count(msg, d.code)
             return self._answer(msg, session if kind in MACED else None, d.code)
 
     async def _serve(self, kind: MessageKind, request: object, msg: dict[str, str],
@@ -282,6 +292,7 @@ class Host:
         await self.store.durable()
         log.debug("%s from %s STAN %s: %s %s", request.txn.value, terminal.tid, request.stan,
                  result.code, result.reason)
+        _count(msg, result.code)
         return await self.protocol.sign(self._financial_reply(msg, result, now), terminal.mac,
                                         session.keys.mac)
 
@@ -327,3 +338,10 @@ class Host:
             except ProtocolError:
                 continue
         return None
+
+
+def _count(msg: Mapping[str, str], code: str) -> None:
+    """An authorization's response code, for `acquirer_authorizations_total`."""
+    mti = msg.get("t", "")
+    if mti in FINANCIAL_MTIS:
+        AUTHORIZATIONS.labels(mti, code).inc()

@@ -47,7 +47,7 @@ from collections import deque
 
 from acquirer.config import Limits
 from acquirer.host import Host
-from acquirer.metrics import CONNECTIONS_CLOSED, REQUESTS_THROTTLED
+from acquirer.metrics import CONNECTIONS, CONNECTIONS_CLOSED, REQUESTS_THROTTLED
 from acquirer.protocol.framing import (
     EmptyFrame,
     FrameError,
@@ -146,6 +146,7 @@ class _Connection(asyncio.Protocol):
         self.peer = transport.get_extra_info("peername")
         transport.set_write_buffer_limits(high=self.limits.max_reply_buffer)
         self.server._connections.add(self)
+        CONNECTIONS.inc()
         self.loop.call_later(1.0, self._watch)
 
     def data_received(self, data: bytes) -> None:
@@ -176,6 +177,7 @@ class _Connection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closing = True
         self.server._connections.discard(self)
+        CONNECTIONS.dec()
 
     def pause_writing(self) -> None:
         # the peer is not reading its replies: stop reading its requests

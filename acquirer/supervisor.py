@@ -48,12 +48,14 @@ class Supervisor:
     """
 
     def __init__(self, processes: int, child: Callable[[int, Callable[[], None]], None],
-                 on_ready: Callable[[], None] = lambda: None) -> None:
+                 on_ready: Callable[[], None] = lambda: None,
+                 on_death: Callable[[int], None] | None = None) -> None:
         if processes < 1:
             raise ValueError("at least one process")
         self.processes = processes
         self.child = child
         self.on_ready = on_ready
+        self.on_death = on_death
         self.children: dict[int, int] = {}   # pid -> index
         self._stopping = False
         self._ready_r, self._ready_w = os.pipe()
@@ -100,6 +102,8 @@ class Supervisor:
             except InterruptedError:
                 continue
             index = self.children.pop(pid, None)
+            if self.on_death is not None:
+                self.on_death(pid)
             if index is None or self._stopping:
                 continue
             log.error("host process %d (pid %d) ended (%s); starting another", index, pid,

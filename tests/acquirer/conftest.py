@@ -149,7 +149,7 @@ class RunningHost:
 
 
 def start_host(config_dir: Path, workdir: Path, db: str | Path | None = None, processes: int = 1,
-               port: int = 0) -> RunningHost:
+               port: int = 0, extra: tuple[str, ...] = ()) -> RunningHost:
     """Start `python -m acquirer serve --port 0` and wait for its listening line.
 
     `db`: the SQLite file (default `workdir/acquirer.db`) or a PostgreSQL URL.
@@ -159,7 +159,7 @@ def start_host(config_dir: Path, workdir: Path, db: str | Path | None = None, pr
     with log_path.open("a") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "acquirer", "serve", "--port", str(port), "--db", str(db_path),
-             "--processes", str(processes), "--config", str(config_dir)],
+             "--processes", str(processes), "--config", str(config_dir), *extra],
             stdout=subprocess.PIPE, stderr=log, text=True, cwd=workdir)
     line = process.stdout.readline()
     if not line.startswith("acquirer listening on "):

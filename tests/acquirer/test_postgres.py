@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -251,6 +252,39 @@ def test_terminals_spread_over_two_hosts_and_three_processes_each(pg_url: str, t
     finally:
         first.stop()
         second.stop()
+
+
+# --- metrics -------------------------------------------------------------------------------------
+
+def test_metrics_are_summed_over_the_host_processes(pg_url: str, tmp_path: Path) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    host = start_host(make_config(tmp_path / "config"), tmp_path, pg_url, processes=2,
+                      extra=("--metrics-port", "0"))
+    try:
+        line = ""
+        while not line.startswith("metrics listening on "):
+            line = host.process.stdout.readline()
+            assert line, "no metrics line"
+        metrics_address = line.rsplit(" ", 1)[1].strip()
+        card, poor = host.card("unionpay-debit"), host.card("unionpay-low-balance")
+        for _ in range(3):   # a connection each: the kernel hands them to either process
+            t = host.terminal("10000001")
+            assert t.sale(card, 100)["39"] == "00"
+            assert t.sale(poor, 5_000)["39"] == "51"
+            t.close()
+        with urllib.request.urlopen(f"http://{metrics_address}/metrics", timeout=10) as answer:
+            text = answer.read().decode()
+        samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
+                   for family in text_string_to_metric_families(text) for s in family.samples}
+        approved = samples[("acquirer_authorizations_total", (("code", "00"), ("mti", "0200")))]
+        declined = sum(v for (name, labels), v in samples.items()
+                       if name == "acquirer_authorizations_total" and ("code", "00") not in labels)
+        assert (approved, declined) == (3, 3)
+        assert samples[("acquirer_request_seconds_count", ())] >= 9   # 3 sign-ons, 6 sales
+        assert samples[("acquirer_group_commit_units_count", ())] >= 1
+    finally:
+        host.stop()
 
 
 # --- faults ------------------------------------------------------------------------------------
