@@ -27,13 +27,16 @@ import socket
 import sys
 from collections.abc import Callable
 from contextlib import suppress
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
 from rich.table import Table
 
 from acquirer.config import AcquirerConfig, ConfigError, load_config
+
+if TYPE_CHECKING:
+    from acquirer.protocol_workers import ProtocolWork
 
 __all__ = ["main"]
 
@@ -167,7 +170,12 @@ async def _serve(config: AcquirerConfig, config_dir: str | None, address: str, p
     (`ready` given) the supervisor prints them once every process called `ready`."""
     from acquirer.host import Host
     from acquirer.server import Server
-    from acquirer.storage import Checkpointer, MigrationError, is_postgres_url, open_store
+    from acquirer.storage import (
+        Checkpointer,
+        MigrationError,
+        is_postgres_url,
+        open_store,
+    )
     from acquirer.wallet_apps import WalletAppServer
 
     await protocol.attach()
@@ -187,7 +195,7 @@ async def _serve(config: AcquirerConfig, config_dir: str | None, address: str, p
     if ready is None:
         click.echo(f"acquirer listening on {bound_address}:{bound_port}")
     apps = WalletAppServer(host) if config.wallets is not None and wallet_port is not None else None
-    if apps is not None:
+    if apps is not None and wallet_port is not None:
         apps_address, apps_port = await apps.start(address, wallet_port, sock=apps_sock)
         if ready is None:
             click.echo(f"wallet apps listening on {apps_address}:{apps_port}")
@@ -212,7 +220,7 @@ async def _serve(config: AcquirerConfig, config_dir: str | None, address: str, p
     store.close()
 
 
-def _reload_links(host, config_dir: str | None) -> None:  # noqa: ANN001 - Host, imported lazily
+def _reload_links(host, config_dir: str | None) -> None:
     try:
         fresh = load_config(config_dir)
     except ConfigError as e:

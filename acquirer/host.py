@@ -54,14 +54,17 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
-import sqlite_utils
-
 from acquirer.commit import CommitFailed, CommitOutcomeUnknown, GroupCommit
 from acquirer.config import AcquirerConfig, Terminal
 from acquirer.decline import Decline
 from acquirer.issuer import Issuer
 from acquirer.ledger import Ledger, merchant_account
-from acquirer.metrics import AUTHORIZATIONS, DATABASE_ERRORS, FINANCIAL_MTIS, REQUEST_SECONDS
+from acquirer.metrics import (
+    AUTHORIZATIONS,
+    DATABASE_ERRORS,
+    FINANCIAL_MTIS,
+    REQUEST_SECONDS,
+)
 from acquirer.processing import SHANGHAI, Outcome, Processor
 from acquirer.protocol import codec
 from acquirer.protocol.codec import ProtocolError, reply_h
@@ -87,7 +90,7 @@ from acquirer.protocol_workers import ProtocolWork
 from acquirer.records import Records
 from acquirer.sessions import Session, Sessions
 from acquirer.settlement import Settlements
-from acquirer.storage.store import SQLiteStore, StorageUnavailable, Store
+from acquirer.storage.store import StorageUnavailable, Store
 from acquirer.switch import Switch
 from acquirer.wallet import WalletChannel
 
@@ -104,7 +107,7 @@ NO_SESSION = frozenset({MessageKind.SIGN_ON, MessageKind.ECHO})
 class Host:
     """The acquirer's terminal host over one database (see the module docstring)."""
 
-    def __init__(self, config: AcquirerConfig, db: Store | sqlite_utils.Database,
+    def __init__(self, config: AcquirerConfig, db: Store,
                  clock: Callable[[], datetime] = lambda: datetime.now(SHANGHAI),
                  protocol: ProtocolWork | None = None) -> None:
         """`clock` gives the host's local time (Asia/Shanghai); tests move it to other days.
@@ -117,7 +120,7 @@ class Host:
         self.config = config
         self.clock = clock
         self.protocol = protocol or ProtocolWork()
-        self.db = db if isinstance(db, Store) else SQLiteStore(db)
+        self.db = db
         self.store = GroupCommit(self.db, config.database.commit_interval_ms / 1000)
         self.ledger = Ledger(self.db)
         self.records = Records(self.db)

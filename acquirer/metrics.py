@@ -13,13 +13,12 @@ __all__ = [
     "AUTHORIZATIONS",
     "CONNECTIONS",
     "CONNECTIONS_CLOSED",
+    "CRYPTOGRAM_MISMATCHES",
     "DATABASE_ERRORS",
     "FINANCIAL_MTIS",
     "GROUP_COMMIT_UNITS",
-    "REQUEST_SECONDS",
-    "CRYPTOGRAM_MISMATCHES",
-    "REQUESTS_IN_FLIGHT",
     "REQUESTS_THROTTLED",
+    "REQUEST_SECONDS",
     "REVERSALS_REFUSED",
     "SIGNON_KEYS",
     "TRACE_REUSES",
@@ -33,8 +32,6 @@ REQUESTS_THROTTLED = Counter(
     "acquirer_requests_throttled_total",
     "Times a connection's reading was stopped by a limit",
     ["limit"])    # in_flight, in_flight_total, rate, reply_buffer
-REQUESTS_IN_FLIGHT = Gauge(
-    "acquirer_requests_in_flight", "Requests under way on the whole host")
 CRYPTOGRAM_MISMATCHES = Counter(
     "acquirer_cryptogram_mismatches_total",
     "Requests declined because a message field differs from what the ARQC covers",

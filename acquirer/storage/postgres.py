@@ -40,8 +40,19 @@ import psycopg
 from psycopg import errors
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from acquirer.storage.migrations import MIGRATIONS, POSTGRES_ADDITIONS, POSTGRES_OVERRIDES, MigrationError
-from acquirer.storage.store import TXN_INSERT, NegativeBalance, OutcomeUnknown, StorageUnavailable, Store
+from acquirer.storage.migrations import (
+    MIGRATIONS,
+    POSTGRES_ADDITIONS,
+    POSTGRES_OVERRIDES,
+    MigrationError,
+)
+from acquirer.storage.store import (
+    TXN_INSERT,
+    NegativeBalance,
+    OutcomeUnknown,
+    StorageUnavailable,
+    Store,
+)
 
 __all__ = ["PostgresStore", "is_postgres_url", "migrate_postgres", "postgres_script", "postgres_version"]
 
@@ -208,7 +219,7 @@ class PostgresStore(Store):
             conn, self._conn = self._conn, None
             try:
                 self.pool.putconn(conn)
-            except Exception:  # noqa: BLE001 - a broken connection may fail to close cleanly
+            except Exception:
                 log.debug("dropping a broken connection", exc_info=True)
         if self._in_transaction:
             self._lost = True
