@@ -194,6 +194,7 @@ class Host:
         terminal: Terminal | None = None
         session: Session | None = None
         kind: MessageKind | None = None
+        self.sessions.new_request()
         try:
             reply_h(msg["h"])
         except ProtocolError as e:   # no reply could be addressed: do nothing, close
