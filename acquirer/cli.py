@@ -39,6 +39,7 @@ from acquirer.config import AcquirerConfig, ConfigError, load_config
 
 if TYPE_CHECKING:
     from acquirer.clearing.serving import ClearingServer
+    from acquirer.protocol_workers import ProtocolWork
 
 __all__ = ["main"]
 
@@ -70,12 +71,27 @@ def main() -> None:
               help="SQLite database file or postgresql:// URL (default from config [database])")
 @click.option("--processes", type=click.IntRange(1, 256), default=1, show_default=True,
               help="host processes on the port (more than 1 needs PostgreSQL)")
+@click.option("--metrics-port", type=int, default=None,
+              help="serve Prometheus metrics (all processes summed) on this port (0 = any free port)")
 @config_option
 @click.option("--log-level", default="INFO", show_default=True,
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
 def serve(address: str | None, port: int | None, wallet_port: int | None, db_target: str | None,
-          processes: int, config_dir: str | None, log_level: str) -> None:
+          processes: int, metrics_port: int | None, config_dir: str | None, log_level: str) -> None:
     """Run the terminal host until interrupted."""
+    from acquirer import metrics_http
+
+    metrics_dir = metrics_http.use_multiprocess_dir() if metrics_port is not None else None
+    try:
+        _serve_command(address, port, wallet_port, db_target, processes, metrics_port, config_dir, log_level)
+    finally:
+        if metrics_dir is not None:
+            metrics_http.remove_multiprocess_dir(metrics_dir)
+
+
+def _serve_command(address: str | None, port: int | None, wallet_port: int | None, db_target: str | None,
+                   processes: int, metrics_port: int | None, config_dir: str | None, log_level: str) -> None:
+    from acquirer import metrics_http
     from acquirer.storage import MigrationError, is_postgres_url, migrate_target
     from acquirer.supervisor import Supervisor, listening_socket
 
@@ -90,7 +106,7 @@ def serve(address: str | None, port: int | None, wallet_port: int | None, db_tar
     address = address or config.server.host
     port = config.server.port if port is None else port
     if processes == 1:
-        _run_host(config, config_dir, target, address, port, wallet_port)
+        _run_host(config, config_dir, target, address, port, wallet_port, metrics_port=metrics_port)
         return
     try:
         migrate_target(target)   # once, before the children open it
@@ -105,11 +121,14 @@ def serve(address: str | None, port: int | None, wallet_port: int | None, db_tar
         if apps is not None:
             apps_bound = apps.getsockname()
             click.echo(f"wallet apps listening on {apps_bound[0]}:{apps_bound[1]}")
+        if metrics_port is not None:
+            metrics_address, bound_metrics = metrics_http.start(address, metrics_port)
+            click.echo(f"metrics listening on {metrics_address}:{bound_metrics}")
         sys.stdout.flush()
 
     Supervisor(processes, lambda index, ready: _run_host(config, config_dir, target, address, port, wallet_port,
                                                          sock=sock, apps_sock=apps, ready=ready),
-               on_ready=announce).run()
+               on_ready=announce, on_death=metrics_http.process_dead if metrics_port is not None else None).run()
 
 
 @main.command()
@@ -130,15 +149,17 @@ def migrate(db_target: str | None, config_dir: str | None) -> None:
 
 def _run_host(config: AcquirerConfig, config_dir: str | None, target: str, address: str, port: int,
               wallet_port: int | None, *, sock: socket.socket | None = None,
-              apps_sock: socket.socket | None = None, ready: Callable[[], None] | None = None) -> None:
-    """One host process: its protocol workers, its database connection, its event loop."""
+              apps_sock: socket.socket | None = None, ready: Callable[[], None] | None = None,
+              metrics_port: int | None = None) -> None:
+    """One host process: its protocol workers, its database connection, its event loop
+    (and, alone, its metrics endpoint)."""
     from acquirer.protocol_workers import ProtocolWork, ProtocolWorkers
     # workers first: forked before the event loop, the database and any thread exist
     workers = ProtocolWorkers(config.server.protocol_workers).start() if config.server.protocol_workers else None
     try:
         with suppress(KeyboardInterrupt):
             asyncio.run(_serve(config, config_dir, address, port, wallet_port, target, workers or ProtocolWork(),
-                               sock, apps_sock, ready))
+                               sock, apps_sock, ready, metrics_port))
     finally:
         if workers is not None:
             workers.close()
@@ -147,7 +168,7 @@ def _run_host(config: AcquirerConfig, config_dir: str | None, target: str, addre
 async def _serve(config: AcquirerConfig, config_dir: str | None, address: str, port: int,
                  wallet_port: int | None, target: str, protocol: ProtocolWork,
                  sock: socket.socket | None, apps_sock: socket.socket | None,
-                 ready: Callable[[], None] | None) -> None:
+                 ready: Callable[[], None] | None, metrics_port: int | None = None) -> None:
     """One host process's event loop. Alone it prints its listening lines; under a supervisor
     (`ready` given) the supervisor prints them once every process called `ready`."""
     from acquirer.host import Host
@@ -177,10 +198,14 @@ async def _serve(config: AcquirerConfig, config_dir: str | None, address: str, p
     if ready is None:
         click.echo(f"acquirer listening on {bound_address}:{bound_port}")
     apps = WalletAppServer(host) if config.wallets is not None and wallet_port is not None else None
-    if apps is not None:
+    if apps is not None and wallet_port is not None:
         apps_address, apps_port = await apps.start(address, wallet_port, sock=apps_sock)
         if ready is None:
             click.echo(f"wallet apps listening on {apps_address}:{apps_port}")
+    if metrics_port is not None:
+        from acquirer import metrics_http
+        metrics_address, bound_metrics = metrics_http.start(address, metrics_port)
+        click.echo(f"metrics listening on {metrics_address}:{bound_metrics}")
     clearing = await _start_clearing(config, target, alone=ready is None)
     sys.stdout.flush()
     if ready is not None:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 from types import TracebackType
 
+from acquirer.metrics import GROUP_COMMIT_UNITS
 from acquirer.storage.store import OutcomeUnknown, StorageUnavailable, Store
 
 __all__ = ["CommitFailed", "CommitOutcomeUnknown", "GroupCommit"]
@@ -112,7 +113,7 @@ class GroupCommit:
         if not self._open:
             return
         waiters, self._waiters = self._waiters, []
-        self._pending_units = 0
+        units, self._pending_units = self._pending_units, 0
         try:
             self.store.commit()
         except StorageUnavailable as e:
@@ -129,6 +130,8 @@ class GroupCommit:
             return
         self._open = False
         self.commits += 1
+        if units:
+            GROUP_COMMIT_UNITS.observe(units)
         for waiter in waiters:
             if not waiter.done():
                 waiter.set_result(None)

@@ -26,7 +26,12 @@ from typing import Any
 
 from acquirer.protocol.mac import MAC_ALGORITHMS
 from acquirer.protocol.transactions import TxnTable, TxnType
-from acquirer.protocol.wallets import WALLETS_FILE, WalletFileError, Wallets, load_wallets
+from acquirer.protocol.wallets import (
+    WALLETS_FILE,
+    WalletFileError,
+    Wallets,
+    load_wallets,
+)
 
 __all__ = [
     "AcquirerConfig",
@@ -78,6 +83,7 @@ class ServerSettings:
 class Limits:
     """`[limits]`: what one connection and the whole host may make the host do (docs/acquirer.md)."""
 
+    max_connections: int = 1000           # connections served at once; more are closed at once
     max_in_flight: int = 32               # requests one connection may have under way
     max_in_flight_total: int = 1024       # requests under way on the whole host
     max_reply_buffer: int = 65536         # reply bytes queued to a peer before its reading stops

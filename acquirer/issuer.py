@@ -239,6 +239,7 @@ class Issuer:
             cryptogram = presented.cryptogram.cryptogram
             if not presented.cryptogram.genuine:
                 return Verdict("05", cryptogram)
+            assert cryptogram is not None   # a genuine check read one
             if not self._advance_atc(card, int.from_bytes(cryptogram.tags["9F36"], "big")):
                 return Verdict("05", cryptogram)
             differs = cryptogram.differs_from(presented.amount, presented.currency, presented.emv_type,

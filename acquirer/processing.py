@@ -8,7 +8,9 @@ whose answer the issuer uses in its turn); then one synchronous
 `GroupCommit.unit` lets the issuer check the card, moves
 the money, and writes the request's record last. The record's UNIQUE key
 makes a duplicate raise there (94), which rolls the whole unit back: nothing
-of a duplicate stays. A decline is recorded with its code and keeps the
+of a duplicate stays. A duplicate that is not the holder sent again (another
+card, amount, type or field 55) is a reused trace number: it is remembered
+in `trace_reuses`, so that its reversal cannot undo the holder. A decline is recorded with its code and keeps the
 issuer's side effects (ATC, PIN tries); any other error rolls the unit back.
 The record's id is taken before the postings that name it.
 
@@ -46,6 +48,13 @@ It looks the original up by TID, MID, batch (the 0400's 60.2) and STAN
   original on its way at midnight arrives tomorrow), so a late original is a
   duplicate (94) by the UNIQUE index and never posts;
 - amount or type differs from the original: nothing is undone (logged);
+- the 0400 names a card (field 2 or track 2) other than the original's:
+  nothing is undone (`other_card`);
+- a request with the 0400's type and amount (and card, when it names one)
+  was refused 94 under this key because the original holds it
+  (`trace_reuses`, see `_duplicate`): the 0400 is that request's, nothing
+  is undone (`for_refused_request`). A reversal never touches another
+  card's money;
 - undoing would take a card below zero (the money of a reversed void was
   spent since): nothing is undone, the outcome `refused_funds` is recorded
   for the operator. Reversals never go through the switch: in this simulation

@@ -22,7 +22,9 @@ requests under way, the host fewer than `max_in_flight_total`, and the
 connection's token bucket (`rate_per_s`, `burst`) a token; otherwise the
 frame stays in the buffer and the host stops reading that socket until the
 limit frees (TCP flow control then holds the peer back), so memory per
-connection is one read's worth of bytes plus its requests under way. Reply
+connection is one read's worth of bytes (asyncio reads at most 256 KiB)
+plus its requests under way, and the host's at most `max_connections`
+times that plus `max_in_flight_total` requests. Reply
 bytes the peer has not read are bounded by `max_reply_buffer` (the
 transport's high-water mark): above it the connection stops reading too.
 An empty bucket and every request the host answers 30 or A0 count a strike;
@@ -41,13 +43,13 @@ unless configured otherwise.
 from __future__ import annotations
 
 import asyncio
-import socket
 import logging
+import socket
 from collections import deque
 
 from acquirer.config import Limits
 from acquirer.host import Host
-from acquirer.metrics import CONNECTIONS_CLOSED, REQUESTS_THROTTLED
+from acquirer.metrics import CONNECTIONS, CONNECTIONS_CLOSED, REQUESTS_THROTTLED
 from acquirer.protocol.framing import (
     EmptyFrame,
     FrameError,
@@ -144,8 +146,15 @@ class _Connection(asyncio.Protocol):
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
         self.peer = transport.get_extra_info("peername")
+        if len(self.server._connections) >= self.limits.max_connections:
+            log.warning("closing %s: %d connections already", self.peer, len(self.server._connections))
+            CONNECTIONS_CLOSED.labels("too_many").inc()
+            self.closing = True
+            transport.abort()
+            return
         transport.set_write_buffer_limits(high=self.limits.max_reply_buffer)
         self.server._connections.add(self)
+        CONNECTIONS.inc()
         self.loop.call_later(1.0, self._watch)
 
     def data_received(self, data: bytes) -> None:
@@ -176,6 +185,7 @@ class _Connection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closing = True
         self.server._connections.discard(self)
+        CONNECTIONS.dec()
 
     def pause_writing(self) -> None:
         # the peer is not reading its replies: stop reading its requests
@@ -262,11 +272,15 @@ class _Connection(asyncio.Protocol):
         window = self.limits.strike_window_s
         self.strikes = [t for t in self.strikes if now - t < window]
         self.strikes.append(now)
-        if len(self.strikes) >= self.limits.strikes:
-            self._drop(reason, f"{len(self.strikes)} strikes ({reason}) within {window:.0f} s")
+        if len(self.strikes) >= self.limits.strikes and not self.closing:
+            log.warning("closing %s: %d strikes (%s) within %.0f s", self.peer, len(self.strikes), reason, window)
+            CONNECTIONS_CLOSED.labels(reason).inc()
+            # the replies under way still go out; a peer that does not take them is cut off
+            self._close_after_replies(None)
+            self.loop.call_later(self.limits.write_timeout_s, self.abort)
 
     def _drop(self, reason: str, why: str) -> None:
-        """Close for abuse or slowness at once: replies under way are not sent."""
+        """Close for slowness at once: replies under way are not sent."""
         if self.transport is None or self.transport.is_closing():
             return
         log.warning("closing %s: %s", self.peer, why)

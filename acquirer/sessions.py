@@ -98,6 +98,7 @@ class Sessions:
         self.ttl_s = ttl_s
         self.clock = clock
         self._state: dict[tuple[str, str], _State] = {}
+        self._fresh: set[tuple[str, str]] = set()   # terminals read from a shared database this request
         self._load()
 
     def _load(self) -> None:
@@ -174,8 +175,9 @@ class Sessions:
         """The terminal's state: memory in one process; re-read when the database is shared
         (another process may have signed it on, used a pending sign-on or settled)."""
         key = (terminal.tid, terminal.mid)
-        if not self.store.shared:
+        if not self.store.shared or key in self._fresh:
             return self._state.get(key)
+        self._fresh.add(key)
         found = self.store.terminal_sessions(terminal.tid, terminal.mid)
         if found is None:
             self._state.pop(key, None)
@@ -196,6 +198,11 @@ class Sessions:
         state = _State(batch, session(working), [s for s in map(session, pending) if s is not None])
         self._state[key] = state
         return state
+
+    def new_request(self) -> None:
+        """A request starts: a shared database's rows are read again when it needs them (once:
+        its checks run without awaiting in between)."""
+        self._fresh.clear()
 
     def _valid(self, terminal: Terminal) -> list[Session]:
         """Sessions younger than the TTL: the working one first, then the pending, oldest first."""

@@ -25,7 +25,6 @@ Decisions (payments.md section 2, where it says "unverified" the kit decides):
 """
 from __future__ import annotations
 
-
 from acquirer.config import Terminal
 from acquirer.decline import Decline
 from acquirer.ledger import utc_now

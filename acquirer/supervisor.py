@@ -48,12 +48,14 @@ class Supervisor:
     """
 
     def __init__(self, processes: int, child: Callable[[int, Callable[[], None]], None],
-                 on_ready: Callable[[], None] = lambda: None) -> None:
+                 on_ready: Callable[[], None] = lambda: None,
+                 on_death: Callable[[int], None] | None = None) -> None:
         if processes < 1:
             raise ValueError("at least one process")
         self.processes = processes
         self.child = child
         self.on_ready = on_ready
+        self.on_death = on_death
         self.children: dict[int, int] = {}   # pid -> index
         self._stopping = False
         self._ready_r, self._ready_w = os.pipe()
@@ -66,14 +68,18 @@ class Supervisor:
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
                 os.close(self._ready_r)
-                self.child(index, lambda: os.write(self._ready_w, b"r") and None)
-            except BaseException:  # noqa: BLE001 - a child reports and exits, never returns to the supervisor
+                self.child(index, self._notify_ready)
+            except BaseException:
                 log.exception("host process %d failed", index)
                 code = 1
             finally:
                 os._exit(code)
         self.children[pid] = index
         log.info("host process %d started (pid %d)", index, pid)
+
+    def _notify_ready(self) -> None:
+        """Called in a child once it accepts connections."""
+        os.write(self._ready_w, b"r")
 
     def _stop(self, signum: int, _frame: object) -> None:
         self._stopping = True
@@ -99,15 +105,17 @@ class Supervisor:
                 break
             except InterruptedError:
                 continue
-            index = self.children.pop(pid, None)
-            if index is None or self._stopping:
+            dead = self.children.pop(pid) if pid in self.children else None
+            if self.on_death is not None:
+                self.on_death(pid)
+            if dead is None or self._stopping:
                 continue
-            log.error("host process %d (pid %d) ended (%s); starting another", index, pid,
+            log.error("host process %d (pid %d) ended (%s); starting another", dead, pid,
                       _describe(status))
-            if time.monotonic() - started[index] < _QUICK_DEATH_S:
+            if time.monotonic() - started[dead] < _QUICK_DEATH_S:
                 time.sleep(_QUICK_DEATH_S)   # do not spin on a child that cannot start
-            self._fork(index)
-            started[index] = time.monotonic()
+            self._fork(dead)
+            started[dead] = time.monotonic()
         return 0
 
 
@@ -122,7 +130,7 @@ class Supervisor:
                 continue
             pid, status = os.waitpid(-1, os.WNOHANG)
             if pid:
-                index = self.children.pop(pid, None)
+                index = self.children.pop(pid) if pid in self.children else None
                 log.error("host process %s (pid %d) ended before it was ready (%s)", index, pid,
                           _describe(status))
                 raise SystemExit(1)

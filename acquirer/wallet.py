@@ -47,10 +47,22 @@ from acquirer.ledger import InsufficientFunds, Ledger, issuer_account, merchant_
 from acquirer.processing import SHANGHAI, Outcome
 from acquirer.protocol.codes import WALLET_MEANINGS
 from acquirer.protocol.messages import FinancialRequest
-from acquirer.protocol.mpm import TILLKIT_GUID, MalformedMpm, MerchantPresentedCode, parse_mpm
+from acquirer.protocol.mpm import (
+    TILLKIT_GUID,
+    MalformedMpm,
+    MerchantPresentedCode,
+    parse_mpm,
+)
 from acquirer.protocol.transactions import TxnType
 from acquirer.protocol.wallet_app import AppAnswer, MerchantCodePayment
-from acquirer.protocol.wallet_codes import CODE_TTL_S, CodeContent, InvalidWalletCode, mask_code, read_code, shape_of
+from acquirer.protocol.wallet_codes import (
+    CODE_TTL_S,
+    CodeContent,
+    InvalidWalletCode,
+    mask_code,
+    read_code,
+    shape_of,
+)
 from acquirer.protocol.wallets import WalletAccount, Wallets
 from acquirer.records import Records, TxnKey, TxnRow
 from acquirer.storage.store import Store

@@ -11,11 +11,16 @@ payment by polling its order (wallet query).
 from __future__ import annotations
 
 import asyncio
-import socket
 import logging
+import socket
 
 from acquirer.host import Host
-from acquirer.protocol.wallet_app import MAX_LINE, AppAnswer, AppMessageError, MerchantCodePayment
+from acquirer.protocol.wallet_app import (
+    MAX_LINE,
+    AppAnswer,
+    AppMessageError,
+    MerchantCodePayment,
+)
 
 __all__ = ["WalletAppServer"]
 

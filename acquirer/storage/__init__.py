@@ -13,7 +13,12 @@ from pathlib import Path
 
 from acquirer.storage.migrations import MIGRATIONS, MigrationError
 from acquirer.storage.sqlite import Checkpointer, migrate, open_database, schema_version
-from acquirer.storage.store import NegativeBalance, SQLiteStore, StorageUnavailable, Store
+from acquirer.storage.store import (
+    NegativeBalance,
+    SQLiteStore,
+    StorageUnavailable,
+    Store,
+)
 
 __all__ = ["MIGRATIONS", "Checkpointer", "MigrationError", "NegativeBalance", "SQLiteStore", "StorageUnavailable",
            "Store", "is_postgres_url", "migrate", "migrate_target", "open_database", "open_store", "schema_version"]
@@ -26,7 +31,9 @@ def is_postgres_url(target: str | Path) -> bool:
 def open_store(target: str | Path, synchronous: str = "NORMAL", *, auto_checkpoint: bool = True) -> Store:
     """The store for a `[database] url` / `--db`: a PostgreSQL URL, else a SQLite file path."""
     if is_postgres_url(target):
-        from acquirer.storage.postgres import PostgresStore   # psycopg only when asked for
+        from acquirer.storage.postgres import (
+            PostgresStore,  # psycopg only when asked for
+        )
         return PostgresStore(str(target))
     return SQLiteStore(open_database(target, synchronous, auto_checkpoint=auto_checkpoint))
 

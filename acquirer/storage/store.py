@@ -29,7 +29,7 @@ from typing import Any
 
 import sqlite_utils
 
-__all__ = ["NegativeBalance", "OutcomeUnknown", "SQLiteStore", "StorageUnavailable", "Store", "TXN_COLUMNS"]
+__all__ = ["TXN_COLUMNS", "NegativeBalance", "OutcomeUnknown", "SQLiteStore", "StorageUnavailable", "Store"]
 
 #: the columns of `records.TxnRow`, in its order
 TXN_COLUMNS = ("id, txn_type, tid, mid, batch, stan, local_date, amount, card_token, issuer, status, "
@@ -278,7 +278,7 @@ class Store:
                 "balanced = excluded.balanced, settled_at = excluded.settled_at",
                 (tid, mid, batch, terminal_totals, host_totals, int(balanced), settled_at))
 
-    def upload_match(self, rrn: str, tid: str, mid: str) -> tuple[int, str | None] | None:
+    def upload_match(self, rrn: str | None, tid: str, mid: str) -> tuple[int, str | None] | None:
         """(id, masked PAN) of the terminal's transaction with this RRN."""
         row = self._one("SELECT id, masked_pan FROM transactions WHERE rrn = ? AND tid = ? AND mid = ?",
                         (rrn, tid, mid))
@@ -341,10 +341,10 @@ class Store:
         self._x("UPDATE wallet_orders SET state = ?, wallet = ?, account = ?, masked_code = ?, updated_at = ? "
                 "WHERE txn_id = ?", (state, wallet, account, masked_code, updated_at, txn_id))
 
-    def wallet_order(self, txn_id: int) -> tuple[str, float | None, str | None, int | None] | None:
-        """(state, confirm at, wallet, account) of an order."""
+    def wallet_order(self, txn_id: int) -> tuple[Any, ...] | None:
+        """(state, confirm at, wallet, account) of an order (wallet and account are set once paid)."""
         row = self._one("SELECT state, confirm_at, wallet, account FROM wallet_orders WHERE txn_id = ?", (txn_id,))
-        return None if row is None else (row[0], row[1], row[2], row[3])
+        return None if row is None else tuple(row)
 
     def open_wallet_order(self, tid: str, mid: str, bill: str, state: str) -> int | None:
         """The id of the terminal's latest order for `bill` in `state`."""

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Self
 
 import pytest
 
@@ -38,7 +39,7 @@ def make_config(directory: Path, *, acquirer_extra: str = "", cards_extra: str =
         text = text.replace(old, new)
     for name, (mode, delay_ms) in (issuers or {}).items():
         text, count = re.subn(rf'(name = "{name}"[^\[]*?)mode = "\w+"\ndelay_ms = \d+',
-                              rf'\g<1>mode = "{mode}"\ndelay_ms = {delay_ms}', text, flags=re.S)
+                              rf'\g<1>mode = "{mode}"\ndelay_ms = {delay_ms}', text, flags=re.DOTALL)
         assert count == 1, f"issuer {name} not found in acquirer.toml"
     (directory / "acquirer.toml").write_text(text + acquirer_extra)
     with (directory / "cards.toml").open("a") as f:
@@ -57,10 +58,10 @@ class PgReader:
         import psycopg
         self.conn = psycopg.connect(url, autocommit=True)
 
-    def execute(self, sql: str, params: tuple = ()):  # noqa: ANN201 - a psycopg cursor
+    def execute(self, sql: str, params: tuple = ()):
         return self.conn.execute(sql.replace("?", "%s"), params)
 
-    def __enter__(self) -> PgReader:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -149,7 +150,7 @@ class RunningHost:
 
 
 def start_host(config_dir: Path, workdir: Path, db: str | Path | None = None, processes: int = 1,
-               port: int = 0) -> RunningHost:
+               port: int = 0, extra: tuple[str, ...] = ()) -> RunningHost:
     """Start `python -m acquirer serve --port 0` and wait for its listening line.
 
     `db`: the SQLite file (default `workdir/acquirer.db`) or a PostgreSQL URL.
@@ -159,7 +160,7 @@ def start_host(config_dir: Path, workdir: Path, db: str | Path | None = None, pr
     with log_path.open("a") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "acquirer", "serve", "--port", str(port), "--db", str(db_path),
-             "--processes", str(processes), "--config", str(config_dir)],
+             "--processes", str(processes), "--config", str(config_dir), *extra],
             stdout=subprocess.PIPE, stderr=log, text=True, cwd=workdir)
     line = process.stdout.readline()
     if not line.startswith("acquirer listening on "):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from prometheus_client import REGISTRY
 
 from acquirer.protocol.transactions import TxnType
 from tests.acquirer.conftest import assert_ledger_consistent
@@ -81,10 +82,15 @@ def test_a_captured_cryptogram_resent_by_another_terminal_for_more_is_declined(a
     assert _record(acquirer, "10000002", request.stan) == ("declined", "05", 400_000)
 
 
-def test_the_embedded_host_declines_the_same_way(embedded):
+def _mismatches(field: str) -> float:
+    return REGISTRY.get_sample_value("acquirer_cryptogram_mismatches_total", {"field": field}) or 0.0
+
+
+def test_the_embedded_host_declines_the_same_way_and_counts_it(embedded):
     card = embedded.card("visa")
     t = embedded.terminal()
-    before = embedded.available(card)
+    before, counted = embedded.available(card), _mismatches("4")
     assert t.send(t.request(TxnType.SALE, card, SIGNED + 1, icc=card.icc(SIGNED)))["39"] == "05"
+    assert _mismatches("4") == counted + 1
     assert t.send(t.request(TxnType.SALE, card, SIGNED, icc=card.icc(SIGNED)))["39"] == "00"
     assert embedded.available(card) == before - SIGNED

@@ -101,7 +101,7 @@ class _Flooder(threading.Thread):
             return
 
 
-def _flood_while_selling(acquirer, *, read_replies: bool, tid: str, card_name: str) -> None:
+def _flood_while_selling(acquirer, record_property, *, read_replies: bool, tid: str, card_name: str) -> None:
     pid = acquirer.process.pid
     seller = acquirer.terminal(tid)
     seller.sock.settimeout(ANSWER_WITHIN_S)
@@ -110,6 +110,7 @@ def _flood_while_selling(acquirer, *, read_replies: bool, tid: str, card_name: s
     flooder = _Flooder(acquirer.address, "10000001", "898310048990001", read_replies=read_replies)
     samples: list[int] = []
     slow: list[tuple[str, float]] = []
+    slowest = 0.0
     codes: set[str] = set()
     sales = 0
     flooder.start()
@@ -119,6 +120,7 @@ def _flood_while_selling(acquirer, *, read_replies: bool, tid: str, card_name: s
         sent = time.monotonic()
         codes.add(seller.sale(card, 1)["39"])      # raises TimeoutError past 1 s
         took = time.monotonic() - sent
+        slowest = max(slowest, took)
         if took > ANSWER_WITHIN_S:
             slow.append((seller.last_request.stan, took))
         sales += 1
@@ -134,6 +136,11 @@ def _flood_while_selling(acquirer, *, read_replies: bool, tid: str, card_name: s
     time.sleep(1.0)
     end_rss = _rss(pid)
 
+    for name, value in (("sales", sales), ("slowest_sale_ms", round(slowest * 1000)),
+                        ("rss_start_mb", start_rss >> 20), ("rss_peak_mb", max(samples) >> 20),
+                        ("rss_after_mb", end_rss >> 20), ("flood_frames_sent", flooder.frames_sent),
+                        ("flood_connections", flooder.connections)):
+        record_property(name, value)   # the figures, in the JUnit report (--junitxml)
     assert flooder.frames_sent > 10_000, "the flood did not flood"
     assert codes == {"00"} and slow == [], (codes, slow)
     assert sales >= FLOOD_S / SALE_EVERY_S / 2
@@ -144,12 +151,12 @@ def _flood_while_selling(acquirer, *, read_replies: bool, tid: str, card_name: s
     assert_ledger_consistent(acquirer)
 
 
-def test_a_flood_that_reads_its_replies_starves_no_sale(acquirer):
-    _flood_while_selling(acquirer, read_replies=True, tid="10000002", card_name="unionpay-debit")
+def test_a_flood_that_reads_its_replies_starves_no_sale(acquirer, record_property):
+    _flood_while_selling(acquirer, record_property, read_replies=True, tid="10000002", card_name="unionpay-debit")
     assert "strikes (rate)" in acquirer.log()
 
 
-def test_a_flood_that_never_reads_its_replies_starves_no_sale(acquirer):
-    _flood_while_selling(acquirer, read_replies=False, tid="10000002", card_name="unionpay-credit")
+def test_a_flood_that_never_reads_its_replies_starves_no_sale(acquirer, record_property):
+    _flood_while_selling(acquirer, record_property, read_replies=False, tid="10000002", card_name="unionpay-credit")
     # closed for its rate, or for leaving its replies unread, whichever comes first
     assert "strikes (rate)" in acquirer.log() or "replies unread" in acquirer.log()

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from prometheus_client import REGISTRY
+
 from acquirer.protocol.messages import CardInput, reversal_of
 from acquirer.protocol.transactions import TxnType
 from tests.acquirer.conftest import assert_ledger_consistent
@@ -156,3 +158,22 @@ def test_a_reversal_naming_another_card_never_undoes_an_approved_sale(acquirer):
     assert _status(acquirer, "10000001", sale.stan) == [("approved", 1_000)]
     assert acquirer.available(visa) == before - 1_000
     assert _reversal_outcome(acquirer, "10000001", sale.stan) == ["other_card"]
+
+
+def _count(name: str, labels: dict[str, str] | None = None) -> float:
+    return REGISTRY.get_sample_value(name, labels or {}) or 0.0
+
+
+def test_the_embedded_host_counts_reuses_and_refused_reversals(embedded):
+    visa, mc = embedded.card("visa"), embedded.card("mastercard")
+    reuses = _count("acquirer_trace_reuses_total")
+    refused = _count("acquirer_reversals_refused_total", {"outcome": "other_card"})
+    till = embedded.terminal()
+    sale = till.request(TxnType.SALE, visa, 1_200)
+    assert till.send(sale)["39"] == "00"
+    wiped = embedded.terminal()
+    reuse = wiped.request(TxnType.SALE, mc, 1_200, stan=sale.stan)
+    assert wiped.send(reuse)["39"] == "94"
+    assert wiped.reverse(reuse)["39"] == "00"
+    assert _count("acquirer_trace_reuses_total") == reuses + 1
+    assert _count("acquirer_reversals_refused_total", {"outcome": "other_card"}) == refused + 1
