@@ -141,10 +141,14 @@ class Sessions:
     def signed_with(self, terminal: Terminal, verifies: Callable[[WorkingKeys], bool]) -> Session | None:
         """The session whose keys `verifies` accepts: the working keys first, then the pending
         sign-ons newest first; None if none does (A0)."""
+        state = self._state.get((terminal.tid, terminal.mid))
+        if state is None:
+            return None
+        working = state.session
+        if (working is not None and self.clock() - working.signed_on_at <= self.ttl_s
+                and verifies(working.keys)):
+            return working   # the usual case: one MAC check, no list built
         sessions = self._valid(terminal)
-        working = self._working(terminal)
-        if sessions and sessions[0] is working and verifies(working.keys):
-            return working
         for session in reversed(sessions):
             if session is not working and verifies(session.keys):
                 return session
