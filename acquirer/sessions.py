@@ -132,7 +132,7 @@ class Sessions:
     def current(self, terminal: Terminal) -> Session:
         """The terminal's session (the working keys, else the newest pending sign-on);
         raises `Decline` 77 when it must sign on."""
-        state = self._state.get((terminal.tid, terminal.mid))
+        state = self._refresh(terminal)   # memory, or the shared database's rows
         working = state.session if state is not None else None
         if working is not None and self.clock() - working.signed_on_at <= self.ttl_s:
             return working   # the usual case
