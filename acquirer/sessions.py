@@ -132,19 +132,27 @@ class Sessions:
     def current(self, terminal: Terminal) -> Session:
         """The terminal's session (the working keys, else the newest pending sign-on);
         raises `Decline` 77 when it must sign on."""
+        state = self._refresh(terminal)   # memory, or the shared database's rows
+        working = state.session if state is not None else None
+        if working is not None and self.clock() - working.signed_on_at <= self.ttl_s:
+            return working   # the usual case
         sessions = self._valid(terminal)
         if not sessions:
             raise Decline("77", f"terminal {terminal.tid} is not signed on, or its sign-on is older "
                                 f"than {self.ttl_s} s")
-        return sessions[0] if sessions[0] is self._working(terminal) else sessions[-1]
+        return sessions[-1]   # the working keys expired or absent: the newest pending sign-on
 
     def signed_with(self, terminal: Terminal, verifies: Callable[[WorkingKeys], bool]) -> Session | None:
         """The session whose keys `verifies` accepts: the working keys first, then the pending
         sign-ons newest first; None if none does (A0)."""
+        state = self._state.get((terminal.tid, terminal.mid))
+        if state is None:
+            return None
+        working = state.session
+        if (working is not None and self.clock() - working.signed_on_at <= self.ttl_s
+                and verifies(working.keys)):
+            return working   # the usual case: one MAC check, no list built
         sessions = self._valid(terminal)
-        working = self._working(terminal)
-        if sessions and sessions[0] is working and verifies(working.keys):
-            return working
         for session in reversed(sessions):
             if session is not working and verifies(session.keys):
                 return session
