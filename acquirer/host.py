@@ -50,16 +50,21 @@ PAN, track 2, PIN block or field 55.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
-import sqlite_utils
-
-from acquirer.commit import GroupCommit
+from acquirer.commit import CommitFailed, CommitOutcomeUnknown, GroupCommit
 from acquirer.config import AcquirerConfig, Terminal
 from acquirer.decline import Decline
 from acquirer.issuer import Issuer
 from acquirer.ledger import Ledger, merchant_account
+from acquirer.metrics import (
+    AUTHORIZATIONS,
+    DATABASE_ERRORS,
+    FINANCIAL_MTIS,
+    REQUEST_SECONDS,
+)
 from acquirer.processing import Outcome, Processor
 from acquirer.protocol.clock import CHINA
 from acquirer.protocol import codec
@@ -86,6 +91,7 @@ from acquirer.protocol_workers import ProtocolWork
 from acquirer.records import Records
 from acquirer.sessions import Session, Sessions
 from acquirer.settlement import Settlements
+from acquirer.storage.store import StorageUnavailable, Store
 from acquirer.switch import Switch
 from acquirer.wallet import WalletChannel
 
@@ -102,7 +108,7 @@ NO_SESSION = frozenset({MessageKind.SIGN_ON, MessageKind.ECHO})
 class Host:
     """The acquirer's terminal host over one database (see the module docstring)."""
 
-    def __init__(self, config: AcquirerConfig, db: sqlite_utils.Database,
+    def __init__(self, config: AcquirerConfig, db: Store,
                  clock: Callable[[], datetime] = lambda: datetime.now(CHINA),
                  protocol: ProtocolWork | None = None) -> None:
         """`clock` gives the host's local time (Asia/Shanghai); tests move it to other days.
@@ -115,10 +121,10 @@ class Host:
         self.config = config
         self.clock = clock
         self.protocol = protocol or ProtocolWork()
-        conn = db.conn
-        self.store = GroupCommit(conn, config.database.commit_interval_ms / 1000)
-        self.ledger = Ledger(conn)
-        self.records = Records(conn)
+        self.db = db
+        self.store = GroupCommit(self.db, config.database.commit_interval_ms / 1000)
+        self.ledger = Ledger(self.db)
+        self.records = Records(self.db)
         self.switch = Switch(config.bins, config.issuers.values(), config.host.switch_timeout_ms)
         self.issuers = {
             name: Issuer(settings, config.cards, config.host.token_key, self.ledger,
@@ -126,11 +132,11 @@ class Host:
             for name, settings in config.issuers.items()}
         self.protocol.know_cards({pan: (card.version, card.icc_mk)
                                   for issuer in self.issuers.values() for pan, card in issuer.cards.items()})
-        self.sessions = Sessions(config.terminals, conn, config.host.signon_ttl_s,
+        self.sessions = Sessions(config.terminals, self.db, config.host.signon_ttl_s,
                                  pending=config.host.signon_pending)
         self.processor = Processor(self.store, self.ledger, self.records, self.switch, self.issuers,
                                    self.sessions, config.host.token_key, self.protocol)
-        self.settlements = Settlements(conn, self.sessions)
+        self.settlements = Settlements(self.db, self.sessions)
         self.wallet = WalletChannel(config.wallets, config.merchants, self.ledger, self.records,
                                     config.host.token_key)
         self.table = config.txn_table
@@ -156,6 +162,7 @@ class Host:
         processing (decode, registry, sign-on, MAC, layout): the server counts
         the format and MAC errors against the connection.
         """
+        started = time.perf_counter()
         try:
             msg = await self.protocol.decode(payload)
         except codec.DecodeError as e:
@@ -165,16 +172,30 @@ class Host:
             return self._format_error(payload, e.partial)
         try:
             return await self._dispatch(msg, payload, refused)
+        except CommitOutcomeUnknown as e:   # no answer: the terminal reverses, whichever it was
+            DATABASE_ERRORS.labels("outcome_unknown").inc()
+            log.error("no answer to %s from terminal %s STAN %s: %s", msg.get("t"), msg.get("41"), msg.get("11"), e)
+            return None
+        except (StorageUnavailable, CommitFailed) as e:
+            DATABASE_ERRORS.labels("commit_failed" if isinstance(e, CommitFailed) else "unavailable").inc()
+            log.warning("database unavailable for %s from terminal %s STAN %s: %s",
+                        msg.get("t"), msg.get("41"), msg.get("11"), e)
+            _count(msg, "96")
+            return self._answer(msg, None, "96")
         except Exception:
             log.exception("defect while handling %s from terminal %s STAN %s",
                           msg.get("t"), msg.get("41"), msg.get("11"))
+            _count(msg, "96")
             return self._answer(msg, None, "96")
+        finally:
+            REQUEST_SECONDS.observe(time.perf_counter() - started)
 
     async def _dispatch(self, msg: dict[str, str], payload: bytes,
                         refused: Callable[[str], None] | None) -> bytes | None:
         terminal: Terminal | None = None
         session: Session | None = None
         kind: MessageKind | None = None
+        self.sessions.new_request()
         try:
             reply_h(msg["h"])
         except ProtocolError as e:   # no reply could be addressed: do nothing, close
@@ -211,6 +232,7 @@ class Host:
                      msg.get("11"), d)
             if refused is not None:
                 refused(d.code)
+            _count(msg, d.code)
             return self._answer(msg, session if kind in MACED else None, d.code)
 
     async def _serve(self, kind: MessageKind, request: object, msg: dict[str, str],
@@ -275,6 +297,7 @@ class Host:
         await self.store.durable()
         log.debug("%s from %s STAN %s: %s %s", request.txn.value, terminal.tid, request.stan,
                  result.code, result.reason)
+        _count(msg, result.code)
         return await self.protocol.sign(self._financial_reply(msg, result, now), terminal.mac,
                                         session.keys.mac)
 
@@ -320,3 +343,10 @@ class Host:
             except ProtocolError:
                 continue
         return None
+
+
+def _count(msg: Mapping[str, str], code: str) -> None:
+    """An authorization's response code, for `acquirer_authorizations_total`."""
+    mti = msg.get("t", "")
+    if mti in FINANCIAL_MTIS:
+        AUTHORIZATIONS.labels(mti, code).inc()

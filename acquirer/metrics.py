@@ -7,12 +7,18 @@ with the peer address or TID and STAN, never a PAN.
 """
 from __future__ import annotations
 
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge, Histogram
 
 __all__ = [
+    "AUTHORIZATIONS",
+    "CONNECTIONS",
     "CONNECTIONS_CLOSED",
     "CRYPTOGRAM_MISMATCHES",
+    "DATABASE_ERRORS",
+    "FINANCIAL_MTIS",
+    "GROUP_COMMIT_UNITS",
     "REQUESTS_THROTTLED",
+    "REQUEST_SECONDS",
     "REVERSALS_REFUSED",
     "SIGNON_KEYS",
     "TRACE_REUSES",
@@ -41,3 +47,31 @@ SIGNON_KEYS = Counter(
     "acquirer_signon_keys_total",
     "Sign-on key sets issued, taken into use, or dropped unused",
     ["event"])    # issued, used, dropped
+
+
+# --- throughput, latency and the database (issue 13) ----------------------------------------------
+#
+# Several host processes (`acquirer serve --processes N`) each count in files under
+# PROMETHEUS_MULTIPROC_DIR (prometheus-client's multiprocess mode, set by `serve` before this
+# module is imported); `--metrics-port` serves the sum over the processes (`metrics_app`).
+
+AUTHORIZATIONS = Counter(
+    "acquirer_authorizations_total",
+    "Financial requests (0100/0200) answered, by request MTI and response code",
+    ["mti", "code"])
+REQUEST_SECONDS = Histogram(
+    "acquirer_request_seconds",
+    "Time from a request's payload to its reply (every message kind), durable writes included",
+    buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0))
+GROUP_COMMIT_UNITS = Histogram(
+    "acquirer_group_commit_units",
+    "Requests' units committed together by one COMMIT (group commit)",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512))
+CONNECTIONS = Gauge(
+    "acquirer_connections", "Terminal connections open", multiprocess_mode="livesum")
+DATABASE_ERRORS = Counter(
+    "acquirer_database_errors_total",
+    "Requests the database failed: unavailable (answered 96), commit failed (96), outcome unknown (not answered)",
+    ["kind"])   # unavailable, commit_failed, outcome_unknown
+
+FINANCIAL_MTIS = frozenset({"0100", "0200"})

@@ -44,11 +44,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from collections import deque
 
 from acquirer.config import Limits
 from acquirer.host import Host
-from acquirer.metrics import CONNECTIONS_CLOSED, REQUESTS_THROTTLED
+from acquirer.metrics import CONNECTIONS, CONNECTIONS_CLOSED, REQUESTS_THROTTLED
 from acquirer.protocol.framing import (
     EmptyFrame,
     FrameError,
@@ -76,10 +77,17 @@ class Server:
         self._server: asyncio.Server | None = None
         self._connections: set[_Connection] = set()
 
-    async def start(self, address: str = "127.0.0.1", port: int = 0) -> tuple[str, int]:
-        """Listen; returns the bound address and port (port 0 picks a free one)."""
+    async def start(self, address: str = "127.0.0.1", port: int = 0,
+                    sock: socket.socket | None = None) -> tuple[str, int]:
+        """Listen; returns the bound address and port (port 0 picks a free one).
+
+        `sock`: a socket already listening (shared by several host processes) instead.
+        """
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(lambda: _Connection(self), address, port)
+        if sock is not None:
+            self._server = await loop.create_server(lambda: _Connection(self), sock=sock)
+        else:
+            self._server = await loop.create_server(lambda: _Connection(self), address, port)
         bound = self._server.sockets[0].getsockname()
         return bound[0], bound[1]
 
@@ -146,6 +154,7 @@ class _Connection(asyncio.Protocol):
             return
         transport.set_write_buffer_limits(high=self.limits.max_reply_buffer)
         self.server._connections.add(self)
+        CONNECTIONS.inc()
         self.loop.call_later(1.0, self._watch)
 
     def data_received(self, data: bytes) -> None:
@@ -176,6 +185,7 @@ class _Connection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closing = True
         self.server._connections.discard(self)
+        CONNECTIONS.dec()
 
     def pause_writing(self) -> None:
         # the peer is not reading its replies: stop reading its requests

@@ -33,11 +33,14 @@ Decisions (documented in docs/acquirer.md):
 - Sessions survive a host restart: the database keeps field 62 as sent (keys
   under the TMK, never in clear) and the sign-on time, of the working keys
   (`terminal_state`) and of the pending sets (`pending_signons`).
+- On a shared database (PostgreSQL, several host processes) a terminal may
+  sign on through one process and be served by another: its keys, pending
+  sign-ons and batch are then read from the database (one query) whenever a
+  request needs them; unpacked keys are reused while their field 62 is the same.
 """
 from __future__ import annotations
 
 import logging
-import sqlite3
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -53,6 +56,7 @@ from acquirer.protocol.keys import (
     pack_field62,
     unpack_field62,
 )
+from acquirer.storage.store import Store
 
 __all__ = ["Session", "Sessions", "next_batch"]
 
@@ -85,20 +89,20 @@ class _State:
 class Sessions:
     """Registry lookups plus each terminal's batch and session (memory mirrors the database)."""
 
-    def __init__(self, terminals: Mapping[tuple[str, str], Terminal], conn: sqlite3.Connection,
+    def __init__(self, terminals: Mapping[tuple[str, str], Terminal], store: Store,
                  ttl_s: int, clock: Callable[[], float] = time.time, pending: int = 4) -> None:
         self.terminals = terminals
         self.pending = pending
         self.mids = {mid for _, mid in terminals}
-        self.conn = conn
+        self.store = store
         self.ttl_s = ttl_s
         self.clock = clock
         self._state: dict[tuple[str, str], _State] = {}
+        self._fresh: set[tuple[str, str]] = set()   # terminals read from a shared database this request
         self._load()
 
     def _load(self) -> None:
-        for tid, mid, batch, field62, signed_on_at in self.conn.execute(
-                "SELECT tid, mid, batch, working_keys, signed_on_at FROM terminal_state"):
+        for tid, mid, batch, field62, signed_on_at in self.store.terminal_states():
             terminal = self.terminals.get((tid, mid))
             if terminal is None:
                 continue  # removed from the configuration: not served any more
@@ -106,8 +110,7 @@ class Sessions:
             if field62 is not None and signed_on_at is not None:
                 session = _session(terminal, field62, signed_on_at)
             self._state[(tid, mid)] = _State(batch, session)
-        for tid, mid, field62, signed_on_at in self.conn.execute(
-                "SELECT tid, mid, working_keys, signed_on_at FROM pending_signons ORDER BY id"):
+        for tid, mid, field62, signed_on_at in self.store.pending_signons():
             state = self._state.get((tid, mid))
             pending = _session(self.terminals.get((tid, mid)), field62, signed_on_at)
             if state is not None and pending is not None:
@@ -129,7 +132,7 @@ class Sessions:
     def current(self, terminal: Terminal) -> Session:
         """The terminal's session (the working keys, else the newest pending sign-on);
         raises `Decline` 77 when it must sign on."""
-        state = self._state.get((terminal.tid, terminal.mid))
+        state = self._refresh(terminal)   # memory, or the shared database's rows
         working = state.session if state is not None else None
         if working is not None and self.clock() - working.signed_on_at <= self.ttl_s:
             return working   # the usual case
@@ -162,9 +165,7 @@ class Sessions:
         """A request was MACed with a pending sign-on's keys: they become the working keys
         (call inside a unit; memory follows at once, the request's own commit makes it durable)."""
         terminal = session.terminal
-        self.conn.execute("UPDATE terminal_state SET working_keys = ?, signed_on_at = ? WHERE tid = ? AND mid = ?",
-                          (session.field62, session.signed_on_at, terminal.tid, terminal.mid))
-        self.conn.execute("DELETE FROM pending_signons WHERE tid = ? AND mid = ?", (terminal.tid, terminal.mid))
+        self.store.use_signon(terminal.tid, terminal.mid, session.field62, session.signed_on_at)
         state = self._state[(terminal.tid, terminal.mid)]
         dropped = len(state.pending) - 1
         state.session, state.pending = session, []
@@ -178,9 +179,42 @@ class Sessions:
         state = self._state.get((terminal.tid, terminal.mid))
         return state.session if state else None
 
+    def _refresh(self, terminal: Terminal) -> _State | None:
+        """The terminal's state: memory in one process; re-read when the database is shared
+        (another process may have signed it on, used a pending sign-on or settled)."""
+        key = (terminal.tid, terminal.mid)
+        if not self.store.shared or key in self._fresh:
+            return self._state.get(key)
+        self._fresh.add(key)
+        found = self.store.terminal_sessions(terminal.tid, terminal.mid)
+        if found is None:
+            self._state.pop(key, None)
+            return None
+        batch, working, pending = found
+        known = self._state.get(key)
+        cached = {} if known is None else {s.field62: s for s in
+                                           ([known.session] if known.session else []) + known.pending}
+
+        def session(stored: tuple[bytes, float] | None) -> Session | None:
+            if stored is None:
+                return None
+            field62, signed_on_at = stored
+            same = cached.get(field62)
+            if same is not None and same.signed_on_at == signed_on_at:
+                return same
+            return _session(terminal, field62, signed_on_at)
+        state = _State(batch, session(working), [s for s in map(session, pending) if s is not None])
+        self._state[key] = state
+        return state
+
+    def new_request(self) -> None:
+        """A request starts: a shared database's rows are read again when it needs them (once:
+        its checks run without awaiting in between)."""
+        self._fresh.clear()
+
     def _valid(self, terminal: Terminal) -> list[Session]:
         """Sessions younger than the TTL: the working one first, then the pending, oldest first."""
-        state = self._state.get((terminal.tid, terminal.mid))
+        state = self._refresh(terminal)
         if state is None:
             return []
         oldest = self.clock() - self.ttl_s
@@ -188,7 +222,7 @@ class Sessions:
         return [s for s in candidates if s.signed_on_at >= oldest]
 
     def batch(self, terminal: Terminal) -> str | None:
-        state = self._state.get((terminal.tid, terminal.mid))
+        state = self._refresh(terminal)
         return state.batch if state else None
 
     def check_batch(self, terminal: Terminal, batch: str) -> None:
@@ -207,13 +241,7 @@ class Sessions:
         field62 = pack_field62(terminal.tmk, keys)
         batch = self.batch(terminal) or (terminal_batch if terminal_batch != "000000" else "000001")
         session = Session(terminal, keys, self.clock(), field62)
-        self.conn.execute("INSERT INTO terminal_state (tid, mid, batch) VALUES (?, ?, ?) "
-                          "ON CONFLICT (tid, mid) DO NOTHING", (terminal.tid, terminal.mid, batch))
-        self.conn.execute("INSERT INTO pending_signons (tid, mid, working_keys, signed_on_at) VALUES (?, ?, ?, ?)",
-                          (terminal.tid, terminal.mid, field62, session.signed_on_at))
-        self.conn.execute("DELETE FROM pending_signons WHERE tid = ? AND mid = ? AND id NOT IN "
-                          "(SELECT id FROM pending_signons WHERE tid = ? AND mid = ? ORDER BY id DESC LIMIT ?)",
-                          (terminal.tid, terminal.mid, terminal.tid, terminal.mid, self.pending))
+        self.store.add_signon(terminal.tid, terminal.mid, batch, field62, session.signed_on_at, self.pending)
         return session, batch, field62
 
     def activate(self, session: Session, batch: str) -> None:
@@ -229,9 +257,7 @@ class Sessions:
 
     def sign_off(self, terminal: Terminal) -> None:
         """Forget the session and pending sign-ons (call inside a unit, then `deactivate` once durable)."""
-        self.conn.execute("UPDATE terminal_state SET working_keys = NULL, signed_on_at = NULL "
-                          "WHERE tid = ? AND mid = ?", (terminal.tid, terminal.mid))
-        self.conn.execute("DELETE FROM pending_signons WHERE tid = ? AND mid = ?", (terminal.tid, terminal.mid))
+        self.store.clear_session(terminal.tid, terminal.mid)
 
     def deactivate(self, terminal: Terminal) -> None:
         state = self._state.get((terminal.tid, terminal.mid))
@@ -245,8 +271,7 @@ class Sessions:
         The caller applies it with `set_batch` once durable.
         """
         batch = next_batch(settled)
-        self.conn.execute("UPDATE terminal_state SET batch = ? WHERE tid = ? AND mid = ?",
-                          (batch, terminal.tid, terminal.mid))
+        self.store.set_terminal_batch(terminal.tid, terminal.mid, batch)
         return batch
 
     def set_batch(self, terminal: Terminal, batch: str) -> None:

@@ -23,8 +23,6 @@ Decisions (docs/acquirer.md, "Settlement"):
 """
 from __future__ import annotations
 
-import sqlite3
-
 from acquirer.config import Terminal
 from acquirer.decline import Decline
 from acquirer.ledger import utc_now
@@ -38,6 +36,7 @@ from acquirer.protocol.fields import (
 from acquirer.protocol.messages import BatchUpload, BatchUploadEnd, Settlement
 from acquirer.protocol.settlement_rules import COUNTED_TYPES, region_of, side_of
 from acquirer.sessions import Sessions
+from acquirer.storage.store import Store
 
 __all__ = ["Settlements", "compare"]
 
@@ -54,20 +53,16 @@ def compare(terminal: SettlementTotals, host: SettlementTotals) -> SettlementTot
 
 
 class Settlements:
-    """Batch totals, settlement and batch upload on the host's writer connection."""
+    """Batch totals, settlement and batch upload through the host's store."""
 
-    def __init__(self, conn: sqlite3.Connection, sessions: Sessions) -> None:
-        self.conn = conn
+    def __init__(self, store: Store, sessions: Sessions) -> None:
+        self.store = store
         self.sessions = sessions
 
     def host_totals(self, tid: str, mid: str, batch: str) -> SettlementTotals:
         """The host's figures for a terminal's batch (flags 0)."""
-        marks = ", ".join("?" for _ in COUNTED_TYPES)
         sums: dict[tuple[str, str | None], tuple[int, int]] = {}
-        for scheme, txn_type, amount, count in self.conn.execute(
-                "SELECT scheme, txn_type, SUM(amount), COUNT(*) FROM transactions "
-                "WHERE tid = ? AND mid = ? AND batch = ? AND status = 'approved' "
-                f"AND txn_type IN ({marks}) GROUP BY 1, 2", (tid, mid, batch, *COUNTED_TYPES)):
+        for scheme, txn_type, amount, count in self.store.batch_sums(tid, mid, batch, COUNTED_TYPES):
             key = (region_of(scheme), side_of(txn_type))   # the one rule: acquirer.protocol.settlement_rules
             total, number = sums.get(key, (0, 0))
             sums[key] = (total + amount, number + count)
@@ -87,21 +82,12 @@ class Settlements:
         """
         host = self.host_totals(terminal.tid, terminal.mid, req.batch)
         answer = compare(req.totals, host)
-        settled = self.conn.execute(
-            "SELECT 1 FROM batches WHERE tid = ? AND mid = ? AND batch = ? AND status = 'settled'",
-            (terminal.tid, terminal.mid, req.batch)).fetchone()
-        if settled:
+        if self.store.batch_status(terminal.tid, terminal.mid, req.batch) == "settled":
             return answer, None
         self.sessions.check_batch(terminal, req.batch)
-        balanced = int(answer.domestic.result == answer.foreign.result == RESULT_BALANCED)
-        self.conn.execute(
-            "INSERT INTO batches (tid, mid, batch, status, terminal_totals, host_totals, balanced, "
-            "settled_at) VALUES (?, ?, ?, 'settled', ?, ?, ?, ?) "
-            "ON CONFLICT (tid, mid, batch) DO UPDATE SET status = 'settled', "
-            "terminal_totals = excluded.terminal_totals, host_totals = excluded.host_totals, "
-            "balanced = excluded.balanced, settled_at = excluded.settled_at",
-            (terminal.tid, terminal.mid, req.batch, req.totals.encode(), host.encode(), balanced,
-             utc_now()))
+        balanced = answer.domestic.result == answer.foreign.result == RESULT_BALANCED
+        self.store.settle_batch(terminal.tid, terminal.mid, req.batch, req.totals.encode(), host.encode(),
+                                balanced, utc_now())
         return answer, self.sessions.advance_batch(terminal, req.batch)
 
     def upload(self, terminal: Terminal, req: BatchUpload) -> None:
@@ -110,29 +96,19 @@ class Settlements:
         from the matched record (a terminal keeps no PAN after authorization)."""
         self._require_settled(terminal, req.batch)
         original = req.original
-        matched = self.conn.execute(
-            "SELECT id, masked_pan FROM transactions WHERE rrn = ? AND tid = ? AND mid = ?",
-            (original.rrn, terminal.tid, terminal.mid)).fetchone()
+        matched = self.store.upload_match(original.rrn, terminal.tid, terminal.mid)
         masked = mask_pan(req.pan) if req.pan else (matched[1] if matched else None)
-        self.conn.execute(
-            "INSERT INTO batch_uploads (tid, mid, batch, stan, txn_type, amount, masked_pan, "
-            "matched_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (terminal.tid, terminal.mid, req.batch, original.stan or req.stan, req.txn.value,
-             req.amount, masked, matched[0] if matched else None, utc_now()))
-        self.conn.execute("UPDATE batches SET uploaded = uploaded + 1 WHERE tid = ? AND mid = ? AND batch = ?",
-                          (terminal.tid, terminal.mid, req.batch))
+        self.store.record_upload(terminal.tid, terminal.mid, req.batch, original.stan or req.stan, req.txn.value,
+                                 req.amount, masked, matched[0] if matched else None, utc_now())
 
     def upload_end(self, terminal: Terminal, req: BatchUploadEnd) -> SettlementTotals:
         """Record the end of a batch upload (inside a unit); returns the host's totals
         for the batch, which the 0330 carries in field 48 (flags 0): the batch is
         closed on these figures."""
         self._require_settled(terminal, req.batch)
-        self.conn.execute("UPDATE batches SET upload_ended_count = ? WHERE tid = ? AND mid = ? AND batch = ?",
-                          (req.count, terminal.tid, terminal.mid, req.batch))
+        self.store.end_upload(terminal.tid, terminal.mid, req.batch, req.count)
         return self.host_totals(terminal.tid, terminal.mid, req.batch)
 
     def _require_settled(self, terminal: Terminal, batch: str) -> None:
-        row = self.conn.execute("SELECT 1 FROM batches WHERE tid = ? AND mid = ? AND batch = ?",
-                                (terminal.tid, terminal.mid, batch)).fetchone()
-        if row is None:
+        if self.store.batch_status(terminal.tid, terminal.mid, batch) is None:
             raise Decline("12", f"batch {batch} of terminal {terminal.tid} has not been settled")

@@ -81,11 +81,11 @@ async def embedded_link(config: PosConfig) -> AsyncIterator[EmbeddedLink]:
     # imported here: a terminal on a TCP host never loads the acquirer's host code
     from acquirer.config import load_config as load_acquirer_config
     from acquirer.host import Host
-    from acquirer.storage import open_database
+    from acquirer.storage import open_store
     from acquirer.wallet_apps import WalletAppServer
 
     acquirer = load_acquirer_config(config.config_dir)
-    db = open_database(config.embedded_db_path, acquirer.database.synchronous)
+    db = open_store(config.embedded_db_path, acquirer.database.synchronous)
     address_file = config.state_dir / WALLET_APPS_FILE
     apps: WalletAppServer | None = None
     try:

@@ -281,12 +281,13 @@ def _load(address, terminals: int, warmup: int, full: int) -> dict:
 
 # --- the host process ---------------------------------------------------------------------
 
-def _start_host(config_dir: Path, workdir: Path) -> tuple[subprocess.Popen, tuple[str, int], Path]:
+def _start_host(config_dir: Path, workdir: Path, db: str | None = None,
+                processes: int = 1) -> tuple[subprocess.Popen, tuple[str, int], Path]:
     log_path = workdir / "acquirer.log"
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "acquirer", "serve", "--port", "0", "--db", str(workdir / "bench.db"),
-             "--config", str(config_dir), "--log-level", "INFO"],
+            [sys.executable, "-m", "acquirer", "serve", "--port", "0", "--db", db or str(workdir / "bench.db"),
+             "--processes", str(processes), "--config", str(config_dir), "--log-level", "INFO"],
             stdout=subprocess.PIPE, stderr=log, text=True, cwd=REPO)
     line = process.stdout.readline()
     if not line.startswith("acquirer listening on "):
@@ -303,9 +304,10 @@ def _cpu_seconds(pid: int) -> float:
 
 
 def _host_processes(pid: int) -> list[int]:
-    """The host and its children (the protocol workers): all of their CPU is the host's."""
-    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    return [pid, *map(int, children)]
+    """The host and its descendants (protocol workers; with --processes, the host processes
+    and theirs): all of their CPU is the host's. The first is the one that serves alone."""
+    children = [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    return [pid, *(p for child in children for p in _host_processes(child))]
 
 
 def _cpu_by_process(pids: list[int]) -> list[float]:
@@ -318,21 +320,23 @@ UNBOUNDED_LIMITS = ("\n[limits]\nmax_in_flight = 1000000\nmax_in_flight_total = 
                     "strikes = 1000000000\n")
 
 
-def _measure(quick: bool, limits: str = "") -> tuple[dict, list[float], list[str]]:
-    """One host (with `limits` appended to its configuration) under the load process."""
-    full = 100 if quick else 800           # sales per terminal in the max-throughput phase
+def _measure(quick: bool, limits: str = "", db: str | None = None, processes: int = 1,
+             terminals: int = TERMINALS) -> tuple[dict, list[float], list[str]]:
+    """One host (with `limits` appended to its configuration; on SQLite, or on the PostgreSQL
+    database `db` with `processes` host processes) under the load process."""
+    full = (100 if quick else 800) * TERMINALS // terminals   # sales per terminal at max throughput
     warmup = 10 if quick else 50
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        config_dir = _bench_config(workdir / "config", TERMINALS)
+        config_dir = _bench_config(workdir / "config", terminals)
         with (config_dir / "acquirer.toml").open("a") as f:
             f.write(limits)
-        process, address, log_path = _start_host(config_dir, workdir)
+        process, address, log_path = _start_host(config_dir, workdir, db, processes)
         try:
             pids = _host_processes(process.pid)
             cpu_before = _cpu_by_process(pids)
             with multiprocessing.get_context("spawn").Pool(1) as pool:
-                result = pool.apply_async(_load, (address, TERMINALS, warmup, full)).get(timeout=900)
+                result = pool.apply_async(_load, (address, terminals, warmup, full)).get(timeout=900)
             cpu_used = [after - before for after, before in zip(_cpu_by_process(pids), cpu_before)]
         finally:
             process.send_signal(signal.SIGTERM)
@@ -341,12 +345,21 @@ def _measure(quick: bool, limits: str = "") -> tuple[dict, list[float], list[str
     return result, cpu_used, stats
 
 
-def _answered(result: dict) -> int:
+def _answered(result: dict, terminals: int = TERMINALS) -> int:
     """Requests the host answered in a run: sign-ons and sales."""
-    return TERMINALS + result["warmup_n"] + result["peak"]["n"] + result["half"]["n"]
+    return terminals + result["warmup_n"] + result["peak"]["n"] + result["half"]["n"]
+
+
+#: host processes on PostgreSQL that `make bench` measures
+PG_PROCESSES = (1, 2, 4)
 
 
 def run(quick: bool) -> list[Row]:
+    """The rows of `make bench`: SQLite as before, then PostgreSQL with 1, 2 and 4 processes."""
+    return _sqlite_rows(quick) + postgres_rows(quick)
+
+
+def _sqlite_rows(quick: bool) -> list[Row]:
     ceiling = _codec_ceiling(0.5 if quick else 2.0)
     # the cost of the limits: the same load on a host whose limits never bind, before and after
     unbounded = [_measure(quick, UNBOUNDED_LIMITS)]
@@ -387,6 +400,55 @@ def run(quick: bool) -> list[Row]:
     ]
 
 
+def postgres_rows(quick: bool, processes: tuple[int, ...] = PG_PROCESSES, terminals: int = TERMINALS) -> list[Row]:
+    """The same load on PostgreSQL (a throw-away cluster on this machine, fsync on, a fresh
+    database per run) with each number of host processes."""
+    from tests.pgcluster import running_cluster
+
+    rows = []
+    with running_cluster() as cluster:
+        for count in processes:
+            result, cpu_used, _ = _measure(quick, db=cluster.create_database(), processes=count,
+                                               terminals=terminals)
+            peak, half = result["peak"], result["half"]
+            declined = {k: v for k, v in {**peak["codes"], **half["codes"]}.items() if k != "00"}
+            rows.append(Row(
+                f"acquirer on PostgreSQL, {count} process{'es' if count > 1 else ''}: durable sales",
+                f"{peak['rate']:,.0f} auth/s",
+                f"p50 {peak['p50']:.1f} ms, p99 {peak['p99']:.1f} ms at peak; half rate "
+                f"({half['rate']:,.0f} auth/s) p50 {half['p50']:.1f} ms, p99 {half['p99']:.1f} ms; "
+                f"host CPU {sum(cpu_used) / _answered(result, terminals) * 1e6:.0f} µs per request (PostgreSQL's "
+                f"own not counted); {terminals} terminals x {WINDOW} in flight; {os.cpu_count()} CPUs"
+                + (f"; declines {declined}" if declined else ""),
+                ">= 2,000 auth/s"))
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m tests.bench.bench_acquirer [--quick] [--processes 1,2,4] [--terminals 16] [--postgres-only]`:
+    the rows of `make bench`, sized for another machine."""
+    import argparse
+
+    from rich.console import Console
+    from rich.table import Table
+
+    parser = argparse.ArgumentParser(prog="python -m tests.bench.bench_acquirer")
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--processes", default=",".join(map(str, PG_PROCESSES)),
+                        help="host process counts to run on PostgreSQL, comma-separated")
+    parser.add_argument("--terminals", type=int, default=TERMINALS, help="simulated terminals (connections)")
+    parser.add_argument("--postgres-only", action="store_true", help="skip the SQLite rows")
+    args = parser.parse_args(argv)
+    processes = tuple(int(p) for p in args.processes.split(",") if p)
+    rows = [] if args.postgres_only else _sqlite_rows(args.quick)
+    rows += postgres_rows(args.quick, processes, args.terminals)
+    table = Table(title="acquirer benchmarks")
+    for column in ("benchmark", "result", "detail", "target"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(row.name, row.value, row.detail, row.target)
+    Console().print(table)
+
+
 if __name__ == "__main__":
-    for row in run(quick="--quick" in sys.argv):
-        print(row)
+    main()

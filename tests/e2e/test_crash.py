@@ -91,13 +91,16 @@ def _sell_and_crash(config_dir: Path, state: Path, address: str, cards: tuple[st
 
 
 @pytest.mark.slow
-def test_sigkill_at_any_moment_never_takes_money_without_an_approval(tmp_path):
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql", "postgresql-3"])
+def test_sigkill_at_any_moment_never_takes_money_without_an_approval(tmp_path, backend, request):
+    """On SQLite, and on PostgreSQL with 1 and with 3 host processes."""
+    db = tmp_path / "acquirer.db" if backend == "sqlite" else request.getfixturevalue("pg_url")
     configs = {tid: make_config(tmp_path / tid, pos={"timeout_s": 5.0, **settings})
                for tid, (settings, _) in TERMINALS.items()}
     opening = {name: card.get("balance", card.get("credit_limit")) for name, card in test_cards().items()}
     killed: Counter[str] = Counter()
     failures: list[BaseException] = []
-    with AcquirerServer(configs["10000001"], tmp_path / "acquirer.db") as server:
+    with AcquirerServer(configs["10000001"], db, processes=3 if backend == "postgresql-3" else 1) as server:
         workers = [threading.Thread(target=run_terminal, args=(
             configs[tid], tmp_path / tid / "state", server.address, cards, index, killed, failures))
             for index, (tid, (_, cards)) in enumerate(TERMINALS.items())]
@@ -112,7 +115,7 @@ def test_sigkill_at_any_moment_never_takes_money_without_an_approval(tmp_path):
             assert done.returncode == 0, done.stderr
 
     assert set(killed) == {*CRASH_POINTS, "random"}, killed   # every kind of crash happened
-    host = HostLedger(tmp_path / "acquirer.db")
+    host = HostLedger(db)
     cards = test_cards()
     taken: Counter[str] = Counter()
     for tid, (_, names) in TERMINALS.items():

@@ -83,8 +83,10 @@ test_cards.__test__ = False  # a helper, not a test
 class AcquirerServer:
     """A real `acquirer serve` subprocess on an ephemeral loopback port."""
 
-    def __init__(self, config_dir: Path, db: Path, port: int = 0) -> None:
+    def __init__(self, config_dir: Path, db: Path | str, port: int = 0, processes: int = 1) -> None:
+        """`db`: the SQLite file, or a PostgreSQL URL (then `processes` host processes may serve)."""
         self.config_dir, self.db = config_dir, db
+        self.processes = processes
         self.process: subprocess.Popen[str] | None = None
         self.port = port
         self.wallet_apps: str | None = None   # HOST:PORT of the wallet apps' endpoint
@@ -92,7 +94,7 @@ class AcquirerServer:
     def start(self) -> AcquirerServer:
         self.process = subprocess.Popen(
             [str(BIN / "acquirer"), "serve", "--port", str(self.port), "--db", str(self.db),
-             "--config", str(self.config_dir), "--log-level", "WARNING"],
+             "--processes", str(self.processes), "--config", str(self.config_dir), "--log-level", "WARNING"],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         assert self.process.stdout is not None
         line = self.process.stdout.readline()
@@ -175,13 +177,17 @@ class HostTxn:
 class HostLedger:
     """The acquirer's database, read the way an auditor would (a separate connection)."""
 
-    def __init__(self, db: Path, config_dir: Path = CONFIG) -> None:
+    def __init__(self, db: Path | str, config_dir: Path = CONFIG) -> None:
         self.db = db
         acquirer = tomllib.loads((config_dir / "acquirer.toml").read_text())
         self.token_key = bytes.fromhex(acquirer["host"]["token_key"])
         self.cards = test_cards(config_dir)
 
     def _query(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        if str(self.db).startswith("postgresql://"):
+            import psycopg
+            with psycopg.connect(str(self.db)) as pg:
+                return pg.execute(sql.replace("?", "%s"), args).fetchall()
         conn = sqlite3.connect(self.db)
         try:
             return conn.execute(sql, args).fetchall()

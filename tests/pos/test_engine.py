@@ -11,7 +11,7 @@ from acquirer.config import load_config as load_acquirer_config
 from acquirer.host import Host
 from acquirer.protocol import codec
 from acquirer.protocol.messages import SignOff
-from acquirer.storage import open_database
+from acquirer.storage import open_store
 from pos.core import events as ev
 from pos.core.config import load_config
 from pos.core.engine import Engine
@@ -211,7 +211,7 @@ def test_no_answer_in_time_is_reversed_and_the_late_approval_takes_nothing(tmp_p
 async def tampered_terminal(config, tamper):
     """A terminal on the real in-process host whose replies pass through `tamper` (a faulty line)."""
     acquirer = load_acquirer_config(config.config_dir)
-    db = open_database(config.embedded_db_path, acquirer.database.synchronous)
+    db = open_store(config.embedded_db_path, acquirer.database.synchronous)
     host = Host(acquirer, db)
 
     async def handle(payload):

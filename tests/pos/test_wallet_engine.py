@@ -23,7 +23,7 @@ import pytest
 from acquirer.config import load_config as load_acquirer_config
 from acquirer.host import Host
 from acquirer.protocol import codec
-from acquirer.storage import open_database
+from acquirer.storage import open_store
 from acquirer.wallet_apps import WalletAppServer
 from drivers.camera import ScanTimeout, SourceEnded
 from drivers.sim.video import code_video_frames, write_video
@@ -66,7 +66,7 @@ class Clock:
 async def terminal(config, clock: Clock, events: list, tamper=None):
     """Engine + embedded host on `clock`; `tamper(payload, reply)` may drop (None) or change a reply."""
     acquirer = load_acquirer_config(config.config_dir)
-    db = open_database(config.embedded_db_path)
+    db = open_store(config.embedded_db_path)
     host = Host(acquirer, db, clock=clock.host_time)
 
     async def handle(payload: bytes) -> bytes | None:
@@ -271,7 +271,7 @@ def test_a_merchant_code_shown_paid_by_the_customer_app_and_learnt_by_polling(tm
 
     async def go():
         acquirer = load_acquirer_config(config.config_dir)
-        db = open_database(config.embedded_db_path)
+        db = open_store(config.embedded_db_path)
         host = Host(acquirer, db)
         apps = WalletAppServer(host)
         address = await apps.start()
