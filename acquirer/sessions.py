@@ -145,7 +145,7 @@ class Sessions:
     def signed_with(self, terminal: Terminal, verifies: Callable[[WorkingKeys], bool]) -> Session | None:
         """The session whose keys `verifies` accepts: the working keys first, then the pending
         sign-ons newest first; None if none does (A0)."""
-        state = self._state.get((terminal.tid, terminal.mid))
+        state = self._refresh(terminal)
         if state is None:
             return None
         working = state.session
