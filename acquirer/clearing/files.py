@@ -22,9 +22,9 @@ from datetime import date
 from pathlib import Path
 from typing import BinaryIO
 
-from acquirer.clearing.clock import SHANGHAI
+from acquirer.protocol.clearing_clock import SHANGHAI
 from acquirer.clearing.events import ClearingLine
-from acquirer.clearing.layouts import DETAIL, FORMAT_VERSION, HEADER, TRAILER, Layout
+from acquirer.protocol.clearing_layouts import DETAIL, FORMAT_VERSION, HEADER, TRAILER, Layout
 
 __all__ = ["RecordFile", "detail_values", "statement_csv", "statement_json", "write_atomically", "yyyymmdd"]
 

@@ -31,12 +31,12 @@ from dataclasses import dataclass, field
 from datetime import date, time
 from typing import BinaryIO
 
-from acquirer.clearing.clock import clearing_date
+from acquirer.protocol.clearing_clock import clearing_date
 from acquirer.clearing.errors import ClearingError
 from acquirer.clearing.events import DISPUTE_CODES, Channel, ClearingEvent, ClearingLine
 from acquirer.clearing.fees import FeeEngine
 from acquirer.clearing.files import RecordFile
-from acquirer.clearing.layouts import POSITION
+from acquirer.protocol.clearing_layouts import POSITION
 from acquirer.clearing.settlement_calendar import SettlementCalendar
 
 __all__ = ["DayResult", "Posting", "Totals", "clear_day", "file_names", "payable_account"]

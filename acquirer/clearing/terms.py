@@ -28,8 +28,8 @@ from pydantic import (
     model_validator,
 )
 
-from acquirer.clearing.clock import DEFAULT_CUTOFF, parse_cutoff
-from acquirer.clearing.money import Rounding, percent_to_ppm
+from acquirer.protocol.clearing_clock import DEFAULT_CUTOFF, parse_cutoff
+from acquirer.protocol.fee_rounding import Rounding, percent_to_ppm
 from acquirer.clearing.settlement_calendar import ExtraYear, SettlementCalendar
 
 __all__ = [
