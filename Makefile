@@ -1,12 +1,13 @@
 # tillkit — the two quick-start commands are `make demo` (the checkout screen) and `make test`.
 # Both install what they need first: system packages through apt when missing
-# (python3-venv, libzbar0, tmux), then the Python packages into .venv.
+# (python3-venv, libzbar0, tmux, postgresql), then the Python packages into .venv.
+# The tests start their own throw-away PostgreSQL cluster on 127.0.0.1 (tests/pgcluster.py).
 
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := python3-venv python3-dev libzbar0 tmux fonts-wqy-microhei libusb-1.0-0
+APT_PACKAGES := python3-venv python3-dev libzbar0 tmux fonts-wqy-microhei libusb-1.0-0 postgresql
 
 .PHONY: setup demo test bench serve clean
 

@@ -1,11 +1,14 @@
 """`acquirer`: run the terminal host and show what integrators need to test against it.
 
-- `acquirer serve [--host 127.0.0.1] [--port P] [--wallet-port P] [--db PATH] [--config DIR]`
-  starts the host. It prints `acquirer listening on HOST:PORT` once it
+- `acquirer serve [--host 127.0.0.1] [--port P] [--wallet-port P] [--db PATH|URL] [--processes N]
+  [--config DIR]` starts the host: on SQLite (a file path, the default) or on PostgreSQL
+  (`postgresql://...`, then `--processes N` runs N host processes on the port, restarted if
+  one dies; docs/operations.md). It prints `acquirer listening on HOST:PORT` once it
   accepts connections (with `--port 0` that line tells the chosen port), then,
   with a wallet channel (`wallets.toml`), `wallet apps listening on HOST:PORT`
   (the endpoint where customers' wallet apps pay merchant-presented codes),
   and re-reads the issuers' `mode` / `delay_ms` from the configuration on SIGHUP.
+- `acquirer migrate [--db PATH|URL]`: bring the database to this code's schema.
 - `acquirer terminals [--json]`: registered terminals with their test TMKs and
   MAC algorithm.
 - `acquirer cards [--json]`: the test cards of the issuers' card file, with
@@ -20,6 +23,7 @@ import asyncio
 import json
 import logging
 import signal
+import socket
 import sys
 from contextlib import suppress
 from pathlib import Path
@@ -56,55 +60,109 @@ def main() -> None:
 @click.option("--port", type=int, default=None, help="TCP port (default from config; 0 = any free port)")
 @click.option("--wallet-port", type=int, default=None,
               help="wallet apps' port (default: wallets.toml [apps] port; 0 = any free port)")
-@click.option("--db", "db_path", type=click.Path(dir_okay=False), default=None,
-              help="SQLite database (default from config)")
+@click.option("--db", "db_target", default=None, metavar="PATH|URL",
+              help="SQLite database file or postgresql:// URL (default from config [database])")
+@click.option("--processes", type=click.IntRange(1, 256), default=1, show_default=True,
+              help="host processes on the port (more than 1 needs PostgreSQL)")
 @config_option
 @click.option("--log-level", default="INFO", show_default=True,
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
-def serve(address: str | None, port: int | None, wallet_port: int | None, db_path: str | None,
-          config_dir: str | None, log_level: str) -> None:
+def serve(address: str | None, port: int | None, wallet_port: int | None, db_target: str | None,
+          processes: int, config_dir: str | None, log_level: str) -> None:
     """Run the terminal host until interrupted."""
+    from acquirer.storage import MigrationError, is_postgres_url, migrate_target
+    from acquirer.supervisor import Supervisor, listening_socket
+
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = _load(config_dir)
     if wallet_port is None and config.wallets is not None:
         wallet_port = config.wallets.app_port
+    target = db_target or config.database.target
+    if processes > 1 and not is_postgres_url(target):
+        raise click.ClickException("--processes above 1 needs PostgreSQL (--db postgresql://...): "
+                                   "an SQLite database has one writer")
+    address = address or config.server.host
+    port = config.server.port if port is None else port
+    if processes == 1:
+        _run_host(config, config_dir, target, address, port, wallet_port)
+        return
+    try:
+        migrate_target(target)   # once, before the children open it
+    except MigrationError as e:
+        raise click.ClickException(str(e)) from None
+    sock = listening_socket(address, port)
+    apps = listening_socket(address, wallet_port) if config.wallets is not None and wallet_port is not None else None
+    bound = sock.getsockname()
+    click.echo(f"acquirer listening on {bound[0]}:{bound[1]}")
+    if apps is not None:
+        apps_bound = apps.getsockname()
+        click.echo(f"wallet apps listening on {apps_bound[0]}:{apps_bound[1]}")
+    sys.stdout.flush()
+    Supervisor(processes, lambda index: _run_host(config, config_dir, target, address, port, wallet_port,
+                                                  sock=sock, apps_sock=apps, announce=False)).run()
+
+
+@main.command()
+@click.option("--db", "db_target", default=None, metavar="PATH|URL",
+              help="SQLite database file or postgresql:// URL (default from config [database])")
+@config_option
+def migrate(db_target: str | None, config_dir: str | None) -> None:
+    """Bring the database to this code's schema (a database newer than the code is refused)."""
+    from acquirer.storage import MigrationError, migrate_target
+
+    target = db_target or _load(config_dir).database.target
+    try:
+        version = migrate_target(target)
+    except MigrationError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(f"database at schema version {version}")
+
+
+def _run_host(config: AcquirerConfig, config_dir: str | None, target: str, address: str, port: int,
+              wallet_port: int | None, *, sock: socket.socket | None = None,
+              apps_sock: socket.socket | None = None, announce: bool = True) -> None:
+    """One host process: its protocol workers, its database connection, its event loop."""
     from acquirer.protocol_workers import ProtocolWork, ProtocolWorkers
     # workers first: forked before the event loop, the database and any thread exist
     workers = ProtocolWorkers(config.server.protocol_workers).start() if config.server.protocol_workers else None
     try:
         with suppress(KeyboardInterrupt):
-            asyncio.run(_serve(config, config_dir, address or config.server.host,
-                               config.server.port if port is None else port, wallet_port,
-                               Path(db_path) if db_path else config.database.path,
-                               workers or ProtocolWork()))
+            asyncio.run(_serve(config, config_dir, address, port, wallet_port, target, workers or ProtocolWork(),
+                               sock, apps_sock, announce))
     finally:
         if workers is not None:
             workers.close()
 
 
 async def _serve(config: AcquirerConfig, config_dir: str | None, address: str, port: int,
-                 wallet_port: int | None, db_path: Path, protocol: ProtocolWork) -> None:
+                 wallet_port: int | None, target: str, protocol: ProtocolWork,
+                 sock: socket.socket | None, apps_sock: socket.socket | None, announce: bool) -> None:
     from acquirer.host import Host
     from acquirer.server import Server
-    from acquirer.storage import Checkpointer, open_database
+    from acquirer.storage import Checkpointer, MigrationError, is_postgres_url, open_store
     from acquirer.wallet_apps import WalletAppServer
 
     await protocol.attach()
-    db = open_database(db_path, config.database.synchronous, auto_checkpoint=False)
-    checkpointer = Checkpointer(db_path).start()
-    host = Host(config, db, protocol=protocol)
+    try:
+        store = open_store(target, config.database.synchronous, auto_checkpoint=False)
+    except MigrationError as e:
+        raise click.ClickException(str(e)) from None
+    checkpointer = None if is_postgres_url(target) else Checkpointer(target).start()
+    host = Host(config, store, protocol=protocol)
     server = Server(host, config.server.max_frame, config.server.idle_timeout_s)
-    bound_address, bound_port = await server.start(address, port)
+    bound_address, bound_port = await server.start(address, port, sock=sock)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     loop.add_signal_handler(signal.SIGHUP, _reload_links, host, config_dir)
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     loop.add_signal_handler(signal.SIGINT, stop.set)
-    click.echo(f"acquirer listening on {bound_address}:{bound_port}")
+    if announce:
+        click.echo(f"acquirer listening on {bound_address}:{bound_port}")
     apps = WalletAppServer(host) if config.wallets is not None and wallet_port is not None else None
     if apps is not None:
-        apps_address, apps_port = await apps.start(address, wallet_port)
-        click.echo(f"wallet apps listening on {apps_address}:{apps_port}")
+        apps_address, apps_port = await apps.start(address, wallet_port, sock=apps_sock)
+        if announce:
+            click.echo(f"wallet apps listening on {apps_address}:{apps_port}")
     sys.stdout.flush()
     serving = asyncio.create_task(server.serve_forever())
     await stop.wait()
@@ -115,8 +173,9 @@ async def _serve(config: AcquirerConfig, config_dir: str | None, address: str, p
     serving.cancel()
     host.store.commit_now()
     log.info("group commit: %d units in %d commits", host.store.units, host.store.commits)
-    checkpointer.stop()
-    db.conn.close()
+    if checkpointer is not None:
+        checkpointer.stop()
+    store.close()
 
 
 def _reload_links(host, config_dir: str | None) -> None:  # noqa: ANN001 - Host, imported lazily

@@ -1,4 +1,4 @@
-"""Group commit: many requests' writes share one SQLite transaction, replies wait for it.
+"""Group commit: many requests' writes share one database transaction, replies wait for it.
 
 Why: a durable authorization must not be answered before its postings are
 committed, but one COMMIT per request would cap the host at the rate SQLite
@@ -26,8 +26,9 @@ Rules that make this safe:
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from types import TracebackType
+
+from acquirer.storage.store import StorageUnavailable, Store
 
 __all__ = ["CommitFailed", "GroupCommit"]
 
@@ -37,12 +38,14 @@ class CommitFailed(RuntimeError):
 
 
 class GroupCommit:
-    """The host's single writer connection and its shared transaction."""
+    """The host's writer (its `Store`) and its shared transaction.
 
-    def __init__(self, conn: sqlite3.Connection, interval: float = 0.0, max_units: int = 512) -> None:
-        if conn.isolation_level is not None:
-            raise ValueError("GroupCommit needs a connection in autocommit mode (isolation_level=None)")
-        self.conn = conn
+    On PostgreSQL each host process has its own group commit over its own
+    connection; row locks and constraints keep the processes correct together.
+    """
+
+    def __init__(self, store: Store, interval: float = 0.0, max_units: int = 512) -> None:
+        self.store = store
         self.interval = interval
         self.max_units = max_units
         self._open = False
@@ -54,23 +57,25 @@ class GroupCommit:
     def unit(self) -> _Unit:
         """One request's writes: all of them, or none if the block raises.
 
-        Use as `with store.unit() as conn:` (the writer connection).
+        Use as `with group.unit():`.
         """
         return _Unit(self)
 
     def _begin_unit(self) -> None:
         if not self._open:
-            self.conn.execute("BEGIN IMMEDIATE")
+            self.store.begin()
             self._open = True
             self._schedule_commit()
-        self.conn.execute("SAVEPOINT unit")
+        self.store.savepoint()
 
     def _end_unit(self, failed: bool) -> None:
         if failed:
-            self.conn.execute("ROLLBACK TO unit")
-            self.conn.execute("RELEASE unit")
+            try:
+                self.store.rollback_to()
+            except StorageUnavailable:
+                self._lost()   # the connection went with the transaction: nothing of it stays
             return
-        self.conn.execute("RELEASE unit")
+        self.store.release()
         self.units += 1
         self._pending_units += 1
         if self._pending_units >= self.max_units:
@@ -105,9 +110,9 @@ class GroupCommit:
         waiters, self._waiters = self._waiters, []
         self._pending_units = 0
         try:
-            self.conn.execute("COMMIT")
-        except sqlite3.Error as e:
-            self.conn.execute("ROLLBACK")
+            self.store.commit()
+        except StorageUnavailable as e:
+            self._rollback()
             self._open = False
             failure = CommitFailed(f"commit failed, transaction rolled back: {e}")
             for waiter in waiters:
@@ -121,6 +126,26 @@ class GroupCommit:
                 waiter.set_result(None)
 
 
+    def _rollback(self) -> None:
+        try:
+            self.store.rollback()
+        except StorageUnavailable:
+            pass   # a lost connection took its transaction with it
+
+    def _lost(self) -> None:
+        """The open transaction is gone (connection lost): fail its waiters, start afresh next time."""
+        if not self._open:
+            return
+        self._rollback()
+        self._open = False
+        waiters, self._waiters = self._waiters, []
+        self._pending_units = 0
+        failure = CommitFailed("database connection lost, transaction rolled back")
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_exception(failure)
+
+
 class _Unit:
     """The context manager of `GroupCommit.unit` (a class: cheaper than a generator-based
     one, and every authorization enters one)."""
@@ -130,9 +155,9 @@ class _Unit:
     def __init__(self, store: GroupCommit) -> None:
         self._store = store
 
-    def __enter__(self) -> sqlite3.Connection:
+    def __enter__(self) -> Store:
         self._store._begin_unit()
-        return self._store.conn
+        return self._store.store
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  traceback: TracebackType | None) -> None:

@@ -78,6 +78,12 @@ class DatabaseSettings:
     path: Path
     synchronous: str        # SQLite synchronous level with WAL: NORMAL, FULL or EXTRA
     commit_interval_ms: int = 0   # group commit: how long the first request of a group waits
+    url: str | None = None  # postgresql://... to run on PostgreSQL (several processes); None: SQLite at `path`
+
+    @property
+    def target(self) -> str:
+        """What `acquirer.storage.open_store` opens: the PostgreSQL URL, else the SQLite file."""
+        return self.url or str(self.path)
 
 
 @dataclass(frozen=True)
@@ -313,6 +319,7 @@ def load_config(directory: str | os.PathLike[str] | None = None) -> AcquirerConf
         path=Path(db_t.text("path", "var/acquirer.db")),
         synchronous=db_t.choice("synchronous", SYNCHRONOUS_LEVELS, "NORMAL"),
         commit_interval_ms=db_t.integer("commit_interval_ms", 0),
+        url=db_t.text("url", None),
     )
 
     host_t = acq.table("host")

@@ -54,7 +54,7 @@ from datetime import datetime
 import sqlite_utils
 
 from acquirer.protocol_workers import ProtocolWork
-from acquirer.commit import GroupCommit
+from acquirer.commit import CommitFailed, GroupCommit
 from acquirer.config import AcquirerConfig, Terminal
 from acquirer.decline import Decline
 from acquirer.issuer import Issuer
@@ -62,6 +62,7 @@ from acquirer.ledger import Ledger, merchant_account
 from acquirer.processing import SHANGHAI, Outcome, Processor
 from acquirer.protocol import codec
 from acquirer.protocol.fields import BalanceAmount
+from acquirer.storage.store import SQLiteStore, StorageUnavailable, Store
 from acquirer.protocol.messages import (
     LAYOUTS,
     BatchUpload,
@@ -99,7 +100,7 @@ NO_SESSION = frozenset({MessageKind.SIGN_ON, MessageKind.ECHO})
 class Host:
     """The acquirer's terminal host over one database (see the module docstring)."""
 
-    def __init__(self, config: AcquirerConfig, db: sqlite_utils.Database,
+    def __init__(self, config: AcquirerConfig, db: Store | sqlite_utils.Database,
                  clock: Callable[[], datetime] = lambda: datetime.now(SHANGHAI),
                  protocol: ProtocolWork | None = None) -> None:
         """`clock` gives the host's local time (Asia/Shanghai); tests move it to other days.
@@ -112,10 +113,10 @@ class Host:
         self.config = config
         self.clock = clock
         self.protocol = protocol or ProtocolWork()
-        conn = db.conn
-        self.store = GroupCommit(conn, config.database.commit_interval_ms / 1000)
-        self.ledger = Ledger(conn)
-        self.records = Records(conn)
+        self.db = db if isinstance(db, Store) else SQLiteStore(db)
+        self.store = GroupCommit(self.db, config.database.commit_interval_ms / 1000)
+        self.ledger = Ledger(self.db)
+        self.records = Records(self.db)
         self.switch = Switch(config.bins, config.issuers.values(), config.host.switch_timeout_ms)
         self.issuers = {
             name: Issuer(settings, config.cards, config.host.token_key, self.ledger,
@@ -123,10 +124,10 @@ class Host:
             for name, settings in config.issuers.items()}
         self.protocol.know_cards({pan: (card.version, card.icc_mk)
                                   for issuer in self.issuers.values() for pan, card in issuer.cards.items()})
-        self.sessions = Sessions(config.terminals, conn, config.host.signon_ttl_s)
+        self.sessions = Sessions(config.terminals, self.db, config.host.signon_ttl_s)
         self.processor = Processor(self.store, self.ledger, self.records, self.switch, self.issuers,
                                    self.sessions, config.host.token_key, self.protocol)
-        self.settlements = Settlements(conn, self.sessions)
+        self.settlements = Settlements(self.db, self.sessions)
         self.wallet = WalletChannel(config.wallets, config.merchants, self.ledger, self.records,
                                     config.host.token_key)
         self.table = config.txn_table
@@ -154,6 +155,10 @@ class Host:
             return self._format_error(payload, e.partial)
         try:
             return await self._dispatch(msg, payload)
+        except (StorageUnavailable, CommitFailed) as e:
+            log.warning("database unavailable for %s from terminal %s STAN %s: %s",
+                        msg.get("t"), msg.get("41"), msg.get("11"), e)
+            return self._answer(msg, None, "96")
         except Exception:
             log.exception("defect while handling %s from terminal %s STAN %s",
                           msg.get("t"), msg.get("41"), msg.get("11"))
@@ -200,7 +205,7 @@ class Host:
             with self.store.unit():
                 new, batch, field62 = self.sessions.sign_on(terminal, request.batch, request.key_mode)
             await self.store.durable()
-            self.sessions.activate(new, batch)
+            self.sessions.activate(new, batch, field62)
             log.info("sign-on of terminal %s, batch %s", terminal.tid, batch)
             return codec.encode(sign_on_reply(msg, "00", field62=field62, batch=batch, when=now))
         if kind is MessageKind.ECHO:

@@ -35,7 +35,6 @@ card is known (an unknown card, 14, has no key to compute it with).
 from __future__ import annotations
 
 import hmac
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -50,6 +49,7 @@ from acquirer.protocol import tlv
 from acquirer.protocol.cryptogram import CryptogramError, CryptogramVersion, cryptogram_for
 from acquirer.protocol.pinblock import PinBlockError, decrypt_pin
 from acquirer.protocol_workers import ProtocolWork
+from acquirer.storage.store import Store
 from acquirer.tokens import mask_pan, pan_token
 
 __all__ = ["CardPresented", "Cryptogram", "CryptogramCheck", "IccDataError", "IssuedCard", "Issuer"]
@@ -147,7 +147,7 @@ class Issuer:
         self.settings = settings
         self.name = settings.name
         self.ledger = ledger
-        self.conn: sqlite3.Connection = ledger.conn
+        self.store: Store = ledger.store
         self.pin_try_limit = pin_try_limit
         self.cards: dict[str, IssuedCard] = {}
         for card in cards:
@@ -170,10 +170,7 @@ class Issuer:
         self.ledger.open_account(issuer_account(self.name), "issuer")
         for issued in self.cards.values():
             card = issued.card
-            self.conn.execute(
-                "INSERT OR IGNORE INTO cards (token, masked_pan, name, issuer, scheme, product) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (issued.token, issued.masked_pan, card.name, self.name, card.scheme, card.product))
+            self.store.add_card(issued.token, issued.masked_pan, card.name, self.name, card.scheme, card.product)
             self.ledger.open_account(issued.hold, "hold")
             if self.ledger.open_account(issued.account, "cardholder") and card.opening_balance:
                 self.ledger.post("open", [(issuer_account(self.name), -card.opening_balance),
@@ -235,12 +232,10 @@ class Issuer:
 
     def _advance_atc(self, card: IssuedCard, atc: int) -> bool:
         """Accept `atc` only above the last accepted one, and remember it (one statement)."""
-        return self.conn.execute("UPDATE cards SET last_atc = ? WHERE token = ? AND last_atc < ?",
-                                 (atc, card.token, atc)).rowcount == 1
+        return self.store.advance_atc(card.token, atc)
 
     def _check_pin(self, card: IssuedCard, pin_block: bytes | None, local_date: str) -> str | None:
-        failures, last_date = self.conn.execute(
-            "SELECT pin_failures, pin_failure_date FROM cards WHERE token = ?", (card.token,)).fetchone()
+        failures, last_date = self.store.pin_failures(card.token)
         if last_date != local_date:
             failures = 0
         if failures >= self.pin_try_limit:
@@ -251,9 +246,8 @@ class Issuer:
             pin = ""
         if hmac.compare_digest(pin.encode(), card.card.pin.encode()):
             if failures:
-                self.conn.execute("UPDATE cards SET pin_failures = 0 WHERE token = ?", (card.token,))
+                self.store.set_pin_failures(card.token, 0, None)
             return None
         failures += 1
-        self.conn.execute("UPDATE cards SET pin_failures = ?, pin_failure_date = ? WHERE token = ?",
-                          (failures, local_date, card.token))
+        self.store.set_pin_failures(card.token, failures, local_date)
         return "75" if failures >= self.pin_try_limit else "55"

@@ -22,15 +22,16 @@ Signs: a leg's amount is added to the account's balance; a sale of 100 fen is
 "Available never goes negative": the schema's CHECK constraint refuses a
 negative balance on cardholder and hold accounts, and `post` turns that into
 `InsufficientFunds` with nothing written -- the issuer answers 51. Checking in
-SQL rather than reading the balance first keeps it one statement and free of
-read-then-write races.
+the database rather than reading the balance first keeps it one statement and
+free of read-then-write races (on PostgreSQL a conditional update under the
+rows' locks, `acquirer.storage.postgres`).
 """
 from __future__ import annotations
 
-import functools
-import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+
+from acquirer.storage.store import NegativeBalance, Store
 
 __all__ = [
     "ACCOUNT_KINDS",
@@ -88,29 +89,26 @@ def utc_now() -> str:
 
 
 class Ledger:
-    """Postings on the host's writer connection (call inside a `GroupCommit.unit`)."""
+    """Postings through the host's store (call inside a `GroupCommit.unit`)."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
+    def __init__(self, store: Store) -> None:
+        self.store = store
 
     def open_account(self, account_id: str, kind: str) -> bool:
         """Create the account if it does not exist; True when it was created."""
         if kind not in ACCOUNT_KINDS:
             raise ValueError(f"unknown account kind {kind!r}; expected one of {', '.join(ACCOUNT_KINDS)}")
-        cursor = self.conn.execute(
-            "INSERT OR IGNORE INTO accounts (id, kind, balance, may_go_negative) VALUES (?, ?, 0, ?)",
-            (account_id, kind, int(ACCOUNT_KINDS[kind])))
-        return cursor.rowcount == 1
+        return self.store.open_account(account_id, kind, ACCOUNT_KINDS[kind])
 
     def open_fee_accounts(self) -> None:
         for name in FEE_ACCOUNTS:
             self.open_account(fee_account(name), "fee")
 
     def balance(self, account_id: str) -> int:
-        row = self.conn.execute("SELECT balance FROM accounts WHERE id = ?", (account_id,)).fetchone()
-        if row is None:
+        balance = self.store.balance(account_id)
+        if balance is None:
             raise KeyError(f"no account {account_id!r}")
-        return row[0]
+        return balance
 
     def post(self, kind: str, legs: Iterable[Leg], txn_id: int | None = None,
              created_at: str | None = None) -> int:
@@ -120,10 +118,10 @@ class Ledger:
         zero, and `InsufficientFunds` (nothing written) when a cardholder or
         hold account would go negative. Legs on the same account are netted.
 
-        All balances change in one UPDATE, which SQLite applies atomically: a
-        CHECK failure leaves every balance as it was, so no savepoint is needed
-        (this is the authorization hot path). A posting to an account that does
-        not exist is a defect: `KeyError`, and the caller's unit rolls back.
+        All balances change in one statement (`Store.apply_legs`), applied
+        whole or not at all, so no savepoint is needed (this is the
+        authorization hot path). A posting to an account that does not exist
+        is a defect: `KeyError`, and the caller's unit rolls back.
         """
         net: dict[str, int] = {}
         for account, amount in legs:
@@ -131,35 +129,25 @@ class Ledger:
             net[account] = net.get(account, 0) + amount
         merged = [(account, amount) for account, amount in net.items() if amount != 0]
         _check_balanced(merged)
-        conn = self.conn
-        update, insert_legs = _statements(len(merged))
         try:
-            updated = conn.execute(update, [x for leg in merged for x in leg]
-                                   + [account for account, _ in merged]).rowcount
-        except sqlite3.IntegrityError:
+            updated = self.store.apply_legs(merged)
+        except NegativeBalance:
             raise InsufficientFunds(self._short_account(merged)) from None
         if updated != len(merged):
             raise KeyError(f"posting to unknown accounts among {[a for a, _ in merged]}")
-        posting_id = conn.execute("INSERT INTO postings (txn_id, kind, created_at) VALUES (?, ?, ?)",
-                                  (txn_id, kind, created_at or utc_now())).lastrowid
-        conn.execute(insert_legs, [x for account, amount in merged for x in (posting_id, account, amount)])
-        return posting_id
+        return self.store.insert_posting(txn_id, kind, created_at or utc_now(), merged)
 
     def _short_account(self, legs: Sequence[Leg]) -> str:
         """The first account a refused posting would have taken below zero (failure path only)."""
         for account, amount in legs:
-            row = self.conn.execute("SELECT balance, may_go_negative FROM accounts WHERE id = ?",
-                                    (account,)).fetchone()
-            if row is not None and not row[1] and row[0] + amount < 0:
+            state = self.store.account_state(account)
+            if state is not None and not state[1] and state[0] + amount < 0:
                 return account
         return legs[0][0]
 
     def legs_of(self, txn_id: int) -> list[Leg]:
         """Every leg posted for a transaction, netted per account (zero nets left out)."""
-        rows = self.conn.execute(
-            "SELECT l.account_id, SUM(l.amount) FROM legs l JOIN postings p ON p.id = l.posting_id "
-            "WHERE p.txn_id = ? GROUP BY l.account_id ORDER BY MIN(l.posting_id), l.account_id", (txn_id,)).fetchall()
-        return [(account, total) for account, total in rows if total != 0]
+        return [(account, total) for account, total in self.store.legs_of(txn_id) if total != 0]
 
     def opposite(self, txn_id: int) -> list[Leg]:
         """Legs that cancel the net of everything posted for `txn_id` (empty when it moved nothing)."""
@@ -176,17 +164,6 @@ class Ledger:
         if not legs:
             return None
         return self.post(kind, legs, txn_id, created_at)
-
-
-@functools.cache
-def _statements(legs: int) -> tuple[str, str]:
-    """The UPDATE of the balances and the INSERT of the legs for a posting of `legs` legs
-    (built once per count: sqlite3 finds its prepared statement by the SQL text)."""
-    cases = " ".join("WHEN ? THEN ?" for _ in range(legs))
-    marks = ", ".join("?" for _ in range(legs))
-    rows = ", ".join("(?, ?, ?)" for _ in range(legs))
-    return (f"UPDATE accounts SET balance = balance + CASE id {cases} END WHERE id IN ({marks})",
-            f"INSERT INTO legs (posting_id, account_id, amount) VALUES {rows}")
 
 
 def _check_amount(account: str, amount: object) -> None:

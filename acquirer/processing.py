@@ -354,11 +354,9 @@ class Processor:
         row = self.records.by_stan(terminal.tid, terminal.mid, req.batch, req.stan,
                                    _date(now - timedelta(days=1)))
         outcome = self._undo(row, req, terminal, now, stamp)
-        self.store.conn.execute(
-            "INSERT INTO reversals (tid, mid, batch, stan, txn_type, amount, reason, original_id, "
-            "outcome, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (terminal.tid, terminal.mid, req.batch, req.stan, req.txn.value, req.amount or 0,
-             req.reversal_reason, row.id if row else None, outcome, stamp))
+        self.store.store.insert_reversal(terminal.tid, terminal.mid, req.batch, req.stan, req.txn.value,
+                                         req.amount or 0, req.reversal_reason, row.id if row else None,
+                                         outcome, stamp)
         return outcome
 
     def _undo(self, row: TxnRow | None, req: FinancialRequest, terminal: Terminal, now: datetime,

@@ -3,8 +3,10 @@
 A row is written as soon as a request passes the host's checks (terminal,
 sign-on, MAC, batch) and reaches processing, approved or not, so the
 duplicate rule can be the database's: UNIQUE (tid, mid, batch, stan,
-local_date). `insert` turns the index violation into `Duplicate` (94); the
-whole request's unit is rolled back, so a duplicate changes nothing.
+local_date). The store's insert names that constraint as its conflict target
+and inserts nothing when the key is taken; `insert` turns that into
+`Duplicate` (94), the whole request's unit is rolled back, so a duplicate
+changes nothing -- in one process or many.
 
 `local_date` is the Asia/Shanghai calendar date on which the host received
 the request (the link carries no date in a sale). Statuses:
@@ -24,11 +26,11 @@ Cards appear only as token + masked PAN.
 from __future__ import annotations
 
 import secrets
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from acquirer.decline import Decline
+from acquirer.storage.store import Store
 
 __all__ = ["Duplicate", "Records", "TxnKey", "TxnRow"]
 
@@ -76,30 +78,22 @@ class TxnRow:
 #: the largest multiple of 10**6 below 2**32: 32-bit draws under it give uniform auth codes
 _UNBIASED_LIMIT = (2**32 // 1_000_000) * 1_000_000
 
-_COLUMNS = ("id, txn_type, tid, mid, batch, stan, local_date, amount, card_token, issuer, status, "
-            "response_code, rrn, auth_code, original_id, refunded")
-
 
 class Records:
-    """Reads and writes of `transactions` on the host's writer connection."""
+    """Reads and writes of `transactions` through the host's store."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-        max_rrn, max_id = conn.execute("SELECT MAX(rrn), MAX(id) FROM transactions").fetchone()
-        self._last_rrn = int(max_rrn) if max_rrn else 0
-        self._last_id = max_id or 0
+    def __init__(self, store: Store) -> None:
+        self.store = store
         self._random: Iterator[int] = iter(())
 
     def next_rrn(self) -> str:
-        """A fresh retrieval reference number: 12 digits, rising (UNIQUE in the table)."""
-        self._last_rrn += 1
-        return f"{self._last_rrn:012d}"
+        """A fresh retrieval reference number: 12 digits, unique (from the database's counter)."""
+        return self.store.next_rrn()
 
     def new_id(self) -> int:
         """The id the next `insert` will use: postings can name it before the row is written
         (the foreign key is checked at commit)."""
-        self._last_id += 1
-        return self._last_id
+        return self.store.new_txn_id()
 
     def new_auth_code(self) -> str:
         """Six random digits (from the OS's CSPRNG, drawn a page at a time: one
@@ -124,46 +118,34 @@ class Records:
         The caller writes the row last, inside the request's unit: a duplicate
         then rolls back everything the request did.
         """
-        try:
-            self.conn.execute(
-                "INSERT INTO transactions (id, txn_type, tid, mid, batch, stan, local_date, amount, "
-                "currency, card_token, masked_pan, scheme, issuer, entry_mode, status, response_code, "
-                "rrn, auth_code, original_id, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        if not self.store.insert_transaction(
                 (txn_id, txn_type, key.tid, key.mid, key.batch, key.stan, key.local_date, amount,
                  currency, card_token, masked_pan, scheme, issuer, entry_mode, status, response_code,
-                 rrn, auth_code, original_id, created_at))
-        except sqlite3.IntegrityError as e:
-            if "transactions.tid" in str(e):
-                raise Duplicate(key) from None
-            raise
+                 rrn, auth_code, original_id, created_at)):
+            raise Duplicate(key)
 
     def set_status(self, txn_id: int, status: str) -> None:
-        self.conn.execute("UPDATE transactions SET status = ? WHERE id = ?", (status, txn_id))
+        self.store.set_status(txn_id, status)
 
     def resolve(self, txn_id: int, status: str, response_code: str, rrn: str | None = None,
                 auth_code: str | None = None) -> None:
         """The outcome of a `pending` wallet payment, once the customer paid or it failed."""
-        self.conn.execute("UPDATE transactions SET status = ?, response_code = ?, rrn = ?, auth_code = ? "
-                          "WHERE id = ?", (status, response_code, rrn, auth_code, txn_id))
+        self.store.resolve(txn_id, status, response_code, rrn, auth_code)
 
     def add_refunded(self, txn_id: int, amount: int) -> None:
-        self.conn.execute("UPDATE transactions SET refunded = refunded + ? WHERE id = ?", (amount, txn_id))
+        self.store.add_refunded(txn_id, amount)
 
     def get(self, txn_id: int) -> TxnRow:
-        row = self.conn.execute(f"SELECT {_COLUMNS} FROM transactions WHERE id = ?", (txn_id,)).fetchone()
+        row = self.store.transaction(txn_id)
         if row is None:
             raise KeyError(f"no transaction {txn_id}")
         return TxnRow(*row)
 
     def by_rrn(self, rrn: str) -> TxnRow | None:
-        row = self.conn.execute(f"SELECT {_COLUMNS} FROM transactions WHERE rrn = ?", (rrn,)).fetchone()
+        row = self.store.transaction_by_rrn(rrn)
         return TxnRow(*row) if row else None
 
     def by_stan(self, tid: str, mid: str, batch: str, stan: str, since: str) -> TxnRow | None:
         """The latest row with this terminal, batch and STAN received on or after `since`."""
-        row = self.conn.execute(
-            f"SELECT {_COLUMNS} FROM transactions WHERE tid = ? AND mid = ? AND batch = ? AND stan = ? "
-            "AND local_date >= ? ORDER BY local_date DESC LIMIT 1",
-            (tid, mid, batch, stan, since)).fetchone()
+        row = self.store.transaction_by_stan(tid, mid, batch, stan, since)
         return TxnRow(*row) if row else None

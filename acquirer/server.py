@@ -27,6 +27,7 @@ configured otherwise.
 from __future__ import annotations
 
 import asyncio
+import socket
 import logging
 
 from acquirer.host import Host
@@ -48,10 +49,17 @@ class Server:
         self._server: asyncio.Server | None = None
         self._connections: set[_Connection] = set()
 
-    async def start(self, address: str = "127.0.0.1", port: int = 0) -> tuple[str, int]:
-        """Listen; returns the bound address and port (port 0 picks a free one)."""
+    async def start(self, address: str = "127.0.0.1", port: int = 0,
+                    sock: socket.socket | None = None) -> tuple[str, int]:
+        """Listen; returns the bound address and port (port 0 picks a free one).
+
+        `sock`: a socket already listening (shared by several host processes) instead.
+        """
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(lambda: _Connection(self), address, port)
+        if sock is not None:
+            self._server = await loop.create_server(lambda: _Connection(self), sock=sock)
+        else:
+            self._server = await loop.create_server(lambda: _Connection(self), address, port)
         bound = self._server.sockets[0].getsockname()
         return bound[0], bound[1]
 

@@ -21,10 +21,13 @@ Decisions (documented in docs/acquirer.md):
   batch.
 - Sessions survive a host restart: the database keeps field 62 as sent (keys
   under the TMK, never in clear) and the sign-on time.
+- On a shared database (PostgreSQL, several host processes) a terminal may
+  sign on through one process and be served by another: the session and batch
+  are then read from the database on every request (one primary-key lookup;
+  the unpacked keys are reused while field 62 is unchanged).
 """
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -33,6 +36,7 @@ from acquirer.config import Terminal
 from acquirer.decline import Decline
 from acquirer.protocol.keys import KeyCheckError, KeyFormatError, WorkingKeys, generate_working_keys
 from acquirer.protocol.keys import pack_field62, unpack_field62
+from acquirer.storage.store import Store
 
 __all__ = ["Session", "Sessions", "next_batch"]
 
@@ -56,34 +60,46 @@ class Session:
 class _State:
     batch: str
     session: Session | None
+    field62: bytes | None = None
 
 
 class Sessions:
-    """Registry lookups plus each terminal's batch and session (memory mirrors the database)."""
+    """Registry lookups plus each terminal's batch and session (memory mirrors the database;
+    on a shared database memory is refreshed from it for every request)."""
 
-    def __init__(self, terminals: Mapping[tuple[str, str], Terminal], conn: sqlite3.Connection,
+    def __init__(self, terminals: Mapping[tuple[str, str], Terminal], store: Store,
                  ttl_s: int, clock=time.time) -> None:
         self.terminals = terminals
         self.mids = {mid for _, mid in terminals}
-        self.conn = conn
+        self.store = store
         self.ttl_s = ttl_s
         self.clock = clock
         self._state: dict[tuple[str, str], _State] = {}
         self._load()
 
     def _load(self) -> None:
-        for tid, mid, batch, field62, signed_on_at in self.conn.execute(
-                "SELECT tid, mid, batch, working_keys, signed_on_at FROM terminal_state"):
+        for tid, mid, batch, field62, signed_on_at in self.store.terminal_states():
             terminal = self.terminals.get((tid, mid))
             if terminal is None:
                 continue  # removed from the configuration: not served any more
-            session = None
-            if field62 is not None and signed_on_at is not None:
-                try:
-                    session = Session(terminal, unpack_field62(terminal.tmk, field62), signed_on_at)
-                except (KeyCheckError, KeyFormatError):
-                    session = None  # the TMK changed in the configuration: sign on again
-            self._state[(tid, mid)] = _State(batch, session)
+            self._state[(tid, mid)] = _state(terminal, batch, field62, signed_on_at)
+
+    def _read(self, terminal: Terminal) -> _State | None:
+        """The terminal's state: memory in one process, the database's when it is shared."""
+        key = (terminal.tid, terminal.mid)
+        cached = self._state.get(key)
+        if not self.store.shared:
+            return cached
+        row = self.store.terminal_state(terminal.tid, terminal.mid)
+        if row is None:
+            return None
+        batch, field62, signed_on_at = row
+        if cached is not None and cached.field62 == field62 and cached.session is not None \
+                and cached.session.signed_on_at == signed_on_at:
+            cached.batch = batch
+            return cached
+        state = self._state[key] = _state(terminal, batch, field62, signed_on_at)
+        return state
 
     # --- registry -----------------------------------------------------------------
 
@@ -100,7 +116,7 @@ class Sessions:
 
     def current(self, terminal: Terminal) -> Session:
         """The terminal's current session; raises `Decline` 77 when it must sign on."""
-        state = self._state.get((terminal.tid, terminal.mid))
+        state = self._read(terminal)
         session = state.session if state else None
         if session is None:
             raise Decline("77", f"terminal {terminal.tid} is not signed on")
@@ -109,7 +125,7 @@ class Sessions:
         return session
 
     def batch(self, terminal: Terminal) -> str | None:
-        state = self._state.get((terminal.tid, terminal.mid))
+        state = self._read(terminal)
         return state.batch if state else None
 
     def check_batch(self, terminal: Terminal, batch: str) -> None:
@@ -127,20 +143,15 @@ class Sessions:
         field62 = pack_field62(terminal.tmk, keys)
         batch = self.batch(terminal) or (terminal_batch if terminal_batch != "000000" else "000001")
         session = Session(terminal, keys, self.clock())
-        self.conn.execute(
-            "INSERT INTO terminal_state (tid, mid, batch, working_keys, signed_on_at) VALUES (?, ?, ?, ?, ?) "
-            "ON CONFLICT (tid, mid) DO UPDATE SET working_keys = excluded.working_keys, "
-            "signed_on_at = excluded.signed_on_at",
-            (terminal.tid, terminal.mid, batch, field62, session.signed_on_at))
+        self.store.save_session(terminal.tid, terminal.mid, batch, field62, session.signed_on_at)
         return session, batch, field62
 
-    def activate(self, session: Session, batch: str) -> None:
-        self._state[(session.terminal.tid, session.terminal.mid)] = _State(batch, session)
+    def activate(self, session: Session, batch: str, field62: bytes | None = None) -> None:
+        self._state[(session.terminal.tid, session.terminal.mid)] = _State(batch, session, field62)
 
     def sign_off(self, terminal: Terminal) -> None:
         """Forget the session (call inside a unit, then `deactivate` once durable)."""
-        self.conn.execute("UPDATE terminal_state SET working_keys = NULL, signed_on_at = NULL "
-                          "WHERE tid = ? AND mid = ?", (terminal.tid, terminal.mid))
+        self.store.clear_session(terminal.tid, terminal.mid)
 
     def deactivate(self, terminal: Terminal) -> None:
         state = self._state.get((terminal.tid, terminal.mid))
@@ -153,11 +164,20 @@ class Sessions:
         The caller applies it with `set_batch` once durable.
         """
         batch = next_batch(settled)
-        self.conn.execute("UPDATE terminal_state SET batch = ? WHERE tid = ? AND mid = ?",
-                          (batch, terminal.tid, terminal.mid))
+        self.store.set_terminal_batch(terminal.tid, terminal.mid, batch)
         return batch
 
     def set_batch(self, terminal: Terminal, batch: str) -> None:
         state = self._state.get((terminal.tid, terminal.mid))
         if state is not None:
             state.batch = batch
+
+
+def _state(terminal: Terminal, batch: str, field62: bytes | None, signed_on_at: float | None) -> _State:
+    session = None
+    if field62 is not None and signed_on_at is not None:
+        try:
+            session = Session(terminal, unpack_field62(terminal.tmk, field62), signed_on_at)
+        except (KeyCheckError, KeyFormatError):
+            session = None  # the TMK changed in the configuration: sign on again
+    return _State(batch, session, field62)

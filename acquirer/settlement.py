@@ -25,7 +25,6 @@ Decisions (payments.md section 2, where it says "unverified" the kit decides):
 """
 from __future__ import annotations
 
-import sqlite3
 
 from acquirer.config import Terminal
 from acquirer.decline import Decline
@@ -38,6 +37,7 @@ from acquirer.protocol.fields import (
 )
 from acquirer.protocol.messages import BatchUpload, BatchUploadEnd, Settlement
 from acquirer.sessions import Sessions
+from acquirer.storage.store import Store
 from acquirer.tokens import mask_pan
 
 __all__ = ["Settlements", "compare"]
@@ -55,18 +55,16 @@ def compare(terminal: SettlementTotals, host: SettlementTotals) -> SettlementTot
 
 
 class Settlements:
-    """Batch totals, settlement and batch upload on the host's writer connection."""
+    """Batch totals, settlement and batch upload through the host's store."""
 
-    def __init__(self, conn: sqlite3.Connection, sessions: Sessions) -> None:
-        self.conn = conn
+    def __init__(self, store: Store, sessions: Sessions) -> None:
+        self.store = store
         self.sessions = sessions
 
     def host_totals(self, tid: str, mid: str, batch: str) -> SettlementTotals:
         """The host's figures for a terminal's batch (flags 0)."""
-        sums = {(domestic, side): (amount, count) for domestic, side, amount, count in self.conn.execute(
-            "SELECT scheme = 'unionpay', txn_type = 'refund', SUM(amount), COUNT(*) FROM transactions "
-            "WHERE tid = ? AND mid = ? AND batch = ? AND status = 'approved' "
-            "AND txn_type IN ('sale', 'completion', 'refund') GROUP BY 1, 2", (tid, mid, batch))}
+        sums = {(domestic, side): (amount, count)
+                for domestic, side, amount, count in self.store.batch_sums(tid, mid, batch)}
 
         def half(domestic: int) -> CardTotals:
             debit = sums.get((domestic, 0), (0, 0))
@@ -83,21 +81,12 @@ class Settlements:
         """
         host = self.host_totals(terminal.tid, terminal.mid, req.batch)
         answer = compare(req.totals, host)
-        settled = self.conn.execute(
-            "SELECT 1 FROM batches WHERE tid = ? AND mid = ? AND batch = ? AND status = 'settled'",
-            (terminal.tid, terminal.mid, req.batch)).fetchone()
-        if settled:
+        if self.store.batch_status(terminal.tid, terminal.mid, req.batch) == "settled":
             return answer, None
         self.sessions.check_batch(terminal, req.batch)
-        balanced = int(answer.domestic.result == answer.foreign.result == RESULT_BALANCED)
-        self.conn.execute(
-            "INSERT INTO batches (tid, mid, batch, status, terminal_totals, host_totals, balanced, "
-            "settled_at) VALUES (?, ?, ?, 'settled', ?, ?, ?, ?) "
-            "ON CONFLICT (tid, mid, batch) DO UPDATE SET status = 'settled', "
-            "terminal_totals = excluded.terminal_totals, host_totals = excluded.host_totals, "
-            "balanced = excluded.balanced, settled_at = excluded.settled_at",
-            (terminal.tid, terminal.mid, req.batch, req.totals.encode(), host.encode(), balanced,
-             utc_now()))
+        balanced = answer.domestic.result == answer.foreign.result == RESULT_BALANCED
+        self.store.settle_batch(terminal.tid, terminal.mid, req.batch, req.totals.encode(), host.encode(),
+                                balanced, utc_now())
         return answer, self.sessions.advance_batch(terminal, req.batch)
 
     def upload(self, terminal: Terminal, req: BatchUpload) -> None:
@@ -106,29 +95,19 @@ class Settlements:
         from the matched record (a terminal keeps no PAN after authorization)."""
         self._require_settled(terminal, req.batch)
         original = req.original
-        matched = self.conn.execute(
-            "SELECT id, masked_pan FROM transactions WHERE rrn = ? AND tid = ? AND mid = ?",
-            (original.rrn, terminal.tid, terminal.mid)).fetchone()
+        matched = self.store.upload_match(original.rrn, terminal.tid, terminal.mid)
         masked = mask_pan(req.pan) if req.pan else (matched[1] if matched else None)
-        self.conn.execute(
-            "INSERT INTO batch_uploads (tid, mid, batch, stan, txn_type, amount, masked_pan, "
-            "matched_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (terminal.tid, terminal.mid, req.batch, original.stan or req.stan, req.txn.value,
-             req.amount, masked, matched[0] if matched else None, utc_now()))
-        self.conn.execute("UPDATE batches SET uploaded = uploaded + 1 WHERE tid = ? AND mid = ? AND batch = ?",
-                          (terminal.tid, terminal.mid, req.batch))
+        self.store.record_upload(terminal.tid, terminal.mid, req.batch, original.stan or req.stan, req.txn.value,
+                                 req.amount, masked, matched[0] if matched else None, utc_now())
 
     def upload_end(self, terminal: Terminal, req: BatchUploadEnd) -> SettlementTotals:
         """Record the end of a batch upload (inside a unit); returns the host's totals
         for the batch, which the 0330 carries in field 48 (flags 0): the batch is
         closed on these figures."""
         self._require_settled(terminal, req.batch)
-        self.conn.execute("UPDATE batches SET upload_ended_count = ? WHERE tid = ? AND mid = ? AND batch = ?",
-                          (req.count, terminal.tid, terminal.mid, req.batch))
+        self.store.end_upload(terminal.tid, terminal.mid, req.batch, req.count)
         return self.host_totals(terminal.tid, terminal.mid, req.batch)
 
     def _require_settled(self, terminal: Terminal, batch: str) -> None:
-        row = self.conn.execute("SELECT 1 FROM batches WHERE tid = ? AND mid = ? AND batch = ?",
-                                (terminal.tid, terminal.mid, batch)).fetchone()
-        if row is None:
+        if self.store.batch_status(terminal.tid, terminal.mid, batch) is None:
             raise Decline("12", f"batch {batch} of terminal {terminal.tid} has not been settled")

@@ -37,7 +37,6 @@ transactions; wallets settle with the acquirer on their own).
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -54,6 +53,7 @@ from acquirer.protocol.wallet_app import AppAnswer, MerchantCodePayment
 from acquirer.protocol.wallet_codes import CODE_TTL_S, CodeContent, InvalidWalletCode, mask_code, read_code, shape_of
 from acquirer.protocol.wallets import WalletAccount, Wallets
 from acquirer.records import Records, TxnKey, TxnRow
+from acquirer.storage.store import Store
 from acquirer.tokens import pan_token
 
 __all__ = ["WalletChannel", "wallet_account", "wallet_issuer_account"]
@@ -90,7 +90,7 @@ class WalletChannel:
         self.merchants = merchants
         self.ledger = ledger
         self.records = records
-        self.conn: sqlite3.Connection = ledger.conn
+        self.store: Store = ledger.store
         self.token_key = token_key
 
     def seed(self) -> None:
@@ -149,7 +149,7 @@ class WalletChannel:
             self._pay(txn_id, account, amount, terminal.mid, now)
             return self._approval(), "approved", wallet
         except Decline as d:
-            self.conn.execute("UPDATE wallet_orders SET state = ? WHERE txn_id = ?", (FAILED, txn_id))
+            self.store.set_wallet_order_state(txn_id, FAILED)
             return Outcome(d.code, reason=d.reason), "declined", wallet
 
     def _merchant_code_order(self, req: FinancialRequest, terminal: Terminal, txn_id: int,
@@ -162,9 +162,7 @@ class WalletChannel:
         except Decline as d:
             return Outcome(d.code, reason=d.reason), "declined", None
         stamp = now.astimezone(UTC).isoformat()
-        self.conn.execute(
-            "INSERT INTO wallet_orders (txn_id, channel, bill, state, created_at, updated_at) "
-            "VALUES (?, 'mpm', ?, ?, ?, ?)", (txn_id, bill, AWAITING_PAYMENT, stamp, stamp))
+        self.store.insert_wallet_order(txn_id, "mpm", AWAITING_PAYMENT, stamp, bill=bill)
         return Outcome("09", reason="waiting for the customer to pay the merchant code"), "pending", None
 
     def _query(self, req: FinancialRequest, terminal: Terminal, now: datetime) -> Outcome:
@@ -198,8 +196,7 @@ class WalletChannel:
             return
         self._settle_due(row.id, now)
         if self.records.get(row.id).status == "pending":
-            self.conn.execute("UPDATE wallet_orders SET state = ?, updated_at = ? WHERE txn_id = ?",
-                              (CLOSED, now.astimezone(UTC).isoformat(), row.id))
+            self.store.set_wallet_order_state(row.id, CLOSED, now.astimezone(UTC).isoformat())
             self.records.set_status(row.id, "reversed")
             log.info("%s of %s STAN %s closed before it was paid", row.txn_type, terminal.tid, req.stan)
 
@@ -231,10 +228,8 @@ class WalletChannel:
             return _answer(d.code, order.amount if order else None)
         approval = self._approval()
         self.records.resolve(order.id, "approved", "00", approval.rrn, approval.auth_code)
-        self.conn.execute(
-            "UPDATE wallet_orders SET state = ?, wallet = ?, account = ?, masked_code = ?, updated_at = ? "
-            "WHERE txn_id = ?", (PAID, payer.account.wallet, payer.account.number, mask_code(payment.code),
-                                 now.astimezone(UTC).isoformat(), order.id))
+        self.store.wallet_order_paid(order.id, PAID, payer.account.wallet, payer.account.number,
+                                     mask_code(payment.code), now.astimezone(UTC).isoformat())
         merchant = self.merchants.get(mid)
         return _answer("00", order.amount, merchant.name_en if merchant else None, approval.rrn)
 
@@ -257,21 +252,15 @@ class WalletChannel:
 
     def _use(self, code: str, payer: _Payer, txn_id: int, now: datetime) -> None:
         """Keep the code: it works once (12 the second time)."""
-        try:
-            self.conn.execute(
-                "INSERT INTO wallet_codes (digest, wallet, account, txn_id, used_at) VALUES (?, ?, ?, ?, ?)",
-                (pan_token(self.token_key, code), payer.account.wallet, payer.account.number, txn_id,
-                 now.astimezone(UTC).isoformat()))
-        except sqlite3.IntegrityError:
-            raise Decline("12", f"{payer.account.wallet} code {mask_code(code)} was already used") from None
+        if not self.store.use_wallet_code(pan_token(self.token_key, code), payer.account.wallet,
+                                          payer.account.number, txn_id, now.astimezone(UTC).isoformat()):
+            raise Decline("12", f"{payer.account.wallet} code {mask_code(code)} was already used")
 
     def _order(self, txn_id: int, channel: str, state: str, account: WalletAccount, code: str, *,
                now: datetime, confirm_at: float | None = None) -> None:
         stamp = now.astimezone(UTC).isoformat()
-        self.conn.execute(
-            "INSERT INTO wallet_orders (txn_id, channel, wallet, account, masked_code, state, confirm_at, "
-            "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (txn_id, channel, account.wallet, account.number, mask_code(code), state, confirm_at, stamp, stamp))
+        self.store.insert_wallet_order(txn_id, channel, state, stamp, wallet=account.wallet,
+                                       account=account.number, masked_code=mask_code(code), confirm_at=confirm_at)
 
     def _pay(self, txn_id: int, account: WalletAccount, amount: int, mid: str, when: datetime) -> None:
         try:
@@ -286,8 +275,7 @@ class WalletChannel:
 
     def _settle_due(self, txn_id: int, now: datetime) -> None:
         """Apply the simulated customer's confirmation if it is due: pay (or fail for want of money)."""
-        found = self.conn.execute("SELECT state, confirm_at, wallet, account FROM wallet_orders WHERE txn_id = ?",
-                                  (txn_id,)).fetchone()
+        found = self.store.wallet_order(txn_id)
         if found is None:
             return
         state, confirm_at, wallet, number = found
@@ -308,8 +296,7 @@ class WalletChannel:
             approval = self._approval()
             self.records.resolve(txn_id, "approved", "00", approval.rrn, approval.auth_code)
             new_state = PAID
-        self.conn.execute("UPDATE wallet_orders SET state = ?, updated_at = ? WHERE txn_id = ?",
-                          (new_state, confirmed.isoformat(), txn_id))
+        self.store.set_wallet_order_state(txn_id, new_state, confirmed.isoformat())
 
     def _order_row(self, req: FinancialRequest, terminal: Terminal, now: datetime, *,
                    batch: str | None = None, stan: str | None = None) -> TxnRow | None:
@@ -324,11 +311,8 @@ class WalletChannel:
         return row
 
     def _open_order(self, tid: str, mid: str, bill: str) -> TxnRow | None:
-        found = self.conn.execute(
-            "SELECT t.id FROM wallet_orders o JOIN transactions t ON t.id = o.txn_id "
-            "WHERE o.bill = ? AND o.state = ? AND t.tid = ? AND t.mid = ? ORDER BY t.id DESC LIMIT 1",
-            (bill, AWAITING_PAYMENT, tid, mid)).fetchone()
-        return self.records.get(found[0]) if found else None
+        found = self.store.open_wallet_order(tid, mid, bill, AWAITING_PAYMENT)
+        return self.records.get(found) if found is not None else None
 
 
 def _positive(amount: int | None) -> int:

@@ -11,6 +11,7 @@ payment by polling its order (wallet query).
 from __future__ import annotations
 
 import asyncio
+import socket
 import logging
 
 from acquirer.host import Host
@@ -28,9 +29,16 @@ class WalletAppServer:
         self.host = host
         self._server: asyncio.Server | None = None
 
-    async def start(self, address: str = "127.0.0.1", port: int = 0) -> tuple[str, int]:
-        """Listen; returns the bound address and port (port 0 picks a free one)."""
-        self._server = await asyncio.start_server(self._connection, address, port, limit=MAX_LINE)
+    async def start(self, address: str = "127.0.0.1", port: int = 0,
+                    sock: socket.socket | None = None) -> tuple[str, int]:
+        """Listen; returns the bound address and port (port 0 picks a free one).
+
+        `sock`: a socket already listening (shared by several host processes) instead.
+        """
+        if sock is not None:
+            self._server = await asyncio.start_server(self._connection, sock=sock, limit=MAX_LINE)
+        else:
+            self._server = await asyncio.start_server(self._connection, address, port, limit=MAX_LINE)
         bound = self._server.sockets[0].getsockname()
         return bound[0], bound[1]
 

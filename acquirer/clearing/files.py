@@ -57,9 +57,14 @@ class RecordFile:
         self.totals[1] += totals[1]
         self.totals[2] += totals[2]
 
-    def detail(self, line: ClearingLine) -> None:
+    def detail(self, line: ClearingLine, record: str | None = None) -> None:
+        """A `D` record; `record` when the caller already formatted it (it goes to two files)."""
         e, f = line.event, line.fees
-        self.record(DETAIL, detail_values(line), (e.amount, f.mdr, e.amount - f.mdr))
+        self._write(record if record is not None else DETAIL.format(detail_values(line)))
+        self.count += 1
+        self.totals[0] += e.amount
+        self.totals[1] += f.mdr
+        self.totals[2] += e.amount - f.mdr
 
     def close(self) -> str:
         """Write the trailer; returns the file's checksum (of everything before the trailer)."""

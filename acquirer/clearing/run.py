@@ -25,7 +25,7 @@ tests check it from the ledger side.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import date, time
@@ -35,11 +35,11 @@ from acquirer.protocol.clearing_clock import clearing_date
 from acquirer.clearing.errors import ClearingError
 from acquirer.clearing.events import DISPUTE_CODES, Channel, ClearingEvent, ClearingLine
 from acquirer.clearing.fees import FeeEngine
-from acquirer.clearing.files import RecordFile
-from acquirer.protocol.clearing_layouts import POSITION
+from acquirer.clearing.files import RecordFile, detail_values
+from acquirer.protocol.clearing_layouts import DETAIL, POSITION
 from acquirer.clearing.settlement_calendar import SettlementCalendar
 
-__all__ = ["DayResult", "Posting", "Totals", "clear_day", "file_names", "payable_account"]
+__all__ = ["DayResult", "Posting", "Totals", "clear_day", "payable_account", "price", "write_day"]
 
 Leg = tuple[str, int]
 #: opens a sink for a file name of the day (a file in a directory, or memory in tests)
@@ -104,16 +104,28 @@ class DayResult:
     checksums: dict[str, str] = field(default_factory=dict)   # file name -> SHA-256 of its body
 
 
-def file_names(day: date) -> dict[str, str]:
-    """Name patterns of a day's files (docs/clearing.md)."""
-    return {"detail": "detail-{institution}.txt", "statement": "statement-{mid}.txt",
-            "settlement": "settlement-{institution}.txt"}
-
-
 def clear_day(day: date, events: Iterable[ClearingEvent], engine: FeeEngine, calendar: SettlementCalendar,
               acquirer: str, opener: Opener, cutoff: time) -> DayResult:
     """Clear `day` over `events` (sorted by merchant; each on this day or a closed earlier one)."""
-    settlement = calendar.settlement_date(day)
+    return write_day(day, calendar.settlement_date(day), price(day, events, engine, cutoff), acquirer, opener)
+
+
+def price(day: date, events: Iterable[ClearingEvent], engine: FeeEngine, cutoff: time) -> Iterator[ClearingLine]:
+    """The day's lines: each event with its merchant's MCC and its fees."""
+    for event in events:
+        natural = clearing_date(event.occurred_at, cutoff)
+        if natural > day:
+            raise ClearingError(f"event {event.source} {event.source_id} belongs to {natural}, after {day}")
+        yield ClearingLine(event, day, engine.terms(event.mid).mcc, engine.fees(event), late=natural < day)
+
+
+def write_day(day: date, settlement: date, lines: Iterable[ClearingLine], acquirer: str,
+              opener: Opener) -> DayResult:
+    """Stream priced lines (sorted by merchant) into the day's files and add up the results.
+
+    Also how a cleared day's files are made again from its stored lines: the
+    same lines in the same order give the same bytes.
+    """
     result = DayResult(day, settlement)
     groups: dict[tuple[str, str, str | None], Totals] = {}
     networks: dict[str, dict[str, Totals]] = {}   # network -> institution -> totals
@@ -121,12 +133,8 @@ def clear_day(day: date, events: Iterable[ClearingEvent], engine: FeeEngine, cal
         details: dict[str, RecordFile] = {}
         statement: _Statement | None = None
         done_mids: set[str] = set()
-        for event in events:
-            natural = clearing_date(event.occurred_at, cutoff)
-            if natural > day:
-                raise ClearingError(f"event {event.source} {event.source_id} belongs to {natural}, after {day}")
-            terms = engine.terms(event.mid)
-            line = ClearingLine(event, day, terms.mcc, engine.fees(event), late=natural < day)
+        for line in lines:
+            event = line.event
             if statement is None or event.mid != statement.mid:
                 if event.mid in done_mids:
                     raise ClearingError("events must come sorted by merchant")
@@ -134,13 +142,14 @@ def clear_day(day: date, events: Iterable[ClearingEvent], engine: FeeEngine, cal
                     statement.close(result)
                     done_mids.add(statement.mid)
                 statement = _Statement(event.mid, opener, acquirer, day, settlement)
-            statement.file.detail(line)
+            record = DETAIL.format(detail_values(line))
+            statement.file.detail(line, record)
             detail = details.get(event.institution)
             if detail is None:
                 detail = details[event.institution] = RecordFile(
                     stack.enter_context(opener(f"detail-{event.institution}.txt")), "DETL", acquirer,
                     event.institution, day, settlement)
-            detail.detail(line)
+            detail.detail(line, record)
             result.lines += 1
             result.merchants.setdefault(event.mid, Totals()).add(line)
             result.institutions.setdefault(event.institution, Totals()).add(line)

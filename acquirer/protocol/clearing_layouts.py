@@ -13,6 +13,7 @@ the trailer, so a reader can verify a file without knowing how it was made.
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -37,14 +38,43 @@ class Layout:
     def width(self) -> int:
         return sum(f.width for f in self.fields)
 
+    @functools.cached_property
+    def _template(self) -> str:
+        kinds = {"a": "%-{w}s", "n": "%0{w}d", "s": "%+0{w}d"}
+        return "".join(kinds[f.kind].format(w=f.width) for f in self.fields)
+
+    @functools.cached_property
+    def _unsigned(self) -> tuple[int, ...]:
+        return tuple(i for i, f in enumerate(self.fields) if f.kind == "n")
+
     def format(self, values: Sequence[object]) -> str:
-        """One record (without the LF); `values` in field order, the record type first."""
+        """One record (without the LF); `values` in field order, the record type first.
+
+        The fast path is one %-format; a record of the wrong width (a value too
+        long, an integer that overflows) is formatted again field by field,
+        which raises a `ValueError` naming the field.
+        """
+        values = tuple(values)
+        try:
+            if None not in values and all(values[i] >= 0 for i in self._unsigned):  # type: ignore[operator]
+                record = self._template % values
+                if len(record) == self.width and record.isascii():
+                    return record
+        except TypeError:
+            pass
+        return self.format_checked(values)
+
+    def format_checked(self, values: Sequence[object]) -> str:
+        """`format`, field by field with a clear error for the first value that does not fit."""
         if len(values) != len(self.fields):
             raise ValueError(f"{self.record} record: {len(values)} values for {len(self.fields)} fields")
         parts = []
         for f, value in zip(self.fields, values, strict=True):
             parts.append(_cell(f, value))
-        return "".join(parts)
+        record = "".join(parts)
+        if len(record) != self.width:   # the fast path disagreed: a defect in the layout itself
+            raise ValueError(f"{self.record} record is {len(record)} characters, not {self.width}")
+        return record
 
 
 def _cell(f: Field, value: object) -> str:

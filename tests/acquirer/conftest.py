@@ -46,13 +46,49 @@ def make_config(directory: Path, *, acquirer_extra: str = "", cards_extra: str =
     return directory
 
 
+#: the backends every black-box test runs on: SQLite, PostgreSQL with 1 and with 3 host processes
+BACKENDS = ("sqlite", "postgresql", "postgresql-3")
+
+
+class PgReader:
+    """A test's read connection to a PostgreSQL host database, taking the tests' `?` placeholders."""
+
+    def __init__(self, url: str) -> None:
+        import psycopg
+        self.conn = psycopg.connect(url, autocommit=True)
+
+    def execute(self, sql: str, params: tuple = ()):  # noqa: ANN201 - a psycopg cursor
+        return self.conn.execute(sql.replace("?", "%s"), params)
+
+    def __enter__(self) -> PgReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.conn.close()
+
+
+def table_names(db: sqlite3.Connection | PgReader) -> list[str]:
+    if isinstance(db, PgReader):
+        return [r[0] for r in db.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
+    return [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+
+
+def backend_target(backend: str, workdir: Path, request: pytest.FixtureRequest) -> tuple[str, int]:
+    """(--db, --processes) for a backend name of `BACKENDS`."""
+    if backend == "sqlite":
+        return str(workdir / "acquirer.db"), 1
+    cluster = request.getfixturevalue("pg_cluster")
+    from tests.conftest import PG_TEMPLATE
+    return cluster.create_database(template=PG_TEMPLATE), int(backend.partition("-")[2] or 1)
+
+
 @dataclass
 class RunningHost:
     """An `acquirer serve` process and what a test needs to talk to it and to read its DB."""
 
     process: subprocess.Popen
     address: tuple[str, int]
-    db_path: Path
+    db_path: Path | str   # the SQLite file, or the PostgreSQL URL
     config: AcquirerConfig
     config_dir: Path
     log_path: Path
@@ -74,7 +110,13 @@ class RunningHost:
             self._cards[name] = TestCard(next(c for c in self.config.cards if c.name == name))
         return self._cards[name]
 
-    def db(self) -> sqlite3.Connection:
+    @property
+    def postgres(self) -> bool:
+        return str(self.db_path).startswith("postgresql://")
+
+    def db(self) -> sqlite3.Connection | PgReader:
+        if self.postgres:
+            return PgReader(str(self.db_path))
         return sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True)
 
     def token(self, card: TestCard) -> str:
@@ -106,14 +148,18 @@ class RunningHost:
                 self.process.wait()
 
 
-def start_host(config_dir: Path, workdir: Path) -> RunningHost:
-    """Start `python -m acquirer serve --port 0` and wait for its listening line."""
-    db_path = workdir / "acquirer.db"
+def start_host(config_dir: Path, workdir: Path, db: str | Path | None = None, processes: int = 1,
+               port: int = 0) -> RunningHost:
+    """Start `python -m acquirer serve --port 0` and wait for its listening line.
+
+    `db`: the SQLite file (default `workdir/acquirer.db`) or a PostgreSQL URL.
+    """
+    db_path = db or workdir / "acquirer.db"
     log_path = workdir / "acquirer.log"
-    with log_path.open("w") as log:
+    with log_path.open("a") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "acquirer", "serve", "--port", "0", "--db", str(db_path),
-             "--config", str(config_dir)],
+            [sys.executable, "-m", "acquirer", "serve", "--port", str(port), "--db", str(db_path),
+             "--processes", str(processes), "--config", str(config_dir)],
             stdout=subprocess.PIPE, stderr=log, text=True, cwd=workdir)
     line = process.stdout.readline()
     if not line.startswith("acquirer listening on "):
@@ -123,14 +169,15 @@ def start_host(config_dir: Path, workdir: Path) -> RunningHost:
     return RunningHost(process, (host, int(port)), db_path, load_config(config_dir), config_dir, log_path)
 
 
-@pytest.fixture(scope="module")
-def acquirer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningHost]:
-    """One host per test module on the repository's configuration.
+@pytest.fixture(scope="module", params=BACKENDS)
+def acquirer(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[RunningHost]:
+    """One host per test module and backend on the repository's configuration.
 
     Tests sharing it use their own cards or compare balances before and after.
     """
     workdir = tmp_path_factory.mktemp("acquirer")
-    running = start_host(make_config(workdir / "config"), workdir)
+    db, processes = backend_target(request.param, workdir, request)
+    running = start_host(make_config(workdir / "config"), workdir, db, processes)
     yield running
     running.stop()
 
@@ -150,7 +197,8 @@ def assert_ledger_consistent(host: RunningHost) -> None:
             "SELECT id, balance FROM accounts WHERE kind IN ('cardholder', 'hold') AND balance < 0").fetchall()
         assert negative == []
         assert conn.execute("SELECT SUM(balance) FROM accounts").fetchone()[0] == 0
-        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+        if not host.postgres:   # PostgreSQL checks every foreign key itself
+            assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
 
 
 class EmbeddedHost:

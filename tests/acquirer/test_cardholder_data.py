@@ -1,13 +1,12 @@
 """No full PAN, track 2 or PIN block in the acquirer's database or log: tokens and masked PANs only."""
-import sqlite3
-
 from acquirer.protocol.transactions import TxnType
 from acquirer.tokens import mask_pan
+from tests.acquirer.conftest import table_names
 
 
-def _all_text(db: sqlite3.Connection) -> str:
+def _all_text(db) -> str:  # noqa: ANN001 - sqlite3 or PostgreSQL reader
     chunks = []
-    for (table,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'"):
+    for table in table_names(db):
         for row in db.execute(f"SELECT * FROM {table}"):
             chunks.extend(v.hex() if isinstance(v, bytes) else str(v) for v in row)
     return "\n".join(chunks)

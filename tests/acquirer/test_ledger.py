@@ -8,12 +8,14 @@ import pytest
 from acquirer.commit import GroupCommit
 from acquirer.ledger import InsufficientFunds, Ledger, UnbalancedPosting
 from acquirer.storage import MIGRATIONS, MigrationError, migrate, open_database, schema_version
+from acquirer.storage.store import SQLiteStore
 
 
 @pytest.fixture
 def ledger(tmp_path):
     db = open_database(tmp_path / "ledger.db", enforce_foreign_keys=True)
-    ledger = Ledger(db.conn)
+    ledger = Ledger(SQLiteStore(db))
+    ledger.conn = db.conn
     ledger.open_account("issuer:bank", "issuer")
     ledger.open_account("card:t", "cardholder")
     ledger.open_account("merchant:m", "merchant")
@@ -63,8 +65,9 @@ def test_migrations_are_recorded_and_a_newer_database_is_refused(tmp_path):
 def test_group_commit_rolls_back_a_failing_unit_alone(tmp_path):
     path = tmp_path / "g.db"
     db = open_database(path)
-    store = GroupCommit(db.conn)
-    ledger = Ledger(db.conn)
+    sqlite_store = SQLiteStore(db)
+    store = GroupCommit(sqlite_store)
+    ledger = Ledger(sqlite_store)
 
     async def requests():
         with store.unit():

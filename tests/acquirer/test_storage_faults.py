@@ -9,7 +9,7 @@ def test_locked_database_answers_96_then_recovers(embedded):
     t = embedded.terminal("10000001")
     card = embedded.card("unionpay-debit")
     before = embedded.available(card)
-    embedded.host.store.conn.execute("PRAGMA busy_timeout=50")   # do not wait the default 5 s
+    embedded.host.db.conn.execute("PRAGMA busy_timeout=50")   # do not wait the default 5 s
     locker = sqlite3.connect(embedded.db_path, isolation_level=None)
     locker.execute("BEGIN IMMEDIATE")                             # another process holds the write lock
     try:

@@ -1,0 +1,371 @@
+"""The storage interface the host's modules use (`Store`), with its SQLite implementation.
+
+Why one class of named operations rather than a connection handed around:
+the ledger, records, sessions, settlement, issuers and wallet channel used to
+write SQL on a shared `sqlite3.Connection`, which tied every one of them to
+SQLite and to one process. Now each of them asks the store for an operation
+by name (`apply_legs`, `insert_transaction`, `save_session`, ...); the store
+owns the statement and the connection, and a backend is one subclass.
+
+The statements are written once, in the SQL both databases share, with `?`
+placeholders; `PostgresStore` (acquirer.storage.postgres) turns them into
+psycopg's `%s` once per statement and overrides the few operations whose
+correctness differs between one process and many (identifiers and RRNs from
+sequences, the duplicate rule by constraint name, balances by a conditional
+update under row locks).
+
+Transactions: the host's group commit (`acquirer.commit`) calls `begin`,
+`savepoint`, `release`, `rollback_to`, `commit` and `rollback`; every other
+operation runs inside whatever transaction is open. Errors the caller acts on
+are this package's: `NegativeBalance` (a balance CHECK refused a posting) and
+`StorageUnavailable` (the database cannot be reached: the request gets 96).
+"""
+from __future__ import annotations
+
+import functools
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+import sqlite_utils
+
+__all__ = ["NegativeBalance", "SQLiteStore", "StorageUnavailable", "Store", "TXN_COLUMNS"]
+
+#: the columns of `records.TxnRow`, in its order
+TXN_COLUMNS = ("id, txn_type, tid, mid, batch, stan, local_date, amount, card_token, issuer, status, "
+               "response_code, rrn, auth_code, original_id, refunded")
+
+Leg = tuple[str, int]
+
+
+class NegativeBalance(Exception):
+    """A posting would take an account that may not go negative below zero (nothing changed)."""
+
+
+class StorageUnavailable(RuntimeError):
+    """The database cannot be reached or the transaction was lost (the request gets 96)."""
+
+
+@functools.cache
+def _legs_statements(legs: int) -> tuple[str, str]:
+    """The UPDATE of the balances and the INSERT of the legs for a posting of `legs` legs
+    (built once per count: drivers find their prepared statement by the SQL text)."""
+    cases = " ".join("WHEN ? THEN ?" for _ in range(legs))
+    marks = ", ".join("?" for _ in range(legs))
+    rows = ", ".join("(?, ?, ?)" for _ in range(legs))
+    return (f"UPDATE accounts SET balance = balance + CASE id {cases} END WHERE id IN ({marks})",
+            f"INSERT INTO legs (posting_id, account_id, amount) VALUES {rows}")
+
+
+class Store:
+    """Every read and write of the acquirer's database, by name (see the module docstring).
+
+    Subclasses provide `_x` (run one statement, return the cursor), the
+    transaction statements and the operations whose SQL differs.
+    """
+
+    #: True when other processes write the same database (sessions are then re-read)
+    shared = False
+
+    def _x(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        raise NotImplementedError
+
+    def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self._x(sql, params).fetchone()
+
+    # --- transactions (acquirer.commit) --------------------------------------------------------
+
+    def begin(self) -> None:
+        raise NotImplementedError
+
+    def savepoint(self) -> None:
+        self._x("SAVEPOINT unit")
+
+    def release(self) -> None:
+        self._x("RELEASE unit")
+
+    def rollback_to(self) -> None:
+        self._x("ROLLBACK TO unit")
+        self._x("RELEASE unit")
+
+    def commit(self) -> None:
+        self._x("COMMIT")
+
+    def rollback(self) -> None:
+        self._x("ROLLBACK")
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    # --- ledger ------------------------------------------------------------------------------
+
+    def open_account(self, account_id: str, kind: str, may_go_negative: bool) -> bool:
+        """Create the account unless it exists; True when it was created."""
+        return bool(self._x("INSERT INTO accounts (id, kind, balance, may_go_negative) VALUES (?, ?, 0, ?) "
+                            "ON CONFLICT (id) DO NOTHING", (account_id, kind, int(may_go_negative))).rowcount == 1)
+
+    def balance(self, account_id: str) -> int | None:
+        row = self._one("SELECT balance FROM accounts WHERE id = ?", (account_id,))
+        return None if row is None else int(row[0])
+
+    def account_state(self, account_id: str) -> tuple[int, bool] | None:
+        """(balance, may go negative) of an account, None when there is none."""
+        row = self._one("SELECT balance, may_go_negative FROM accounts WHERE id = ?", (account_id,))
+        return None if row is None else (int(row[0]), bool(row[1]))
+
+    def apply_legs(self, legs: Sequence[Leg]) -> int:
+        """Add each leg to its account's balance, all or none; returns how many accounts changed.
+
+        Raises `NegativeBalance` (nothing changed) when one may not go that low.
+        """
+        update, _ = _legs_statements(len(legs))
+        try:
+            return int(self._x(update, [x for leg in legs for x in leg] + [a for a, _ in legs]).rowcount)
+        except sqlite3.IntegrityError:
+            raise NegativeBalance() from None
+
+    def insert_posting(self, txn_id: int | None, kind: str, created_at: str, legs: Sequence[Leg]) -> int:
+        """Record a posting and its legs; returns the posting's id."""
+        posting_id = int(self._x("INSERT INTO postings (txn_id, kind, created_at) VALUES (?, ?, ?)",
+                                 (txn_id, kind, created_at)).lastrowid)
+        _, insert_legs = _legs_statements(len(legs))
+        self._x(insert_legs, [x for account, amount in legs for x in (posting_id, account, amount)])
+        return posting_id
+
+    def legs_of(self, txn_id: int) -> list[Leg]:
+        """Every leg posted for a transaction, netted per account, in posting order."""
+        rows = self._x(
+            "SELECT l.account_id, CAST(SUM(l.amount) AS BIGINT) FROM legs l JOIN postings p ON p.id = l.posting_id "
+            "WHERE p.txn_id = ? GROUP BY l.account_id ORDER BY MIN(l.posting_id), l.account_id",
+            (txn_id,)).fetchall()
+        return [(account, int(total)) for account, total in rows]
+
+    # --- transaction records ------------------------------------------------------------------
+
+    def new_txn_id(self) -> int:
+        raise NotImplementedError
+
+    def next_rrn(self) -> str:
+        raise NotImplementedError
+
+    def insert_transaction(self, row: Sequence[Any]) -> bool:
+        """Insert a transaction (columns of `_TXN_INSERT`); False when its duplicate key is taken."""
+        raise NotImplementedError
+
+    def set_status(self, txn_id: int, status: str) -> None:
+        self._x("UPDATE transactions SET status = ? WHERE id = ?", (status, txn_id))
+
+    def resolve(self, txn_id: int, status: str, response_code: str, rrn: str | None,
+                auth_code: str | None) -> None:
+        self._x("UPDATE transactions SET status = ?, response_code = ?, rrn = ?, auth_code = ? WHERE id = ?",
+                (status, response_code, rrn, auth_code, txn_id))
+
+    def add_refunded(self, txn_id: int, amount: int) -> None:
+        self._x("UPDATE transactions SET refunded = refunded + ? WHERE id = ?", (amount, txn_id))
+
+    def transaction(self, txn_id: int) -> tuple[Any, ...] | None:
+        return self._one(f"SELECT {TXN_COLUMNS} FROM transactions WHERE id = ?", (txn_id,))
+
+    def transaction_by_rrn(self, rrn: str) -> tuple[Any, ...] | None:
+        return self._one(f"SELECT {TXN_COLUMNS} FROM transactions WHERE rrn = ?", (rrn,))
+
+    def transaction_by_stan(self, tid: str, mid: str, batch: str, stan: str, since: str) -> tuple[Any, ...] | None:
+        return self._one(
+            f"SELECT {TXN_COLUMNS} FROM transactions WHERE tid = ? AND mid = ? AND batch = ? AND stan = ? "
+            "AND local_date >= ? ORDER BY local_date DESC LIMIT 1", (tid, mid, batch, stan, since))
+
+    # --- reversals ----------------------------------------------------------------------------
+
+    def insert_reversal(self, tid: str, mid: str, batch: str, stan: str, txn_type: str, amount: int,
+                        reason: str | None, original_id: int | None, outcome: str, created_at: str) -> None:
+        self._x("INSERT INTO reversals (tid, mid, batch, stan, txn_type, amount, reason, original_id, "
+                "outcome, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (tid, mid, batch, stan, txn_type, amount, reason, original_id, outcome, created_at))
+
+    # --- terminal sessions and keys -----------------------------------------------------------
+
+    def terminal_states(self) -> list[tuple[str, str, str, bytes | None, float | None]]:
+        """(tid, mid, batch, field 62, signed on at) of every terminal the host has seen."""
+        return [(t, m, b, None if k is None else bytes(k), s) for t, m, b, k, s in self._x(
+            "SELECT tid, mid, batch, working_keys, signed_on_at FROM terminal_state").fetchall()]
+
+    def terminal_state(self, tid: str, mid: str) -> tuple[str, bytes | None, float | None] | None:
+        """(batch, field 62, signed on at) of one terminal, None when it never signed on."""
+        row = self._one("SELECT batch, working_keys, signed_on_at FROM terminal_state WHERE tid = ? AND mid = ?",
+                        (tid, mid))
+        return None if row is None else (row[0], None if row[1] is None else bytes(row[1]), row[2])
+
+    def save_session(self, tid: str, mid: str, batch: str, field62: bytes, signed_on_at: float) -> None:
+        self._x("INSERT INTO terminal_state (tid, mid, batch, working_keys, signed_on_at) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (tid, mid) DO UPDATE SET working_keys = excluded.working_keys, "
+                "signed_on_at = excluded.signed_on_at", (tid, mid, batch, field62, signed_on_at))
+
+    def clear_session(self, tid: str, mid: str) -> None:
+        self._x("UPDATE terminal_state SET working_keys = NULL, signed_on_at = NULL WHERE tid = ? AND mid = ?",
+                (tid, mid))
+
+    def set_terminal_batch(self, tid: str, mid: str, batch: str) -> None:
+        self._x("UPDATE terminal_state SET batch = ? WHERE tid = ? AND mid = ?", (batch, tid, mid))
+
+    # --- batches ------------------------------------------------------------------------------
+
+    def batch_sums(self, tid: str, mid: str, batch: str) -> list[tuple[int, int, int, int]]:
+        """(domestic 0/1, refund 0/1, amount, count) of a batch's approved sales, completions and refunds."""
+        return [(int(d), int(r), int(a), int(c)) for d, r, a, c in self._x(
+            "SELECT CASE WHEN scheme = 'unionpay' THEN 1 ELSE 0 END, CASE WHEN txn_type = 'refund' THEN 1 ELSE 0 END, "
+            "CAST(SUM(amount) AS BIGINT), COUNT(*) FROM transactions "
+            "WHERE tid = ? AND mid = ? AND batch = ? AND status = 'approved' "
+            "AND txn_type IN ('sale', 'completion', 'refund') GROUP BY 1, 2", (tid, mid, batch)).fetchall()]
+
+    def batch_status(self, tid: str, mid: str, batch: str) -> str | None:
+        row = self._one("SELECT status FROM batches WHERE tid = ? AND mid = ? AND batch = ?", (tid, mid, batch))
+        return None if row is None else str(row[0])
+
+    def settle_batch(self, tid: str, mid: str, batch: str, terminal_totals: str, host_totals: str,
+                     balanced: bool, settled_at: str) -> None:
+        self._x("INSERT INTO batches (tid, mid, batch, status, terminal_totals, host_totals, balanced, "
+                "settled_at) VALUES (?, ?, ?, 'settled', ?, ?, ?, ?) "
+                "ON CONFLICT (tid, mid, batch) DO UPDATE SET status = 'settled', "
+                "terminal_totals = excluded.terminal_totals, host_totals = excluded.host_totals, "
+                "balanced = excluded.balanced, settled_at = excluded.settled_at",
+                (tid, mid, batch, terminal_totals, host_totals, int(balanced), settled_at))
+
+    def upload_match(self, rrn: str, tid: str, mid: str) -> tuple[int, str | None] | None:
+        """(id, masked PAN) of the terminal's transaction with this RRN."""
+        row = self._one("SELECT id, masked_pan FROM transactions WHERE rrn = ? AND tid = ? AND mid = ?",
+                        (rrn, tid, mid))
+        return None if row is None else (int(row[0]), row[1])
+
+    def record_upload(self, tid: str, mid: str, batch: str, stan: str, txn_type: str, amount: int,
+                      masked_pan: str | None, matched_id: int | None, created_at: str) -> None:
+        self._x("INSERT INTO batch_uploads (tid, mid, batch, stan, txn_type, amount, masked_pan, "
+                "matched_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (tid, mid, batch, stan, txn_type, amount, masked_pan, matched_id, created_at))
+        self._x("UPDATE batches SET uploaded = uploaded + 1 WHERE tid = ? AND mid = ? AND batch = ?",
+                (tid, mid, batch))
+
+    def end_upload(self, tid: str, mid: str, batch: str, count: int) -> None:
+        self._x("UPDATE batches SET upload_ended_count = ? WHERE tid = ? AND mid = ? AND batch = ?",
+                (count, tid, mid, batch))
+
+    # --- cards (the issuers' state) -------------------------------------------------------------
+
+    def add_card(self, token: str, masked_pan: str, name: str, issuer: str, scheme: str, product: str) -> None:
+        self._x("INSERT INTO cards (token, masked_pan, name, issuer, scheme, product) VALUES (?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (token) DO NOTHING", (token, masked_pan, name, issuer, scheme, product))
+
+    def advance_atc(self, token: str, atc: int) -> bool:
+        """Accept `atc` only above the card's last accepted one, and remember it (one statement)."""
+        return bool(self._x("UPDATE cards SET last_atc = ? WHERE token = ? AND last_atc < ?",
+                            (atc, token, atc)).rowcount == 1)
+
+    def pin_failures(self, token: str) -> tuple[int, str | None]:
+        """(wrong PINs counted, local date of the last one)."""
+        failures, date = self._one("SELECT pin_failures, pin_failure_date FROM cards WHERE token = ?", (token,))
+        return int(failures), date
+
+    def set_pin_failures(self, token: str, failures: int, date: str | None) -> None:
+        if date is None:
+            self._x("UPDATE cards SET pin_failures = ? WHERE token = ?", (failures, token))
+        else:
+            self._x("UPDATE cards SET pin_failures = ?, pin_failure_date = ? WHERE token = ?",
+                    (failures, date, token))
+
+    # --- wallet orders and codes ------------------------------------------------------------------
+
+    def insert_wallet_order(self, txn_id: int, channel: str, state: str, created_at: str, *,
+                            wallet: str | None = None, account: int | None = None,
+                            masked_code: str | None = None, bill: str | None = None,
+                            confirm_at: float | None = None) -> None:
+        self._x("INSERT INTO wallet_orders (txn_id, channel, wallet, account, masked_code, bill, state, "
+                "confirm_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (txn_id, channel, wallet, account, masked_code, bill, state, confirm_at, created_at, created_at))
+
+    def set_wallet_order_state(self, txn_id: int, state: str, updated_at: str | None = None) -> None:
+        if updated_at is None:
+            self._x("UPDATE wallet_orders SET state = ? WHERE txn_id = ?", (state, txn_id))
+        else:
+            self._x("UPDATE wallet_orders SET state = ?, updated_at = ? WHERE txn_id = ?",
+                    (state, updated_at, txn_id))
+
+    def wallet_order_paid(self, txn_id: int, state: str, wallet: str, account: int, masked_code: str,
+                          updated_at: str) -> None:
+        self._x("UPDATE wallet_orders SET state = ?, wallet = ?, account = ?, masked_code = ?, updated_at = ? "
+                "WHERE txn_id = ?", (state, wallet, account, masked_code, updated_at, txn_id))
+
+    def wallet_order(self, txn_id: int) -> tuple[str, float | None, str | None, int | None] | None:
+        """(state, confirm at, wallet, account) of an order."""
+        row = self._one("SELECT state, confirm_at, wallet, account FROM wallet_orders WHERE txn_id = ?", (txn_id,))
+        return None if row is None else (row[0], row[1], row[2], row[3])
+
+    def open_wallet_order(self, tid: str, mid: str, bill: str, state: str) -> int | None:
+        """The id of the terminal's latest order for `bill` in `state`."""
+        row = self._one("SELECT t.id FROM wallet_orders o JOIN transactions t ON t.id = o.txn_id "
+                        "WHERE o.bill = ? AND o.state = ? AND t.tid = ? AND t.mid = ? ORDER BY t.id DESC LIMIT 1",
+                        (bill, state, tid, mid))
+        return None if row is None else int(row[0])
+
+    def use_wallet_code(self, digest: str, wallet: str, account: int, txn_id: int, used_at: str) -> bool:
+        """Keep a used payment code; False when it was used before (its digest is the key)."""
+        return bool(self._x("INSERT INTO wallet_codes (digest, wallet, account, txn_id, used_at) "
+                            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (digest) DO NOTHING",
+                            (digest, wallet, account, txn_id, used_at)).rowcount == 1)
+
+
+#: the columns `insert_transaction` takes, in order
+TXN_INSERT = ("id, txn_type, tid, mid, batch, stan, local_date, amount, currency, card_token, masked_pan, "
+              "scheme, issuer, entry_mode, status, response_code, rrn, auth_code, original_id, created_at")
+
+
+class SQLiteStore(Store):
+    """The embedded default: one process, one writer connection (see acquirer.storage.sqlite).
+
+    Identifiers and RRNs come from counters in this process, seeded from the
+    table at start: correct because one SQLite database has one host process.
+    """
+
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self.db = db
+        self.conn: sqlite3.Connection = db.conn
+        self._execute = self.conn.execute
+        max_rrn, max_id = self.conn.execute("SELECT MAX(rrn), MAX(id) FROM transactions").fetchone()
+        self._last_rrn = int(max_rrn) if max_rrn else 0
+        self._last_id = int(max_id or 0)
+
+    def _x(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self._execute(sql, params)
+
+    def begin(self) -> None:
+        try:
+            self._execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as e:   # locked by another process, disk I/O, ...
+            raise StorageUnavailable(f"cannot begin a transaction: {e}") from None
+
+    def commit(self) -> None:
+        try:
+            self._execute("COMMIT")
+        except sqlite3.Error as e:
+            raise StorageUnavailable(f"commit failed: {e}") from None
+
+    def rollback(self) -> None:
+        try:
+            self._execute("ROLLBACK")
+        except sqlite3.Error as e:
+            raise StorageUnavailable(f"rollback failed: {e}") from None
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def new_txn_id(self) -> int:
+        self._last_id += 1
+        return self._last_id
+
+    def next_rrn(self) -> str:
+        self._last_rrn += 1
+        return f"{self._last_rrn:012d}"
+
+    def insert_transaction(self, row: Sequence[Any]) -> bool:
+        # the conflict target is the duplicate rule's UNIQUE index: a taken key inserts nothing
+        return bool(self._execute(
+            f"INSERT INTO transactions ({TXN_INSERT}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (tid, mid, batch, stan, local_date) DO NOTHING", row).rowcount == 1)
