@@ -1,0 +1,131 @@
+"""The merchant's fee terms as the merchant holds them, and the check of a statement line's fees.
+
+Why the merchant needs its own copy: reconciliation asks whether the acquirer
+charged what was agreed, so the agreement cannot come from the acquirer's
+configuration. The terminal reads `reconcile.toml` beside `pos.toml`:
+
+```toml
+merchant = "898310048990001"        # the merchant ID the statements must name
+acquirer_url = "http://127.0.0.1:8584"   # `--fetch`: the acquirer's statement endpoint (loopback)
+api_key = "TEST-KEY-..."            # TEST KEY: the merchant's key for that endpoint
+cutoff = "23:00"                    # the acquirer's clearing cut-off, Beijing time
+[plan]                              # the acquirer's own fee, as contracted
+acquirer_pct = 0.1
+acquirer_cap_fen = 500              # optional
+fee_rounding = "half_up"            # or "down"
+```
+
+What is checked on each line (docs/reconcile.md): the acquirer's fee equals
+the plan's (the one fee the contract sets, with the one rounding rule of
+`acquirer.protocol.fee_rounding`); a domestic card's issuer and network fees
+stay within the regulated maxima; disputes carry no fee. Without a `[plan]`
+no fee is checked.
+"""
+from __future__ import annotations
+
+import tomllib
+from decimal import Decimal
+from pathlib import Path
+from datetime import time
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from acquirer.protocol.clearing_clock import DEFAULT_CUTOFF, parse_cutoff
+from acquirer.protocol.fee_rounding import Rounding, fee_fen, percent_to_ppm
+from acquirer.protocol.statement import StatementLine
+from pos.reconcile.errors import ReconcileError
+
+__all__ = ["FeePlan", "MerchantTerms", "fee_problem", "load_terms"]
+
+#: regulated maxima for domestic cards (docs/clearing.md section 3): rate ppm, cap fen
+ISSUER_DEBIT_MAX = (3500, 1300)
+ISSUER_CREDIT_MAX = (4500, None)
+NETWORK_MAX = (325, 325)
+DISPUTES = frozenset({"CHB", "REP"})
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FeePlan(_Model):
+    acquirer_pct: Annotated[Decimal, Field(ge=0, le=100)]
+    acquirer_cap_fen: Annotated[int, Field(ge=0, strict=True)] | None = None
+    fee_rounding: Rounding = "half_up"
+
+    @field_validator("acquirer_pct")
+    @classmethod
+    def _four_decimals(cls, v: Decimal) -> Decimal:
+        percent_to_ppm(v)
+        return v
+
+    @property
+    def acquirer_ppm(self) -> int:
+        return percent_to_ppm(self.acquirer_pct)
+
+    def acquirer_fee(self, amount: int) -> int:
+        return fee_fen(amount, self.acquirer_ppm, self.acquirer_cap_fen, self.fee_rounding)
+
+
+class MerchantTerms(_Model):
+    merchant: str = Field(pattern=r"^[0-9A-Za-z]{15}$")
+    acquirer_url: str | None = None
+    api_key: str | None = Field(default=None, min_length=16)   # TEST KEY in the shipped config
+    cutoff: str = "23:00"
+    plan: FeePlan | None = None
+
+    @field_validator("cutoff")
+    @classmethod
+    def _cutoff(cls, v: str) -> str:
+        parse_cutoff(v)
+        return v
+
+    @property
+    def cutoff_time(self) -> time:
+        return parse_cutoff(self.cutoff) if self.cutoff else DEFAULT_CUTOFF
+
+
+def load_terms(path: Path) -> MerchantTerms:
+    """`reconcile.toml`; every failure is a `ReconcileError` of one line `file: key: reason`."""
+    name = path.name
+    try:
+        raw = tomllib.loads(path.read_bytes().decode("utf-8"))
+    except FileNotFoundError:
+        raise ReconcileError(f"{name}: -: file not found ({path})") from None
+    except OSError as e:
+        raise ReconcileError(f"{name}: -: cannot read: {e.strerror}") from None
+    except UnicodeDecodeError:
+        raise ReconcileError(f"{name}: -: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ReconcileError(f"{name}: -: not valid TOML: {e}") from None
+    try:
+        return MerchantTerms.model_validate(raw)
+    except ValidationError as e:
+        first = e.errors()[0]
+        key = ".".join(str(p) for p in first["loc"]) or "-"
+        raise ReconcileError(f"{name}: {key}: {first['msg']}") from None
+
+
+def fee_problem(line: StatementLine, plan: FeePlan | None) -> str | None:
+    """What is wrong with the line's fees against the merchant's terms, in plain words; None if nothing."""
+    if line.code in DISPUTES:
+        if line.mdr != 0:
+            return f"a dispute line carries no fee, this one {line.mdr} fen"
+        return None
+    if plan is None:
+        return None
+    expected = plan.acquirer_fee(line.amount)
+    if line.acquirer_fee != expected:
+        return (f"acquirer fee {line.acquirer_fee} fen, the plan ({plan.acquirer_pct}%"
+                f"{f' capped at {plan.acquirer_cap_fen}' if plan.acquirer_cap_fen is not None else ''}) "
+                f"gives {expected} fen")
+    if line.scheme == "unionpay" and line.card_type in ("D", "C"):
+        rate, cap = ISSUER_DEBIT_MAX if line.card_type == "D" else ISSUER_CREDIT_MAX
+        ceiling = abs(fee_fen(line.amount, rate, cap))
+        if abs(line.issuer_fee) > ceiling:
+            return f"issuer fee {line.issuer_fee} fen is above the regulated maximum ({ceiling} fen)"
+        ceiling = abs(fee_fen(line.amount, *NETWORK_MAX))
+        if abs(line.network_fee) > ceiling:
+            return f"network fee {line.network_fee} fen is above the regulated maximum ({ceiling} fen)"
+    return None
