@@ -54,6 +54,7 @@ from pos.manual_entry import ManualEntry, ManualEntryError
 from pos.payment import PaymentSource
 from pos.render import EventPrinter, outcome_lines
 from pos.sim_cli import sim
+from pos.cli_reconcile import reconcile_command
 from pos.printing import receipt_name
 from pos.qr.errors import QrPayloadError
 from pos.receipt import ReceiptNotFound, find_receipt
@@ -515,6 +516,7 @@ def demo(config: PosConfig) -> None:
 
 
 main.add_command(sim)
+main.add_command(reconcile_command)
 
 if __name__ == "__main__":
     main()

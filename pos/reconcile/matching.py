@@ -33,6 +33,7 @@ from pos.reconcile.categories import Category
 from pos.reconcile.errors import ReconcileError
 from pos.reconcile.records import TerminalRecord
 from pos.reconcile.terms import FeePlan, fee_problem
+from receipts import format_amount
 
 __all__ = ["CODE_OF", "ReconciledLine", "match"]
 
@@ -70,11 +71,6 @@ class ReconciledLine:
 
 def _beijing(moment: datetime) -> str:
     return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _fen(amount: int) -> str:
-    sign = "-" if amount < 0 else ""
-    return f"{sign}¥{abs(amount) // 100:,}.{abs(amount) % 100:02d}"
 
 
 def _transmitted(line: StatementLine) -> date:
@@ -137,7 +133,7 @@ def _near_cutoff(moment: datetime, cutoff: time) -> bool:
 
 def _what(record: TerminalRecord) -> str:
     kind = record.type.replace("_", " ")
-    return (f"{kind} {_fen(record.amount)} at {_beijing(record.created_at)} on terminal {record.terminal} "
+    return (f"{kind} {format_amount(record.amount)} at {_beijing(record.created_at)} on terminal {record.terminal} "
             f"(batch {record.batch}, trace {record.stan}{f', RRN {record.rrn}' if record.rrn else ''})")
 
 
@@ -183,7 +179,7 @@ def match(records: Iterable[TerminalRecord], statements: Sequence[Statement], fi
                              else "the acquirer never received the reversal")
                     out.append(ReconciledLine(
                         Category.TERMINAL_ONLY, f"{_what(record)}: reversed at the terminal (no trustworthy reply), "
-                        f"but {still} and it cleared {_fen(line.amount)} on {line.clearing_date}",
+                        f"but {still} and it cleared {format_amount(line.amount)} on {line.clearing_date}",
                         line.clearing_date, record, line))
                 continue
             undo = pool.take(reversal)
@@ -205,7 +201,7 @@ def match(records: Iterable[TerminalRecord], statements: Sequence[Statement], fi
                 out.append(ReconciledLine(
                     Category.ACQUIRER_ONLY, f"{_what(record)}: the terminal recorded it as {record.state} "
                     f"(its reply was lost or not trusted), but the acquirer approved and cleared "
-                    f"{_fen(line.amount)}", line.clearing_date, record, line))
+                    f"{format_amount(line.amount)}", line.clearing_date, record, line))
     terminals = {r.terminal for r in ordered}
     for i, line in enumerate(pool.lines):
         if not pool.taken[i] and in_range(line.clearing_date):
@@ -220,7 +216,7 @@ def _paired(record: TerminalRecord, line: StatementLine, day: date, plan: FeePla
         return ReconciledLine(Category.OTHER_DAY, f"{what}: the terminal counts it on {day}, the acquirer cleared "
                               f"it on {line.clearing_date} (cut-off)", line.clearing_date, record, line)
     if abs(line.amount) != record.amount:
-        return ReconciledLine(Category.AMOUNT_DIFFERS, f"{what}: the acquirer cleared {_fen(line.amount)}",
+        return ReconciledLine(Category.AMOUNT_DIFFERS, f"{what}: the acquirer cleared {format_amount(line.amount)}",
                               day, record, line)
     problem = fee_problem(line, plan)
     if problem is not None:
@@ -236,7 +232,7 @@ def _missing(record: TerminalRecord, day: date, pool: _Lines, cutoff: time) -> R
         if originals:
             return ReconciledLine(
                 Category.VOIDED_BUT_CLEARED, f"{what}: voided trace {record.original_stan} at the terminal, but the "
-                f"acquirer cleared the original ({_fen(originals[0].amount)} on {originals[0].clearing_date}) "
+                f"acquirer cleared the original ({format_amount(originals[0].amount)} on {originals[0].clearing_date}) "
                 f"and no void", day, record, None)
     hint = (" -- it was close to the cut-off: it may be on the next day's statement"
             if _near_cutoff(record.created_at, cutoff) else "")
@@ -245,7 +241,7 @@ def _missing(record: TerminalRecord, day: date, pool: _Lines, cutoff: time) -> R
 
 
 def _unpaired(line: StatementLine, terminals: set[str], approved: bool) -> ReconciledLine:
-    where = (f"{line.code} {_fen(line.amount)} on terminal {line.terminal} (trace {line.stan}, RRN {line.rrn}, "
+    where = (f"{line.code} {format_amount(line.amount)} on terminal {line.terminal} (trace {line.stan}, RRN {line.rrn}, "
              f"card {line.account})")
     if line.code == "CHB":
         reason = f"{where}: a chargeback -- the issuer took the money back (original of {line.original_date})"

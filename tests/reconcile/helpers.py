@@ -50,9 +50,9 @@ def beijing(h: int, mi: int = 0, s: int = 0, day: date = DAY) -> datetime:
 class Till:
     """One terminal: a real journal, and the acquirer events its traffic made."""
 
-    def __init__(self, tmp: Path, tid: str, mid: str = MID) -> None:
+    def __init__(self, tmp: Path, tid: str, mid: str = MID, journal: Path | None = None) -> None:
         self.tid, self.mid = tid, mid
-        self.journal = Journal(tmp / f"journal-{tid}.db")
+        self.journal = Journal(journal or tmp / f"journal-{tid}.db")
         self.events: list[ClearingEvent] = []
 
     def _row(self, type: str, amount: int, at: datetime, *, scheme: str = "unionpay", wallet: str | None = None,
