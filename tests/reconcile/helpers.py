@@ -43,6 +43,13 @@ TERMS = MerchantTerms.model_validate({"merchant": MID, "plan": {"acquirer_pct": 
 _rrn = count(100_000)
 
 
+def engine(plan_of: dict[str, str] | None = None) -> FeeEngine:
+    config = dict(CLEARING)
+    if plan_of:
+        config["merchant"] = [dict(m, rate_plan=plan_of.get(m["mid"], m["rate_plan"])) for m in CLEARING["merchant"]]
+    return FeeEngine(ClearingConfig.model_validate(config))
+
+
 def beijing(h: int, mi: int = 0, s: int = 0, day: date = DAY) -> datetime:
     return datetime(day.year, day.month, day.day, h, mi, s, tzinfo=BEIJING).astimezone(UTC)
 
@@ -108,7 +115,7 @@ class Till:
         txn = self.approve(self._row("void", sale.amount, at, original=sale), becomes=VOIDED)
         if cleared:
             original = next(e for e in self.events if e.stan == sale.stan and e.code is LineCode.SALE)
-            fees = FeeEngine(ClearingConfig.model_validate(CLEARING)).fees(original)
+            fees = engine().fees(original)
             self.event(txn, LineCode.VOID, -sale.amount, at, original_date=DAY, original_fees=fees)
         return txn
 
@@ -127,7 +134,7 @@ class Till:
         txn = self.journal.decide_reversal(row.id, "98")
         if reversal_arrives:
             txn = self.journal.reversal_acknowledged(row.id)
-            fees = FeeEngine(ClearingConfig.model_validate(CLEARING)).fees(sale)
+            fees = engine().fees(sale)
             self.event(row, LineCode.REVERSAL, -amount, at + timedelta(seconds=40), rrn=rrn, original_date=DAY,
                        original_fees=fees)
         return txn
@@ -140,13 +147,10 @@ def statement(events: list[ClearingEvent], day: date = DAY, mid: str = MID,
               plan_of: dict[str, str] | None = None, late: list[ClearingEvent] | None = None) -> bytes:
     """The merchant statement the acquirer's clearing run writes for `day`: the events of that day,
     plus `late` ones of earlier days (they clear here as adjustments)."""
-    config = dict(CLEARING)
-    if plan_of:
-        config["merchant"] = [dict(m, rate_plan=plan_of.get(m["mid"], m["rate_plan"])) for m in CLEARING["merchant"]]
     files = Files()
     chosen = sorted([e for e in events if clearing_date(e.occurred_at) == day] + (late or []),
                     key=lambda e: (e.mid, e.occurred_at))
-    result = clear_day(day, chosen, FeeEngine(ClearingConfig.model_validate(config)), CALENDAR, ACQUIRER,
+    result = clear_day(day, chosen, engine(plan_of), CALENDAR, ACQUIRER,
                        files, DEFAULT_CUTOFF)
     name = f"statement-{mid}.txt"
     if name in files.data:
