@@ -97,7 +97,7 @@ def _statements(config: PosConfig, terms: MerchantTerms, files: tuple[Path, ...]
         raise ReconcileError("no statement: give --statement FILE (one per clearing day) or --fetch")
     if not terms.acquirer_url:
         raise ReconcileError(f"--fetch needs acquirer_url in {TERMS_FILE}")
-    from pos.reconcile.fetch import fetch_statement   # HTTP code loads only for --fetch
+    from pos.reconcile.fetch import fetch_statement  # HTTP code loads only for --fetch
 
     out = []
     for day in days_between(first, last):
@@ -146,7 +146,7 @@ def reconcile_command(ctx: click.Context, day: str | None, first: str | None, la
         if csv_file is not None:
             _write(csv_file, report.to_csv().encode("utf-8"))
         if chart_file is not None:
-            from pos.reconcile.chart import render_chart   # matplotlib loads only for --chart
+            from pos.reconcile.chart import render_chart  # matplotlib loads only for --chart
 
             _write(chart_file, render_chart(report))
     except ReconcileError as e:

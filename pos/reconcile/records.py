@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from pos.reconcile.errors import ReconcileError
+from receipts.model import UnmaskedPanError, check_masked_pan
 
 __all__ = ["EXPORT_FORMAT", "TerminalRecord", "export_records", "load_export", "records_from_rows"]
 
@@ -62,16 +63,26 @@ def _moment(text: str) -> datetime:
 
 
 def records_from_rows(rows: Iterable[Any], terminal: str, merchant: str) -> list[TerminalRecord]:
-    """Journal rows (`pos` journal `Txn`s or their dicts) as records of `terminal`."""
+    """Journal rows (`pos` journal `Txn`s, or the dicts of an export) as records of `terminal`.
+
+    A card number that is not masked is refused (`ReconcileError`) and not repeated.
+    """
     out = []
     for row in rows:
-        get = row.get if isinstance(row, dict) else (lambda name, r=row: getattr(r, name, None))
+        r: dict[str, Any] = row if isinstance(row, dict) else vars(row)
+        masked = r.get("masked_pan")
+        if masked is not None:
+            try:
+                check_masked_pan(masked)
+            except UnmaskedPanError:
+                raise ReconcileError(f"terminal {terminal}, trace {r.get('stan')}: the card number is not "
+                                     f"masked; the record is refused and not shown") from None
         out.append(TerminalRecord(
-            terminal=terminal, merchant=merchant, id=int(get("id")), type=str(get("type")),
-            state=str(get("state")), amount=int(get("amount")), stan=str(get("stan")), batch=str(get("batch")),
-            rrn=get("rrn"), auth_code=get("auth_code"), masked_pan=get("masked_pan"), scheme=get("scheme"),
-            wallet=get("wallet"), entry_mode=get("entry_mode"), created_at=_moment(str(get("created_at"))),
-            original_stan=get("original_stan"), original_rrn=get("original_rrn")))
+            terminal=terminal, merchant=merchant, id=int(r["id"]), type=str(r["type"]), state=str(r["state"]),
+            amount=int(r["amount"]), stan=str(r["stan"]), batch=str(r["batch"]), rrn=r.get("rrn"),
+            auth_code=r.get("auth_code"), masked_pan=masked, scheme=r.get("scheme"), wallet=r.get("wallet"),
+            entry_mode=r.get("entry_mode"), created_at=_moment(str(r["created_at"])),
+            original_stan=r.get("original_stan"), original_rrn=r.get("original_rrn")))
     return out
 
 
@@ -107,5 +118,5 @@ def load_export(path: Path, merchant: str) -> list[TerminalRecord]:
         raise ReconcileError(f"{path}: the export's records are incomplete")
     try:
         return records_from_rows(rows, terminal, merchant)
-    except (TypeError, ValueError) as e:
+    except (KeyError, TypeError, ValueError) as e:
         raise ReconcileError(f"{path}: a record of the export is malformed ({e})") from None

@@ -24,9 +24,9 @@ no fee is checked.
 from __future__ import annotations
 
 import tomllib
+from datetime import time
 from decimal import Decimal
 from pathlib import Path
-from datetime import time
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
