@@ -57,13 +57,15 @@ def _terms(config: PosConfig) -> MerchantTerms:
     return terms
 
 
-def own_records(config: PosConfig) -> list[TerminalRecord]:
-    """This till's journal (read only; an absent journal is an empty one)."""
+def own_records(config: PosConfig, since: date | None = None) -> list[TerminalRecord]:
+    """This till's journal from two days before clearing day `since` (all of it without), read only;
+    an absent journal is an empty one."""
     if not config.journal_path.exists():
         return []
+    start = "" if since is None else f"{since - timedelta(days=2):%Y-%m-%d}"
     journal = Journal(config.journal_path)
     try:
-        return records_from_rows(journal.history(), config.terminal.tid, config.terminal.mid)
+        return records_from_rows(journal.rows_since(start), config.terminal.tid, config.terminal.mid)
     finally:
         journal.close()
 
@@ -138,7 +140,7 @@ def reconcile_command(ctx: click.Context, day: str | None, first: str | None, la
     try:
         terms = _terms(config)
         begin, end = _range(day, first, last, terms.cutoff_time)
-        records = own_records(config)
+        records = own_records(config, begin)
         for path in journals:
             records += load_export(path, terms.merchant)
         statements = _statements(config, terms, statement_files, fetch, begin, end)

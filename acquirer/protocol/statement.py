@@ -21,6 +21,7 @@ holds a full PAN.
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 import json
@@ -141,13 +142,18 @@ def _cut(layout: Layout, record: str, where: str) -> dict[str, object]:
 
 
 def _day(value: object, where: str, name: str) -> date | None:
-    number = int(str(value))
+    try:
+        return _yyyymmdd(int(str(value)))
+    except ValueError:
+        raise StatementError(f"{where}: {name} {value} is not a date") from None
+
+
+@functools.lru_cache(maxsize=1024)
+def _yyyymmdd(number: int) -> date | None:
+    """YYYYMMDD -> date (0: none); ValueError for a date that does not exist. Cached: a file has few days."""
     if number == 0:
         return None
-    try:
-        return date(number // 10000, number // 100 % 100, number % 100)
-    except ValueError:
-        raise StatementError(f"{where}: {name} {number} is not a date") from None
+    return date(number // 10000, number // 100 % 100, number % 100)
 
 
 def _read_fixed(data: bytes, merchant: str) -> Statement:
@@ -170,12 +176,7 @@ def _read_fixed(data: bytes, merchant: str) -> Statement:
     digest = hashlib.sha256(data[:body_bytes]).hexdigest()
     if trailer["checksum"] != digest:
         raise StatementError("the statement was altered after the acquirer wrote it: its checksum does not match")
-    lines = []
-    for number, record in enumerate(records[1:-1], start=2):
-        where = f"record {number}"
-        if not record.startswith("D"):
-            raise StatementError(f"{where}: a {record[:1]!r} record where only D records may be")
-        lines.append(_line(_cut(DETAIL, record, where), where))
+    lines = [_detail(record, f"record {number}") for number, record in enumerate(records[1:-1], start=2)]
     clearing_date = _day(header["clearing_date"], "header", "clearing_date")
     if clearing_date is None:
         raise StatementError("header: a statement names its clearing day")
@@ -186,37 +187,71 @@ def _read_fixed(data: bytes, merchant: str) -> Statement:
     return statement
 
 
+def _pattern(layout: Layout) -> re.Pattern[str]:
+    """One regular expression for a whole record, from its layout: a match checks every field's kind."""
+    kinds = {"a": "([ -~]{%d})", "n": "([0-9]{%d})", "s": "([+-][0-9]{%d})"}
+    parts = [re.escape(layout.record)]
+    for f in layout.fields[1:]:
+        parts.append(kinds[f.kind] % (f.width - 1 if f.kind == "s" else f.width))
+    return re.compile("".join(parts))
+
+
+_DETAIL_RE = _pattern(DETAIL)
+_DETAIL_NAMES = [f.name for f in DETAIL.fields[1:]]
+_DETAIL_KINDS = [f.kind for f in DETAIL.fields[1:]]
+
+
+def _detail(record: str, where: str) -> StatementLine:
+    """A `D` record: one match for the common case; the field-by-field cut names what is wrong otherwise."""
+    found = _DETAIL_RE.fullmatch(record)
+    if found is None:
+        if not record.startswith("D"):
+            raise StatementError(f"{where}: a {record[:1]!r} record where only D records may be")
+        _cut(DETAIL, record, where)   # raises, naming the field
+        raise StatementError(f"{where}: not a D record")
+    fields = {name: (cell.rstrip(" ") if kind == "a" else int(cell))
+              for name, kind, cell in zip(_DETAIL_NAMES, _DETAIL_KINDS, found.groups(), strict=True)}
+    return _line(fields, where)
+
+
 def _line(fields: Mapping[str, object], where: str) -> StatementLine:
+    """Typed fields (text stripped, numbers int) -> a line, with the line's own checks."""
     account = str(fields["account"])
-    if sum(c.isdigit() for c in account) > _MAX_VISIBLE_DIGITS or not _MASKED.match(account):
+    if not _masked(account):
         raise StatementError(f"{where}: the account is not masked (first 6 and last 4 digits at most); "
                              f"the statement is refused and not shown")
     clearing_date = _day(fields["clearing_date"], where, "clearing_date")
     if clearing_date is None:
         raise StatementError(f"{where}: no clearing date")
-    adjustment = str(fields["adjustment"])
+    adjustment = fields["adjustment"]
     if adjustment not in ("A", "N"):
         raise StatementError(f"{where}: adjustment {adjustment!r} is neither A nor N")
     try:
+        amounts = [int(str(fields[name])) for name in _AMOUNTS]
         time = f"{int(str(fields['transmission_time'])):010d}"
-        line = StatementLine(
-            code=str(fields["code"]), adjustment=adjustment == "A", clearing_date=clearing_date,
-            transmission_time=time, stan=str(fields["stan"]), rrn=str(fields["rrn"]),
-            auth_code=str(fields["auth_code"]), terminal=str(fields["terminal"]), merchant=str(fields["merchant"]),
-            mcc=str(fields["mcc"]), account=account, scheme=str(fields["scheme"]),
-            institution=str(fields["institution"]), card_type=str(fields["card_type"]),
-            amount=int(str(fields["amount"])), issuer_fee=int(str(fields["issuer_fee"])),
-            network_fee=int(str(fields["network_fee"])), network_fee_issuer=int(str(fields["network_fee_issuer"])),
-            acquirer_fee=int(str(fields["acquirer_fee"])), mdr=int(str(fields["mdr"])),
-            settlement_amount=int(str(fields["settlement_amount"])),
-            original_date=_day(fields["original_date"], where, "original_date"))
     except ValueError as e:
         raise StatementError(f"{where}: {e}") from None
-    if line.mdr != line.issuer_fee + line.network_fee + line.acquirer_fee:
+    amount, issuer_fee, network_fee, network_fee_issuer, acquirer_fee, mdr, settlement = amounts
+    if mdr != issuer_fee + network_fee + acquirer_fee:
         raise StatementError(f"{where}: the MDR is not the sum of its fees")
-    if line.settlement_amount != line.amount - line.mdr:
+    if settlement != amount - mdr:
         raise StatementError(f"{where}: the settlement amount is not the amount less the MDR")
-    return line
+    text = [str(fields[name]) for name in _TEXTS]
+    code, stan, rrn, auth_code, terminal, merchant, mcc, scheme, institution, card_type = text
+    return StatementLine(code, adjustment == "A", clearing_date, time, stan, rrn, auth_code, terminal, merchant,
+                         mcc, account, scheme, institution, card_type, amount, issuer_fee, network_fee,
+                         network_fee_issuer, acquirer_fee, mdr, settlement,
+                         _day(fields["original_date"], where, "original_date"))
+
+
+_AMOUNTS = ("amount", "issuer_fee", "network_fee", "network_fee_issuer", "acquirer_fee", "mdr", "settlement_amount")
+_TEXTS = ("code", "stan", "rrn", "auth_code", "terminal", "merchant", "mcc", "scheme", "institution", "card_type")
+
+
+@functools.lru_cache(maxsize=4096)
+def _masked(account: str) -> bool:
+    """At most the first 6 and last 4 digits visible (a statement repeats the same few accounts: cached)."""
+    return sum(c.isdigit() for c in account) <= _MAX_VISIBLE_DIGITS and _MASKED.match(account) is not None
 
 
 def _check(statement: Statement, figures: Iterable[object], where: str) -> None:

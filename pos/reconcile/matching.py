@@ -210,18 +210,17 @@ def match(records: Iterable[TerminalRecord], statements: Sequence[Statement], fi
 
 
 def _paired(record: TerminalRecord, line: StatementLine, day: date, plan: FeePlan | None,
-            note: str = "") -> ReconciledLine:
-    what = _what(record)
+            note: str = "the terminal and the acquirer agree") -> ReconciledLine:
     if line.clearing_date != day:
-        return ReconciledLine(Category.OTHER_DAY, f"{what}: the terminal counts it on {day}, the acquirer cleared "
-                              f"it on {line.clearing_date} (cut-off)", line.clearing_date, record, line)
+        return ReconciledLine(Category.OTHER_DAY, f"{_what(record)}: the terminal counts it on {day}, the acquirer "
+                              f"cleared it on {line.clearing_date} (cut-off)", line.clearing_date, record, line)
     if abs(line.amount) != record.amount:
-        return ReconciledLine(Category.AMOUNT_DIFFERS, f"{what}: the acquirer cleared {format_amount(line.amount)}",
-                              day, record, line)
+        return ReconciledLine(Category.AMOUNT_DIFFERS, f"{_what(record)}: the acquirer cleared "
+                              f"{format_amount(line.amount)}", day, record, line)
     problem = fee_problem(line, plan)
     if problem is not None:
-        return ReconciledLine(Category.FEE_DIFFERS, f"{what}: {problem}", day, record, line)
-    return ReconciledLine(Category.MATCHED, f"{what}{': ' + note if note else ''}", day, record, line)
+        return ReconciledLine(Category.FEE_DIFFERS, f"{_what(record)}: {problem}", day, record, line)
+    return ReconciledLine(Category.MATCHED, note, day, record, line)   # the line's own columns say the rest
 
 
 def _missing(record: TerminalRecord, day: date, pool: _Lines, cutoff: time) -> ReconciledLine:

@@ -13,6 +13,7 @@ row with the fields of `TerminalRecord`; `created_at` is UTC ISO 8601.
 """
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields
@@ -62,6 +63,12 @@ def _moment(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+@functools.lru_cache(maxsize=4096)
+def _check_masked(masked: str) -> None:
+    """`check_masked_pan`, once per distinct value (a journal repeats its regular customers' cards)."""
+    check_masked_pan(masked)
+
+
 def records_from_rows(rows: Iterable[Any], terminal: str, merchant: str) -> list[TerminalRecord]:
     """Journal rows (`pos` journal `Txn`s, or the dicts of an export) as records of `terminal`.
 
@@ -73,7 +80,7 @@ def records_from_rows(rows: Iterable[Any], terminal: str, merchant: str) -> list
         masked = r.get("masked_pan")
         if masked is not None:
             try:
-                check_masked_pan(masked)
+                _check_masked(masked)
             except UnmaskedPanError:
                 raise ReconcileError(f"terminal {terminal}, trace {r.get('stan')}: the card number is not "
                                      f"masked; the record is refused and not shown") from None

@@ -82,6 +82,7 @@ class Report:
     payouts: list[Payout] = field(default_factory=list)
     checksums: dict[str, str | None] = field(default_factory=dict)
     terminal_total: int = 0
+    _rows: list[dict[str, Any]] | None = field(default=None, repr=False)
 
     @property
     def exceptions(self) -> list[ReconciledLine]:
@@ -127,21 +128,27 @@ class Report:
                          "clearing_days": [d.isoformat() for d in p.days], "net": p.net} for p in self.payouts],
             "categories": [{"category": c.value, "title": INFO[c].title, "lines": n, "amount": amount}
                            for c, n, amount in self.by_category()],
-            "lines": [_line_json(line) for line in self.lines],
+            "lines": self.rows(),
             "statements": dict(self.checksums),
         }
 
     def to_json(self) -> str:
-        return json.dumps(self.as_json(), ensure_ascii=False, indent=1, sort_keys=True) + "\n"
+        # no indent: the C encoder only runs without it (100,000 lines in a fraction of the time)
+        return json.dumps(self.as_json(), ensure_ascii=False, sort_keys=True) + "\n"
 
     def to_csv(self) -> str:
         """One row per line (matched and exceptions), the same columns as the JSON `lines`."""
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
         writer.writeheader()
-        for line in self.lines:
-            writer.writerow(_line_json(line))
+        writer.writerows(self.rows())
         return out.getvalue()
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One dict per line, the columns of `CSV_COLUMNS` (made once: JSON and CSV both use them)."""
+        if self._rows is None:
+            self._rows = [_line_json(line) for line in self.lines]
+        return self._rows
 
 
 CSV_COLUMNS = ["day", "category", "reason", "action", "terminal", "batch", "stan", "rrn", "account", "code",

@@ -23,6 +23,7 @@ no fee is checked.
 """
 from __future__ import annotations
 
+import functools
 import tomllib
 from datetime import time
 from decimal import Decimal
@@ -62,10 +63,16 @@ class FeePlan(_Model):
 
     @property
     def acquirer_ppm(self) -> int:
-        return percent_to_ppm(self.acquirer_pct)
+        return _ppm(self.acquirer_pct)
 
     def acquirer_fee(self, amount: int) -> int:
         return fee_fen(amount, self.acquirer_ppm, self.acquirer_cap_fen, self.fee_rounding)
+
+
+@functools.lru_cache(maxsize=64)
+def _ppm(percent: Decimal) -> int:
+    """Percent to ppm once per rate, not once per line (Decimal arithmetic is the slow part of a fee check)."""
+    return percent_to_ppm(percent)
 
 
 class MerchantTerms(_Model):
