@@ -12,8 +12,9 @@ key, a day not cleared yet, bad input). Messages are one line, no traceback.
 """
 from __future__ import annotations
 
+import asyncio
 import sys
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +24,11 @@ from rich.table import Table
 
 from acquirer.protocol.clearing_clock import clearing_date
 from acquirer.protocol.statement import Statement
+from drivers.printer import PrintResult
 from pos.amount import format_amount
 from pos.config import PosConfig
 from pos.journal import Journal
+from pos.receipt import merchant_of
 from pos.reconcile.categories import INFO, Category
 from pos.reconcile.errors import ReconcileError
 from pos.reconcile.records import TerminalRecord, export_records, load_export, records_from_rows
@@ -38,7 +41,9 @@ from pos.reconcile.service import (
     read_statement_file,
     reconcile,
 )
+from pos.reconcile.slip import reconciliation_slip
 from pos.reconcile.terms import MerchantTerms, load_terms
+from pos.terminal import open_receipts
 
 __all__ = ["reconcile_command"]
 
@@ -83,8 +88,6 @@ def _range(day: str | None, first: str | None, last: str | None, cutoff: Any) ->
             return date.fromisoformat(first), date.fromisoformat(last)
     except ValueError as e:
         raise ReconcileError(f"a date is YYYY-MM-DD: {e}") from None
-    from datetime import UTC, datetime
-
     yesterday = clearing_date(datetime.now(UTC), cutoff) - timedelta(days=1)
     return yesterday, yesterday
 
@@ -158,10 +161,26 @@ def reconcile_command(ctx: click.Context, day: str | None, first: str | None, la
     else:
         show(report, Console(width=None if sys.stdout.isatty() else 120, highlight=False))
     if to_printer:
-        from pos.cli_reconcile_print import print_report
-
-        print_report(config, report)
+        _print(config, report)
     ctx.exit(exit_code(report))
+
+
+def _print(config: PosConfig, report: Report) -> None:
+    """The compact summary on the receipt printer, through the print queue like every slip."""
+    if config.printer is None:
+        raise CannotReconcile('no printer: pos.toml [printer] connection is "none"')
+    slip = reconciliation_slip(report, merchant_of(config), datetime.now(UTC))
+
+    async def go() -> PrintResult:
+        async with open_receipts(config) as printer:
+            assert printer is not None
+            return await printer.reconciliation(slip)
+
+    result = asyncio.run(go())
+    if not result.printed:
+        raise CannotReconcile(f"the reconciliation was not printed: {result.error}; it stays in the print "
+                              f"queue and prints once the printer is back")
+    click.echo("reconciliation printed", err=True)
 
 
 def _write(path: Path, data: bytes) -> None:
