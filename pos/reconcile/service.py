@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 from pathlib import Path
 
+from acquirer.protocol.errors import KIND_TABLE
 from acquirer.protocol.statement import Statement, StatementError, read_statement
 from pos.reconcile.errors import ReconcileError
 from pos.reconcile.matching import match
@@ -23,7 +24,9 @@ from pos.reconcile.terms import MerchantTerms
 __all__ = ["EXIT_ALL_MATCHED", "EXIT_CANNOT_RECONCILE", "EXIT_EXCEPTIONS", "days_between", "exit_code",
            "read_statement_bytes", "read_statement_file", "reconcile"]
 
-EXIT_ALL_MATCHED, EXIT_EXCEPTIONS, EXIT_CANNOT_RECONCILE = 0, 1, 4
+#: docs/reconcile.md: 0 every line matched, 1 exceptions found, 4 could not reconcile (the kind of `ReconcileError`)
+EXIT_ALL_MATCHED, EXIT_EXCEPTIONS = 0, 1
+EXIT_CANNOT_RECONCILE = KIND_TABLE[ReconcileError.kind].exit_code
 MAX_DAYS = 366
 
 

@@ -27,7 +27,7 @@ TIDS = ("10000001", "10000002", "10000003")
 def _journal(path: Path, tid: str, days: list[date], per_day: int) -> list[object]:
     """A journal of `per_day` sales a day on terminal `tid`; returns the acquirer's events for them."""
     from acquirer.clearing.events import Channel, ClearingEvent, LineCode
-    from pos.journal import Journal
+    from pos.journal.store import Journal
 
     Journal(path).close()   # the schema, by the journal's own migrations
     rows, events = [], []
@@ -65,7 +65,7 @@ def _scenario(directory: Path, days: list[date], per_terminal_day: int) -> tuple
     from acquirer.clearing.run import clear_day
     from acquirer.clearing.terms import ClearingConfig, HolidaysFile
     from acquirer.protocol.clearing_clock import DEFAULT_CUTOFF, clearing_date
-    from pos.journal import Journal
+    from pos.journal.store import Journal
     from pos.reconcile.records import export_records, records_from_rows
     from tests.clearing.helpers import Files
 
@@ -99,7 +99,7 @@ def _scenario(directory: Path, days: list[date], per_terminal_day: int) -> tuple
 
 
 def _reconcile(own: Path, exports: list[Path], statements: list[Path], first: date, last: date) -> tuple[float, int, int]:
-    from pos.journal import Journal
+    from pos.journal.store import Journal
     from pos.reconcile.records import load_export, records_from_rows
     from pos.reconcile.service import read_statement_file, reconcile
     from pos.reconcile.terms import MerchantTerms

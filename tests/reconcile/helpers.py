@@ -19,7 +19,7 @@ from acquirer.clearing.files import RecordFile
 from acquirer.clearing.run import clear_day
 from acquirer.clearing.terms import ClearingConfig, HolidaysFile
 from acquirer.protocol.clearing_clock import DEFAULT_CUTOFF, clearing_date
-from pos.journal import APPROVED, VOIDED, Journal, Txn
+from pos.journal.store import APPROVED, VOIDED, Journal, Txn
 from pos.reconcile.records import TerminalRecord, records_from_rows
 from pos.reconcile.terms import MerchantTerms
 from tests.clearing.helpers import Files
