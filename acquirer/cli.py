@@ -11,6 +11,8 @@
 - `acquirer migrate [--db PATH|URL]`: bring the database to this code's schema.
 - `acquirer terminals [--json]`: registered terminals with their test TMKs and
   MAC algorithm.
+- `acquirer clear | statement | payouts | dispute`: clearing (acquirer.clearing.commands,
+  docs/clearing.md).
 - `acquirer cards [--json]`: the test cards of the issuers' card file, with
   PAN, PSN, expiry, PIN, keys and opening balance (credit cards: the limit).
 
@@ -25,14 +27,18 @@ import logging
 import signal
 import socket
 import sys
+from collections.abc import Callable
 from contextlib import suppress
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
 from rich.table import Table
 
 from acquirer.config import AcquirerConfig, ConfigError, load_config
+
+if TYPE_CHECKING:
+    from acquirer.clearing.serving import ClearingServer
 
 __all__ = ["main"]
 
@@ -92,14 +98,18 @@ def serve(address: str | None, port: int | None, wallet_port: int | None, db_tar
         raise click.ClickException(str(e)) from None
     sock = listening_socket(address, port)
     apps = listening_socket(address, wallet_port) if config.wallets is not None and wallet_port is not None else None
-    bound = sock.getsockname()
-    click.echo(f"acquirer listening on {bound[0]}:{bound[1]}")
-    if apps is not None:
-        apps_bound = apps.getsockname()
-        click.echo(f"wallet apps listening on {apps_bound[0]}:{apps_bound[1]}")
-    sys.stdout.flush()
-    Supervisor(processes, lambda index: _run_host(config, config_dir, target, address, port, wallet_port,
-                                                  sock=sock, apps_sock=apps, announce=False)).run()
+
+    def announce() -> None:   # once every process accepts connections
+        bound = sock.getsockname()
+        click.echo(f"acquirer listening on {bound[0]}:{bound[1]}")
+        if apps is not None:
+            apps_bound = apps.getsockname()
+            click.echo(f"wallet apps listening on {apps_bound[0]}:{apps_bound[1]}")
+        sys.stdout.flush()
+
+    Supervisor(processes, lambda index, ready: _run_host(config, config_dir, target, address, port, wallet_port,
+                                                         sock=sock, apps_sock=apps, ready=ready),
+               on_ready=announce).run()
 
 
 @main.command()
@@ -120,7 +130,7 @@ def migrate(db_target: str | None, config_dir: str | None) -> None:
 
 def _run_host(config: AcquirerConfig, config_dir: str | None, target: str, address: str, port: int,
               wallet_port: int | None, *, sock: socket.socket | None = None,
-              apps_sock: socket.socket | None = None, announce: bool = True) -> None:
+              apps_sock: socket.socket | None = None, ready: Callable[[], None] | None = None) -> None:
     """One host process: its protocol workers, its database connection, its event loop."""
     from acquirer.protocol_workers import ProtocolWork, ProtocolWorkers
     # workers first: forked before the event loop, the database and any thread exist
@@ -128,7 +138,7 @@ def _run_host(config: AcquirerConfig, config_dir: str | None, target: str, addre
     try:
         with suppress(KeyboardInterrupt):
             asyncio.run(_serve(config, config_dir, address, port, wallet_port, target, workers or ProtocolWork(),
-                               sock, apps_sock, announce))
+                               sock, apps_sock, ready))
     finally:
         if workers is not None:
             workers.close()
@@ -136,10 +146,18 @@ def _run_host(config: AcquirerConfig, config_dir: str | None, target: str, addre
 
 async def _serve(config: AcquirerConfig, config_dir: str | None, address: str, port: int,
                  wallet_port: int | None, target: str, protocol: ProtocolWork,
-                 sock: socket.socket | None, apps_sock: socket.socket | None, announce: bool) -> None:
+                 sock: socket.socket | None, apps_sock: socket.socket | None,
+                 ready: Callable[[], None] | None) -> None:
+    """One host process's event loop. Alone it prints its listening lines; under a supervisor
+    (`ready` given) the supervisor prints them once every process called `ready`."""
     from acquirer.host import Host
     from acquirer.server import Server
-    from acquirer.storage import Checkpointer, MigrationError, is_postgres_url, open_store
+    from acquirer.storage import (
+        Checkpointer,
+        MigrationError,
+        is_postgres_url,
+        open_store,
+    )
     from acquirer.wallet_apps import WalletAppServer
 
     await protocol.attach()
@@ -149,27 +167,32 @@ async def _serve(config: AcquirerConfig, config_dir: str | None, address: str, p
         raise click.ClickException(str(e)) from None
     checkpointer = None if is_postgres_url(target) else Checkpointer(target).start()
     host = Host(config, store, protocol=protocol)
-    server = Server(host, config.server.max_frame, config.server.idle_timeout_s)
+    server = Server(host, config.server.max_frame, config.server.idle_timeout_s, config.limits)
     bound_address, bound_port = await server.start(address, port, sock=sock)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     loop.add_signal_handler(signal.SIGHUP, _reload_links, host, config_dir)
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     loop.add_signal_handler(signal.SIGINT, stop.set)
-    if announce:
+    if ready is None:
         click.echo(f"acquirer listening on {bound_address}:{bound_port}")
     apps = WalletAppServer(host) if config.wallets is not None and wallet_port is not None else None
     if apps is not None:
         apps_address, apps_port = await apps.start(address, wallet_port, sock=apps_sock)
-        if announce:
+        if ready is None:
             click.echo(f"wallet apps listening on {apps_address}:{apps_port}")
+    clearing = await _start_clearing(config, target, announce)
     sys.stdout.flush()
+    if ready is not None:
+        ready()
     serving = asyncio.create_task(server.serve_forever())
     await stop.wait()
     log.info("shutting down")
     await server.close()
     if apps is not None:
         await apps.close()
+    if clearing is not None:
+        await clearing.close()
     serving.cancel()
     host.store.commit_now()
     log.info("group commit: %d units in %d commits", host.store.units, host.store.commits)
@@ -178,7 +201,28 @@ async def _serve(config: AcquirerConfig, config_dir: str | None, address: str, p
     store.close()
 
 
-def _reload_links(host, config_dir: str | None) -> None:  # noqa: ANN001 - Host, imported lazily
+async def _start_clearing(config: AcquirerConfig, target: str, announce: bool) -> ClearingServer | None:
+    """Automatic clearing and the statement endpoint, when the configuration has `clearing.toml`."""
+    from acquirer.clearing.serving import ClearingServer
+    from acquirer.clearing.terms import CLEARING_FILE, TermsError, load_clearing
+    from acquirer.storage import open_store
+
+    if not (config.directory / CLEARING_FILE).exists():
+        log.info("no %s: no clearing in this host", CLEARING_FILE)
+        return None
+    try:
+        clearing_config, calendar = load_clearing(config.directory)
+    except TermsError as e:
+        raise click.ClickException(str(e)) from None
+    server = ClearingServer(clearing_config, calendar, config.host.institution,
+                            lambda: open_store(target, config.database.synchronous))
+    bound = await server.start()
+    if bound is not None and announce:
+        click.echo(f"statements listening on {bound[0]}:{bound[1]}")
+    return server
+
+
+def _reload_links(host, config_dir: str | None) -> None:
     try:
         fresh = load_config(config_dir)
     except ConfigError as e:
@@ -227,3 +271,13 @@ def _print(rows: list[dict], as_json: bool, title: str) -> None:
     for row in rows:
         table.add_row(*("" if row[c] is None else str(row[c]) for c in columns))
     Console().print(table)
+
+
+def _add_clearing_commands() -> None:
+    """`clear`, `statement`, `payouts`, `dispute` (acquirer.clearing.commands)."""
+    from acquirer.clearing.commands import COMMANDS
+    for command in COMMANDS:
+        main.add_command(command)
+
+
+_add_clearing_commands()

@@ -28,13 +28,17 @@ from __future__ import annotations
 import asyncio
 from types import TracebackType
 
-from acquirer.storage.store import StorageUnavailable, Store
+from acquirer.storage.store import OutcomeUnknown, StorageUnavailable, Store
 
-__all__ = ["CommitFailed", "GroupCommit"]
+__all__ = ["CommitFailed", "CommitOutcomeUnknown", "GroupCommit"]
 
 
 class CommitFailed(RuntimeError):
     """The shared transaction could not be committed; its writes were rolled back."""
+
+
+class CommitOutcomeUnknown(CommitFailed):
+    """Whether the shared transaction committed is unknown (connection lost during COMMIT)."""
 
 
 class GroupCommit:
@@ -112,9 +116,13 @@ class GroupCommit:
         try:
             self.store.commit()
         except StorageUnavailable as e:
-            self._rollback()
+            failure: CommitFailed
+            if isinstance(e, OutcomeUnknown):
+                failure = CommitOutcomeUnknown(f"commit outcome unknown: {e}")
+            else:
+                self._rollback()
+                failure = CommitFailed(f"commit failed, transaction rolled back: {e}")
             self._open = False
-            failure = CommitFailed(f"commit failed, transaction rolled back: {e}")
             for waiter in waiters:
                 if not waiter.done():
                     waiter.set_exception(failure)

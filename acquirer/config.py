@@ -37,6 +37,7 @@ __all__ = [
     "DatabaseSettings",
     "HostSettings",
     "IssuerSettings",
+    "Limits",
     "Merchant",
     "ServerSettings",
     "Terminal",
@@ -78,6 +79,21 @@ class ServerSettings:
 
 
 @dataclass(frozen=True)
+class Limits:
+    """`[limits]`: what one connection and the whole host may make the host do (docs/acquirer.md)."""
+
+    max_in_flight: int = 32               # requests one connection may have under way
+    max_in_flight_total: int = 1024       # requests under way on the whole host
+    max_reply_buffer: int = 65536         # reply bytes queued to a peer before its reading stops
+    rate_per_s: int = 1000                # requests per second one connection may keep up
+    burst: int = 2000                     # requests one connection may send at once
+    strikes: int = 20                     # abuse strikes within strike_window_s that close a connection
+    strike_window_s: float = 10.0
+    frame_timeout_s: float = 10.0         # a frame started and not finished this long closes it
+    write_timeout_s: float = 30.0         # a peer that reads no reply this long is closed
+
+
+@dataclass(frozen=True)
 class DatabaseSettings:
     path: Path
     synchronous: str        # SQLite synchronous level with WAL: NORMAL, FULL or EXTRA
@@ -97,8 +113,7 @@ class HostSettings:
     signon_ttl_s: int = 86400
     switch_timeout_ms: int = 3000
     pin_try_limit: int = 3
-
-
+    signon_pending: int = 4      # sign-ons kept beside the working keys until one is used
 @dataclass(frozen=True)
 class BinRoute:
     """One `[[bin]]` row: PANs whose first len(low) digits lie in [low, high]."""
@@ -185,6 +200,7 @@ class AcquirerConfig:
     cards: tuple[Card, ...]
     txn_table: TxnTable
     wallets: Wallets | None = None   # wallets.toml; None: no wallet channel (its requests get 40)
+    limits: Limits = Limits()
 
 
 # --- where the files are ----------------------------------------------------------
@@ -333,6 +349,7 @@ def load_config(directory: str | os.PathLike[str] | None = None) -> AcquirerConf
         signon_ttl_s=host_t.integer("signon_ttl_s", 86400, minimum=1),
         switch_timeout_ms=host_t.integer("switch_timeout_ms", 3000, minimum=1),
         pin_try_limit=host_t.integer("pin_try_limit", 3, minimum=1),
+        signon_pending=host_t.integer("signon_pending", 4, minimum=1),
     )
 
     codes_t = acq.table("processing_codes")
@@ -410,8 +427,29 @@ def load_config(directory: str | os.PathLike[str] | None = None) -> AcquirerConf
     return AcquirerConfig(
         directory=directory, server=server, database=database, host=host, bins=bins,
         issuers=issuers, fees=fees, merchants=merchants, terminals=terminals, cards=cards,
-        txn_table=txn_table, wallets=wallets,
+        txn_table=txn_table, wallets=wallets, limits=_limits(acq.table("limits")),
     )
+
+
+def _limits(t: _Section) -> Limits:
+    """`[limits]`: every key optional (defaults: `Limits`); counts are integers >= 1, times seconds > 0."""
+    defaults = Limits()
+    unknown = sorted(set(t.data) - set(defaults.__dataclass_fields__))
+    if unknown:
+        raise t.error(unknown[0], "unknown key")
+    values: dict[str, Any] = {}
+    for name in defaults.__dataclass_fields__:
+        default = getattr(defaults, name)
+        if isinstance(default, float):
+            value = t.raw(name, default)
+            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+                raise t.error(name, f"must be a number of seconds above 0, got {value!r}")
+            values[name] = float(value)
+        else:
+            values[name] = t.integer(name, default, minimum=1)
+    if values["burst"] < values["rate_per_s"]:
+        raise t.error("burst", f"must be at least rate_per_s ({values['rate_per_s']})")
+    return Limits(**values)
 
 
 def _bin_route(row: _Section, issuers: Mapping[str, IssuerSettings]) -> BinRoute:

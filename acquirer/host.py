@@ -19,8 +19,10 @@ Order of the checks (the first failing one answers):
 4. Sign-on (0800) and echo (0820/301) need nothing more. Everything else
    needs a current sign-on: **77** otherwise (see `sessions`).
 5. MAC: financial requests (0100/0200/0220) and reversals (0400) must carry
-   field 64 and it must verify under the session's MAC key with the
-   terminal's algorithm (`ecb` or `x919`): **A0** otherwise.
+   field 64 and it must verify with the terminal's algorithm (`ecb` or
+   `x919`) under the MAC key of its working keys or of a pending sign-on
+   (which then becomes the working keys: `sessions`): **A0** otherwise.
+   The reply is MACed with the key that verified the request.
 6. Layout (`messages.check_layout`) and sub-field formats: **30**.
 7. Financial requests: 60.2 must be the host's open batch (**77**), the type
    must be permitted to the terminal (`transactions` in its configuration,
@@ -53,16 +55,15 @@ from datetime import datetime
 
 import sqlite_utils
 
-from acquirer.protocol_workers import ProtocolWork
-from acquirer.commit import CommitFailed, GroupCommit
+from acquirer.commit import CommitFailed, CommitOutcomeUnknown, GroupCommit
 from acquirer.config import AcquirerConfig, Terminal
 from acquirer.decline import Decline
 from acquirer.issuer import Issuer
 from acquirer.ledger import Ledger, merchant_account
 from acquirer.processing import SHANGHAI, Outcome, Processor
 from acquirer.protocol import codec
+from acquirer.protocol.codec import ProtocolError, reply_h
 from acquirer.protocol.fields import BalanceAmount
-from acquirer.storage.store import SQLiteStore, StorageUnavailable, Store
 from acquirer.protocol.messages import (
     LAYOUTS,
     BatchUpload,
@@ -79,11 +80,12 @@ from acquirer.protocol.messages import (
     settlement_reply,
     sign_on_reply,
 )
-from acquirer.protocol.codec import ProtocolError, reply_h
 from acquirer.protocol.transactions import WALLET_TYPES, UnknownTransaction
+from acquirer.protocol_workers import ProtocolWork
 from acquirer.records import Records
 from acquirer.sessions import Session, Sessions
 from acquirer.settlement import Settlements
+from acquirer.storage.store import SQLiteStore, StorageUnavailable, Store
 from acquirer.switch import Switch
 from acquirer.wallet import WalletChannel
 
@@ -124,7 +126,8 @@ class Host:
             for name, settings in config.issuers.items()}
         self.protocol.know_cards({pan: (card.version, card.icc_mk)
                                   for issuer in self.issuers.values() for pan, card in issuer.cards.items()})
-        self.sessions = Sessions(config.terminals, self.db, config.host.signon_ttl_s)
+        self.sessions = Sessions(config.terminals, self.db, config.host.signon_ttl_s,
+                                 pending=config.host.signon_pending)
         self.processor = Processor(self.store, self.ledger, self.records, self.switch, self.issuers,
                                    self.sessions, config.host.token_key, self.protocol)
         self.settlements = Settlements(self.db, self.sessions)
@@ -146,15 +149,25 @@ class Host:
 
     # --- entry point -----------------------------------------------------------------
 
-    async def handle(self, payload: bytes) -> bytes | None:
-        """The reply to one request payload; None when no reply is possible."""
+    async def handle(self, payload: bytes, refused: Callable[[str], None] | None = None) -> bytes | None:
+        """The reply to one request payload; None when no reply is possible.
+
+        `refused` is told the response code of every request refused before
+        processing (decode, registry, sign-on, MAC, layout): the server counts
+        the format and MAC errors against the connection.
+        """
         try:
             msg = await self.protocol.decode(payload)
         except codec.DecodeError as e:
             log.warning("undecodable message: %s", e)
+            if refused is not None:
+                refused("30")
             return self._format_error(payload, e.partial)
         try:
-            return await self._dispatch(msg, payload)
+            return await self._dispatch(msg, payload, refused)
+        except CommitOutcomeUnknown as e:   # no answer: the terminal reverses, whichever it was
+            log.error("no answer to %s from terminal %s STAN %s: %s", msg.get("t"), msg.get("41"), msg.get("11"), e)
+            return None
         except (StorageUnavailable, CommitFailed) as e:
             log.warning("database unavailable for %s from terminal %s STAN %s: %s",
                         msg.get("t"), msg.get("41"), msg.get("11"), e)
@@ -164,7 +177,8 @@ class Host:
                           msg.get("t"), msg.get("41"), msg.get("11"))
             return self._answer(msg, None, "96")
 
-    async def _dispatch(self, msg: dict[str, str], payload: bytes) -> bytes | None:
+    async def _dispatch(self, msg: dict[str, str], payload: bytes,
+                        refused: Callable[[str], None] | None) -> bytes | None:
         terminal: Terminal | None = None
         session: Session | None = None
         kind: MessageKind | None = None
@@ -185,8 +199,15 @@ class Host:
             terminal = self.sessions.identify(msg["41"], msg["42"])
             if kind not in NO_SESSION:
                 session = self.sessions.current(terminal)
-            if kind in MACED and not codec.verify(payload, terminal.mac, session.keys.mac):
-                raise Decline("A0", "MAC missing or wrong")
+            if kind in MACED:
+                signed = self.sessions.signed_with(
+                    terminal, lambda keys: codec.verify(payload, terminal.mac, keys.mac))
+                if signed is None:
+                    raise Decline("A0", "MAC missing or wrong")
+                if self.sessions.is_pending(signed):   # proof of the TMK: its keys take over
+                    with self.store.unit():
+                        self.sessions.use(signed)
+                session = signed
             try:
                 request = parse_request(msg, self.table, kind=kind)
             except ProtocolError as e:
@@ -195,6 +216,8 @@ class Host:
         except Decline as d:
             log.debug("%s from %s STAN %s: %s", kind.value if kind else msg.get("t"), msg.get("41"),
                      msg.get("11"), d)
+            if refused is not None:
+                refused(d.code)
             return self._answer(msg, session if kind in MACED else None, d.code)
 
     async def _serve(self, kind: MessageKind, request: object, msg: dict[str, str],
@@ -205,8 +228,9 @@ class Host:
             with self.store.unit():
                 new, batch, field62 = self.sessions.sign_on(terminal, request.batch, request.key_mode)
             await self.store.durable()
-            self.sessions.activate(new, batch, field62)
-            log.info("sign-on of terminal %s, batch %s", terminal.tid, batch)
+            self.sessions.activate(new, batch)
+            log.info("sign-on of terminal %s, batch %s (keys pending until a request is MACed with them)",
+                     terminal.tid, batch)
             return codec.encode(sign_on_reply(msg, "00", field62=field62, batch=batch, when=now))
         if kind is MessageKind.ECHO:
             return codec.encode(reply(msg, "00"))

@@ -11,7 +11,15 @@ What an issuer decides, in this order (the first failing check answers):
    card's key for its scheme and CVN (UnionPay CVN 01, Visa and Mastercard
    through pyemv) -- else **05**; the ATC in 9F36 must be higher than the last
    ATC accepted for the card -- a replayed or lower ATC is **05**. A verified
-   ATC is remembered even if a later check declines the transaction.
+   ATC is remembered even if a later check declines the transaction. The
+   message must be the transaction the card signed: amount (field 4, 0 when
+   absent) = 9F02, currency (49) = 5F2A, and the transaction type (field 3)
+   the 9C of `transactions.EMV_TRANSACTION_TYPES` -- else **05**, for every
+   scheme: an ARQC does not verify for a message it does not cover, whatever
+   the key (counted in `acquirer_cryptogram_mismatches_total`). Only a
+   customer-presented QR code (entry mode 03x) may carry 9F02 = 0: the phone
+   makes it before the amount is known (EMVCo CPM), and single use of its
+   ATC is what binds it.
 2. Card status: lost **41**, stolen **43** (`status` in the card file).
 3. Expiry: the card file's expiry, and field 14 when sent, must not be before
    the current month (Asia/Shanghai) -- else **54**.
@@ -35,6 +43,7 @@ card is known (an unknown card, 14, has no key to compute it with).
 from __future__ import annotations
 
 import hmac
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -45,14 +54,21 @@ from acquirer.ledger import (
     hold_account,
     issuer_account,
 )
+from acquirer.metrics import CRYPTOGRAM_MISMATCHES
 from acquirer.protocol import tlv
-from acquirer.protocol.cryptogram import CryptogramError, CryptogramVersion, cryptogram_for
+from acquirer.protocol.cryptogram import (
+    CryptogramError,
+    CryptogramVersion,
+    cryptogram_for,
+)
 from acquirer.protocol.pinblock import PinBlockError, decrypt_pin
 from acquirer.protocol_workers import ProtocolWork
 from acquirer.storage.store import Store
 from acquirer.tokens import mask_pan, pan_token
 
 __all__ = ["CardPresented", "Cryptogram", "CryptogramCheck", "IccDataError", "IssuedCard", "Issuer"]
+
+log = logging.getLogger("acquirer.issuer")
 
 
 class IccDataError(ValueError):
@@ -92,6 +108,11 @@ class CardPresented:
     # field 52 translated to the issuer's ZPK; None when it was entered but did
     # not translate (not a format 0 block under the terminal's PIN key)
     pin_block: bytes | None = field(default=None, repr=False)
+    # what the message says the card signed: fields 4 (fen), 49 and the 9C of field 3's type
+    amount: int = 0
+    currency: str = "156"
+    emv_type: str | None = None
+    qr_code: bool = False     # entry mode 03x: the ARQC was made before the amount was known
 
 
 @dataclass(frozen=True)
@@ -106,6 +127,22 @@ class Cryptogram:
     tags: dict[str, bytes]
     arqc: bytes
     approval: bytes | None = field(default=None, repr=False)
+
+    def differs_from(self, amount: int, currency: str, emv_type: str | None, *,
+                     amount_unknown: bool = False) -> str | None:
+        """The first message field (4, 49, 3) whose value the ARQC does not cover; None if all match.
+
+        `amount_unknown`: a 9F02 of zero is accepted (a QR code made before the amount was known).
+        """
+        tags = self.tags
+        signed = tags.get("9F02", b"").hex()
+        if signed != f"{amount:012d}" and not (amount_unknown and signed == "0" * 12):
+            return "4"
+        if tags.get("5F2A", b"").hex() != f"{currency:0>4}":
+            return "49"
+        if emv_type is not None and tags.get("9C", b"").hex() != emv_type:
+            return "3"
+        return None
 
     def reply_icc(self, response_code: str) -> bytes:
         """The reply's field 55: tag 91 = ARPC + ARC (ARPC method 1 for CVN 01)."""
@@ -203,6 +240,12 @@ class Issuer:
             if not presented.cryptogram.genuine:
                 return Verdict("05", cryptogram)
             if not self._advance_atc(card, int.from_bytes(cryptogram.tags["9F36"], "big")):
+                return Verdict("05", cryptogram)
+            differs = cryptogram.differs_from(presented.amount, presented.currency, presented.emv_type,
+                                              amount_unknown=presented.qr_code)
+            if differs is not None:
+                CRYPTOGRAM_MISMATCHES.labels(differs).inc()
+                log.warning("card %s: field %s differs from what the ARQC covers", card.masked_pan, differs)
                 return Verdict("05", cryptogram)
         if debit and card.card.status_code is not None:
             return Verdict(card.card.status_code, cryptogram)

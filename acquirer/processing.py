@@ -55,25 +55,36 @@ Every reversal received is logged in `reversals` with its outcome.
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 
 from acquirer.commit import GroupCommit
 from acquirer.config import Terminal
 from acquirer.decline import Decline
-from acquirer.issuer import CardPresented, Cryptogram, CryptogramCheck, IccDataError, IssuedCard, Issuer
+from acquirer.issuer import (
+    CardPresented,
+    Cryptogram,
+    CryptogramCheck,
+    IccDataError,
+    IssuedCard,
+    Issuer,
+)
 from acquirer.ledger import InsufficientFunds, Ledger, merchant_account
+from acquirer.metrics import REVERSALS_REFUSED, TRACE_REUSES
 from acquirer.protocol.keys import WorkingKeys
 from acquirer.protocol.messages import FinancialRequest
 from acquirer.protocol.pinblock import PinBlockError, translate_pin_block
-from acquirer.protocol.transactions import TxnType
+from acquirer.protocol.transactions import EMV_TRANSACTION_TYPES, TxnType
 from acquirer.protocol_workers import ProtocolWork
-from acquirer.records import Records, TxnKey, TxnRow
+from acquirer.records import Duplicate, Records, TxnKey, TxnRow
 from acquirer.sessions import Sessions
 from acquirer.switch import LinkFault, NoRoute, Switch
-from acquirer.tokens import mask_pan, pan_token
+from acquirer.tokens import icc_fingerprint, mask_pan, pan_token
 
 __all__ = ["SHANGHAI", "Outcome", "Processor", "ReversalOutcome"]
+
+log = logging.getLogger("acquirer.processing")
 
 #: China Standard Time: UTC+8 all year (no daylight saving since 1991)
 SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
@@ -100,6 +111,8 @@ class ReversalOutcome:
     NOTHING_TO_UNDO = "nothing_to_undo"    # original declined or already reversed
     SUPERSEDED = "superseded"              # original voided or completed since
     MISMATCH = "mismatch"                  # amount or type differs from the original
+    OTHER_CARD = "other_card"              # the 0400's card (field 2 or 35) is not the original's
+    FOR_REFUSED = "for_refused_request"    # for a request refused because its STAN was taken (94)
     REFUSED_FUNDS = "refused_funds"        # undoing would take a card below zero
 
 
@@ -173,12 +186,41 @@ class Processor:
             if card is not None and req.card.icc is not None:   # pure: before the unit
                 icc_check = await issuer.check_cryptogram(card, req.card.icc, self.protocol)
         key = TxnKey(terminal.tid, terminal.mid, req.batch, req.stan, _date(now))
-        with self.store.unit():
-            return self._process(req, terminal, keys, issuer, card, icc_check, pan, key, now)
+        fingerprint = icc_fingerprint(self.token_key, req.card.icc) if req.card.icc is not None else None
+        try:
+            with self.store.unit():
+                return self._process(req, terminal, keys, issuer, card, icc_check, pan, key, now, fingerprint)
+        except Duplicate:
+            with self.store.unit():
+                self._duplicate(req, key, card.token if card else pan_token(self.token_key, pan), fingerprint,
+                                now)
+            await self.store.durable()   # a reversal that follows must find it
+            raise
+
+    def _duplicate(self, req: FinancialRequest, key: TxnKey, token: str, fingerprint: str | None,
+                   now: datetime) -> None:
+        """A request whose key is taken (94): a resent request, or another transaction reusing the STAN.
+
+        Resent: the same card, amount, type and field 55 as the transaction
+        holding the key -- a reversal after the 94 is for that transaction.
+        Anything else is another transaction: it is remembered in
+        `trace_reuses`, so that a reversal sent for it never undoes the holder.
+        """
+        holder = self.records.by_key(key)
+        if holder is None or holder.status == "tombstone":
+            return   # the key was taken by a reversal that came first: nothing to protect
+        if (holder.card_token == token and holder.amount == (req.amount or 0)
+                and holder.txn_type == req.txn.value and holder.fingerprint == fingerprint):
+            return
+        self.records.add_trace_reuse(key, req.txn.value, req.amount or 0, token, holder.id,
+                                     now.astimezone(UTC).isoformat())
+        TRACE_REUSES.inc()
+        log.warning("terminal %s batch %s STAN %s: trace number reused by another transaction (refused 94; "
+                    "transaction %s keeps it)", key.tid, key.batch, key.stan, holder.id)
 
     def _process(self, req: FinancialRequest, terminal: Terminal, keys: WorkingKeys, issuer: Issuer | None,
                  card: IssuedCard | None, icc_check: CryptogramCheck | None, pan: str, key: TxnKey,
-                 now: datetime) -> Outcome:
+                 now: datetime, fingerprint: str | None = None) -> Outcome:
         """Checks and postings first, the record last: a duplicate key rolls it all back."""
         local = now.astimezone(SHANGHAI)
         r = _Request(req, terminal, keys, issuer, card, pan, key, f"{local.year % 100:02d}{local.month:02d}",
@@ -200,7 +242,8 @@ class Processor:
             card_token=card.token if card else pan_token(self.token_key, pan),
             masked_pan=card.masked_pan if card else mask_pan(pan),
             scheme=card.card.scheme if card else None, issuer=issuer.name if issuer else None,
-            entry_mode=req.card.entry_mode, rrn=rrn, auth_code=auth_code, original_id=original_id)
+            entry_mode=req.card.entry_mode, rrn=rrn, auth_code=auth_code, original_id=original_id,
+            fingerprint=fingerprint)
         return outcome
 
     @staticmethod
@@ -221,7 +264,10 @@ class Processor:
         expiry = card_in.expiry
         if expiry is None and card_in.track2 and "D" in card_in.track2:
             expiry = card_in.track2.split("D", 1)[1][:4] or None
-        presented = CardPresented(r.pan, expiry, r.icc_check, card_in.pin_block is not None, pin_block)
+        presented = CardPresented(r.pan, expiry, r.icc_check, card_in.pin_block is not None, pin_block,
+                                  amount=r.amount, currency=r.req.currency,
+                                  emv_type=EMV_TRANSACTION_TYPES.get(r.req.txn),
+                                  qr_code=card_in.entry_mode.startswith("03"))
         try:
             verdict = r.issuer.verify(r.card, presented, r.yymm, r.key.local_date, debit=debit)
         except IccDataError as e:
@@ -354,6 +400,10 @@ class Processor:
         row = self.records.by_stan(terminal.tid, terminal.mid, req.batch, req.stan,
                                    _date(now - timedelta(days=1)))
         outcome = self._undo(row, req, terminal, now, stamp)
+        if outcome in _REFUSED:
+            REVERSALS_REFUSED.labels(outcome).inc()
+            log.warning("reversal from %s batch %s STAN %s undoes nothing: %s", terminal.tid, req.batch,
+                        req.stan, outcome)
         self.store.store.insert_reversal(terminal.tid, terminal.mid, req.batch, req.stan, req.txn.value,
                                          req.amount or 0, req.reversal_reason, row.id if row else None,
                                          outcome, stamp)
@@ -372,8 +422,15 @@ class Processor:
             return ReversalOutcome.NO_ORIGINAL
         if row.status == "tombstone":
             return ReversalOutcome.REPEATED
+        pan = req.card.account_number
+        token = pan_token(self.token_key, pan) if pan else None
+        if token is not None and row.card_token is not None and token != row.card_token:
+            return ReversalOutcome.OTHER_CARD
         if row.txn_type != req.txn.value or row.amount != (req.amount or 0):
             return ReversalOutcome.MISMATCH
+        if self.records.reused_by(terminal.tid, terminal.mid, req.batch, req.stan,
+                                  _date(now - timedelta(days=1)), req.txn.value, req.amount or 0, token):
+            return ReversalOutcome.FOR_REFUSED
         if row.status in ("declined", "reversed"):
             return ReversalOutcome.NOTHING_TO_UNDO
         if row.status != "approved":
@@ -387,6 +444,9 @@ class Processor:
             self.records.set_status(row.original_id, "approved")
         return ReversalOutcome.REVERSED
 
+
+#: reversal outcomes that refuse to touch the transaction holding the STAN (counted, logged)
+_REFUSED = frozenset({ReversalOutcome.MISMATCH, ReversalOutcome.OTHER_CARD, ReversalOutcome.FOR_REFUSED})
 
 #: transactions whose reversal gives their original back its `approved` state
 _RESTORES_ORIGINAL = frozenset(t.value for t in (

@@ -73,6 +73,7 @@ class TxnRow:
     auth_code: str | None
     original_id: int | None
     refunded: int
+    fingerprint: str | None = None   # tokens.icc_fingerprint of its field 55
 
 
 #: the largest multiple of 10**6 below 2**32: 32-bit draws under it give uniform auth codes
@@ -112,7 +113,7 @@ class Records:
                card_token: str | None = None, masked_pan: str | None = None,
                scheme: str | None = None, issuer: str | None = None, entry_mode: str | None = None,
                rrn: str | None = None, auth_code: str | None = None,
-               original_id: int | None = None) -> None:
+               original_id: int | None = None, fingerprint: str | None = None) -> None:
         """Record a request with its outcome; raises `Duplicate` when its key is taken.
 
         The caller writes the row last, inside the request's unit: a duplicate
@@ -121,7 +122,7 @@ class Records:
         if not self.store.insert_transaction(
                 (txn_id, txn_type, key.tid, key.mid, key.batch, key.stan, key.local_date, amount,
                  currency, card_token, masked_pan, scheme, issuer, entry_mode, status, response_code,
-                 rrn, auth_code, original_id, created_at)):
+                 rrn, auth_code, original_id, created_at, fingerprint)):
             raise Duplicate(key)
 
     def set_status(self, txn_id: int, status: str) -> None:
@@ -144,6 +145,21 @@ class Records:
     def by_rrn(self, rrn: str) -> TxnRow | None:
         row = self.store.transaction_by_rrn(rrn)
         return TxnRow(*row) if row else None
+
+    def by_key(self, key: TxnKey) -> TxnRow | None:
+        row = self.store.transaction_by_key(key.tid, key.mid, key.batch, key.stan, key.local_date)
+        return TxnRow(*row) if row else None
+
+    def add_trace_reuse(self, key: TxnKey, txn_type: str, amount: int, card_token: str | None,
+                        original_id: int, created_at: str) -> None:
+        """Remember a request refused because another transaction holds its STAN."""
+        self.store.add_trace_reuse(key.tid, key.mid, key.batch, key.stan, key.local_date, txn_type, amount,
+                                   card_token, original_id, created_at)
+
+    def reused_by(self, tid: str, mid: str, batch: str, stan: str, since: str, txn_type: str,
+                  amount: int, card_token: str | None) -> bool:
+        """Was a request with this STAN, type, amount (and card, when known) refused as a reuse?"""
+        return self.store.reused_by(tid, mid, batch, stan, since, txn_type, amount, card_token)
 
     def by_stan(self, tid: str, mid: str, batch: str, stan: str, since: str) -> TxnRow | None:
         """The latest row with this terminal, batch and STAN received on or after `since`."""

@@ -9,6 +9,17 @@ Decisions (documented in docs/acquirer.md):
   MAC keys (and a track key for 004) under the terminal's TMK in field 62.
   The link has no single-length key mode: an 0800 with 60.3 = 001 is not a
   message of the link (`messages.classify`) and is answered 30.
+- A sign-on cannot knock a terminal off. The 0800 carries no MAC, so anyone
+  who knows a TID and MID (printed on every receipt) can send one; only the
+  holder of the TMK can read the keys in the reply. So the new keys are
+  *pending*: the working keys in use stay valid, and a pending set replaces
+  them only when a request arrives MACed with it -- proof that its sender
+  decrypted field 62. A request is checked under the working keys first,
+  then the pending sets, newest first; its reply is MACed with the set that
+  verified it. The newest `[host] signon_pending` (default 4) pending sets
+  are kept (older ones are dropped unused); using one drops the rest. A
+  terminal that signed on for real during a storm of forged sign-ons has
+  that many forged sign-ons' time to use its keys, else it signs on again.
 - Every other message needs a current sign-on: one not followed by sign-off
   (0820/002) and younger than `[host] signon_ttl_s`. Without one the host
   answers **77** ("sign on again", the UnionPay code for a terminal whose
@@ -20,25 +31,36 @@ Decisions (documented in docs/acquirer.md):
   another batch is answered **77** too. Settlement moves the host to the next
   batch.
 - Sessions survive a host restart: the database keeps field 62 as sent (keys
-  under the TMK, never in clear) and the sign-on time.
+  under the TMK, never in clear) and the sign-on time, of the working keys
+  (`terminal_state`) and of the pending sets (`pending_signons`).
 - On a shared database (PostgreSQL, several host processes) a terminal may
-  sign on through one process and be served by another: the session and batch
-  are then read from the database on every request (one primary-key lookup;
-  the unpacked keys are reused while field 62 is unchanged).
+  sign on through one process and be served by another: its keys, pending
+  sign-ons and batch are then read from the database (one query) whenever a
+  request needs them; unpacked keys are reused while their field 62 is the same.
 """
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 from acquirer.config import Terminal
 from acquirer.decline import Decline
-from acquirer.protocol.keys import KeyCheckError, KeyFormatError, WorkingKeys, generate_working_keys
-from acquirer.protocol.keys import pack_field62, unpack_field62
+from acquirer.metrics import SIGNON_KEYS
+from acquirer.protocol.keys import (
+    KeyCheckError,
+    KeyFormatError,
+    WorkingKeys,
+    generate_working_keys,
+    pack_field62,
+    unpack_field62,
+)
 from acquirer.storage.store import Store
 
 __all__ = ["Session", "Sessions", "next_batch"]
+
+log = logging.getLogger("acquirer.sessions")
 
 #: 60.3 of a sign-on that asks for a track key as well
 KEY_MODE_WITH_TRACK = "004"
@@ -54,22 +76,23 @@ class Session:
     terminal: Terminal
     keys: WorkingKeys
     signed_on_at: float
+    field62: bytes = field(default=b"", repr=False)   # the keys under the TMK, as sent
 
 
 @dataclass
 class _State:
     batch: str
-    session: Session | None
-    field62: bytes | None = None
+    session: Session | None                                   # the working keys
+    pending: list[Session] = field(default_factory=list)     # newer sign-ons, oldest first
 
 
 class Sessions:
-    """Registry lookups plus each terminal's batch and session (memory mirrors the database;
-    on a shared database memory is refreshed from it for every request)."""
+    """Registry lookups plus each terminal's batch and session (memory mirrors the database)."""
 
     def __init__(self, terminals: Mapping[tuple[str, str], Terminal], store: Store,
-                 ttl_s: int, clock=time.time) -> None:
+                 ttl_s: int, clock: Callable[[], float] = time.time, pending: int = 4) -> None:
         self.terminals = terminals
+        self.pending = pending
         self.mids = {mid for _, mid in terminals}
         self.store = store
         self.ttl_s = ttl_s
@@ -82,24 +105,15 @@ class Sessions:
             terminal = self.terminals.get((tid, mid))
             if terminal is None:
                 continue  # removed from the configuration: not served any more
-            self._state[(tid, mid)] = _state(terminal, batch, field62, signed_on_at)
-
-    def _read(self, terminal: Terminal) -> _State | None:
-        """The terminal's state: memory in one process, the database's when it is shared."""
-        key = (terminal.tid, terminal.mid)
-        cached = self._state.get(key)
-        if not self.store.shared:
-            return cached
-        row = self.store.terminal_state(terminal.tid, terminal.mid)
-        if row is None:
-            return None
-        batch, field62, signed_on_at = row
-        if cached is not None and cached.field62 == field62 and cached.session is not None \
-                and cached.session.signed_on_at == signed_on_at:
-            cached.batch = batch
-            return cached
-        state = self._state[key] = _state(terminal, batch, field62, signed_on_at)
-        return state
+            session = None
+            if field62 is not None and signed_on_at is not None:
+                session = _session(terminal, field62, signed_on_at)
+            self._state[(tid, mid)] = _State(batch, session)
+        for tid, mid, field62, signed_on_at in self.store.pending_signons():
+            state = self._state.get((tid, mid))
+            pending = _session(self.terminals.get((tid, mid)), field62, signed_on_at)
+            if state is not None and pending is not None:
+                state.pending.append(pending)
 
     # --- registry -----------------------------------------------------------------
 
@@ -115,17 +129,85 @@ class Sessions:
     # --- sessions -----------------------------------------------------------------
 
     def current(self, terminal: Terminal) -> Session:
-        """The terminal's current session; raises `Decline` 77 when it must sign on."""
-        state = self._read(terminal)
-        session = state.session if state else None
-        if session is None:
-            raise Decline("77", f"terminal {terminal.tid} is not signed on")
-        if self.clock() - session.signed_on_at > self.ttl_s:
-            raise Decline("77", f"terminal {terminal.tid}: sign-on older than {self.ttl_s} s")
-        return session
+        """The terminal's session (the working keys, else the newest pending sign-on);
+        raises `Decline` 77 when it must sign on."""
+        sessions = self._valid(terminal)
+        if not sessions:
+            raise Decline("77", f"terminal {terminal.tid} is not signed on, or its sign-on is older "
+                                f"than {self.ttl_s} s")
+        return sessions[0] if sessions[0] is self._working(terminal) else sessions[-1]
+
+    def signed_with(self, terminal: Terminal, verifies: Callable[[WorkingKeys], bool]) -> Session | None:
+        """The session whose keys `verifies` accepts: the working keys first, then the pending
+        sign-ons newest first; None if none does (A0)."""
+        sessions = self._valid(terminal)
+        working = self._working(terminal)
+        if sessions and sessions[0] is working and verifies(working.keys):
+            return working
+        for session in reversed(sessions):
+            if session is not working and verifies(session.keys):
+                return session
+        return None
+
+    def is_pending(self, session: Session) -> bool:
+        return session is not self._working(session.terminal)
+
+    def use(self, session: Session) -> None:
+        """A request was MACed with a pending sign-on's keys: they become the working keys
+        (call inside a unit; memory follows at once, the request's own commit makes it durable)."""
+        terminal = session.terminal
+        self.store.use_signon(terminal.tid, terminal.mid, session.field62, session.signed_on_at)
+        state = self._state[(terminal.tid, terminal.mid)]
+        dropped = len(state.pending) - 1
+        state.session, state.pending = session, []
+        SIGNON_KEYS.labels("used").inc()
+        if dropped:
+            SIGNON_KEYS.labels("dropped").inc(dropped)
+        log.info("terminal %s: the keys of its latest proven sign-on are in use (%d other pending dropped)",
+                 terminal.tid, dropped)
+
+    def _working(self, terminal: Terminal) -> Session | None:
+        state = self._state.get((terminal.tid, terminal.mid))
+        return state.session if state else None
+
+    def _refresh(self, terminal: Terminal) -> _State | None:
+        """The terminal's state: memory in one process; re-read when the database is shared
+        (another process may have signed it on, used a pending sign-on or settled)."""
+        key = (terminal.tid, terminal.mid)
+        if not self.store.shared:
+            return self._state.get(key)
+        found = self.store.terminal_sessions(terminal.tid, terminal.mid)
+        if found is None:
+            self._state.pop(key, None)
+            return None
+        batch, working, pending = found
+        known = self._state.get(key)
+        cached = {} if known is None else {s.field62: s for s in
+                                           ([known.session] if known.session else []) + known.pending}
+
+        def session(stored: tuple[bytes, float] | None) -> Session | None:
+            if stored is None:
+                return None
+            field62, signed_on_at = stored
+            same = cached.get(field62)
+            if same is not None and same.signed_on_at == signed_on_at:
+                return same
+            return _session(terminal, field62, signed_on_at)
+        state = _State(batch, session(working), [s for s in map(session, pending) if s is not None])
+        self._state[key] = state
+        return state
+
+    def _valid(self, terminal: Terminal) -> list[Session]:
+        """Sessions younger than the TTL: the working one first, then the pending, oldest first."""
+        state = self._refresh(terminal)
+        if state is None:
+            return []
+        oldest = self.clock() - self.ttl_s
+        candidates = ([state.session] if state.session is not None else []) + state.pending
+        return [s for s in candidates if s.signed_on_at >= oldest]
 
     def batch(self, terminal: Terminal) -> str | None:
-        state = self._read(terminal)
+        state = self._refresh(terminal)
         return state.batch if state else None
 
     def check_batch(self, terminal: Terminal, batch: str) -> None:
@@ -135,28 +217,38 @@ class Sessions:
             raise Decline("77", f"terminal {terminal.tid} sent batch {batch}, host batch is {current}")
 
     def sign_on(self, terminal: Terminal, terminal_batch: str, key_mode: str) -> tuple[Session, str, bytes]:
-        """Write a new session (call inside a unit); returns it, the batch and field 62.
+        """Write a new pending sign-on (call inside a unit); returns it, the batch and field 62.
 
-        The caller makes it current with `activate` once the unit is durable.
+        The caller adds it with `activate` once the unit is durable; it becomes
+        the working keys when a request is MACed with them (`use`).
         """
         keys = generate_working_keys(with_track=key_mode == KEY_MODE_WITH_TRACK)
         field62 = pack_field62(terminal.tmk, keys)
         batch = self.batch(terminal) or (terminal_batch if terminal_batch != "000000" else "000001")
-        session = Session(terminal, keys, self.clock())
-        self.store.save_session(terminal.tid, terminal.mid, batch, field62, session.signed_on_at)
+        session = Session(terminal, keys, self.clock(), field62)
+        self.store.add_signon(terminal.tid, terminal.mid, batch, field62, session.signed_on_at, self.pending)
         return session, batch, field62
 
-    def activate(self, session: Session, batch: str, field62: bytes | None = None) -> None:
-        self._state[(session.terminal.tid, session.terminal.mid)] = _State(batch, session, field62)
+    def activate(self, session: Session, batch: str) -> None:
+        """Add a durable sign-on to the pending ones (the oldest beyond `pending` are dropped)."""
+        key = (session.terminal.tid, session.terminal.mid)
+        state = self._state.setdefault(key, _State(batch, None))
+        state.batch = batch
+        state.pending.append(session)
+        SIGNON_KEYS.labels("issued").inc()
+        if len(state.pending) > self.pending:
+            SIGNON_KEYS.labels("dropped").inc(len(state.pending) - self.pending)
+            del state.pending[:-self.pending]
 
     def sign_off(self, terminal: Terminal) -> None:
-        """Forget the session (call inside a unit, then `deactivate` once durable)."""
+        """Forget the session and pending sign-ons (call inside a unit, then `deactivate` once durable)."""
         self.store.clear_session(terminal.tid, terminal.mid)
 
     def deactivate(self, terminal: Terminal) -> None:
         state = self._state.get((terminal.tid, terminal.mid))
         if state is not None:
             state.session = None
+            state.pending = []
 
     def advance_batch(self, terminal: Terminal, settled: str) -> str:
         """Move the terminal to the batch after `settled` (inside a unit); returns it.
@@ -173,11 +265,11 @@ class Sessions:
             state.batch = batch
 
 
-def _state(terminal: Terminal, batch: str, field62: bytes | None, signed_on_at: float | None) -> _State:
-    session = None
-    if field62 is not None and signed_on_at is not None:
-        try:
-            session = Session(terminal, unpack_field62(terminal.tmk, field62), signed_on_at)
-        except (KeyCheckError, KeyFormatError):
-            session = None  # the TMK changed in the configuration: sign on again
-    return _State(batch, session, field62)
+def _session(terminal: Terminal | None, field62: bytes, signed_on_at: float) -> Session | None:
+    """A stored session; None when its terminal is gone or the TMK changed (sign on again)."""
+    if terminal is None:
+        return None
+    try:
+        return Session(terminal, unpack_field62(terminal.tmk, field62), signed_on_at, field62)
+    except (KeyCheckError, KeyFormatError):
+        return None

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import select
 import signal
 import socket
 import time
@@ -40,15 +41,22 @@ def listening_socket(address: str, port: int, backlog: int = 1024) -> socket.soc
 
 
 class Supervisor:
-    """Forks `processes` children running `child(index)` and keeps that many alive."""
+    """Forks `processes` children running `child(index, ready)` and keeps that many alive.
 
-    def __init__(self, processes: int, child: Callable[[int], None]) -> None:
+    A child calls `ready()` once it accepts connections; `run` calls `on_ready`
+    when every first child has (the host prints its listening line then).
+    """
+
+    def __init__(self, processes: int, child: Callable[[int, Callable[[], None]], None],
+                 on_ready: Callable[[], None] = lambda: None) -> None:
         if processes < 1:
             raise ValueError("at least one process")
         self.processes = processes
         self.child = child
+        self.on_ready = on_ready
         self.children: dict[int, int] = {}   # pid -> index
         self._stopping = False
+        self._ready_r, self._ready_w = os.pipe()
 
     def _fork(self, index: int) -> None:
         pid = os.fork()
@@ -57,7 +65,8 @@ class Supervisor:
             try:
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
-                self.child(index)
+                os.close(self._ready_r)
+                self.child(index, lambda: os.write(self._ready_w, b"r") and None)
             except BaseException:  # noqa: BLE001 - a child reports and exits, never returns to the supervisor
                 log.exception("host process %d failed", index)
                 code = 1
@@ -82,6 +91,7 @@ class Supervisor:
         for index in range(self.processes):
             self._fork(index)
             started[index] = time.monotonic()
+        self._wait_ready()
         while self.children:
             try:
                 pid, status = os.wait()
@@ -99,6 +109,24 @@ class Supervisor:
             self._fork(index)
             started[index] = time.monotonic()
         return 0
+
+
+    def _wait_ready(self) -> None:
+        """Until every first child said it accepts connections. A child that dies first
+        ends the wait (its error is in the log): a host that cannot start must not hang."""
+        ready = 0
+        while ready < self.processes and not self._stopping:
+            readable, _, _ = select.select([self._ready_r], [], [], 0.2)
+            if readable:
+                ready += len(os.read(self._ready_r, self.processes - ready))
+                continue
+            pid, status = os.waitpid(-1, os.WNOHANG)
+            if pid:
+                index = self.children.pop(pid, None)
+                log.error("host process %s (pid %d) ended before it was ready (%s)", index, pid,
+                          _describe(status))
+                raise SystemExit(1)
+        self.on_ready()
 
 
 def _describe(status: int) -> str:

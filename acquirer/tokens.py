@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-__all__ = ["mask_pan", "pan_token"]
+__all__ = ["icc_fingerprint", "mask_pan", "pan_token"]
 
 TOKEN_HEX_LEN = 32  # 128 bits of the HMAC: collision-free for any realistic card base
 
@@ -26,3 +26,13 @@ def mask_pan(pan: str) -> str:
     if len(pan) <= 10:
         return "*" * len(pan)
     return pan[:6] + "*" * (len(pan) - 10) + pan[-4:]
+
+
+def icc_fingerprint(token_key: bytes, icc: bytes) -> str:
+    """The keyed digest of a request's field 55 (32 hex characters).
+
+    Each card transaction has a cryptogram of its own (unpredictable number,
+    ATC, ARQC), so equal digests mean the same request sent again and
+    different ones another transaction; field 55 itself is never stored.
+    """
+    return hmac.new(token_key, b"icc:" + icc, hashlib.sha256).hexdigest()[:TOKEN_HEX_LEN]

@@ -74,6 +74,7 @@ class ClearingEvent:
     amount: int              # signed fen, merchant's view
     original_date: date | None = None   # clearing day of the original (void, refund, reversal, dispute)
     original_fees: Fees | None = None   # what the original was charged (void, reversal): given back exactly
+    txn_id: int | None = None           # the acquirer's transaction record the event belongs to
 
     @property
     def key(self) -> tuple[str, int]:

@@ -167,7 +167,10 @@ class ClearingSettings(_Model):
     cutoff: str = "23:00"                 # Beijing time, HH:MM
     holidays_file: str = HOLIDAYS_FILE    # relative to the configuration directory
     output_dir: str = "var/clearing"      # clearing files; relative to the working directory
-    auto_clear_grace_s: Annotated[int, Field(ge=0)] = 60   # `serve` clears this long after the cut-off
+    auto_clear: bool = True               # `acquirer serve` clears each day after its cut-off
+    auto_clear_grace_s: Annotated[int, Field(ge=0)] = 60   # ... this long after it (late group commits)
+    statement_host: str = "127.0.0.1"     # the statement endpoint: loopback unless set otherwise
+    statement_port: Annotated[int, Field(ge=0, le=65535)] | None = 8586   # 0: any free port; none: off
 
     @field_validator("cutoff")
     @classmethod

@@ -14,7 +14,7 @@ from enum import Enum
 
 from acquirer.protocol.codec import ProtocolError
 
-__all__ = ["DEFAULT_TABLE", "WALLET_TYPES", "TxnDef", "TxnTable", "TxnType", "UnknownTransaction"]
+__all__ = ["DEFAULT_TABLE", "EMV_TRANSACTION_TYPES", "WALLET_TYPES", "TxnDef", "TxnTable", "TxnType", "UnknownTransaction"]
 
 
 class TxnType(Enum):
@@ -66,6 +66,15 @@ _DEFAULTS: tuple[TxnDef, ...] = (
 
 #: transactions of the wallet channel: no card, the wallet back end answers
 WALLET_TYPES = frozenset({TxnType.WALLET_SALE, TxnType.MPM_SALE, TxnType.WALLET_QUERY})
+
+#: EMV transaction type (tag 9C) a card's cryptogram carries for each card transaction: 00 goods
+#: and services, 20 returns (voids and refunds), 31 balance inquiry. The terminal's kernel puts it
+#: in the ARQC's data; the issuers check it against the request's transaction type (field 3).
+EMV_TRANSACTION_TYPES: Mapping[TxnType, str] = {
+    TxnType.SALE: "00", TxnType.PREAUTH: "00", TxnType.COMPLETION: "00",
+    TxnType.VOID: "20", TxnType.PREAUTH_VOID: "20", TxnType.COMPLETION_VOID: "20", TxnType.REFUND: "20",
+    TxnType.BALANCE: "31",
+}
 
 #: MTI of a reversal of any reversible transaction
 REVERSAL_MTI = "0400"

@@ -187,6 +187,105 @@ CREATE TABLE wallet_codes (
     used_at TEXT NOT NULL
 ) WITHOUT ROWID;
 """),
+    (3, "trace-number reuse and sign-on keys not yet used (issue 12)", """
+-- keyed HMAC of a request's field 55 (tokens.icc_fingerprint): a resent request has the same,
+-- another card transaction under the same STAN another (processing: duplicates and reuses)
+ALTER TABLE transactions ADD COLUMN fingerprint TEXT;
+
+-- requests refused because their STAN was taken by another transaction: a reversal for one of
+-- them must not undo that other transaction
+CREATE TABLE trace_reuses (
+    id INTEGER PRIMARY KEY,
+    tid TEXT NOT NULL,
+    mid TEXT NOT NULL,
+    batch TEXT NOT NULL,
+    stan TEXT NOT NULL,
+    local_date TEXT NOT NULL,
+    txn_type TEXT NOT NULL,
+    amount INTEGER NOT NULL,
+    card_token TEXT,
+    original_id INTEGER REFERENCES transactions(id),   -- the transaction holding the STAN
+    created_at TEXT NOT NULL
+);
+CREATE INDEX trace_reuses_key ON trace_reuses (tid, mid, batch, stan);
+
+-- sign-ons whose keys no request has used yet: the working keys in terminal_state stay valid
+-- until a request is MACed with one of these (sessions)
+CREATE TABLE pending_signons (
+    id INTEGER PRIMARY KEY,
+    tid TEXT NOT NULL,
+    mid TEXT NOT NULL,
+    working_keys BLOB NOT NULL,          -- field 62 as sent: keys under the TMK, never in clear
+    signed_on_at REAL NOT NULL
+);
+CREATE INDEX pending_signons_terminal ON pending_signons (tid, mid);
+"""),
+    (4, "clearing: cleared days, clearing lines, merchants' days, disputes", """
+-- one row per cleared day, written in the same transaction as its lines and postings
+CREATE TABLE clearing_days (
+    clearing_date TEXT PRIMARY KEY,      -- YYYY-MM-DD (Asia/Shanghai business day)
+    settlement_date TEXT NOT NULL,       -- the merchants' payout date (T+1 working day)
+    lines INTEGER NOT NULL,
+    checksums TEXT NOT NULL,             -- JSON: file name -> SHA-256 of the file before its trailer
+    cleared_at TEXT NOT NULL             -- UTC ISO 8601
+);
+
+-- every event cleared, with its fees: the statements are made again from these rows
+CREATE TABLE clearing_lines (
+    source TEXT NOT NULL,                -- posting, chargeback, representment
+    source_id INTEGER NOT NULL,          -- postings.id or disputes.id
+    clearing_date TEXT NOT NULL,
+    seq INTEGER NOT NULL,                -- order within the day (merchant, then time)
+    txn_id INTEGER,                      -- the transaction the event belongs to
+    code TEXT NOT NULL,                  -- SAL, VOD, RFD, CMP, CVD, WSL, MPM, RVS, CHB, REP
+    late INTEGER NOT NULL,
+    occurred_at TEXT NOT NULL,           -- UTC ISO 8601
+    tid TEXT NOT NULL,
+    mid TEXT NOT NULL,
+    stan TEXT NOT NULL,
+    rrn TEXT NOT NULL,
+    auth_code TEXT NOT NULL,
+    masked_account TEXT NOT NULL,        -- masked PAN or payer: never a full PAN
+    scheme TEXT NOT NULL,
+    institution TEXT NOT NULL,
+    channel TEXT NOT NULL,               -- D domestic card, F foreign scheme, W wallet
+    credit INTEGER NOT NULL,
+    amount INTEGER NOT NULL,             -- fen, merchant's view
+    mcc TEXT NOT NULL,
+    issuer_fee INTEGER NOT NULL,
+    network_fee INTEGER NOT NULL,
+    network_fee_issuer INTEGER NOT NULL,
+    acquirer_fee INTEGER NOT NULL,
+    original_date TEXT,
+    PRIMARY KEY (source, source_id)
+);
+CREATE INDEX clearing_lines_day ON clearing_lines (clearing_date, mid, seq);
+CREATE INDEX clearing_lines_txn ON clearing_lines (txn_id);
+
+-- each merchant's net per cleared day: what the payouts add up
+CREATE TABLE merchant_days (
+    clearing_date TEXT NOT NULL,
+    mid TEXT NOT NULL,
+    settlement_date TEXT NOT NULL,
+    lines INTEGER NOT NULL,
+    amount INTEGER NOT NULL,
+    mdr INTEGER NOT NULL,
+    net INTEGER NOT NULL,
+    PRIMARY KEY (clearing_date, mid)
+);
+CREATE INDEX merchant_days_settlement ON merchant_days (settlement_date);
+
+CREATE TABLE disputes (
+    id INTEGER PRIMARY KEY,
+    txn_id INTEGER NOT NULL REFERENCES transactions(id),
+    amount INTEGER NOT NULL,             -- fen charged back
+    state TEXT NOT NULL CHECK (state IN ('opened', 'represented', 'closed')),
+    reason TEXT,
+    opened_at TEXT NOT NULL,
+    represented_at TEXT,
+    closed_at TEXT
+);
+"""),
 )
 
 

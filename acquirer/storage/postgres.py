@@ -32,6 +32,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -40,7 +41,7 @@ from psycopg import errors
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from acquirer.storage.migrations import MIGRATIONS, POSTGRES_ADDITIONS, POSTGRES_OVERRIDES, MigrationError
-from acquirer.storage.store import TXN_INSERT, NegativeBalance, StorageUnavailable, Store
+from acquirer.storage.store import TXN_INSERT, NegativeBalance, OutcomeUnknown, StorageUnavailable, Store
 
 __all__ = ["PostgresStore", "is_postgres_url", "migrate_postgres", "postgres_script", "postgres_version"]
 
@@ -48,6 +49,10 @@ log = logging.getLogger("acquirer.storage.postgres")
 
 #: the duplicate rule's UNIQUE (tid, mid, batch, stan, local_date), as PostgreSQL names it
 DUPLICATE_KEY = "transactions_tid_mid_batch_stan_local_date_key"
+
+#: how long a process waits to learn whether a COMMIT cut off by a lost connection committed
+#: (it blocks that process's event loop: the database is down meanwhile anyway)
+_FATE_WAIT_S = 5.0
 
 #: serialises `acquirer migrate` and the start-up of several processes
 _MIGRATION_LOCK = 858_301
@@ -77,7 +82,10 @@ def postgres_script(script: str) -> list[str]:
     SQLite's storage classes become PostgreSQL types (INTEGER -> BIGINT, an
     INTEGER PRIMARY KEY -> an identity column, REAL, BLOB), and foreign keys
     are added after every table of the script exists (SQLite allows a
-    reference to a table created later in the script, PostgreSQL does not).
+    reference to a table created later in the script, PostgreSQL does not),
+    all checked at commit: a request writes its transaction row last, after
+    the rows that name it (SQLite's writer does not check them as it goes,
+    `acquirer.storage.sqlite`; PostgreSQL checks every one, at commit).
     """
     statements, foreign_keys = [], []
     for statement in _split(script):
@@ -86,7 +94,9 @@ def postgres_script(script: str) -> list[str]:
         table = _TABLE.search(statement)
         if table:
             def move(match: re.Match[str], table: str = table.group(1)) -> str:
-                foreign_keys.append(f"ALTER TABLE {table} ADD FOREIGN KEY ({match.group(2)}) {match.group(4)}")
+                reference = match.group(4).replace(" DEFERRABLE INITIALLY DEFERRED", "")
+                foreign_keys.append(f"ALTER TABLE {table} ADD FOREIGN KEY ({match.group(2)}) {reference} "
+                                    "DEFERRABLE INITIALLY DEFERRED")
                 return f"{match.group(1)}{match.group(2)}{match.group(3)}"
             statement = _REFERENCE.sub(move, statement)
         statements.append(statement)
@@ -170,7 +180,7 @@ class PostgresStore(Store):
 
     shared = True
 
-    def __init__(self, url: str, *, connect_timeout: float = 5.0) -> None:
+    def __init__(self, url: str, *, connect_timeout: float = 1.0) -> None:
         migrate_postgres(url)
         self.url = url
         self.pool = ConnectionPool(url, min_size=1, max_size=1, kwargs={"autocommit": True},
@@ -179,6 +189,7 @@ class PostgresStore(Store):
         self._conn: psycopg.Connection[Any] | None = None
         self._in_transaction = False
         self._lost = False   # the open transaction went with its connection
+        self._txid = 0       # the open transaction's id, to ask its fate after a broken COMMIT
         self._id_sequence = str(self._one("SELECT pg_get_serial_sequence('transactions', 'id')")[0])
 
     # --- the connection ------------------------------------------------------------------
@@ -224,15 +235,41 @@ class PostgresStore(Store):
         self._lost = False
         self._x("BEGIN")
         self._in_transaction = True
+        self._txid = int(self._one("SELECT txid_current()")[0])
 
     def commit(self) -> None:
+        """COMMIT; when the connection breaks during it, ask the database (txid_status, once it
+        answers again within `_FATE_WAIT_S`) whether it committed: committed is success,
+        aborted is `StorageUnavailable`, no answer is `OutcomeUnknown`."""
         try:
             self._x("COMMIT")
+        except StorageUnavailable as e:
+            if self._conn is not None:
+                raise   # the connection is alive: PostgreSQL refused it and rolled it back
+            self._in_transaction = self._lost = False
+            fate = self._fate(self._txid)
+            if fate == "committed":
+                log.warning("connection lost during COMMIT, which committed (txid %d)", self._txid)
+                return
+            if fate == "aborted":
+                raise
+            raise OutcomeUnknown(f"{e}; txid {self._txid} is {fate or 'not known'}") from None
         except psycopg.Error as e:   # a deferred foreign key, ...: PostgreSQL rolled it back
             raise StorageUnavailable(f"commit failed: {e}") from None
         finally:
             self._in_transaction = False
             self._lost = False
+
+    def _fate(self, txid: int) -> str | None:
+        """txid_status of a transaction, asked on a new connection (None: no answer in time)."""
+        deadline = time.monotonic() + _FATE_WAIT_S
+        while time.monotonic() < deadline:
+            try:
+                row = self._one("SELECT txid_status(%s)", (txid,))
+                return None if row is None else row[0]
+            except StorageUnavailable:
+                time.sleep(0.2)
+        return None
 
     def rollback(self) -> None:
         lost = self._lost

@@ -4,7 +4,7 @@ Why one class of named operations rather than a connection handed around:
 the ledger, records, sessions, settlement, issuers and wallet channel used to
 write SQL on a shared `sqlite3.Connection`, which tied every one of them to
 SQLite and to one process. Now each of them asks the store for an operation
-by name (`apply_legs`, `insert_transaction`, `save_session`, ...); the store
+by name (`apply_legs`, `insert_transaction`, `add_signon`, ...); the store
 owns the statement and the connection, and a backend is one subclass.
 
 The statements are written once, in the SQL both databases share, with `?`
@@ -29,11 +29,11 @@ from typing import Any
 
 import sqlite_utils
 
-__all__ = ["NegativeBalance", "SQLiteStore", "StorageUnavailable", "Store", "TXN_COLUMNS"]
+__all__ = ["NegativeBalance", "OutcomeUnknown", "SQLiteStore", "StorageUnavailable", "Store", "TXN_COLUMNS"]
 
 #: the columns of `records.TxnRow`, in its order
 TXN_COLUMNS = ("id, txn_type, tid, mid, batch, stan, local_date, amount, card_token, issuer, status, "
-               "response_code, rrn, auth_code, original_id, refunded")
+               "response_code, rrn, auth_code, original_id, refunded, fingerprint")
 
 Leg = tuple[str, int]
 
@@ -44,6 +44,12 @@ class NegativeBalance(Exception):
 
 class StorageUnavailable(RuntimeError):
     """The database cannot be reached or the transaction was lost (the request gets 96)."""
+
+
+class OutcomeUnknown(StorageUnavailable):
+    """The connection broke during COMMIT and the database could not be asked whether it
+    committed: the host must not answer (a 96 could deny an approval the ledger holds);
+    the terminal's reversal settles it."""
 
 
 @functools.cache
@@ -174,6 +180,23 @@ class Store:
             f"SELECT {TXN_COLUMNS} FROM transactions WHERE tid = ? AND mid = ? AND batch = ? AND stan = ? "
             "AND local_date >= ? ORDER BY local_date DESC LIMIT 1", (tid, mid, batch, stan, since))
 
+    def transaction_by_key(self, tid: str, mid: str, batch: str, stan: str, local_date: str) -> tuple[Any, ...] | None:
+        return self._one(f"SELECT {TXN_COLUMNS} FROM transactions WHERE tid = ? AND mid = ? AND batch = ? "
+                         "AND stan = ? AND local_date = ?", (tid, mid, batch, stan, local_date))
+
+    def add_trace_reuse(self, tid: str, mid: str, batch: str, stan: str, local_date: str, txn_type: str,
+                        amount: int, card_token: str | None, original_id: int, created_at: str) -> None:
+        self._x("INSERT INTO trace_reuses (tid, mid, batch, stan, local_date, txn_type, amount, card_token, "
+                "original_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (tid, mid, batch, stan, local_date, txn_type, amount, card_token, original_id, created_at))
+
+    def reused_by(self, tid: str, mid: str, batch: str, stan: str, since: str, txn_type: str,
+                  amount: int, card_token: str | None) -> bool:
+        return self._one(
+            "SELECT 1 FROM trace_reuses WHERE tid = ? AND mid = ? AND batch = ? AND stan = ? "
+            "AND local_date >= ? AND txn_type = ? AND amount = ? AND (card_token = ? OR CAST(? AS TEXT) IS NULL) LIMIT 1",
+            (tid, mid, batch, stan, since, txn_type, amount, card_token, card_token)) is not None
+
     # --- reversals ----------------------------------------------------------------------------
 
     def insert_reversal(self, tid: str, mid: str, batch: str, stan: str, txn_type: str, amount: int,
@@ -189,20 +212,45 @@ class Store:
         return [(t, m, b, None if k is None else bytes(k), s) for t, m, b, k, s in self._x(
             "SELECT tid, mid, batch, working_keys, signed_on_at FROM terminal_state").fetchall()]
 
-    def terminal_state(self, tid: str, mid: str) -> tuple[str, bytes | None, float | None] | None:
-        """(batch, field 62, signed on at) of one terminal, None when it never signed on."""
-        row = self._one("SELECT batch, working_keys, signed_on_at FROM terminal_state WHERE tid = ? AND mid = ?",
-                        (tid, mid))
-        return None if row is None else (row[0], None if row[1] is None else bytes(row[1]), row[2])
+    def pending_signons(self) -> list[tuple[str, str, bytes, float]]:
+        """(tid, mid, field 62, signed on at) of every sign-on whose keys are not yet in use, oldest first."""
+        return [(t, m, bytes(k), s) for t, m, k, s in self._x(
+            "SELECT tid, mid, working_keys, signed_on_at FROM pending_signons ORDER BY id").fetchall()]
 
-    def save_session(self, tid: str, mid: str, batch: str, field62: bytes, signed_on_at: float) -> None:
-        self._x("INSERT INTO terminal_state (tid, mid, batch, working_keys, signed_on_at) VALUES (?, ?, ?, ?, ?) "
-                "ON CONFLICT (tid, mid) DO UPDATE SET working_keys = excluded.working_keys, "
-                "signed_on_at = excluded.signed_on_at", (tid, mid, batch, field62, signed_on_at))
+    def terminal_sessions(self, tid: str, mid: str) -> tuple[str, tuple[bytes, float] | None,
+                                                              list[tuple[bytes, float]]] | None:
+        """(batch, working keys, pending sign-ons oldest first) of one terminal, in one query;
+        keys are (field 62, signed on at). None when it never signed on."""
+        rows = self._x("SELECT s.batch, s.working_keys, s.signed_on_at, p.working_keys, p.signed_on_at "
+                       "FROM terminal_state s LEFT JOIN pending_signons p ON p.tid = s.tid AND p.mid = s.mid "
+                       "WHERE s.tid = ? AND s.mid = ? ORDER BY p.id", (tid, mid)).fetchall()
+        if not rows:
+            return None
+        batch, keys, signed_on_at = rows[0][:3]
+        working = None if keys is None or signed_on_at is None else (bytes(keys), signed_on_at)
+        return batch, working, [(bytes(r[3]), r[4]) for r in rows if r[3] is not None]
+
+    def add_signon(self, tid: str, mid: str, batch: str, field62: bytes, signed_on_at: float, keep: int) -> None:
+        """A sign-on's keys, pending until used; only the newest `keep` pending ones are kept."""
+        self._x("INSERT INTO terminal_state (tid, mid, batch) VALUES (?, ?, ?) ON CONFLICT (tid, mid) DO NOTHING",
+                (tid, mid, batch))
+        self._x("INSERT INTO pending_signons (tid, mid, working_keys, signed_on_at) VALUES (?, ?, ?, ?)",
+                (tid, mid, field62, signed_on_at))
+        self._x("DELETE FROM pending_signons WHERE tid = ? AND mid = ? AND id NOT IN "
+                "(SELECT id FROM pending_signons WHERE tid = ? AND mid = ? ORDER BY id DESC LIMIT ?)",
+                (tid, mid, tid, mid, keep))
+
+    def use_signon(self, tid: str, mid: str, field62: bytes, signed_on_at: float) -> None:
+        """A pending sign-on's keys become the working keys; the other pending ones are dropped."""
+        self._x("UPDATE terminal_state SET working_keys = ?, signed_on_at = ? WHERE tid = ? AND mid = ?",
+                (field62, signed_on_at, tid, mid))
+        self._x("DELETE FROM pending_signons WHERE tid = ? AND mid = ?", (tid, mid))
 
     def clear_session(self, tid: str, mid: str) -> None:
+        """Sign-off: no working keys, no pending sign-ons."""
         self._x("UPDATE terminal_state SET working_keys = NULL, signed_on_at = NULL WHERE tid = ? AND mid = ?",
                 (tid, mid))
+        self._x("DELETE FROM pending_signons WHERE tid = ? AND mid = ?", (tid, mid))
 
     def set_terminal_batch(self, tid: str, mid: str, batch: str) -> None:
         self._x("UPDATE terminal_state SET batch = ? WHERE tid = ? AND mid = ?", (batch, tid, mid))
@@ -314,7 +362,8 @@ class Store:
 
 #: the columns `insert_transaction` takes, in order
 TXN_INSERT = ("id, txn_type, tid, mid, batch, stan, local_date, amount, currency, card_token, masked_pan, "
-              "scheme, issuer, entry_mode, status, response_code, rrn, auth_code, original_id, created_at")
+              "scheme, issuer, entry_mode, status, response_code, rrn, auth_code, original_id, created_at, "
+              "fingerprint")
 
 
 class SQLiteStore(Store):
@@ -367,5 +416,5 @@ class SQLiteStore(Store):
     def insert_transaction(self, row: Sequence[Any]) -> bool:
         # the conflict target is the duplicate rule's UNIQUE index: a taken key inserts nothing
         return bool(self._execute(
-            f"INSERT INTO transactions ({TXN_INSERT}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            f"INSERT INTO transactions ({TXN_INSERT}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (tid, mid, batch, stan, local_date) DO NOTHING", row).rowcount == 1)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Protocol
 
+from acquirer.protocol.transactions import EMV_TRANSACTION_TYPES as EMV_TYPES_BY_TXN
 from acquirer.protocol.wallet_codes import mask_code
 
 
@@ -70,9 +71,8 @@ class WalletCode:
 
 
 #: EMV transaction type (tag 9C) per engine transaction kind
-EMV_TRANSACTION_TYPES = {"sale": "00", "preauth": "00", "completion": "00", "void": "20",
-                         "preauth_void": "20", "completion_void": "20", "refund": "20",
-                         "balance": "31"}
+#: tag 9C by engine transaction kind: the link's one definition (`acquirer.protocol.transactions`)
+EMV_TRANSACTION_TYPES = {txn.value: code for txn, code in EMV_TYPES_BY_TXN.items()}
 
 
 @dataclass(frozen=True)

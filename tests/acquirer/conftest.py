@@ -204,15 +204,15 @@ def assert_ledger_consistent(host: RunningHost) -> None:
 class EmbeddedHost:
     """`Host` in the test process (no TCP), on its own event loop and a clock the test moves."""
 
-    def __init__(self, config_dir: Path, workdir: Path, now: datetime) -> None:
+    def __init__(self, config_dir: Path, workdir: Path, now: datetime, db: str | None = None) -> None:
         from acquirer.host import Host
-        from acquirer.storage import open_database
+        from acquirer.storage import open_store
 
         self.now = now
         self.config = load_config(config_dir)
-        self.db_path = workdir / "embedded.db"
+        self.db_path = db or str(workdir / "embedded.db")
         self.loop = asyncio.new_event_loop()
-        self.host = Host(self.config, open_database(self.db_path), clock=lambda: self.now)
+        self.host = Host(self.config, open_store(self.db_path), clock=lambda: self.now)
         self._cards: dict[str, TestCard] = {}
         self._stans: dict[str, itertools.count] = {}
 
@@ -237,12 +237,32 @@ class EmbeddedHost:
         token = pan_token(self.config.host.token_key, card.pan)
         return self.host.ledger.balance(f"card:{token}")
 
+    @property
+    def postgres(self) -> bool:
+        return self.db_path.startswith("postgresql://")
+
+    def db(self) -> sqlite3.Connection | PgReader:
+        """A read connection of the test's own (committed rows only)."""
+        return PgReader(self.db_path) if self.postgres else sqlite3.connect(self.db_path)
+
     def close(self) -> None:
+        self.host.db.close()
         self.loop.close()
 
 
+@pytest.fixture(params=("sqlite", "postgresql"))
+def embedded(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[EmbeddedHost]:
+    """`Host` in the test process, on SQLite and on PostgreSQL."""
+    db = None if request.param == "sqlite" else request.getfixturevalue("pg_url")
+    host = EmbeddedHost(make_config(tmp_path / "config"), tmp_path,
+                        datetime(2026, 3, 14, 12, 0, tzinfo=SHANGHAI), db)
+    yield host
+    host.close()
+
+
 @pytest.fixture
-def embedded(tmp_path: Path) -> Iterator[EmbeddedHost]:
+def embedded_sqlite(tmp_path: Path) -> Iterator[EmbeddedHost]:
+    """`Host` in the test process on SQLite only (tests of SQLite's own locking)."""
     host = EmbeddedHost(make_config(tmp_path / "config"), tmp_path,
                         datetime(2026, 3, 14, 12, 0, tzinfo=SHANGHAI))
     yield host

@@ -5,12 +5,12 @@ import sqlite3
 from acquirer.protocol.transactions import TxnType
 
 
-def test_locked_database_answers_96_then_recovers(embedded):
-    t = embedded.terminal("10000001")
-    card = embedded.card("unionpay-debit")
-    before = embedded.available(card)
-    embedded.host.db.conn.execute("PRAGMA busy_timeout=50")   # do not wait the default 5 s
-    locker = sqlite3.connect(embedded.db_path, isolation_level=None)
+def test_locked_database_answers_96_then_recovers(embedded_sqlite):
+    t = embedded_sqlite.terminal("10000001")
+    card = embedded_sqlite.card("unionpay-debit")
+    before = embedded_sqlite.available(card)
+    embedded_sqlite.host.db.conn.execute("PRAGMA busy_timeout=50")   # do not wait the default 5 s
+    locker = sqlite3.connect(embedded_sqlite.db_path, isolation_level=None)
     locker.execute("BEGIN IMMEDIATE")                             # another process holds the write lock
     try:
         sale = t.request(TxnType.SALE, card, 700)
@@ -18,7 +18,7 @@ def test_locked_database_answers_96_then_recovers(embedded):
     finally:
         locker.execute("ROLLBACK")
         locker.close()
-    assert embedded.available(card) == before
+    assert embedded_sqlite.available(card) == before
     # the same request again: it was never recorded, so it is processed now
     assert t.send(sale)["39"] == "00"
-    assert embedded.available(card) == before - 700
+    assert embedded_sqlite.available(card) == before - 700

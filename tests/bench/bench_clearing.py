@@ -80,16 +80,101 @@ def child(transactions: int, merchants: int) -> dict[str, float]:
             "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
+def generate_database(path: Path, transactions: int, merchants: int) -> None:
+    """A SQLite acquirer database holding a day of approved sales (and some refunds), written in bulk:
+    what the host would have written, without spending the benchmark's time authorizing them."""
+    from acquirer.storage import open_database
+    db = open_database(path)
+    conn = db.conn
+    conn.execute("BEGIN")
+    conn.executemany("INSERT INTO cards (token, masked_pan, name, issuer, scheme, product) VALUES (?, ?, ?, ?, ?, ?)",
+                     [(f"tok{i}", "621483******0015", f"card{i}", inst, scheme, "credit" if kind == "C" else "debit")
+                      for i, (scheme, inst, kind) in enumerate(SCHEMES)])
+    accounts = {f"merchant:8983100{m:08d}" for m in range(merchants)} | {
+        f"issuer:{inst}" for _, inst, _ in SCHEMES} | {f"card:tok{i}" for i in range(len(SCHEMES))}
+    conn.executemany("INSERT INTO accounts (id, kind, balance, may_go_negative) VALUES (?, 'merchant', 0, 1)",
+                     [(a,) for a in sorted(accounts)])
+
+    def rows() -> Iterator[tuple[tuple[object, ...], tuple[object, ...], tuple[object, ...], tuple[object, ...]]]:
+        for e in _events(transactions, merchants):
+            n = e.source_id  # type: ignore[attr-defined]
+            i = n % len(SCHEMES)
+            scheme, inst, kind = SCHEMES[i]
+            wallet = kind == "W"
+            txn_type = "refund" if e.code.value == "RFD" else ("wallet_sale" if wallet else "sale")  # type: ignore[attr-defined]
+            at = e.occurred_at.isoformat()  # type: ignore[attr-defined]
+            amount = abs(e.amount)  # type: ignore[attr-defined]
+            yield ((n, txn_type, e.tid, e.mid, "000001", e.stan, "2026-12-03", amount, "156",  # type: ignore[attr-defined]
+                    None if wallet else f"tok{i}", None if wallet else "621483******0015", scheme, inst, "07",
+                    "approved", "00", e.rrn, e.auth_code, None, at),  # type: ignore[attr-defined]
+                   (n, n, "wallet_payment" if wallet else txn_type, at),
+                   (n, f"merchant:{e.mid}", e.amount), (n, f"card:tok{i}", -e.amount))  # type: ignore[attr-defined]
+
+    batch: list[tuple[tuple[object, ...], ...]] = []
+
+    def flush() -> None:
+        conn.executemany("INSERT INTO transactions (id, txn_type, tid, mid, batch, stan, local_date, amount, currency, "
+                         "card_token, masked_pan, scheme, issuer, entry_mode, status, response_code, rrn, auth_code, "
+                         "original_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                         [b[0] for b in batch])
+        conn.executemany("INSERT INTO postings (id, txn_id, kind, created_at) VALUES (?, ?, ?, ?)", [b[1] for b in batch])
+        conn.executemany("INSERT INTO legs (posting_id, account_id, amount) VALUES (?, ?, ?)",
+                         [leg for b in batch for leg in (b[2], b[3])])
+        batch.clear()
+
+    for row in rows():
+        batch.append(row)
+        if len(batch) >= 20_000:
+            flush()
+    flush()
+    conn.execute("COMMIT")
+    conn.close()
+
+
+def child_storage(transactions: int, merchants: int, workdir: Path) -> dict[str, float]:
+    """`Clearing.clear` of the generated day on SQLite: events from the ledger, lines and postings stored."""
+    from acquirer.clearing.service import Clearing
+    from acquirer.clearing.terms import HolidaysFile
+    from acquirer.storage import open_store
+
+    store = open_store(workdir / "bench.db")
+    clearing = Clearing(store, _config(merchants), HolidaysFile().calendar(), "48990000", workdir / "out",
+                        clock=lambda: datetime(2026, 12, 4, 0, 0, tzinfo=UTC))
+    begin = time.perf_counter()
+    outcome = clearing.clear(DAY)
+    seconds = time.perf_counter() - begin
+    store.close()
+    return {"seconds": seconds, "lines": outcome.lines,
+            "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def _child(*args: str) -> dict[str, float]:
+    out = subprocess.run([sys.executable, "-m", "tests.bench.bench_clearing", *args],
+                         check=True, capture_output=True, text=True).stdout
+    result: dict[str, float] = json.loads(out)
+    return result
+
+
 def run(quick: bool) -> list[Row]:
     transactions, merchants = (100_000, 100) if quick else (1_000_000, 1_000)
-    out = subprocess.run([sys.executable, "-m", "tests.bench.bench_clearing", str(transactions), str(merchants)],
-                         check=True, capture_output=True, text=True).stdout
-    r = json.loads(out)
-    return [Row(f"clearing: {transactions:,} transactions, {merchants:,} merchants (pure run + files)",
+    r = _child("pure", str(transactions), str(merchants))
+    rows = [Row(f"clearing: {transactions:,} transactions, {merchants:,} merchants (run + files, no storage)",
                 f"{r['seconds']:.1f} s, peak {r['peak_mb']:.0f} MB",
                 f"{r['lines'] / r['seconds']:,.0f} lines/s; {r['files']} files, {r['bytes'] / 1e6:.0f} MB; "
-                f"{r['postings']} postings; storage not included", "< 60 s, < 400 MB")]
+                f"{r['postings']} postings", "< 60 s, < 400 MB")]
+    with tempfile.TemporaryDirectory() as workdir:
+        generate_database(Path(workdir) / "bench.db", transactions, merchants)
+        r = _child("storage", str(transactions), str(merchants), workdir)
+    rows.append(Row(f"clearing on SQLite: {transactions:,} transactions, {merchants:,} merchants",
+                    f"{r['seconds']:.1f} s, peak {r['peak_mb']:.0f} MB",
+                    f"{r['lines'] / r['seconds']:,.0f} lines/s; events from the ledger, lines, postings and "
+                    "files in one transaction", "< 60 s, < 400 MB"))
+    return rows
 
 
 if __name__ == "__main__":
-    print(json.dumps(child(int(sys.argv[1]), int(sys.argv[2]))))
+    mode, count, merchants_arg = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    if mode == "pure":
+        print(json.dumps(child(count, merchants_arg)))
+    else:
+        print(json.dumps(child_storage(count, merchants_arg, Path(sys.argv[4]))))

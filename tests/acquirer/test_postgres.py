@@ -1,0 +1,305 @@
+"""The acquirer on PostgreSQL: migrations, several `acquirer serve` on one database, and faults.
+
+The kill tests count, from the terminals' side, every sale answered 00 and
+check it against the database: 0 approved sales missing from the ledger, 0
+posted twice, every sale the terminal had no answer for reversed, nothing
+posted for a 96.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from acquirer.protocol.framing import ConnectionClosed
+from acquirer.protocol.transactions import TxnType
+from acquirer.storage import MIGRATIONS, MigrationError
+from acquirer.storage.postgres import DUPLICATE_KEY, migrate_postgres
+from tests.acquirer.conftest import RunningHost, assert_ledger_consistent, make_config, start_host
+from tests.acquirer.terminal import TestCard, TestTerminal
+from tests.pgcluster import Cluster, running_cluster
+
+MID = "898310048990001"
+SALE = 100   # fen
+OPENING = 10**9
+
+
+def _load_config(directory: Path, terminals: int) -> Path:
+    """The repository's configuration plus `terminals` terminals with a card each."""
+    extra_terminals = "".join(
+        f'\n[[terminal]]\ntid = "{91000000 + i}"\nmid = "{MID}"\ntmk = "{f"{i + 16:02X}" * 16}"   # TEST KEY\n'
+        f'mac = "{"ecb" if i % 2 else "x919"}"\n' for i in range(terminals))
+    extra_cards = "".join(
+        f'\n[[card]]\nname = "load-{i}"\nscheme = "unionpay"\nproduct = "debit"\nissuer = "cup-bank"\n'
+        f'pan = "62148398{i:010d}0"\npsn = "01"\nexpiry = "3012"\npin = "123456"\nbalance = {OPENING}\n'
+        f'imk_ac = "17B06C51B1B846FC60C3FB1DDA2DB78A"   # TEST KEY\n' for i in range(terminals))
+    return make_config(directory, acquirer_extra=extra_terminals, cards_extra=extra_cards)
+
+
+@dataclass
+class Till:
+    """One load terminal: its sales and what it was told about each."""
+
+    host: RunningHost
+    index: int
+    addresses: list[tuple[str, int]]
+    answers: dict[str, str | None] = field(default_factory=dict)   # STAN -> 39, None: no answer
+    reversed: set[str] = field(default_factory=set)
+    failure: BaseException | None = None
+
+    @property
+    def tid(self) -> str:
+        return f"{91000000 + self.index}"
+
+    def _connect(self, previous: TestTerminal | None, attempt: int) -> TestTerminal:
+        t = next(t for (tid, _), t in self.host.config.terminals.items() if tid == self.tid)
+        address = self.addresses[attempt % len(self.addresses)]
+        terminal = TestTerminal(address, t.tid, t.mid, t.tmk, t.mac,
+                                stans=previous._stans if previous else None)
+        if previous is None:
+            assert terminal.sign_on()["39"] == "00"
+        else:   # the session lives in the database: any process serves it
+            terminal.keys, terminal.batch = previous.keys, previous.batch
+        return terminal
+
+    def run(self, card: TestCard, sales: int, stop: threading.Event) -> None:
+        try:
+            terminal = self._connect(None, 0)
+            attempt = 0
+            for _ in range(sales):
+                if stop.is_set():
+                    break
+                request = terminal.request(TxnType.SALE, card, SALE)
+                try:
+                    code = self.answers[request.stan] = terminal.send(request)["39"]
+                    if code != "00":
+                        time.sleep(0.1)   # a till whose sale failed does not retry at once
+                except (OSError, ConnectionClosed):
+                    self.answers[request.stan] = None   # cut off: reverse it, as a terminal must
+                    terminal.close()
+                    terminal, attempt = self._reverse(terminal, request, attempt)
+            terminal.close()
+        except BaseException as e:  # noqa: BLE001 - reported by the test
+            self.failure = e
+
+    def _reverse(self, terminal: TestTerminal, request, attempt: int) -> tuple[TestTerminal, int]:  # noqa: ANN001
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            attempt += 1
+            try:
+                terminal = self._connect(terminal, attempt)
+                if terminal.reverse(request)["39"] == "00":
+                    self.reversed.add(request.stan)
+                    return terminal, attempt
+            except (OSError, ConnectionClosed):
+                pass
+            terminal.close()
+            time.sleep(0.2)
+        raise AssertionError(f"terminal {self.tid}: reversal of STAN {request.stan} never acknowledged")
+
+
+def _run_load(host: RunningHost, tills: list[Till], sales: int, during) -> None:  # noqa: ANN001
+    stop = threading.Event()
+    cards = {t.index: TestCard(next(c for c in host.config.cards if c.name == f"load-{t.index}")) for t in tills}
+    threads = [threading.Thread(target=t.run, args=(cards[t.index], sales, stop)) for t in tills]
+    for thread in threads:
+        thread.start()
+    try:
+        during()
+    finally:
+        for thread in threads:
+            thread.join(300)
+    for t in tills:
+        if t.failure is not None:
+            raise t.failure
+
+
+def _reconcile(host: RunningHost, tills: list[Till]) -> dict[str, int]:
+    """Check every sale of every till against the database; returns counts by outcome."""
+    counts = {"approved": 0, "no answer": 0, "96": 0, "other": 0}
+    with host.db() as db:
+        for till in tills:
+            rows = {stan: (status, txn_id) for stan, status, txn_id in db.execute(
+                "SELECT stan, status, id FROM transactions WHERE tid = ? AND txn_type = 'sale'", (till.tid,))}
+            card_legs = {txn_id: int(total) for txn_id, total in db.execute(
+                "SELECT p.txn_id, SUM(l.amount) FROM legs l JOIN postings p ON p.id = l.posting_id "
+                "JOIN transactions t ON t.id = p.txn_id WHERE t.tid = ? AND substr(l.account_id, 1, 5) = 'card:' "
+                "GROUP BY p.txn_id", (till.tid,))}
+            postings = {txn_id: int(n) for txn_id, n in db.execute(
+                "SELECT p.txn_id, COUNT(*) FROM postings p JOIN transactions t ON t.id = p.txn_id "
+                "WHERE t.tid = ? AND p.kind = 'sale' GROUP BY p.txn_id", (till.tid,))}
+            for stan, code in till.answers.items():
+                status, txn_id = rows.get(stan, (None, None))
+                if code == "00":
+                    counts["approved"] += 1
+                    assert status == "approved", f"{till.tid} STAN {stan} answered 00 but is {status}"
+                    assert postings.get(txn_id) == 1, f"{till.tid} STAN {stan}: {postings.get(txn_id)} sale postings"
+                    assert card_legs.get(txn_id) == -SALE
+                elif code is None:
+                    counts["no answer"] += 1
+                    assert stan in till.reversed
+                    assert status in (None, "reversed", "tombstone"), f"{till.tid} STAN {stan} is {status}"
+                    assert card_legs.get(txn_id, 0) == 0
+                else:
+                    counts["96" if code == "96" else "other"] += 1
+                    assert status in (None, "declined", "reversed", "tombstone")
+                    assert card_legs.get(txn_id, 0) == 0, f"{till.tid} STAN {stan} got {code} but moved money"
+            balance = db.execute("SELECT balance FROM accounts a JOIN cards c ON a.id = 'card:' || c.token "
+                                 "WHERE c.name = ?", (f"load-{till.index}",)).fetchone()[0]
+            approved = sum(1 for code in till.answers.values() if code == "00")
+            assert balance == OPENING - SALE * approved
+    assert_ledger_consistent(host)
+    return counts
+
+
+def _children(pid: int) -> list[int]:
+    return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+# --- migrations ----------------------------------------------------------------------------
+
+def test_migrations_are_recorded_and_a_newer_database_is_refused(pg_cluster: Cluster) -> None:
+    url = pg_cluster.create_database()   # empty: `acquirer migrate` creates the schema
+    result = subprocess.run([sys.executable, "-m", "acquirer", "migrate", "--db", url],
+                            capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == f"database at schema version {MIGRATIONS[-1][0]}"
+    assert migrate_postgres(url) == MIGRATIONS[-1][0]   # idempotent
+    with psycopg.connect(url, autocommit=True) as conn:
+        assert [r[0] for r in conn.execute("SELECT version FROM schema_migrations ORDER BY version")] == \
+            [m[0] for m in MIGRATIONS]
+        assert conn.execute("SELECT 1 FROM pg_constraint WHERE conname = %s", (DUPLICATE_KEY,)).fetchone()
+        conn.execute("INSERT INTO schema_migrations VALUES (999, 'from the future', 'now')")
+    with pytest.raises(MigrationError, match="newer than this code"):
+        migrate_postgres(url)
+    refused = subprocess.run([sys.executable, "-m", "acquirer", "migrate", "--db", url],
+                             capture_output=True, text=True)
+    assert refused.returncode != 0 and "newer than this code" in refused.stderr
+
+
+def test_both_backends_have_the_same_tables_and_columns(pg_url: str, tmp_path: Path) -> None:
+    from acquirer.storage import open_database
+    db = open_database(tmp_path / "s.db")
+    sqlite_columns = {(t, c.name) for t in db.table_names() for c in db[t].columns}
+    with psycopg.connect(pg_url) as conn:
+        pg_columns = set(conn.execute("SELECT table_name, column_name FROM information_schema.columns "
+                                      "WHERE table_schema = 'public'").fetchall())
+    assert sqlite_columns == pg_columns
+
+
+def test_processes_above_one_need_postgresql(tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "acquirer", "serve", "--port", "0", "--processes", "2",
+                             "--db", str(tmp_path / "a.db")], capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0 and "needs PostgreSQL" in result.stderr
+
+
+# --- several hosts on one database -----------------------------------------------------------
+
+def test_two_hosts_on_one_database_serve_the_same_terminal(pg_url: str, tmp_path: Path) -> None:
+    config = make_config(tmp_path / "config")
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = start_host(config, tmp_path / "a", pg_url)
+    second = start_host(config, tmp_path / "b", pg_url)
+    try:
+        assert first.address[1] != second.address[1]
+        card = first.card("unionpay-debit")
+        before, merchant = first.available(card), first.merchant()
+        t = first.terminal("10000001")                       # signs on through the first
+        through_second = TestTerminal(second.address, t.terminal.tid, t.terminal.mid, t.tmk, t.mac,
+                                      stans=t._stans)
+        through_second.keys, through_second.batch = t.keys, t.batch
+        sale = through_second.request(TxnType.SALE, card, 2_500)
+        assert through_second.send(sale)["39"] == "00"       # sells through the second
+        assert through_second.send(sale)["39"] == "94"       # resent there: a duplicate
+        assert t.send(sale)["39"] == "94"                     # and through the first too
+        assert first.available(card) == before - 2_500
+        assert t.reverse(sale)["39"] == "00"                  # reverses through the first
+        assert through_second.reverse(sale)["39"] == "00"     # the repeat changes nothing
+        assert first.available(card) == before and first.merchant() == merchant
+        with first.db() as db:
+            assert db.execute("SELECT status FROM transactions WHERE tid = '10000001' AND stan = ?",
+                              (sale.stan,)).fetchall() == [("reversed",)]
+            assert db.execute("SELECT COUNT(*) FROM postings p JOIN transactions t ON t.id = p.txn_id "
+                              "WHERE t.stan = ? AND t.tid = '10000001'", (sale.stan,)).fetchone()[0] == 2
+        assert_ledger_consistent(first)
+        t.close()
+        through_second.close()
+    finally:
+        first.stop()
+        second.stop()
+
+
+def test_terminals_spread_over_two_hosts_and_three_processes_each(pg_url: str, tmp_path: Path) -> None:
+    config = _load_config(tmp_path / "config", 6)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = start_host(config, tmp_path / "a", pg_url, processes=3)
+    second = start_host(config, tmp_path / "b", pg_url, processes=3)
+    try:
+        tills = [Till(first, i, [first.address, second.address][i % 2:] + [first.address][:i % 2])
+                 for i in range(6)]
+        _run_load(first, tills, 25, lambda: None)
+        counts = _reconcile(first, tills)
+        assert counts["approved"] == 6 * 25
+    finally:
+        first.stop()
+        second.stop()
+
+
+# --- faults ------------------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_sigkill_of_a_host_process_under_load_loses_no_approved_sale(pg_url: str, tmp_path: Path) -> None:
+    host = start_host(_load_config(tmp_path / "config", 6), tmp_path, pg_url, processes=3)
+    try:
+        supervisor = host.process.pid
+        tills = [Till(host, i, [host.address]) for i in range(6)]
+        killed: list[int] = []
+
+        def kill_one() -> None:
+            while sum(len(t.answers) for t in tills) < 60:
+                time.sleep(0.01)
+            victim = _children(supervisor)[0]
+            os.kill(victim, 9)
+            killed.append(victim)
+
+        _run_load(host, tills, 60, kill_one)
+        counts = _reconcile(host, tills)
+        assert killed and counts["approved"] > 0
+        deadline = time.monotonic() + 30   # the supervisor started another in its place
+        while len([p for p in _children(supervisor) if p not in killed]) < 3 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len([p for p in _children(supervisor) if p not in killed]) == 3
+        assert "ended (signal SIGKILL); starting another" in host.log()
+    finally:
+        host.stop()
+
+
+@pytest.mark.slow
+def test_postgresql_restarted_under_load_gets_96_then_the_host_reconnects(tmp_path: Path) -> None:
+    with running_cluster() as cluster:
+        url = cluster.create_database()
+        host = start_host(_load_config(tmp_path / "config", 4), tmp_path, url, processes=2)
+        try:
+            tills = [Till(host, i, [host.address]) for i in range(4)]
+
+            def restart() -> None:
+                while sum(len(t.answers) for t in tills) < 40:
+                    time.sleep(0.01)
+                cluster.restart(down_for=1.5)
+
+            _run_load(host, tills, 150, restart)
+            counts = _reconcile(host, tills)
+            assert counts["96"] > 0, counts                     # the outage was seen
+            last = [t.answers[max(t.answers)] for t in tills]
+            assert last == ["00"] * len(tills), counts          # and the host came back by itself
+            assert host.process.poll() is None
+        finally:
+            host.stop()

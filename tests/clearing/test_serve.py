@@ -1,0 +1,107 @@
+"""End to end through `acquirer serve`: a day of sales, voids, refunds and a reversal from several
+terminals of two merchants; the host clears it by itself after the cut-off and serves each
+merchant's statement over HTTP (per-merchant API key, loopback)."""
+from __future__ import annotations
+
+import shutil
+import time
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from acquirer.protocol.clearing_clock import SHANGHAI, clearing_date, parse_cutoff
+from acquirer.protocol.transactions import TxnType
+from tests.acquirer.conftest import make_config, start_host
+from tests.acquirer.terminal import original_of
+from tests.clearing.parse import read_file
+from tests.clearing.test_service import (
+    MID_1,
+    MID_2,
+    REPO_CONFIG,
+    SECOND_MERCHANT,
+    TERMS,
+)
+
+KEY_1 = "test-statement-key-0001"
+
+
+def fetch(address: str, path: str, key: str | None) -> tuple[int, bytes]:
+    request = urllib.request.Request(f"http://{address}{path}", headers={"X-API-Key": key} if key else {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return answer.status, answer.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+@pytest.mark.slow
+def test_a_day_through_serve_cleared_after_the_cutoff_and_fetched(tmp_path):
+    now = datetime.now(SHANGHAI)
+    cutoff_at = (now + timedelta(seconds=40)).replace(second=0, microsecond=0) + timedelta(minutes=1)
+    cutoff = f"{cutoff_at.hour:02d}:{cutoff_at.minute:02d}"
+    config_dir = make_config(tmp_path / "config", acquirer_extra=SECOND_MERCHANT)
+    text = (REPO_CONFIG / "clearing.toml").read_text()
+    for old, new in (('cutoff = "23:00"', f'cutoff = "{cutoff}"'),
+                     ('output_dir = "var/clearing"', f'output_dir = "{tmp_path / "clearing"}"'),
+                     ("auto_clear_grace_s = 60", "auto_clear_grace_s = 0"),
+                     ("statement_port = 8586", "statement_port = 0")):          # any free port
+        text = text.replace(old, new)
+    (config_dir / "clearing.toml").write_text(text + TERMS)
+    shutil.copy(REPO_CONFIG / "holidays.toml", config_dir / "holidays.toml")
+    host = start_host(config_dir, tmp_path)
+    try:
+        line = host.process.stdout.readline()
+        while not line.startswith("statements listening on "):
+            assert line, host.log()
+            line = host.process.stdout.readline()
+        address = line.rsplit(" ", 1)[1].strip()
+        day = clearing_date(datetime.now(UTC), parse_cutoff(cutoff))
+
+        t1, t2, t3 = host.terminal("10000001"), host.terminal("10000002"), host.terminal("10000003")
+        debit, credit, visa = host.card("unionpay-debit"), host.card("unionpay-credit"), host.card("visa")
+        assert t1.sale(debit, 12_345)["39"] == "00"
+        sale = t2.request(TxnType.SALE, credit, 50_000)
+        reply = t2.send(sale)
+        assert t2.financial(TxnType.REFUND, credit, 20_000, original=original_of(reply, sale))["39"] == "00"
+        voided = t1.request(TxnType.SALE, debit, 7_000)
+        voided_reply = t1.send(voided)
+        assert t1.financial(TxnType.VOID, debit, 7_000, original=original_of(voided_reply, voided))["39"] == "00"
+        reversed_sale = t1.request(TxnType.SALE, debit, 3_000)
+        assert t1.send(reversed_sale)["39"] == "00"
+        assert t1.reverse(reversed_sale)["39"] == "00"
+        assert t3.sale(visa, 10_000)["39"] == "00"
+        assert datetime.now(SHANGHAI) < cutoff_at, "the test's sales ran past the cut-off it chose"
+        status, _ = fetch(address, f"/statements/{MID_1}/{day}", KEY_1)
+        assert status == 404                                   # not cleared yet
+
+        directory = tmp_path / "clearing" / day.isoformat()
+        deadline = time.monotonic() + 120
+        while not directory.is_dir():
+            assert time.monotonic() < deadline, host.log()
+            time.sleep(0.5)
+
+        status, body = fetch(address, f"/statements/{MID_1}/{day}", KEY_1)
+        assert status == 200
+        assert body == (directory / f"statement-{MID_1}.txt").read_bytes()
+        statement = read_file(body)
+        assert statement.header["owner"] == MID_1
+        # what the terminals did, minus fees: 12,345 + 50,000 - 20,000 (sale, refund); the void and reversal net out
+        assert statement.trailer["total_1"] == 12_345 + 50_000 - 20_000
+        # unionpay debit 12,345: issuer 43 (43.2075), network 4 (4.012), acquirer 12; credit 50,000: 225, 16, 50;
+        # refund 20,000: -90, -7 (6.5 half up), -20; void and reversal give back what their sales took
+        assert statement.trailer["total_2"] == (43 + 4 + 12) + (225 + 16 + 50) - (90 + 7 + 20)
+        assert host.balance(f"payable:{MID_1}") == statement.trailer["total_3"]
+        assert statement.trailer["count"] == 7
+
+        status, body = fetch(address, f"/statements/{MID_1}/{day}?format=json", KEY_1)
+        assert status == 200 and b'"total_settlement": %d' % statement.trailer["total_3"] in body
+        assert fetch(address, f"/statements/{MID_1}/{day}", "wrong-key-000000000")[0] == 401
+        assert fetch(address, f"/statements/{MID_1}/{day}", None)[0] == 401
+        assert fetch(address, f"/statements/{MID_2}/{day}", KEY_1)[0] == 401    # merchant 2 has no key
+        assert fetch(address, f"/statements/{MID_1}/not-a-date", KEY_1)[0] == 400
+        assert fetch(address, f"/statements/{MID_1}/{day}?format=xml", KEY_1)[0] == 400
+        assert host.process.poll() is None
+    finally:
+        host.stop()
