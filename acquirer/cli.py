@@ -181,7 +181,7 @@ async def _serve(config: AcquirerConfig, config_dir: str | None, address: str, p
         apps_address, apps_port = await apps.start(address, wallet_port, sock=apps_sock)
         if ready is None:
             click.echo(f"wallet apps listening on {apps_address}:{apps_port}")
-    clearing = await _start_clearing(config, target, announce)
+    clearing = await _start_clearing(config, target, announce=ready is None)
     sys.stdout.flush()
     if ready is not None:
         ready()
