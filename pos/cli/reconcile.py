@@ -14,40 +14,31 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time
 from pathlib import Path
-from typing import Any
 
 import click
 from rich.console import Console
 from rich.table import Table
 
-from acquirer.protocol.clearing_clock import clearing_date
-from acquirer.protocol.statement import Statement
 from drivers.printer import PrintResult
 from pos.core.amount import format_amount
 from pos.core.config import PosConfig
-from pos.journal.store import Journal
+from pos.devices.terminal import open_receipts
 from pos.journal.receipts import merchant_of
 from pos.reconcile.categories import INFO, Category
 from pos.reconcile.errors import ReconcileError
-from pos.reconcile.records import TerminalRecord, export_records, load_export, records_from_rows
+from pos.reconcile.inputs import gather_statements, last_complete_day, own_records, terms_of
+from pos.reconcile.records import export_records, load_export
 from pos.reconcile.report import Report
 from pos.reconcile.service import (
     EXIT_CANNOT_RECONCILE,
-    days_between,
     exit_code,
-    read_statement_bytes,
-    read_statement_file,
     reconcile,
 )
 from pos.reconcile.slip import reconciliation_slip
-from pos.reconcile.terms import MerchantTerms, load_terms
-from pos.devices.terminal import open_receipts
 
 __all__ = ["reconcile_command"]
-
-TERMS_FILE = "reconcile.toml"
 
 
 class CannotReconcile(click.ClickException):
@@ -56,28 +47,7 @@ class CannotReconcile(click.ClickException):
     exit_code = EXIT_CANNOT_RECONCILE
 
 
-def _terms(config: PosConfig) -> MerchantTerms:
-    terms = load_terms(config.config_dir / TERMS_FILE)
-    if terms.merchant != config.terminal.mid:
-        raise ReconcileError(f"{TERMS_FILE}: merchant: {terms.merchant} is not this terminal's merchant "
-                             f"({config.terminal.mid}, pos.toml [terminal] mid)")
-    return terms
-
-
-def own_records(config: PosConfig, since: date | None = None) -> list[TerminalRecord]:
-    """This till's journal from two days before clearing day `since` (all of it without), read only;
-    an absent journal is an empty one."""
-    if not config.journal_path.exists():
-        return []
-    start = "" if since is None else f"{since - timedelta(days=2):%Y-%m-%d}"
-    journal = Journal(config.journal_path)
-    try:
-        return records_from_rows(journal.rows_since(start), config.terminal.tid, config.terminal.mid)
-    finally:
-        journal.close()
-
-
-def _range(day: str | None, first: str | None, last: str | None, cutoff: Any) -> tuple[date, date]:
+def _range(day: str | None, first: str | None, last: str | None, cutoff: time) -> tuple[date, date]:
     try:
         if day and (first or last):
             raise ReconcileError("give --date, or --from and --to, not both")
@@ -90,33 +60,8 @@ def _range(day: str | None, first: str | None, last: str | None, cutoff: Any) ->
             return date.fromisoformat(first), date.fromisoformat(last)
     except ValueError as e:
         raise ReconcileError(f"a date is YYYY-MM-DD: {e}") from None
-    yesterday = clearing_date(datetime.now(UTC), cutoff) - timedelta(days=1)
+    yesterday = last_complete_day(cutoff)
     return yesterday, yesterday
-
-
-def _statements(config: PosConfig, terms: MerchantTerms, files: tuple[Path, ...], fetch: bool,
-                first: date, last: date) -> list[Statement]:
-    if files and fetch:
-        raise ReconcileError("give --statement files or --fetch, not both")
-    if files:
-        return [read_statement_file(path, terms.merchant) for path in files]
-    if not fetch:
-        raise ReconcileError("no statement: give --statement FILE (one per clearing day) or --fetch")
-    if not terms.acquirer_url:
-        raise ReconcileError(f"--fetch needs acquirer_url in {TERMS_FILE}")
-    from pos.reconcile.fetch import fetch_statement  # HTTP code loads only for --fetch
-
-    out = []
-    for day in days_between(first, last):
-        data = fetch_statement(terms.acquirer_url, terms.merchant, terms.api_key, day)
-        out.append(read_statement_bytes(data, terms.merchant, f"the acquirer's statement of {day}"))
-    for neighbour in (first - timedelta(days=1), last + timedelta(days=1)):   # for the cut-off category
-        try:
-            data = fetch_statement(terms.acquirer_url, terms.merchant, terms.api_key, neighbour)
-            out.append(read_statement_bytes(data, terms.merchant, f"the acquirer's statement of {neighbour}"))
-        except ReconcileError:
-            continue   # not cleared (yet): what is near the edge stays in its own day
-    return out
 
 
 @click.group("reconcile", invoke_without_command=True)
@@ -143,12 +88,12 @@ def reconcile_command(ctx: click.Context, day: str | None, first: str | None, la
         return
     config: PosConfig = ctx.obj
     try:
-        terms = _terms(config)
+        terms = terms_of(config)
         begin, end = _range(day, first, last, terms.cutoff_time)
         records = own_records(config, begin)
         for path in journals:
             records += load_export(path, terms.merchant)
-        statements = _statements(config, terms, statement_files, fetch, begin, end)
+        statements = gather_statements(terms, statement_files, fetch, begin, end)
         report = reconcile(records, statements, begin, end, terms)
         if csv_file is not None:
             _write(csv_file, report.to_csv().encode("utf-8"))
