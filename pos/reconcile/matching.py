@@ -23,7 +23,7 @@ outside the range and unpaired is not this reconciliation's business.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -138,8 +138,11 @@ def _what(record: TerminalRecord) -> str:
 
 
 def match(records: Iterable[TerminalRecord], statements: Sequence[Statement], first: date, last: date,
-          plan: FeePlan | None, cutoff: time) -> list[ReconciledLine]:
-    """Every line of the days `first`..`last` in exactly one category (see the module docstring)."""
+          plan_at: Callable[[datetime], FeePlan | None], cutoff: time) -> list[ReconciledLine]:
+    """Every line of the days `first`..`last` in exactly one category (see the module docstring).
+
+    `plan_at` gives the merchant's fee plan in force at a record's moment (None: fees are not checked).
+    """
     pool = _Lines(statements)
     out: list[ReconciledLine] = []
 
@@ -163,7 +166,7 @@ def match(records: Iterable[TerminalRecord], statements: Sequence[Statement], fi
             line = pool.take(found)
             if not (in_range(day) or in_range(line.clearing_date)):
                 continue
-            out.append(_paired(record, line, day, plan))
+            out.append(_paired(record, line, day, plan_at(record.created_at)))
         elif record.state in REVERSED:
             if found is None:
                 if in_range(day):
@@ -184,7 +187,7 @@ def match(records: Iterable[TerminalRecord], statements: Sequence[Statement], fi
                 continue
             undo = pool.take(reversal)
             if in_range(line.clearing_date):
-                out.append(_paired(record, line, day, plan, note="reversed at the terminal and at the acquirer"))
+                out.append(_paired(record, line, day, plan_at(record.created_at), note="reversed at the terminal and at the acquirer"))
             if in_range(undo.clearing_date):
                 if undo.clearing_date != line.clearing_date:
                     out.append(ReconciledLine(

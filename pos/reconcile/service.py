@@ -67,7 +67,7 @@ def reconcile(records: Iterable[TerminalRecord], statements: Sequence[Statement]
         if s.merchant != terms.merchant:
             raise ReconcileError(f"a statement of merchant {s.merchant} given for {terms.merchant}")
     mine = [r for r in records if r.merchant == terms.merchant]
-    lines = match(mine, statements, first, last, terms.plan, terms.cutoff_time)
+    lines = match(mine, statements, first, last, terms.plan_at, terms.cutoff_time)
     return build_report(terms.merchant, first, last, lines, statements)
 
 

@@ -13,6 +13,9 @@ cutoff = "23:00"                    # the acquirer's clearing cut-off, Beijing t
 acquirer_pct = 0.1
 acquirer_cap_fen = 500              # optional
 fee_rounding = "half_up"            # or "down"
+[[plan_change]]                     # optional: the contract changed; from this moment on
+from = 2026-12-03T14:00:00+08:00
+acquirer_pct = 0.05
 ```
 
 What is checked on each line (docs/reconcile.md): the acquirer's fee equals
@@ -25,19 +28,19 @@ from __future__ import annotations
 
 import functools
 import tomllib
-from datetime import time
+from datetime import datetime, time
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from acquirer.protocol.clearing_clock import DEFAULT_CUTOFF, parse_cutoff
 from acquirer.protocol.fee_rounding import Rounding, fee_fen, percent_to_ppm
 from acquirer.protocol.statement import StatementLine
 from pos.reconcile.errors import ReconcileError
 
-__all__ = ["FeePlan", "MerchantTerms", "fee_problem", "load_terms"]
+__all__ = ["FeePlan", "MerchantTerms", "PlanChange", "fee_problem", "load_terms"]
 
 #: regulated maxima for domestic cards (docs/clearing.md section 3): rate ppm, cap fen
 ISSUER_DEBIT_MAX = (3500, 1300)
@@ -75,12 +78,35 @@ def _ppm(percent: Decimal) -> int:
     return percent_to_ppm(percent)
 
 
+class PlanChange(FeePlan):
+    """A new plan from a moment on (a contract changed mid-day applies to what was taken after it)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    from_: AwareDatetime = Field(alias="from")
+
+
 class MerchantTerms(_Model):
     merchant: str = Field(pattern=r"^[0-9A-Za-z]{15}$")
     acquirer_url: str | None = None
     api_key: str | None = Field(default=None, min_length=16)   # TEST KEY in the shipped config
     cutoff: str = "23:00"
     plan: FeePlan | None = None
+    plan_change: list[PlanChange] = []
+
+    @field_validator("plan_change")
+    @classmethod
+    def _in_order(cls, v: list[PlanChange]) -> list[PlanChange]:
+        if any(a.from_ >= b.from_ for a, b in zip(v, v[1:], strict=False)):
+            raise ValueError("plan changes must be in time order")
+        return v
+
+    def plan_at(self, moment: datetime) -> FeePlan | None:
+        """The plan in force at `moment`: the latest change made by then, else `[plan]`."""
+        current: FeePlan | None = self.plan
+        for change in self.plan_change:
+            if change.from_ <= moment:
+                current = change
+        return current
 
     @field_validator("cutoff")
     @classmethod

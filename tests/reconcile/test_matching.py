@@ -173,3 +173,21 @@ def test_each_line_in_exactly_one_category(tills):
     assert len(records) == len({(r.terminal, r.id) for r in (x.record for x in report.lines if x.record)})
     assert sorted(c.value for c, _, _ in categories(report)) == sorted(
         ["matched", "terminal_only", "terminal_only", "acquirer_only", "matched", "voided_but_cleared"])
+
+
+def test_fee_plan_changed_mid_day(tills):
+    a = tills[0]
+    a.sale(10_000, beijing(9))
+    late = a.sale(10_000, beijing(15))
+    # the merchant's contract went down to 0.05% at 14:00; the acquirer kept charging its 0.1% plan
+    terms = MerchantTerms.model_validate({"merchant": MID, "plan": {"acquirer_pct": "0.1"},
+                                          "plan_change": [{"from": beijing(14), "acquirer_pct": "0.05"}]})
+    report = run(tills, terms=terms)
+    assert categories(report) == [(Category.MATCHED, "000001", "SAL"), (Category.FEE_DIFFERS, late.stan, "SAL")]
+    assert "acquirer fee 10 fen, the plan (0.05%) gives 5 fen" in report.lines[1].reason
+
+
+def test_plan_changes_must_be_in_order():
+    with pytest.raises(ValueError, match="plan changes must be in time order"):
+        MerchantTerms.model_validate({"merchant": MID, "plan_change": [
+            {"from": beijing(15), "acquirer_pct": "0.05"}, {"from": beijing(14), "acquirer_pct": "0.2"}]})
