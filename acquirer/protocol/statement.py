@@ -26,7 +26,7 @@ import hashlib
 import io
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal
@@ -143,7 +143,7 @@ def _cut(layout: Layout, record: str, where: str) -> dict[str, object]:
 
 def _day(value: object, where: str, name: str) -> date | None:
     try:
-        return _yyyymmdd(int(str(value)))
+        return _yyyymmdd(value if isinstance(value, int) else int(str(value)))
     except ValueError:
         raise StatementError(f"{where}: {name} {value} is not a date") from None
 
@@ -197,8 +197,6 @@ def _pattern(layout: Layout) -> re.Pattern[str]:
 
 
 _DETAIL_RE = _pattern(DETAIL)
-_DETAIL_NAMES = [f.name for f in DETAIL.fields[1:]]
-_DETAIL_KINDS = [f.kind for f in DETAIL.fields[1:]]
 
 
 def _detail(record: str, where: str) -> StatementLine:
@@ -209,43 +207,39 @@ def _detail(record: str, where: str) -> StatementLine:
             raise StatementError(f"{where}: a {record[:1]!r} record where only D records may be")
         _cut(DETAIL, record, where)   # raises, naming the field
         raise StatementError(f"{where}: not a D record")
-    fields = {name: (cell.rstrip(" ") if kind == "a" else int(cell))
-              for name, kind, cell in zip(_DETAIL_NAMES, _DETAIL_KINDS, found.groups(), strict=True)}
-    return _line(fields, where)
+    return _line(found.groups(), where)
 
 
-def _line(fields: Mapping[str, object], where: str) -> StatementLine:
-    """Typed fields (text stripped, numbers int) -> a line, with the line's own checks."""
-    account = str(fields["account"])
+def _line(values: Sequence[object], where: str) -> StatementLine:
+    """The `D` fields in layout order (text or numbers, as any form gives them) -> a checked line."""
+    (code, adjustment, clearing, time, stan, rrn, auth_code, terminal, merchant, mcc, account, scheme, institution,
+     card_type, *numbers, original) = values
+    account = str(account).rstrip(" ")
     if not _masked(account):
         raise StatementError(f"{where}: the account is not masked (first 6 and last 4 digits at most); "
                              f"the statement is refused and not shown")
-    clearing_date = _day(fields["clearing_date"], where, "clearing_date")
-    if clearing_date is None:
-        raise StatementError(f"{where}: no clearing date")
-    adjustment = fields["adjustment"]
     if adjustment not in ("A", "N"):
         raise StatementError(f"{where}: adjustment {adjustment!r} is neither A nor N")
+    clearing_date = _day(clearing, where, "clearing_date")
+    if clearing_date is None:
+        raise StatementError(f"{where}: no clearing date")
     try:
-        amounts = [int(str(fields[name])) for name in _AMOUNTS]
-        time = f"{int(str(fields['transmission_time'])):010d}"
-    except ValueError as e:
+        amount, issuer_fee, network_fee, network_fee_issuer, acquirer_fee, mdr, settlement = (
+            int(str(n)) for n in numbers)
+        transmitted = f"{int(str(time)):010d}"
+    except (TypeError, ValueError) as e:
         raise StatementError(f"{where}: {e}") from None
-    amount, issuer_fee, network_fee, network_fee_issuer, acquirer_fee, mdr, settlement = amounts
     if mdr != issuer_fee + network_fee + acquirer_fee:
         raise StatementError(f"{where}: the MDR is not the sum of its fees")
     if settlement != amount - mdr:
         raise StatementError(f"{where}: the settlement amount is not the amount less the MDR")
-    text = [str(fields[name]) for name in _TEXTS]
-    code, stan, rrn, auth_code, terminal, merchant, mcc, scheme, institution, card_type = text
-    return StatementLine(code, adjustment == "A", clearing_date, time, stan, rrn, auth_code, terminal, merchant,
-                         mcc, account, scheme, institution, card_type, amount, issuer_fee, network_fee,
-                         network_fee_issuer, acquirer_fee, mdr, settlement,
-                         _day(fields["original_date"], where, "original_date"))
+    def text(value: object) -> str:
+        return str(value).rstrip(" ")
 
-
-_AMOUNTS = ("amount", "issuer_fee", "network_fee", "network_fee_issuer", "acquirer_fee", "mdr", "settlement_amount")
-_TEXTS = ("code", "stan", "rrn", "auth_code", "terminal", "merchant", "mcc", "scheme", "institution", "card_type")
+    return StatementLine(text(code), adjustment == "A", clearing_date, transmitted, text(stan), text(rrn),
+                         text(auth_code), text(terminal), text(merchant), text(mcc), account, text(scheme),
+                         text(institution), text(card_type), amount, issuer_fee, network_fee, network_fee_issuer,
+                         acquirer_fee, mdr, settlement, _day(original, where, "original_date"))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -270,24 +264,13 @@ def _check(statement: Statement, figures: Iterable[object], where: str) -> None:
 # --- CSV and JSON --------------------------------------------------------------------
 
 _COLUMNS = [f.name for f in DETAIL.fields[1:]]
-_NUMBERS = {f.name for f in DETAIL.fields if f.kind != "a"}
 
 
 def _typed(row: Mapping[str, object], where: str) -> StatementLine:
     missing = [c for c in _COLUMNS if c not in row]
     if missing:
         raise StatementError(f"{where}: missing {', '.join(missing)}")
-    fields: dict[str, object] = {}
-    for name in _COLUMNS:
-        value = row[name]
-        if name in _NUMBERS:
-            try:
-                fields[name] = int(str(value))
-            except ValueError:
-                raise StatementError(f"{where}: {name} {value!r} is not a number") from None
-        else:
-            fields[name] = "" if value is None else str(value)
-    return _line(fields, where)
+    return _line(["" if row[name] is None else row[name] for name in _COLUMNS], where)
 
 
 def _one_day(lines: list[StatementLine], merchant: str) -> date:

@@ -22,6 +22,7 @@ outside the range and unpaired is not this reconciliation's business.
 """
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -75,16 +76,22 @@ def _beijing(moment: datetime) -> str:
 
 def _transmitted(line: StatementLine) -> date:
     """The line's transmission date (its MMDD in the year that puts it nearest its clearing day)."""
-    month, day = int(line.transmission_time[:2]), int(line.transmission_time[2:4])
-    year = line.clearing_date.year
+    return _mmdd_near(line.transmission_time[:4], line.clearing_date)
+
+
+@functools.lru_cache(maxsize=4096)
+def _mmdd_near(mmdd: str, clearing: date) -> date:
+    """Cached: a statement has few distinct (MMDD, clearing day) pairs."""
+    month, day = int(mmdd[:2]), int(mmdd[2:4])
+    year = clearing.year
     for candidate in (year, year - 1, year + 1):
         try:
             when = date(candidate, month, day)
         except ValueError:
             continue
-        if abs((when - line.clearing_date).days) <= 2:
+        if abs((when - clearing).days) <= 2:
             return when
-    return line.clearing_date
+    return clearing
 
 
 class _Lines:

@@ -139,9 +139,9 @@ class Report:
     def to_csv(self) -> str:
         """One row per line (matched and exceptions), the same columns as the JSON `lines`."""
         out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(self.rows())
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(CSV_COLUMNS)
+        writer.writerows([row[c] for c in CSV_COLUMNS] for row in self.rows())
         return out.getvalue()
 
     def rows(self) -> list[dict[str, Any]]:
