@@ -1,0 +1,44 @@
+"""Every TOML file is read by one schema loader: a typo, a wrong type, binary garbage or a missing file
+is one line `file: key: reason` from the command line, exit 4, and no traceback."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.pos.support import make_config, run_pos
+
+GARBAGE = bytes(range(256)) * 4   # not UTF-8, not TOML
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{path.name} has no {old!r}"
+    path.write_text(text.replace(old, new, 1))
+
+
+#: (file, how to break it, the command that reads it, the key the line must name)
+CASES = [
+    ("pos.toml", ("reversal_attempts = 5", "reversal_atempts = 5"), "host.reversal_atempts: unknown key"),
+    ("pos.toml", ("timeout_s = 10.0", 'timeout_s = "soon"'), "host.timeout_s: input should be a valid number"),
+    ("pos.toml", ('language = "en"', "language = true"), "tui.language: input should be 'en' or 'zh'"),
+    ("pos.toml", GARBAGE, "(file): not UTF-8 text"),
+    ("pos.toml", None, "(file): file not found"),
+]
+
+
+@pytest.mark.parametrize(("name", "damage", "expected"), CASES)
+def test_a_bad_settings_file_is_one_line_and_exit_4(tmp_path, name, damage, expected):
+    config = make_config(tmp_path)
+    path = config / name
+    if damage is None:
+        path.unlink()
+    elif isinstance(damage, bytes):
+        path.write_bytes(damage)
+    else:
+        _edit(path, *damage)
+    done = run_pos(config, tmp_path / "state", "history")
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert done.returncode == 4, done.stderr
+    assert lines == [f"Error: {path}: {expected}" + lines[0].split(expected, 1)[1]], done.stderr
+    assert "Traceback" not in done.stderr and done.stdout == ""
