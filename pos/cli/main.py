@@ -29,8 +29,8 @@ from rich.table import Table
 from acquirer.config import resolve_config_dir
 from acquirer.protocol.errors import KIND_TABLE, ErrorKind, TillkitError
 from drivers.sim.contactless import FAULTS
-from pos.cli.render import EventPrinter, outcome_lines
 from pos.cli.reconcile import reconcile_command
+from pos.cli.render import EventPrinter, outcome_lines
 from pos.cli.sim import sim
 from pos.core import events as ev
 from pos.core.amount import format_amount, parse_amount

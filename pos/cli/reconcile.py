@@ -21,6 +21,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from acquirer.protocol.errors import TillkitError
 from drivers.printer import PrintResult
 from pos.core.amount import format_amount
 from pos.core.config import PosConfig
@@ -42,9 +43,15 @@ __all__ = ["reconcile_command"]
 
 
 class CannotReconcile(click.ClickException):
-    """A `ReconcileError` as the command line reports it: one line, exit 4 (kind `terminal`)."""
+    """A `ReconcileError` (or a refused `reconcile.toml`) as the command line reports it: one line, the
+    exit status of its kind -- 4, kind `terminal` (docs/errors.md)."""
 
     exit_code = EXIT_CANNOT_RECONCILE
+
+    def __init__(self, error: TillkitError | str) -> None:
+        super().__init__(str(error))
+        if isinstance(error, TillkitError):
+            self.exit_code = error.row.exit_code  # type: ignore[misc]  # click reads it per instance
 
 
 def _range(day: str | None, first: str | None, last: str | None, cutoff: time) -> tuple[date, date]:
@@ -101,8 +108,8 @@ def reconcile_command(ctx: click.Context, day: str | None, first: str | None, la
             from pos.reconcile.chart import render_chart  # matplotlib loads only for --chart
 
             _write(chart_file, render_chart(report))
-    except ReconcileError as e:
-        raise CannotReconcile(str(e)) from None
+    except TillkitError as e:
+        raise CannotReconcile(e) from None
     if as_json:
         click.echo(report.to_json(), nl=False)
     else:
@@ -123,7 +130,10 @@ def _print(config: PosConfig, report: Report) -> None:
             assert printer is not None
             return await printer.reconciliation(slip)
 
-    result = asyncio.run(go())
+    try:
+        result = asyncio.run(go())
+    except TillkitError as e:   # the state directory locked by a running till, the printer's configuration
+        raise CannotReconcile(e) from None
     if not result.printed:
         raise CannotReconcile(f"the reconciliation was not printed: {result.error}; it stays in the print "
                               f"queue and prints once the printer is back")
@@ -146,8 +156,8 @@ def export_command(config: PosConfig, out_file: Path) -> None:
     """Export this till's journal for the till that reconciles the merchant's day (masked PANs only)."""
     try:
         _write(out_file, export_records(own_records(config), config.terminal.tid, config.terminal.mid))
-    except ReconcileError as e:
-        raise CannotReconcile(str(e)) from None
+    except TillkitError as e:
+        raise CannotReconcile(e) from None
     click.echo(f"journal of terminal {config.terminal.tid} exported to {out_file}")
 
 

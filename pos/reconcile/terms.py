@@ -27,18 +27,17 @@ no fee is checked.
 from __future__ import annotations
 
 import functools
-import tomllib
 from datetime import datetime, time
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AwareDatetime, ConfigDict, Field, field_validator
 
 from acquirer.protocol.clearing_clock import DEFAULT_CUTOFF, parse_cutoff
 from acquirer.protocol.fee_rounding import Rounding, fee_fen, percent_to_ppm
+from acquirer.protocol.settings_file import SettingsModel, load_settings
 from acquirer.protocol.statement import StatementLine
-from pos.reconcile.errors import ReconcileError
 
 __all__ = ["FeePlan", "MerchantTerms", "PlanChange", "fee_problem", "load_terms"]
 
@@ -49,12 +48,8 @@ NETWORK_MAX = (325, 325)
 DISPUTES = frozenset({"CHB", "REP"})
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class FeePlan(_Model):
-    acquirer_pct: Annotated[Decimal, Field(ge=0, le=100)]
+class FeePlan(SettingsModel):
+    acquirer_pct: Annotated[Decimal, Field(ge=0, le=100, strict=False)]   # TOML writes it as a float
     acquirer_cap_fen: Annotated[int, Field(ge=0, strict=True)] | None = None
     fee_rounding: Rounding = "half_up"
 
@@ -81,11 +76,11 @@ def _ppm(percent: Decimal) -> int:
 class PlanChange(FeePlan):
     """A new plan from a moment on (a contract changed mid-day applies to what was taken after it)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
     from_: AwareDatetime = Field(alias="from")
 
 
-class MerchantTerms(_Model):
+class MerchantTerms(SettingsModel):
     merchant: str = Field(pattern=r"^[0-9A-Za-z]{15}$")
     acquirer_url: str | None = None
     api_key: str | None = Field(default=None, min_length=16)   # TEST KEY in the shipped config
@@ -120,24 +115,8 @@ class MerchantTerms(_Model):
 
 
 def load_terms(path: Path) -> MerchantTerms:
-    """`reconcile.toml`; every failure is a `ReconcileError` of one line `file: key: reason`."""
-    name = path.name
-    try:
-        raw = tomllib.loads(path.read_bytes().decode("utf-8"))
-    except FileNotFoundError:
-        raise ReconcileError(f"{name}: -: file not found ({path})") from None
-    except OSError as e:
-        raise ReconcileError(f"{name}: -: cannot read: {e.strerror}") from None
-    except UnicodeDecodeError:
-        raise ReconcileError(f"{name}: -: not UTF-8 text") from None
-    except tomllib.TOMLDecodeError as e:
-        raise ReconcileError(f"{name}: -: not valid TOML: {e}") from None
-    try:
-        return MerchantTerms.model_validate(raw)
-    except ValidationError as e:
-        first = e.errors()[0]
-        key = ".".join(str(p) for p in first["loc"]) or "-"
-        raise ReconcileError(f"{name}: {key}: {first['msg']}") from None
+    """`reconcile.toml`, through the kit's one settings loader (`SettingsError`: one line `file: key: reason`)."""
+    return load_settings(path, MerchantTerms)
 
 
 def fee_problem(line: StatementLine, plan: FeePlan | None) -> str | None:

@@ -303,7 +303,6 @@ class CheckoutApp(App[None]):
 
     @work(thread=True, group="reconcile", exclusive=True, exit_on_error=False)
     def _reconcile(self) -> None:
-        from pos.reconcile.errors import ReconcileError
         from pos.reconcile.inputs import gather_statements, last_complete_day, own_records, terms_of
         from pos.reconcile.service import reconcile
         from pos.tui.screens.reconcile import ReconcileScreen
@@ -313,7 +312,7 @@ class CheckoutApp(App[None]):
             day = last_complete_day(terms.cutoff_time)
             statements = gather_statements(terms, (), True, day, day)
             report = reconcile(own_records(self.config, day), statements, day, day, terms)
-        except ReconcileError as e:
+        except TillkitError as e:   # a refused statement or reconcile.toml, the acquirer unreachable
             self.call_from_thread(self.show_notice, "recon.failed", detail=str(e))
             return
         self.call_from_thread(self.push_screen, ReconcileScreen(report))

@@ -25,7 +25,7 @@ async def test_f7_without_terms_or_acquirer_says_why(tmp_path: Path) -> None:
         await pilot.press("f7")
         await wait_for(pilot, lambda: app.till.notice is not None and app.till.notice.key == "recon.failed",
                        "the reconciliation notice")
-        assert "reconcile.toml: -: file not found" in app.till.notice.text("en")
+        assert "reconcile.toml: (file): file not found" in app.till.notice.text("en")
 
         shutil.copy(CONFIG / "reconcile.toml", config_dir / "reconcile.toml")
         text = (config_dir / "reconcile.toml").read_text().replace("8584", str(closed_port()))
