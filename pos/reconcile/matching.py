@@ -173,7 +173,7 @@ def match(records: Iterable[TerminalRecord], statements: Sequence[Statement], fi
             line = pool.take(found)
             if not (in_range(day) or in_range(line.clearing_date)):
                 continue
-            out.append(_paired(record, line, day, plan_at(record.created_at)))
+            out.append(_paired(record, line, day, plan_at(record.created_at), in_range(line.clearing_date)))
         elif record.state in REVERSED:
             if found is None:
                 if in_range(day):
@@ -194,7 +194,8 @@ def match(records: Iterable[TerminalRecord], statements: Sequence[Statement], fi
                 continue
             undo = pool.take(reversal)
             if in_range(line.clearing_date):
-                out.append(_paired(record, line, day, plan_at(record.created_at), note="reversed at the terminal and at the acquirer"))
+                out.append(_paired(record, line, day, plan_at(record.created_at), True,
+                                   note="reversed at the terminal and at the acquirer"))
             if in_range(undo.clearing_date):
                 if undo.clearing_date != line.clearing_date:
                     out.append(ReconciledLine(
@@ -219,11 +220,13 @@ def match(records: Iterable[TerminalRecord], statements: Sequence[Statement], fi
     return out
 
 
-def _paired(record: TerminalRecord, line: StatementLine, day: date, plan: FeePlan | None,
+def _paired(record: TerminalRecord, line: StatementLine, day: date, plan: FeePlan | None, line_in_range: bool,
             note: str = "the terminal and the acquirer agree") -> ReconciledLine:
+    """A record and its line; reported under the line's day, or the record's when the line's is outside the range."""
     if line.clearing_date != day:
         return ReconciledLine(Category.OTHER_DAY, f"{_what(record)}: the terminal counts it on {day}, the acquirer "
-                              f"cleared it on {line.clearing_date} (cut-off)", line.clearing_date, record, line)
+                              f"cleared it on {line.clearing_date} (cut-off)",
+                              line.clearing_date if line_in_range else day, record, line)
     if abs(line.amount) != record.amount:
         return ReconciledLine(Category.AMOUNT_DIFFERS, f"{_what(record)}: the acquirer cleared "
                               f"{format_amount(line.amount)}", day, record, line)

@@ -191,3 +191,11 @@ def test_plan_changes_must_be_in_order():
     with pytest.raises(ValueError, match="plan changes must be in time order"):
         MerchantTerms.model_validate({"merchant": MID, "plan_change": [
             {"from": beijing(15), "acquirer_pct": "0.05"}, {"from": beijing(14), "acquirer_pct": "0.2"}]})
+
+
+def test_cleared_on_the_day_after_the_range_is_reported_in_the_range(tills):
+    a = tills[0]
+    late = a.sale(2_000, beijing(22, 59, 59) + timedelta(milliseconds=500), host_at=beijing(23, 0, 0))
+    report = run(tills, DAY + timedelta(days=1))            # the 4th's statement given as a neighbour only
+    assert [(x.category, x.day, x.record.stan) for x in report.lines] == [(Category.OTHER_DAY, DAY, late.stan)]
+    assert [d.day for d in report.days] == [DAY]
