@@ -181,7 +181,7 @@ async def _serve(config: AcquirerConfig, config_dir: str | None, address: str, p
         apps_address, apps_port = await apps.start(address, wallet_port, sock=apps_sock)
         if ready is None:
             click.echo(f"wallet apps listening on {apps_address}:{apps_port}")
-    clearing = await _start_clearing(config, target, announce=ready is None)
+    clearing = await _start_clearing(config, target, alone=ready is None)
     sys.stdout.flush()
     if ready is not None:
         ready()
@@ -201,8 +201,11 @@ async def _serve(config: AcquirerConfig, config_dir: str | None, address: str, p
     store.close()
 
 
-async def _start_clearing(config: AcquirerConfig, target: str, announce: bool) -> ClearingServer | None:
-    """Automatic clearing and the statement endpoint, when the configuration has `clearing.toml`."""
+async def _start_clearing(config: AcquirerConfig, target: str, alone: bool) -> ClearingServer | None:
+    """Automatic clearing and the statement endpoint, when the configuration has `clearing.toml`.
+
+    The endpoint only in a host that runs alone: supervised processes would each bind its port.
+    """
     from acquirer.clearing.serving import ClearingServer
     from acquirer.clearing.terms import CLEARING_FILE, TermsError, load_clearing
     from acquirer.storage import open_store
@@ -216,8 +219,8 @@ async def _start_clearing(config: AcquirerConfig, target: str, announce: bool) -
         raise click.ClickException(str(e)) from None
     server = ClearingServer(clearing_config, calendar, config.host.institution,
                             lambda: open_store(target, config.database.synchronous))
-    bound = await server.start()
-    if bound is not None and announce:
+    bound = await server.start(endpoint=alone)
+    if bound is not None:
         click.echo(f"statements listening on {bound[0]}:{bound[1]}")
     return server
 

@@ -1,9 +1,11 @@
 """Clearing: the acquirer's business day, fees, clearing files and merchant payouts.
 
-The package is pure (no SQL, no sockets): it takes the day's transaction
-events as values and returns clearing lines, balanced ledger postings and the
-bytes of every clearing file. Storage reads the events and writes the results
-(`docs/clearing.md` has the rules, the fee formulas and the file layouts).
+The core is pure (no SQL, no sockets): it takes the day's transaction events
+as values and returns clearing lines, balanced ledger postings and the bytes
+of every clearing file. `service` runs it over the acquirer's storage
+(`acquirer.storage.clearing` holds its SQL), `serving` inside `acquirer
+serve`, `commands` on the command line (`docs/clearing.md` has the rules, the
+fee formulas and the file layouts).
 
 Modules, one job each:
 
@@ -15,6 +17,9 @@ Modules, one job each:
 - `files`: the files built from the fixed-width records.
 - `payouts`: payout instructions per settlement date, negative balances carried.
 - `disputes`: chargebacks and re-presentments.
+- `service`: a day cleared over the storage in one transaction; statements, payouts, disputes.
+- `serving`: automatic clearing after the cut-off and the statement endpoint in `acquirer serve`.
+- `commands`: `acquirer clear | statement | payouts | dispute`.
 
 The clearing day (`acquirer.protocol.clearing_clock`), the record layouts
 (`acquirer.protocol.clearing_layouts`) and the fee rounding rule

@@ -73,6 +73,15 @@ class Totals:
         if line.event.code in DISPUTE_CODES:
             self.disputes += line.event.amount
 
+    def merge(self, other: Totals) -> None:
+        self.count += other.count
+        self.amount += other.amount
+        self.issuer += other.issuer
+        self.network_acquirer += other.network_acquirer
+        self.network_issuer += other.network_issuer
+        self.acquirer += other.acquirer
+        self.disputes += other.disputes
+
     @property
     def mdr(self) -> int:
         return self.issuer + self.network_acquirer + self.acquirer
@@ -151,16 +160,21 @@ def write_day(day: date, settlement: date, lines: Iterable[ClearingLine], acquir
                     event.institution, day, settlement)
             detail.detail(line, record)
             result.lines += 1
-            result.merchants.setdefault(event.mid, Totals()).add(line)
-            result.institutions.setdefault(event.institution, Totals()).add(line)
             network = None if event.channel is Channel.WALLET else event.scheme
-            groups.setdefault((event.mid, event.institution, network), Totals()).add(line)
-            if network is not None:
-                networks.setdefault(network, {}).setdefault(event.institution, Totals()).add(line)
+            group = groups.get((event.mid, event.institution, network))
+            if group is None:
+                group = groups[(event.mid, event.institution, network)] = Totals()
+            group.add(line)
         if statement is not None:
             statement.close(result)
         for institution, detail in sorted(details.items()):
             result.checksums[f"detail-{institution}.txt"] = detail.close()
+    # every other total is a sum of the groups' (one addition per line, not four)
+    for (mid, institution, network), t in groups.items():
+        result.merchants.setdefault(mid, Totals()).merge(t)
+        result.institutions.setdefault(institution, Totals()).merge(t)
+        if network is not None:
+            networks.setdefault(network, {}).setdefault(institution, Totals()).merge(t)
     _settlement_reports(result, networks, acquirer, opener)
     result.postings = [_posting(day, key, totals) for key, totals in sorted(groups.items(), key=_group_order)]
     result.postings = [p for p in result.postings if len(p.legs) >= 2]
@@ -235,8 +249,7 @@ def _settlement_reports(result: DayResult, networks: dict[str, dict[str, Totals]
         report(network, rows)
     merchants = Totals()
     for t in result.merchants.values():
-        for name in ("count", "amount", "issuer", "network_acquirer", "network_issuer", "acquirer"):
-            setattr(merchants, name, getattr(merchants, name) + getattr(t, name))
+        merchants.merge(t)
     rows = [(inst, t, t.network_issuer, t.amount - t.issuer) for inst, t in sorted(result.institutions.items())]
     rows += [(network, Totals(), 0, -sum(t.network_acquirer for t in insts.values()))
              for network, insts in sorted(networks.items())]

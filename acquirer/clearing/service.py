@@ -123,10 +123,10 @@ class Clearing:
         directory = self.output_dir / day.isoformat()
         cleared = self.db.cleared_days()
         if day in cleared:
-            settlement, _ = cleared[day]
+            settlement, lines, _ = cleared[day]
             if not directory.is_dir():
                 self._rewrite(day, settlement)
-            return DayOutcome(day, settlement, self._count(day), True, directory)
+            return DayOutcome(day, settlement, lines, True, directory)
         settlement = self.calendar.settlement_date(day)      # an unknown year stops here, before anything
         partial = self.output_dir / f"{day.isoformat()}.partial"
         shutil.rmtree(partial, ignore_errors=True)
@@ -245,9 +245,6 @@ class Clearing:
         return f"dispute on RRN {rrn} ({mid}) {new}; money moves on clearing day {clearing_date(now, self.cutoff)}"
 
     # --- files of cleared days ----------------------------------------------------------------
-
-    def _count(self, day: date) -> int:
-        return sum(1 for _ in self.db.lines(day))
 
     def stored_lines(self, day: date, mid: str | None = None) -> list[ClearingLine]:
         return [_row_line(row) for row in self.db.lines(day, mid)]

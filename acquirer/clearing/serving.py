@@ -71,12 +71,13 @@ class ClearingServer:
 
     # --- lifecycle --------------------------------------------------------------------------------
 
-    async def start(self, port: int | None = None) -> tuple[str, int] | None:
-        """Start the clearing timer and the endpoint; returns where the endpoint listens (None: off)."""
+    async def start(self, *, endpoint: bool = True) -> tuple[str, int] | None:
+        """Start the clearing timer and (with `endpoint`) the statement endpoint; returns where the
+        endpoint listens (None: no endpoint)."""
         if self.config.clearing.auto_clear:
             self._task = asyncio.create_task(self._auto_clear())
-        port = self.config.clearing.statement_port if port is None else port
-        if port is None:
+        port = self.config.clearing.statement_port
+        if port is None or not endpoint:
             return None
         app = web.Application(client_max_size=1024)
         app.router.add_get("/statements/{mid}/{day}", self._statement)

@@ -69,10 +69,10 @@ class ClearingStore:
 
     # --- days -----------------------------------------------------------------------------
 
-    def cleared_days(self) -> dict[date, tuple[date, dict[str, str]]]:
-        """Every cleared day -> (settlement date, file checksums)."""
-        rows = self._x("SELECT clearing_date, settlement_date, checksums FROM clearing_days").fetchall()
-        return {date.fromisoformat(d): (date.fromisoformat(s), json.loads(c)) for d, s, c in rows}
+    def cleared_days(self) -> dict[date, tuple[date, int, dict[str, str]]]:
+        """Every cleared day -> (settlement date, lines, file checksums)."""
+        rows = self._x("SELECT clearing_date, settlement_date, lines, checksums FROM clearing_days").fetchall()
+        return {date.fromisoformat(d): (date.fromisoformat(s), int(n), json.loads(c)) for d, s, n, c in rows}
 
     def close_day(self, day: date, settlement: date, lines: int, checksums: dict[str, str], cleared_at: str) -> bool:
         """Record the day as cleared; False when another run recorded it first (roll back then)."""
@@ -93,8 +93,20 @@ class ClearingStore:
         """
         self._x("DROP TABLE IF EXISTS clearing_events")
         self._x(_EVENTS, (end.isoformat(),))
-        yield from self._x(f"SELECT {_EVENT_COLUMNS} FROM clearing_events ORDER BY mid, at, pid")
+        yield from self._stream(f"SELECT {_EVENT_COLUMNS} FROM clearing_events ORDER BY mid, at, pid")
         self._x("DROP TABLE clearing_events")
+
+    def _stream(self, sql: str) -> Iterator[EventRow]:
+        """Rows as they come: SQLite's cursor steps through them; on PostgreSQL a server-side
+        cursor fetches them in batches (a plain one would hold a million rows in memory)."""
+        if not self.store.shared:
+            yield from self._x(sql)
+            return
+        connection = self.store._connection()   # type: ignore[attr-defined]  # PostgresStore's own
+        with connection.cursor(name="clearing_events") as cursor:
+            cursor.itersize = 5_000
+            cursor.execute(sql)
+            yield from cursor
 
     def dispute_events(self, end: datetime) -> list[EventRow]:
         """Chargebacks and re-presentments recorded before `end` and not cleared yet."""
@@ -124,6 +136,13 @@ class ClearingStore:
 
     def save_lines(self, rows: Sequence[Sequence[Any]]) -> None:
         """Insert clearing lines (columns of `LINE_COLUMNS`), many per statement."""
+        if self.store.shared:   # PostgreSQL: COPY, an order of magnitude above multi-row INSERTs
+            connection = self.store._connection()   # type: ignore[attr-defined]  # PostgresStore's own
+            with connection.cursor() as cursor, cursor.copy(
+                    f"COPY clearing_lines ({', '.join(LINE_COLUMNS)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
         width = len(LINE_COLUMNS)
         for start in range(0, len(rows), 500):
             chunk = rows[start:start + 500]

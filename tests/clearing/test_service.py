@@ -16,10 +16,12 @@ from acquirer.clearing.errors import ClearingError
 from acquirer.clearing.service import Clearing
 from acquirer.clearing.terms import load_clearing
 from acquirer.config import load_config
+from acquirer.protocol.messages import CardInput, FinancialRequest, reversal_of
 from acquirer.protocol.transactions import TxnType
 from acquirer.storage import open_store
 from tests.acquirer.conftest import make_config
 from tests.acquirer.terminal import SHANGHAI, TestCard, TestTerminal, original_of
+from tests.acquirer.test_wallet_channel import code
 from tests.clearing.parse import read_file
 
 REPO_CONFIG = Path(__file__).resolve().parents[2] / "config"
@@ -214,3 +216,55 @@ def test_an_earlier_day_with_money_is_cleared_first(day):
     with pytest.raises(ClearingError, match="clearing day 2026-12-03 holds uncleared money"):
         day.clearing.clear(date(2026, 12, 4))
     assert [o.day for o in day.clearing.clear_through()] == [DAY, date(2026, 12, 4)]
+
+
+def test_wallet_payments_clear_at_the_wallet_rate(day):
+    t1 = day.terminal("10000001")
+
+    def pay(kind: str, amount: int) -> tuple[FinancialRequest, dict[str, str]]:
+        request = FinancialRequest(TxnType.WALLET_SALE, t1.terminal, t1.next_stan(), t1.batch, CardInput("032"),
+                                   amount=amount, wallet_data=code(kind, at=day.now))
+        return request, t1.send(request)
+
+    _, paid = pay("alipay", 10_000)
+    assert paid["39"] == "00"
+    day.at(9, 5)
+    reversed_order, answer = pay("wechat", 2_000)
+    assert answer["39"] == "00"
+    assert t1.exchange(reversal_of(reversed_order, "98").to_message())["39"] == "00"
+    day.at(23, 30)
+    outcome = day.clearing.clear(DAY)
+    records = read_file((outcome.directory / f"statement-{MID_1}.txt").read_bytes()).records
+    assert [(r["code"], r["scheme"], r["institution"], r["card_type"], r["amount"], r["issuer_fee"], r["mdr"])
+            for r in records] == [
+        ("WSL", "alipay", "wallet-alipay", "W", 10_000, 38, 38 + 10),
+        ("WSL", "wechat", "wallet-wechat", "W", 2_000, 8, 8 + 2),          # 7.6 -> 8
+        ("RVS", "wechat", "wallet-wechat", "W", -2_000, -8, -(8 + 2))]
+    assert all("*" in str(r["account"]) for r in records)
+    detail = read_file((outcome.directory / "detail-wallet-alipay.txt").read_bytes())
+    assert detail.trailer["total_2"] == 48
+    ledger_balanced(day)
+
+
+def test_a_void_and_a_refund_after_the_cutoff_clear_on_the_next_day(day):
+    t1 = day.terminal("10000001")
+    debit = day.card("unionpay-debit")
+    day.at(22, 59, 59, 999_000)
+    sale = t1.request(TxnType.SALE, debit, 10_000)
+    reply = t1.send(sale)
+    refunded = t1.request(TxnType.SALE, debit, 8_000)
+    refunded_reply = t1.send(refunded)
+    day.at(23, 0, 0)                                          # the 4th's clearing day begins
+    assert t1.financial(TxnType.VOID, debit, 10_000, original=original_of(reply, sale))["39"] == "00"
+    assert t1.financial(TxnType.REFUND, debit, 3_000,
+                        original=original_of(refunded_reply, refunded))["39"] == "00"
+    day.at(23, 30)
+    first = read_file((day.clearing.clear(DAY).directory / f"statement-{MID_1}.txt").read_bytes())
+    assert [(r["code"], r["amount"]) for r in first.records] == [("SAL", 10_000), ("SAL", 8_000)]
+    day.at(23, 30, days=1)
+    second = read_file((day.clearing.clear(date(2026, 12, 4)).directory / f"statement-{MID_1}.txt").read_bytes())
+    assert [(r["code"], r["amount"], r["mdr"], r["adjustment"], r["original_date"]) for r in second.records] == [
+        ("VOD", -10_000, -(35 + 3 + 10), "A", 20261203),     # exactly what the sale took
+        ("RFD", -3_000, -(11 + 1 + 3), "A", 20261203)]       # 10.5 -> 11, 0.975 -> 1, 3
+    assert second.header["settlement_date"] == 20261207    # Friday's clearing day is paid on Monday
+    ledger_balanced(day)
