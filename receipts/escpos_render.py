@@ -21,8 +21,8 @@ from receipts.cjk_image import draw_lines
 from receipts.escpos_text import CHINESE_OFF, CODE_PAGE_437, encode_line, needs_image
 from receipts.layout import Qr, TextLine, layout
 from receipts.model import Receipt, SettlementReceipt
-from receipts.reconciliation import ReconciliationSlip
 from receipts.profile import PrinterProfile
+from receipts.reconciliation import ReconciliationSlip
 
 __all__ = ["render_copies", "render_escpos"]
 
