@@ -233,13 +233,12 @@ def _line(values: Sequence[object], where: str) -> StatementLine:
         raise StatementError(f"{where}: the MDR is not the sum of its fees")
     if settlement != amount - mdr:
         raise StatementError(f"{where}: the settlement amount is not the amount less the MDR")
-    def text(value: object) -> str:
-        return str(value).rstrip(" ")
-
-    return StatementLine(text(code), adjustment == "A", clearing_date, transmitted, text(stan), text(rrn),
-                         text(auth_code), text(terminal), text(merchant), text(mcc), account, text(scheme),
-                         text(institution), text(card_type), amount, issuer_fee, network_fee, network_fee_issuer,
-                         acquirer_fee, mdr, settlement, _day(original, where, "original_date"))
+    code, stan, rrn, auth_code, terminal, merchant, mcc, scheme, institution, card_type = (
+        str(v).rstrip(" ") for v in (code, stan, rrn, auth_code, terminal, merchant, mcc, scheme, institution,
+                                     card_type))
+    return StatementLine(code, adjustment == "A", clearing_date, transmitted, stan, rrn, auth_code, terminal,
+                         merchant, mcc, account, scheme, institution, card_type, amount, issuer_fee, network_fee,
+                         network_fee_issuer, acquirer_fee, mdr, settlement, _day(original, where, "original_date"))
 
 
 @functools.lru_cache(maxsize=4096)

@@ -59,7 +59,7 @@ class TerminalRecord:
 
 
 def _moment(text: str) -> datetime:
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    moment = datetime.fromisoformat(text)   # Python 3.11 reads the journal's trailing "Z"
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
