@@ -26,13 +26,12 @@ no fee is checked.
 """
 from __future__ import annotations
 
-import functools
 from datetime import datetime, time
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AwareDatetime, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, ConfigDict, Field, PrivateAttr, field_validator
 
 from acquirer.protocol.clearing_clock import DEFAULT_CUTOFF, parse_cutoff
 from acquirer.protocol.fee_rounding import Rounding, fee_fen, percent_to_ppm
@@ -59,18 +58,17 @@ class FeePlan(SettingsModel):
         percent_to_ppm(v)
         return v
 
+    _ppm: int = PrivateAttr(0)
+
+    def model_post_init(self, context: Any, /) -> None:
+        self._ppm = percent_to_ppm(self.acquirer_pct)   # once, not once per line (Decimal is slow)
+
     @property
     def acquirer_ppm(self) -> int:
-        return _ppm(self.acquirer_pct)
+        return self._ppm
 
     def acquirer_fee(self, amount: int) -> int:
         return fee_fen(amount, self.acquirer_ppm, self.acquirer_cap_fen, self.fee_rounding)
-
-
-@functools.lru_cache(maxsize=64)
-def _ppm(percent: Decimal) -> int:
-    """Percent to ppm once per rate, not once per line (Decimal arithmetic is the slow part of a fee check)."""
-    return percent_to_ppm(percent)
 
 
 class PlanChange(FeePlan):
@@ -133,11 +131,19 @@ def fee_problem(line: StatementLine, plan: FeePlan | None) -> str | None:
                 f"{f' capped at {plan.acquirer_cap_fen}' if plan.acquirer_cap_fen is not None else ''}) "
                 f"gives {expected} fen")
     if line.scheme == "unionpay" and line.card_type in ("D", "C"):
-        rate, cap = ISSUER_DEBIT_MAX if line.card_type == "D" else ISSUER_CREDIT_MAX
-        ceiling = abs(fee_fen(line.amount, rate, cap))
-        if abs(line.issuer_fee) > ceiling:
-            return f"issuer fee {line.issuer_fee} fen is above the regulated maximum ({ceiling} fen)"
-        ceiling = abs(fee_fen(line.amount, *NETWORK_MAX))
-        if abs(line.network_fee) > ceiling:
-            return f"network fee {line.network_fee} fen is above the regulated maximum ({ceiling} fen)"
+        issuer_max = ISSUER_DEBIT_MAX if line.card_type == "D" else ISSUER_CREDIT_MAX
+        for name, fee, (rate, cap) in (("issuer", line.issuer_fee, issuer_max),
+                                       ("network", line.network_fee, NETWORK_MAX)):
+            if _surely_within(fee, line.amount, rate, cap):
+                continue
+            ceiling = abs(fee_fen(line.amount, rate, cap))
+            if abs(fee) > ceiling:
+                return f"{name} fee {fee} fen is above the regulated maximum ({ceiling} fen)"
     return None
+
+
+def _surely_within(fee: int, amount: int, rate_ppm: int, cap: int | None) -> bool:
+    """True when `fee` cannot exceed the ceiling (at most the unrounded rate and the cap); the exact
+    ceiling (`fee_fen`, the one rounding rule) is computed only when this cannot tell."""
+    fee = abs(fee)
+    return (cap is None or fee <= cap) and fee * 1_000_000 <= abs(amount) * rate_ppm
