@@ -242,7 +242,8 @@ async def _start_clearing(config: AcquirerConfig, target: str, alone: bool) -> C
     The endpoint only in a host that runs alone: supervised processes would each bind its port.
     """
     from acquirer.clearing.serving import ClearingServer
-    from acquirer.clearing.terms import CLEARING_FILE, TermsError, load_clearing
+    from acquirer.clearing.terms import CLEARING_FILE, load_clearing
+    from acquirer.protocol.settings_file import SettingsError
     from acquirer.storage import open_store
 
     if not (config.directory / CLEARING_FILE).exists():
@@ -250,7 +251,7 @@ async def _start_clearing(config: AcquirerConfig, target: str, alone: bool) -> C
         return None
     try:
         clearing_config, calendar = load_clearing(config.directory)
-    except TermsError as e:
+    except SettingsError as e:
         raise click.ClickException(str(e)) from None
     server = ClearingServer(clearing_config, calendar, config.host.institution,
                             lambda: open_store(target, config.database.synchronous))

@@ -76,6 +76,7 @@ ERROR_TEXTS: dict[str, tuple[str, str]] = {
     "device.reader": ("Card reader: {error}", "读卡器：{error}"),
     "device.camera": ("Camera: {error}", "扫码器：{error}"),
     "error.terminal": ("{detail}", "{detail}"),
+    "reconcile.failed": ("Cannot reconcile: {detail}", "无法对账：{detail}"),
 }
 
 

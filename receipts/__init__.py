@@ -30,6 +30,7 @@ from receipts.model import (
     to_json,
 )
 from receipts.money import format_amount
+from receipts.reconciliation import ReconciliationChannel, ReconciliationException, ReconciliationSlip
 from receipts.profile import PrinterProfile, ProfileConfigError, load_profile, load_profiles
 from receipts.text import render_text
 
@@ -46,6 +47,9 @@ __all__ = [
     "ProfileConfigError",
     "Receipt",
     "ReceiptFieldError",
+    "ReconciliationChannel",
+    "ReconciliationException",
+    "ReconciliationSlip",
     "SettlementReceipt",
     "SettlementTotal",
     "TransactionType",

@@ -22,6 +22,7 @@ from receipts.escpos_text import CHINESE_OFF, CODE_PAGE_437, encode_line, needs_
 from receipts.layout import Qr, TextLine, layout
 from receipts.model import Receipt, SettlementReceipt
 from receipts.profile import PrinterProfile
+from receipts.reconciliation import ReconciliationSlip
 
 __all__ = ["render_copies", "render_escpos"]
 
@@ -46,7 +47,7 @@ def _qr(printer: Dummy, payload: str, profile: PrinterProfile) -> None:
         printer.qr(payload, ec=QR_ECLEVEL_M, size=profile.qr_module, native=False, center=True)
 
 
-def render_escpos(document: Receipt | SettlementReceipt, profile: PrinterProfile) -> bytes:
+def render_escpos(document: Receipt | SettlementReceipt | ReconciliationSlip, profile: PrinterProfile) -> bytes:
     """The whole print job for one receipt copy, ending with a cut (where the printer has a cutter)."""
     printer = Dummy(profile=profile.escpos_profile)
     printer.hw("INIT")
@@ -71,7 +72,7 @@ def render_escpos(document: Receipt | SettlementReceipt, profile: PrinterProfile
     return printer.output
 
 
-def render_copies(document: Receipt | SettlementReceipt, profile: PrinterProfile) -> bytes:
+def render_copies(document: Receipt | SettlementReceipt | ReconciliationSlip, profile: PrinterProfile) -> bytes:
     """One print job with every copy a document gets, each cut off on its own.
 
     An approved slip: the merchant copy (which the cardholder signs when a
@@ -79,7 +80,7 @@ def render_copies(document: Receipt | SettlementReceipt, profile: PrinterProfile
     cardholder copy only; nothing happened that the merchant must keep. A
     settlement summary: once. The `copy` the document was built with is ignored.
     """
-    if isinstance(document, SettlementReceipt):
+    if isinstance(document, (SettlementReceipt, ReconciliationSlip)):
         return render_escpos(document, profile)
     merchant, cardholder = document.copies()
     copies = (merchant, cardholder) if document.outcome.approved else (cardholder,)

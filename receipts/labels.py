@@ -85,6 +85,16 @@ NET_TOTAL = "净额 NET TOTAL"
 BALANCED = "对账平 BALANCED"
 OUT_OF_BALANCE = "对账不平 OUT OF BALANCE"
 
+RECONCILIATION_TITLE = ("对账单", "RECONCILIATION")
+TERMINALS = "终端 TERMINALS"
+CLEARING_DAY = "清算日 CLEARING DAY"
+GROSS = "交易额 GROSS"
+FEES = "手续费 FEES"
+PAYOUT = "预计入账 PAYOUT"
+ALL_MATCHED = "全部相符 ALL MATCHED"
+EXCEPTIONS = "差错 EXCEPTIONS"
+MORE_ON_SCREEN = "其余见屏幕 MORE ON THE SCREEN"
+
 
 def scheme(name: str) -> str:
     return SCHEMES.get(name, name.upper())

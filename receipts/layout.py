@@ -16,6 +16,7 @@ from acquirer.protocol.clock import CHINA
 from receipts import labels
 from receipts.model import Copy, Receipt, SettlementReceipt, TransactionType
 from receipts.money import format_amount
+from receipts.reconciliation import ReconciliationSlip
 from receipts.width import display_width, wrap
 
 __all__ = ["MIN_COLUMNS", "Qr", "TextLine", "Block", "layout"]
@@ -165,13 +166,48 @@ def _settlement(page: _Page, s: SettlementReceipt) -> None:
     page.line(labels.BALANCED if s.balanced else labels.OUT_OF_BALANCE, align="center", bold=True)
 
 
-def layout(document: Receipt | SettlementReceipt, columns: int) -> list[Block]:
-    """The blocks of a receipt or settlement summary for a paper `columns` wide."""
+def _reconciliation(page: _Page, r: ReconciliationSlip) -> None:
+    _header(page, labels.RECONCILIATION_TITLE, False)
+    page.rule()
+    page.pair(labels.MERCHANT_NO, r.merchant.mid)
+    page.pair(labels.TERMINALS, ",".join(t[-4:] for t in r.terminals) or "-")
+    span = r.first.isoformat() if r.first == r.last else f"{r.first:%m-%d}..{r.last:%m-%d}"
+    page.pair(labels.CLEARING_DAY, span)
+    page.pair(labels.DATE_TIME, _when(r.when))
+    page.rule()
+    for c in r.channels:
+        page.pair(f"{c.channel} x{c.count}", format_amount(c.gross))
+    gross, fees, net = r.totals
+    page.pair(labels.GROSS, format_amount(gross), bold=True)
+    page.pair(labels.FEES, format_amount(-fees))
+    page.pair(labels.NET_TOTAL, format_amount(net), bold=True)
+    for when, amount in r.payouts:
+        page.pair(f"{labels.PAYOUT} {when:%m-%d}" if when else labels.PAYOUT, format_amount(amount))
+    page.rule()
+    for title, count, amount in r.categories:
+        page.pair(f"{title} x{count}", format_amount(amount))
+    page.rule()
+    if not r.exception_count:
+        page.line(labels.ALL_MATCHED, align="center", bold=True)
+        return
+    page.line(f"{labels.EXCEPTIONS}: {r.exception_count}", bold=True)
+    for e in r.exceptions:
+        page.line(e.category)
+        page.pair(f" {e.terminal[-4:]}/{e.trace}", format_amount(e.amount))
+    if r.exception_count > len(r.exceptions):
+        page.line(labels.MORE_ON_SCREEN)
+
+
+def layout(document: Receipt | SettlementReceipt | ReconciliationSlip, columns: int) -> list[Block]:
+    """The blocks of a receipt, settlement summary or reconciliation slip for a paper `columns` wide."""
     page = _Page(columns)
     if isinstance(document, Receipt):
         _receipt(page, document)
     elif isinstance(document, SettlementReceipt):
         _settlement(page, document)
+    elif isinstance(document, ReconciliationSlip):
+        _reconciliation(page, document)
     else:
-        raise TypeError(f"cannot lay out {type(document).__name__}: expected Receipt or SettlementReceipt")
+        raise TypeError(f"cannot lay out {type(document).__name__}: expected Receipt, SettlementReceipt "
+                        f"or ReconciliationSlip")
     return page.blocks

@@ -28,7 +28,8 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from acquirer.clearing.errors import ClearingError
 from acquirer.clearing.files import statement_csv, statement_json
-from acquirer.clearing.terms import TermsError, load_clearing
+from acquirer.clearing.terms import load_clearing
+from acquirer.protocol.settings_file import SettingsError
 from acquirer.config import ConfigError, load_config
 
 __all__ = ["COMMANDS"]
@@ -58,7 +59,7 @@ def _clearing(config_dir: str | None, db_target: str | None) -> Iterator[Any]:
         config = load_config(config_dir)
         clearing_config, calendar = load_clearing(config.directory)
         store = open_store(db_target or config.database.target, config.database.synchronous)
-    except (ConfigError, TermsError, MigrationError, StorageUnavailable) as e:
+    except (ConfigError, SettingsError, MigrationError, StorageUnavailable) as e:
         raise click.ClickException(str(e)) from None
     try:
         yield Clearing(store, clearing_config, calendar, config.host.institution,

@@ -26,7 +26,7 @@ from acquirer.clearing.events import (
     ClearingEvent,
     Fees,
 )
-from acquirer.clearing.money import fee_fen
+from acquirer.protocol.fee_rounding import fee_fen
 from acquirer.clearing.terms import ClearingConfig, FeeSchedule, MerchantTerms, RatePlan
 
 __all__ = ["FeeEngine"]

@@ -22,9 +22,9 @@ from datetime import date
 from pathlib import Path
 from typing import BinaryIO
 
-from acquirer.clearing.clock import SHANGHAI
+from acquirer.protocol.clock import CHINA
 from acquirer.clearing.events import ClearingLine
-from acquirer.clearing.layouts import DETAIL, FORMAT_VERSION, HEADER, TRAILER, Layout
+from acquirer.protocol.clearing_layouts import DETAIL, FORMAT_VERSION, HEADER, TRAILER, Layout
 
 __all__ = ["RecordFile", "detail_values", "statement_csv", "statement_json", "write_atomically", "yyyymmdd"]
 
@@ -77,7 +77,7 @@ class RecordFile:
 def detail_values(line: ClearingLine) -> tuple[object, ...]:
     """The `D` record's values, in layout order."""
     e, f = line.event, line.fees
-    t = e.occurred_at.astimezone(SHANGHAI)
+    t = e.occurred_at.astimezone(CHINA)
     card_type = "W" if e.channel.value == "W" else ("C" if e.credit else "D")
     return ("D", e.code.value, "A" if line.adjustment else "N", yyyymmdd(line.clearing_date),
             int(f"{t.month:02d}{t.day:02d}{t.hour:02d}{t.minute:02d}{t.second:02d}"),

@@ -15,7 +15,7 @@ from datetime import date
 from typing import BinaryIO
 
 from acquirer.clearing.files import RecordFile
-from acquirer.clearing.layouts import PAYOUT
+from acquirer.protocol.clearing_layouts import PAYOUT
 from acquirer.clearing.terms import MerchantTerms
 
 __all__ = ["PayoutLine", "payout_lines", "write_payouts"]

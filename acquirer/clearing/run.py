@@ -31,12 +31,12 @@ from dataclasses import dataclass, field
 from datetime import date, time
 from typing import BinaryIO
 
-from acquirer.clearing.clock import clearing_date
+from acquirer.protocol.clock import clearing_date
 from acquirer.clearing.errors import ClearingError
 from acquirer.clearing.events import DISPUTE_CODES, Channel, ClearingEvent, ClearingLine
 from acquirer.clearing.fees import FeeEngine
 from acquirer.clearing.files import RecordFile, detail_values
-from acquirer.clearing.layouts import DETAIL, POSITION
+from acquirer.protocol.clearing_layouts import DETAIL, POSITION
 from acquirer.clearing.settlement_calendar import SettlementCalendar
 
 __all__ = ["DayResult", "Posting", "Totals", "clear_day", "payable_account", "price", "write_day"]

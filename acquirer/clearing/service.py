@@ -25,7 +25,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from acquirer.clearing.clock import clearing_date, day_window
+from acquirer.protocol.clock import clearing_date, day_window
 from acquirer.clearing.disputes import next_state
 from acquirer.clearing.errors import ClearingError
 from acquirer.clearing.events import (

@@ -34,7 +34,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from acquirer.clearing.clock import clearing_date, day_window
+from acquirer.protocol.clock import clearing_date, day_window
 from acquirer.clearing.errors import ClearingError
 from acquirer.clearing.files import statement_csv, statement_json
 from acquirer.clearing.service import Clearing

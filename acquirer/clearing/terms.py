@@ -12,24 +12,22 @@ rates because those are contracts, not regulation.
 """
 from __future__ import annotations
 
-import tomllib
 from datetime import date, time
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
     ConfigDict,
     Field,
-    ValidationError,
     field_validator,
     model_validator,
 )
 
-from acquirer.clearing.clock import DEFAULT_CUTOFF, parse_cutoff
-from acquirer.clearing.money import Rounding, percent_to_ppm
+from acquirer.protocol.clock import DEFAULT_CUTOFF, parse_cutoff
+from acquirer.protocol.settings_file import SettingsModel, load_settings
+from acquirer.protocol.fee_rounding import Rounding, percent_to_ppm
 from acquirer.clearing.settlement_calendar import ExtraYear, SettlementCalendar
 
 __all__ = [
@@ -42,10 +40,8 @@ __all__ = [
     "MerchantTerms",
     "RatePlan",
     "SchemeRates",
-    "TermsError",
     "WalletRates",
     "load_clearing",
-    "load_model",
 ]
 
 CLEARING_FILE = "clearing.toml"
@@ -65,16 +61,11 @@ Percent = Annotated[Decimal, Field(ge=0, le=100), AfterValidator(_rate)]
 Fen = Annotated[int, Field(ge=0, strict=True)]
 
 
-class TermsError(ValueError):
-    """A clearing configuration file is unreadable or wrong: `file: key: reason`."""
+class _Model(SettingsModel):
+    """Settings sections of the clearing files: rates are written as TOML decimals
+    (0.35), so values are converted (to `Decimal`) rather than taken strictly."""
 
-    def __init__(self, file: str, key: str, reason: str) -> None:
-        self.file, self.key, self.reason = file, key, reason
-        super().__init__(f"{file}: {key}: {reason}")
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
 
 
 def _ppm(value: Decimal) -> int:
@@ -236,32 +227,8 @@ class HolidaysFile(_Model):
                                    for y in self.year})
 
 
-M = TypeVar("M", bound=BaseModel)
-
-
-def load_model(path: Path, model: type[M]) -> M:
-    """Read a TOML file into `model`; every failure is one `TermsError` naming the file and key."""
-    name = path.name
-    try:
-        raw: dict[str, Any] = tomllib.loads(path.read_bytes().decode("utf-8"))
-    except FileNotFoundError:
-        raise TermsError(name, "-", f"file not found ({path})") from None
-    except OSError as e:
-        raise TermsError(name, "-", f"cannot read: {e.strerror}") from None
-    except UnicodeDecodeError:
-        raise TermsError(name, "-", "not UTF-8 text") from None
-    except tomllib.TOMLDecodeError as e:
-        raise TermsError(name, "-", f"not valid TOML: {e}") from None
-    try:
-        return model.model_validate(raw)
-    except ValidationError as e:
-        first = e.errors()[0]
-        key = ".".join(str(p) for p in first["loc"]) or "-"
-        raise TermsError(name, key, first["msg"]) from None
-
-
 def load_clearing(config_dir: Path) -> tuple[ClearingConfig, SettlementCalendar]:
     """`clearing.toml` and the holidays file it names, from one configuration directory."""
-    config = load_model(config_dir / CLEARING_FILE, ClearingConfig)
-    holidays = load_model(config_dir / config.clearing.holidays_file, HolidaysFile)
+    config = load_settings(config_dir / CLEARING_FILE, ClearingConfig)
+    holidays = load_settings(config_dir / config.clearing.holidays_file, HolidaysFile)
     return config, holidays.calendar()

@@ -11,7 +11,7 @@ tz database, or the `tzdata` package).
 """
 from __future__ import annotations
 
-from datetime import date, datetime, UTC
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -42,3 +42,39 @@ def business_date(moment: datetime | None = None) -> date:
 def mmdd(moment: datetime | None = None) -> str:
     """Field 13 style MMDD of the China business date."""
     return business_date(moment).strftime("%m%d")
+
+
+# --- the clearing day ------------------------------------------------------------------
+#
+# A clearing day D covers [D-1 at the cut-off, D at the cut-off) Beijing time: with the
+# default 23:00 cut-off a sale at 22:59:59.999 on 4 December belongs to 4 December and one
+# at 23:00:00 to 5 December (docs/clearing.md, "The clearing day").
+
+DEFAULT_CUTOFF = time(23, 0)
+
+
+def clearing_date(moment: datetime, cutoff: time = DEFAULT_CUTOFF) -> date:
+    """The clearing day of an aware moment: its Beijing date, or the next one at or after the cut-off."""
+    if moment.tzinfo is None:
+        raise ValueError("clearing_date needs an aware datetime (UTC in storage), got a naive one")
+    local = moment.astimezone(CHINA)
+    day = local.date()
+    return day + timedelta(days=1) if local.time() >= cutoff else day
+
+
+def day_window(day: date, cutoff: time = DEFAULT_CUTOFF) -> tuple[datetime, datetime]:
+    """[start, end) of a clearing day as UTC moments."""
+    end = datetime.combine(day, cutoff, CHINA)
+    start = end - timedelta(days=1)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+def parse_cutoff(text: str) -> time:
+    """`HH:MM` (Beijing time) -> time; a clear error for anything else."""
+    try:
+        hours, minutes = text.split(":")
+        if len(hours) != 2 or len(minutes) != 2:
+            raise ValueError
+        return time(int(hours), int(minutes))
+    except ValueError:
+        raise ValueError(f"cut-off must be HH:MM (Beijing time), got {text!r}") from None

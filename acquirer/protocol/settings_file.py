@@ -124,6 +124,8 @@ def _reason(problem: Mapping[str, Any], key: str) -> str:
     for prefix in ("Value error, ", "Assertion failed, "):
         message = message.removeprefix(prefix)
     message = message[0].lower() + message[1:] if message else message
+    if isinstance(value, dict | list) or " got " in message:
+        return message   # a rule over a whole table, or a message that already shows the value
     secret = any(word in key.lower() for word in SECRET_WORDS)
     shown = f"a {type(value).__name__}" if secret else _short(value)
     return f"{message}, got {shown}"

@@ -31,6 +31,7 @@ from rich.table import Table
 from acquirer.config import resolve_config_dir
 from acquirer.protocol.errors import KIND_TABLE, ErrorKind, TillkitError
 from drivers.sim.contactless import FAULTS
+from pos.cli.reconcile import reconcile_command
 from pos.cli.render import EventPrinter, outcome_lines
 from pos.cli.sim import sim
 from pos.core import events as ev
@@ -533,6 +534,7 @@ def demo(config: PosConfig) -> None:
 
 main.add_command(sim)
 main.add_command(daemon)
+main.add_command(reconcile_command)
 
 if __name__ == "__main__":
     main()

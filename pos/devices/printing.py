@@ -34,7 +34,7 @@ from pos.core import events as ev
 from pos.core.config import PosConfig
 from pos.journal.receipts import PRINTED_TYPES, SETTLEMENT_LINES, find_receipt, settlement_receipt, transaction_receipt
 from pos.journal.store import Journal, Txn
-from receipts import PrinterProfile, Receipt, SettlementReceipt, render_copies, to_json
+from receipts import PrinterProfile, Receipt, ReconciliationSlip, SettlementReceipt, render_copies, to_json
 
 if TYPE_CHECKING:   # the simulator itself loads only when pos.toml names it
     from drivers.sim.printer import SimulatedPrinter
@@ -69,11 +69,11 @@ class ReceiptPrinter:
         else:
             self._emit(ev.ReceiptQueued(what, str(result.error or "waiting behind an older receipt")))
 
-    def _submit(self, document: Receipt | SettlementReceipt, what: str) -> PrintResult:
+    def _submit(self, document: Receipt | SettlementReceipt | ReconciliationSlip, what: str) -> PrintResult:
         """Render every copy and queue the job (worker thread)."""
         return self.queue.submit(PrintJob(render_copies(document, self.profile), what))
 
-    async def _print(self, document: Receipt | SettlementReceipt, what: str) -> PrintResult:
+    async def _print(self, document: Receipt | SettlementReceipt | ReconciliationSlip, what: str) -> PrintResult:
         result = await asyncio.to_thread(self._submit, document, what)
         self._report(what, result)
         return result
@@ -105,6 +105,11 @@ class ReceiptPrinter:
                                      self.journal.type_totals(batch, SETTLEMENT_LINES), self.config)
         self.journal.set_batch_receipt(batch, to_json(summary))
         return await self._print(summary, f"settlement of batch {batch}")
+
+    async def reconciliation(self, slip: ReconciliationSlip) -> PrintResult:
+        """The summary of `pos reconcile` (not kept in the journal: the report can be made again)."""
+        span = str(slip.first) + (f" to {slip.last}" if slip.last != slip.first else "")
+        return await self._print(slip, f"reconciliation of {span}")
 
     async def reprint(self, trace: str | None = None) -> tuple[Txn, PrintResult]:
         """The last receipt (or trace `trace`'s) again, marked REPRINT (`ReceiptNotFound` if none).

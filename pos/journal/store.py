@@ -571,6 +571,15 @@ class Journal:
             [batch, *types, APPROVED, VOIDED]).fetchall()
         return {kind: (count, amount) for kind, count, amount in rows}
 
+    def rows_since(self, since: str) -> list[dict[str, Any]]:
+        """Every transaction created at or after `since` (UTC, the `created_at` format), oldest first.
+
+        Plain rows, no `Txn` per row: a reconciliation reads a day or a month of them at once.
+        """
+        cursor = self.db.execute("SELECT * FROM transactions WHERE created_at >= ? ORDER BY id", [since])
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row)) for row in cursor]
+
     # --- the acquirer this terminal is bound to ------------------------------------------
 
     def bound_host(self) -> str | None:

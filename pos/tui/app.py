@@ -66,6 +66,7 @@ class CheckoutApp(App[None]):
         Binding("f4", "settings", show=False),
         Binding("f5", "receipt", show=False),
         Binding("f6", "simulator", show=False),
+        Binding("f7", "reconcile", show=False),
         Binding("f9", "language", show=False),
         Binding("f10", "sign_on", show=False),
         Binding("ctrl+q", "quit", show=False, priority=True),
@@ -294,6 +295,30 @@ class CheckoutApp(App[None]):
         from pos.tui.screens.settlement import SettlementScreen
 
         self._open(SettlementScreen())
+
+    def action_reconcile(self) -> None:
+        """F7: the last complete clearing day against the acquirer's statement (fetched, reconcile.toml)."""
+        from pos.tui.screens.reconcile import ReconcileScreen
+
+        if not self._top_is(ReconcileScreen):
+            self.show_notice("recon.fetching", level="information")
+            self._reconcile()
+
+    @work(thread=True, group="reconcile", exclusive=True, exit_on_error=False)
+    def _reconcile(self) -> None:
+        from pos.reconcile.inputs import gather_statements, last_complete_day, own_records, terms_of
+        from pos.reconcile.service import reconcile
+        from pos.tui.screens.reconcile import ReconcileScreen
+
+        try:
+            terms = terms_of(self.config)
+            day = last_complete_day(terms.cutoff_time)
+            statements = gather_statements(terms, (), True, day, day)
+            report = reconcile(own_records(self.config, day), statements, day, day, terms)
+        except TillkitError as e:   # a refused statement or reconcile.toml, the acquirer unreachable
+            self.call_from_thread(self.show_notice, "recon.failed", detail=str(e))
+            return
+        self.call_from_thread(self.push_screen, ReconcileScreen(report))
 
     def action_settings(self) -> None:
         from pos.tui.screens.settings import SettingsScreen

@@ -59,7 +59,7 @@ def _events(transactions: int, merchants: int) -> Iterator[object]:
 
 
 def child(transactions: int, merchants: int) -> dict[str, float]:
-    from acquirer.clearing.clock import DEFAULT_CUTOFF
+    from acquirer.protocol.clock import DEFAULT_CUTOFF
     from acquirer.clearing.fees import FeeEngine
     from acquirer.clearing.run import clear_day
     from acquirer.clearing.terms import HolidaysFile

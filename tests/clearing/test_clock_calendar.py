@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime, time
 
 import pytest
 
-from acquirer.clearing.clock import clearing_date, day_window, parse_cutoff
+from acquirer.protocol.clock import clearing_date, day_window, parse_cutoff
 from acquirer.clearing.errors import UnknownYear
 from acquirer.clearing.terms import HolidaysFile
 from tests.clearing.helpers import beijing

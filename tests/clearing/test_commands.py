@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from acquirer.clearing.clock import clearing_date
+from acquirer.protocol.clock import clearing_date
 from tests.acquirer.conftest import make_config
 from tests.clearing.parse import read_file
 
@@ -72,4 +72,4 @@ def test_a_bad_clearing_toml_is_named(setup):
     path.write_text(path.read_text().replace("issuer_debit_pct = 0.35", "issuer_debit_pct = 0.5"))
     result = acquirer(setup, "clear")
     assert result.returncode == 1
-    assert "clearing.toml: fees: Value error, issuer debit fee is at most 0.35%" in result.stderr
+    assert "clearing.toml: fees: issuer debit fee is at most 0.35%" in result.stderr

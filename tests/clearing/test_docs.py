@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from acquirer.clearing.layouts import LAYOUTS
+from acquirer.protocol.clearing_layouts import LAYOUTS
 from tests.clearing import parse
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "clearing.md").read_text()

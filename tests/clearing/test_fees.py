@@ -7,7 +7,7 @@ import pytest
 from acquirer.clearing.errors import ClearingError
 from acquirer.clearing.events import Channel, Fees, LineCode
 from acquirer.clearing.fees import FeeEngine
-from acquirer.clearing.money import fee_fen
+from acquirer.protocol.fee_rounding import fee_fen
 from tests.clearing.helpers import MID_B, MID_DOWN, config, event
 
 ENGINE = FeeEngine(config())

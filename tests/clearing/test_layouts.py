@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from acquirer.clearing.layouts import PAYOUT, TRAILER
+from acquirer.protocol.clearing_layouts import PAYOUT, TRAILER
 
 
 def test_record_is_exactly_as_wide_as_its_layout():

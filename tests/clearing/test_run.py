@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from acquirer.clearing.clock import DEFAULT_CUTOFF
+from acquirer.protocol.clock import DEFAULT_CUTOFF
 from acquirer.clearing.errors import ClearingError
 from acquirer.clearing.events import Channel, LineCode
 from acquirer.clearing.fees import FeeEngine

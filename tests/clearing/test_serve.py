@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from acquirer.clearing.clock import SHANGHAI, clearing_date, parse_cutoff
+from acquirer.protocol.clock import CHINA, clearing_date, parse_cutoff
 from acquirer.protocol.transactions import TxnType
 from tests.acquirer.conftest import make_config, start_host
 from tests.acquirer.terminal import original_of
@@ -38,7 +38,7 @@ def fetch(address: str, path: str, key: str | None) -> tuple[int, bytes]:
 
 @pytest.mark.slow
 def test_a_day_through_serve_cleared_after_the_cutoff_and_fetched(tmp_path):
-    now = datetime.now(SHANGHAI)
+    now = datetime.now(CHINA)
     cutoff_at = (now + timedelta(seconds=40)).replace(second=0, microsecond=0) + timedelta(minutes=1)
     cutoff = f"{cutoff_at.hour:02d}:{cutoff_at.minute:02d}"
     config_dir = make_config(tmp_path / "config", acquirer_extra=SECOND_MERCHANT)
@@ -72,7 +72,7 @@ def test_a_day_through_serve_cleared_after_the_cutoff_and_fetched(tmp_path):
         assert t1.send(reversed_sale)["39"] == "00"
         assert t1.reverse(reversed_sale)["39"] == "00"
         assert t3.sale(visa, 10_000)["39"] == "00"
-        assert datetime.now(SHANGHAI) < cutoff_at, "the test's sales ran past the cut-off it chose"
+        assert datetime.now(CHINA) < cutoff_at, "the test's sales ran past the cut-off it chose"
         status, _ = fetch(address, f"/statements/{MID_1}/{day}", KEY_1)
         assert status == 404                                   # not cleared yet
 

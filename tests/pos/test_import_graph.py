@@ -89,7 +89,7 @@ def test_every_module_imports(graph):
         importlib.import_module(module)
 
 
-CORE = ("pos.core", "pos.journal", "pos.hostlink", "pos.sources")
+CORE = ("pos.core", "pos.journal", "pos.hostlink", "pos.sources", "pos.reconcile")
 FACES = ("pos.cli", "pos.tui", "pos.daemon")
 
 
@@ -108,7 +108,8 @@ def test_the_core_imports_no_face_no_simulator_and_only_the_acquirers_standards_
 
 def test_the_core_loads_no_textual_no_http_server_and_no_simulator():
     core = ["pos.core.engine", "pos.journal.store", "pos.journal.receipts", "pos.hostlink.link",
-            "pos.sources.contactless", "pos.sources.manual_entry", "pos.sources.qr.classify", "pos.sources.emv"]
+            "pos.sources.contactless", "pos.sources.manual_entry", "pos.sources.qr.classify", "pos.sources.emv",
+            "pos.reconcile.service"]
     forbidden = ("textual", "aiohttp", "http.server", "starlette", "fastapi", "uvicorn", "drivers.sim",
                  "pos.simulated", "pos.cli", "pos.tui", "pos.daemon", "acquirer.host", "acquirer.storage")
     probe = (f"import sys; import {', '.join(core)}; "
@@ -120,7 +121,8 @@ def test_the_core_loads_no_textual_no_http_server_and_no_simulator():
 def test_faces_import_the_core_never_the_reverse(graph):
     for face in ("pos.cli", "pos.tui"):
         assert any(m.startswith("pos.core") for m in _imports_of(graph, face)), face
-    for package in ("pos.core", "pos.journal", "pos.hostlink", "pos.sources", "pos.devices", "pos.simulated"):
+    for package in ("pos.core", "pos.journal", "pos.hostlink", "pos.sources", "pos.reconcile", "pos.devices",
+                    "pos.simulated"):
         assert not {m for m in _imports_of(graph, package) if m.startswith(FACES)}, package
 
 

@@ -299,3 +299,45 @@ def test_settings(snap_compare, tmp_path: Path) -> None:
         await show(pilot, SettingsScreen())
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def _reconciliation(tmp_path: Path) -> Any:
+    """A fixed day of two tills against the acquirer's statement (real journals, a real statement file)."""
+    from acquirer.protocol.statement import read_statement
+    from pos.reconcile.service import reconcile
+    from tests.reconcile.helpers import DAY, MID, TERMS, Till, beijing, statement
+
+    a, b = Till(tmp_path, "10000001"), Till(tmp_path, "10000002")
+    a.sale(10_000, beijing(9))
+    b.wallet_sale(2_500, beijing(10))
+    a.visa_sale(7_000, beijing(11))
+    a.sale(4_200, beijing(12), cleared=False)
+    sale = b.sale(3_000, beijing(13))
+    b.void(sale, beijing(13, 1), cleared=False)
+    events = a.events + b.events
+    return reconcile(a.records() + b.records(), [read_statement(statement(events), MID)], DAY, DAY, TERMS)
+
+
+def test_reconciliation(snap_compare, tmp_path: Path) -> None:
+    from pos.tui.screens.reconcile import ReconcileScreen
+
+    report = _reconciliation(tmp_path / "tills")
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await signed_on(pilot)
+        await show(pilot, ReconcileScreen(report))
+
+    assert snap_compare(new_app(tmp_path), terminal_size=SIZE, run_before=run_before)
+
+
+def test_reconciliation_chinese(snap_compare, tmp_path: Path) -> None:
+    from pos.tui.screens.reconcile import ReconcileScreen
+
+    report = _reconciliation(tmp_path / "tills")
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await signed_on(pilot)
+        await pilot.press("f9")
+        await show(pilot, ReconcileScreen(report))
+
+    assert snap_compare(new_app(tmp_path), terminal_size=SIZE, run_before=run_before)
