@@ -106,3 +106,27 @@ def test_in_list_passive_target_reports_the_card_in_the_field(sim, port):
     os.write(port, host_frame("42E080"))              # RATS, FSDI 8
     answer = read_for(port, 0.2)
     assert answer[6 + 5:-2] == bytes.fromhex("D54300") + card.ats
+
+
+def test_half_an_ack_in_front_of_a_command_does_not_swallow_the_command(port):
+    # a host that closes the port right after its ACK (nfcpy does, to change the baud rate)
+    # may have the tail of that ACK flushed; the chip resynchronises on the next start code
+    for cut in range(1, 6):
+        os.write(port, ACK[:cut] + bytes.fromhex("0000FF02FED4022A00"))
+        assert read_for(port, 0.2) == ACK + bytes.fromhex("0000FF06FAD50332010607E800"), cut
+
+
+def test_a_zero_length_frame_is_not_a_command(port):
+    os.write(port, bytes.fromhex("0000FF0000") + bytes.fromhex("0000FF02FED4022A00"))
+    assert read_for(port, 0.2) == ACK + bytes.fromhex("0000FF06FAD50332010607E800")
+
+
+def test_the_hosts_ack_cancels_a_running_command_and_nothing_late_follows(port):
+    os.write(port, host_frame("32020B0A0E"))          # RF timeout index 0E: 819.2 ms
+    assert read_for(port, 0.2) == ACK + bytes.fromhex("0000FF02FED533F800")
+    os.write(port, host_frame("42E080"))              # RATS into an empty field: the chip waits
+    assert read_for(port, 0.05) == ACK
+    os.write(port, ACK)                               # the host gives up and cancels
+    os.write(port, bytes.fromhex("0000FF02FED4022A00"))
+    # the next answer on the line is the next command's, not the cancelled one's
+    assert read_for(port, 1.0) == ACK + bytes.fromhex("0000FF06FAD50332010607E800")
