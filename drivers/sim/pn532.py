@@ -24,6 +24,7 @@ departed cards look to the host exactly as they do on hardware.
 """
 from __future__ import annotations
 
+import errno
 import os
 import select
 import threading
@@ -164,12 +165,19 @@ class SimulatedPN532:
         return self
 
     def close(self) -> None:
+        """Stop the chip; its thread closes the pty and the stop pipe on its way out.
+
+        The thread owns its file descriptors: closing them here while it might
+        still be inside a command would hand their numbers to whatever the
+        process opens next -- another simulated chip's pty, a reader's port --
+        and the old thread would then read that device's bytes or write its
+        late answers into it. So `close` waits for the thread (every wait in
+        it also watches the stop pipe) and never closes a descriptor it uses.
+        """
         if self._thread is None:
             return
         os.write(self._stop_w, b"x")
-        self._thread.join(timeout=2)
-        for fd in (self._master, self._slave, self._stop_r, self._stop_w):
-            os.close(fd)
+        self._thread.join()
         self._thread = None
 
     def __enter__(self) -> Self:
@@ -180,20 +188,26 @@ class SimulatedPN532:
 
     # --- the UART --------------------------------------------------------------
     def _run(self) -> None:
-        while True:
-            ready, _, _ = select.select([self._master, self._stop_r], [], [])
-            if self._stop_r in ready:
-                return
-            self._receive()
-            while self._pending:
-                self._on_frame(self._pending.pop(0))
+        try:
+            while True:
+                ready, _, _ = select.select([self._master, self._stop_r], [], [])
+                if self._stop_r in ready:
+                    return
+                self._receive()
+                while self._pending:
+                    self._on_frame(self._pending.pop(0))
+        finally:
+            for fd in (self._master, self._slave, self._stop_r, self._stop_w):
+                os.close(fd)
 
     def _receive(self) -> None:
         """Read what the host wrote and queue its complete frames."""
         try:
             chunk = os.read(self._master, 4096)
-        except OSError:  # EIO while no slave is open: wait for the next opener
-            time.sleep(0.01)
+        except OSError as error:
+            if error.errno != errno.EIO:
+                raise
+            time.sleep(0.01)   # EIO while no slave is open: wait for the next opener
             return
         self._buffer += chunk
         self._pending += split_frames(self._buffer)
