@@ -3,9 +3,11 @@
 Progress (engine events) goes to stderr, the outcome to stdout -- as Rich
 text, or as JSON with `--json` for scripts. Exit status: 0 approved (or the
 command did what it says), 1 declined, 2 refused before anything was sent
-(bad amount, unknown card, no such original, a tap that gave no card data), 3 no answer (reversed,
-reversal still due, or outcome unknown), 4 the terminal cannot work (host
-unreachable, sign-on refused, a reversal still unacknowledged, bad config).
+(bad amount, a PIN that is not 4 to 12 digits, unknown card, no such
+original, a tap that gave no card data), 3 no answer (reversed, reversal
+still due, or outcome unknown), 4 the terminal cannot work (host unreachable,
+sign-on refused, a reversal still unacknowledged, bad config, a state
+directory that cannot be created or written).
 """
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ from rich.table import Table
 
 from acquirer.config import ConfigError as AcquirerConfigError
 from acquirer.config import resolve_config_dir
+from acquirer.protocol.pinblock import PinBlockError, check_pin
 from drivers.nfc import ReaderError
 from drivers.sim.contactless import FAULTS, CardFileError
 from pos import events as ev
@@ -57,7 +60,7 @@ from pos.sim_cli import sim
 from pos.printing import receipt_name
 from pos.qr.errors import QrPayloadError
 from pos.receipt import ReceiptNotFound, find_receipt
-from pos.terminal import TerminalBusy, open_receipts, open_terminal
+from pos.terminal import StateDirUnusable, TerminalBusy, open_receipts, open_terminal
 from pos.virtual_card import UnknownCard
 from receipts import render_text
 
@@ -136,7 +139,7 @@ def _failures() -> Iterator[None]:
     except (AmountError, ManualEntryError, UnknownCard, OriginalNotFound, CardMismatch, PinRequired,
             ReceiptNotFound) as e:
         raise Refused(str(e)) from None
-    except (HostUnavailable, SignOnFailed, ReversalOutstanding, TerminalBusy, SettlementFailed,
+    except (HostUnavailable, SignOnFailed, ReversalOutstanding, TerminalBusy, StateDirUnusable, SettlementFailed,
             ConfigError, AcquirerConfigError, ReaderError, EmvConfigError, CardFileError) as e:
         raise TerminalFailure(str(e)) from None
     except EngineError as e:
@@ -253,7 +256,17 @@ card_option = click.option("--card", "cards", metavar="NAME", multiple=True,
 fault_option = click.option("--card-fault", type=click.Choice(list(FAULTS)),
                             help="The tapped test card misbehaves this way (simulated reader).")
 manual_option = click.option("--manual", is_flag=True, help="Key in card number and expiry (entry mode 012).")
-pin_option = click.option("--pin", metavar="PIN", help="Online PIN (sent encrypted in field 52).")
+def _pin(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Refuse a PIN format 0 cannot carry before a card is read (exit 2, nothing sent)."""
+    try:
+        if value is not None:
+            check_pin(value)
+    except PinBlockError as error:
+        raise click.BadParameter(str(error)) from None
+    return value
+
+
+pin_option = click.option("--pin", metavar="PIN", callback=_pin, help="Online PIN, 4 to 12 digits (sent encrypted in field 52).")
 json_option = click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
 #: let "-5" reach the amount parser (and its "negative" message) instead of failing as an unknown option
 AMOUNT_COMMAND = {"ignore_unknown_options": True}

@@ -36,6 +36,10 @@ class TerminalBusy(RuntimeError):
     """Another pos process is using this state directory."""
 
 
+class StateDirUnusable(RuntimeError):
+    """The state directory cannot be created or written (journal, counters, lock live there)."""
+
+
 class TerminalLock:
     """An exclusive flock on `<state dir>/pos.lock`, waited for up to `wait_s`."""
 
@@ -45,8 +49,13 @@ class TerminalLock:
         self._fd: int | None = None
 
     async def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as error:
+            raise StateDirUnusable(
+                f"state directory {self.path.parent} is not usable ({error.strerror}): "
+                "give a writable directory with --state-dir or [state] dir in pos.toml") from None
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.wait_s
         while True:

@@ -42,3 +42,23 @@ def test_an_unreachable_host_exits_4_and_sends_nothing(tmp_path):
     config = make_config(tmp_path, pos={"timeout_s": 0.3, "connect_timeout_s": 0.1, "backoff_initial_s": 0.05})
     done = invoke_pos(config, tmp_path / "state", "sale", "1", host="127.0.0.1:9")
     assert done.returncode == 4 and "cannot connect to the host at 127.0.0.1:9" in done.stderr
+
+
+def test_bad_input_gets_a_message_and_its_exit_status_never_a_traceback(tmp_path):
+    from tests.pos.support import run_pos
+
+    config = make_config(tmp_path)
+    state = tmp_path / "state"
+    huge = run_pos(config, state, "sale", "9" * 5000)
+    assert huge.returncode == 2 and "over this terminal's maximum of ¥50,000.00" in huge.stderr
+    pin = run_pos(config, state, "sale", "1.00", "--pin", "abc")
+    assert pin.returncode == 2 and "PIN must be 4 to 12 digits" in pin.stderr
+    not_a_directory = tmp_path / "a-file"
+    not_a_directory.write_text("")
+    unusable = run_pos(config, not_a_directory / "state", "sale", "1.00")
+    assert unusable.returncode == 4
+    assert f"state directory {not_a_directory / 'state'} is not usable (Not a directory)" in unusable.stderr
+    for done in (huge, pin, unusable):
+        assert "Traceback" not in done.stderr
+    assert not state.exists() or "journal.db" not in {p.name for p in state.iterdir()} or json.loads(
+        run_pos(config, state, "history", "--json").stdout) == []   # nothing was recorded
