@@ -12,9 +12,9 @@ Makefile installs). Without one, `CjkFontMissing` says what to install.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Sequence
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -62,7 +62,7 @@ def _glyph(path: str, size: int, char: str, cell: int) -> tuple[Image.Image, int
     cell, as a printer's own 12-dot font has them, instead of touching their neighbours.
     """
     font = _font(path, size)
-    left, top, right, bottom = font.getbbox(char)
+    left, top, right, bottom = (int(edge) for edge in font.getbbox(char))
     mask = Image.new("L", (max(1, right - left), max(1, bottom - top)), 0)
     ImageDraw.Draw(mask).text((-left, -top), char, font=font, fill=255)
     if mask.width > cell - 1:

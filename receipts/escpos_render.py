@@ -27,8 +27,8 @@ from PIL import Image, ImageOps
 
 from receipts.cjk_image import draw_lines
 from receipts.escpos_text import CHINESE_OFF, CODE_PAGE_437, encode_line, needs_image
-from receipts.layout import Qr, TextLine, layout
-from receipts.model import Receipt, SettlementReceipt
+from receipts.layout import Document, Qr, TextLine, layout
+from receipts.model import Receipt
 from receipts.profile import PrinterProfile
 
 __all__ = ["render_copies", "render_escpos"]
@@ -99,7 +99,7 @@ def _qr(printer: Dummy, style: _Styler, payload: str, profile: PrinterProfile) -
     printer.image(code.make_image().get_image().convert("1"), impl="bitImageRaster")
 
 
-def render_escpos(document: Receipt | SettlementReceipt, profile: PrinterProfile) -> bytes:
+def render_escpos(document: Document, profile: PrinterProfile) -> bytes:
     """The whole print job for one receipt copy, ending with a cut (where the printer has a cutter)."""
     printer = Dummy(profile=profile.escpos_profile)
     printer.hw("INIT")
@@ -125,15 +125,16 @@ def render_escpos(document: Receipt | SettlementReceipt, profile: PrinterProfile
     return printer.output
 
 
-def render_copies(document: Receipt | SettlementReceipt, profile: PrinterProfile) -> bytes:
+def render_copies(document: Document, profile: PrinterProfile) -> bytes:
     """One print job with every copy a document gets, each cut off on its own.
 
     An approved slip: the merchant copy (which the cardholder signs when a
     signature is due), then the cardholder copy. A declined slip: the
     cardholder copy only; nothing happened that the merchant must keep. A
-    settlement summary: once. The `copy` the document was built with is ignored.
+    settlement summary, an X or Z report, a payment code: once. The `copy` a
+    slip was built with is ignored.
     """
-    if isinstance(document, SettlementReceipt):
+    if not isinstance(document, Receipt):
         return render_escpos(document, profile)
     merchant, cardholder = document.copies()
     copies = (merchant, cardholder) if document.outcome.approved else (cardholder,)

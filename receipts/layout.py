@@ -16,9 +16,11 @@ from zoneinfo import ZoneInfo
 from receipts import labels
 from receipts.model import Copy, Receipt, SettlementReceipt, TransactionType
 from receipts.money import format_amount
+from receipts.payment_code import PaymentCodeSlip
+from receipts.report import Count, ShiftReport, Totals
 from receipts.width import display_width, wrap
 
-__all__ = ["MIN_COLUMNS", "Block", "Labels", "Qr", "TextLine", "english_only", "layout"]
+__all__ = ["MIN_COLUMNS", "Block", "Document", "Labels", "Qr", "TextLine", "english_only", "layout"]
 
 MIN_COLUMNS = 24           # the longest label pair needs this much
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -38,6 +40,7 @@ class Qr:
 
 
 Block = TextLine | Qr
+Document = Receipt | SettlementReceipt | ShiftReport | PaymentCodeSlip
 Labels = Literal["bilingual", "english"]
 
 
@@ -103,7 +106,7 @@ def _header(page: _Page, title: tuple[str, str], reprint: bool) -> None:
         page.line(page.label(labels.REPRINT), align="center", bold=True)
 
 
-def _merchant(page: _Page, doc: Receipt | SettlementReceipt) -> None:
+def _merchant(page: _Page, doc: Receipt | SettlementReceipt | ShiftReport) -> None:
     page.line(page.label(labels.MERCHANT_NAME))
     page.line(doc.merchant.name_zh, align="right")
     page.line(doc.merchant.name_en, align="right")
@@ -190,8 +193,72 @@ def _settlement(page: _Page, s: SettlementReceipt) -> None:
     page.line(page.label(labels.BALANCED if s.balanced else labels.OUT_OF_BALANCE), align="center", bold=True)
 
 
-def layout(document: Receipt | SettlementReceipt, columns: int, labels: Labels = "bilingual") -> list[Block]:
-    """The blocks of a receipt or settlement summary for a paper `columns` wide.
+def _count(count: Count, sign: int = 1) -> str:
+    return f"{count.count} / {format_amount(sign * count.amount_fen)}"
+
+
+def _totals(page: _Page, totals: Totals, *, every_line: bool) -> None:
+    """The counted lines of one group (all of them for the batch, the non-empty ones in a group), and its net."""
+    for label, count, sign in ((labels.SALES, totals.sales, 1), (labels.COMPLETIONS, totals.completions, 1),
+                               (labels.VOIDS, totals.voids, -1), (labels.REFUNDS, totals.refunds, -1),
+                               (labels.COMPLETION_VOIDS, totals.completion_voids, -1),
+                               (labels.REVERSALS, totals.reversals, 1), (labels.NO_MONEY_MOVED, totals.other, 1)):
+        always = every_line and label in (labels.SALES, labels.VOIDS, labels.REFUNDS, labels.REVERSALS)
+        if count.count or always:
+            page.pair(page.label(label), _count(count, sign))
+    page.pair(page.label(labels.NET), format_amount(totals.net_fen), bold=True)
+
+
+def _shift_report(page: _Page, report: ShiftReport) -> None:
+    _header(page, labels.X_REPORT_TITLE if report.kind == "X" else labels.Z_REPORT_TITLE, report.reprint)
+    page.rule()
+    _merchant(page, report)
+    page.pair(page.label(labels.BATCH_NO), f"{report.batch:06d}")
+    page.pair(page.label(labels.DATE_TIME), _when(report.when))
+    page.rule()
+    page.line(page.label(labels.REPORT_TOTALS), bold=True)
+    _totals(page, report.totals, every_line=True)
+    if not report.transactions:
+        page.line(page.label(labels.NO_TRANSACTIONS), align="center")
+    sections = (
+        (labels.BY_CHANNEL, [(labels.channel(key.split(":", 1)[1], key.startswith("wallet:")), totals)
+                             for key, totals in report.by_channel().items()]),
+        (labels.BY_ENTRY_MODE, [(labels.ENTRY[mode], totals) for mode, totals in report.by_entry_mode().items()]),
+        (labels.BY_OPERATOR, [(f"{labels.OPERATOR} {name}", totals) for name, totals in report.by_operator().items()]),
+    )
+    for title, groups in sections:
+        if not groups:
+            continue
+        page.rule()
+        page.line(page.label(title), bold=True)
+        for name, totals in groups:
+            page.line(page.label(name))
+            _totals(page, totals, every_line=False)
+    page.rule()
+    if report.kind == "Z":
+        page.line(page.label(labels.BALANCED if report.balanced else labels.OUT_OF_BALANCE), align="center",
+                  bold=True)
+    page.line(page.label(labels.X_REPORT_NOTE if report.kind == "X" else labels.Z_REPORT_NOTE), align="center")
+
+
+def _payment_code(page: _Page, slip: PaymentCodeSlip) -> None:
+    _header(page, labels.PAYMENT_CODE_TITLE, False)
+    page.rule()
+    if not page.english:
+        page.line(slip.merchant.name_zh, align="center")
+    page.line(slip.merchant.name_en, align="center")
+    page.pair(page.label(labels.TERMINAL_NO), slip.terminal_id)
+    page.pair(page.label(labels.BILL_NO), slip.bill)
+    page.pair(page.label(labels.DATE_TIME), _when(slip.when))
+    page.line(page.label(labels.AMOUNT))
+    page.line(format_amount(slip.amount_fen), align="right", bold=True, double=True)
+    page.rule()
+    page.qr(slip.payload)
+    page.line(page.label(labels.SCAN_WITH), align="center")
+
+
+def layout(document: Document, columns: int, labels: Labels = "bilingual") -> list[Block]:
+    """The blocks of a slip, summary, report or payment code for a paper `columns` wide.
 
     `labels` is "bilingual" (Chinese, then English) or "english" (the English
     half of every label; the document's own Chinese content, such as the
@@ -202,6 +269,10 @@ def layout(document: Receipt | SettlementReceipt, columns: int, labels: Labels =
         _receipt(page, document)
     elif isinstance(document, SettlementReceipt):
         _settlement(page, document)
+    elif isinstance(document, ShiftReport):
+        _shift_report(page, document)
+    elif isinstance(document, PaymentCodeSlip):
+        _payment_code(page, document)
     else:
-        raise TypeError(f"cannot lay out {type(document).__name__}: expected Receipt or SettlementReceipt")
+        raise TypeError(f"cannot lay out {type(document).__name__}: expected a receipt, summary, report or code")
     return page.blocks

@@ -253,11 +253,11 @@ class Receipt:
     def needs_signature(self) -> bool:
         return self.outcome.approved and self.cvm is Cvm.SIGNATURE
 
-    def copies(self) -> tuple["Receipt", "Receipt"]:
+    def copies(self) -> tuple[Receipt, Receipt]:
         """Merchant copy then cardholder copy, in printing order."""
         return replace(self, copy=Copy.MERCHANT), replace(self, copy=Copy.CARDHOLDER)
 
-    def as_reprint(self) -> "Receipt":
+    def as_reprint(self) -> Receipt:
         return replace(self, reprint=True)
 
 
@@ -316,7 +316,7 @@ class SettlementReceipt:
                    TransactionType.COMPLETION_VOID)
         return sum(t.signed_amount_fen for t in self.totals if t.transaction in counted)
 
-    def as_reprint(self) -> "SettlementReceipt":
+    def as_reprint(self) -> SettlementReceipt:
         return replace(self, reprint=True)
 
 

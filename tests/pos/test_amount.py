@@ -1,6 +1,7 @@
 """Amount input: what a cashier may type, and the message for what is refused."""
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pos.amount import AmountError, format_amount, parse_amount
 
