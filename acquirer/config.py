@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from acquirer.protocol.errors import ErrorKind, TillkitError
 from acquirer.protocol.mac import MAC_ALGORITHMS
 from acquirer.protocol.transactions import TxnTable, TxnType
 from acquirer.protocol.wallets import WALLETS_FILE, WalletFileError, Wallets, load_wallets
@@ -52,8 +53,11 @@ SCHEMES = ("unionpay", "visa", "mastercard")
 CARD_STATUSES = {"active": None, "lost": "41", "stolen": "43"}  # status -> response code
 
 
-class ConfigError(ValueError):
+class ConfigError(TillkitError, ValueError):
     """A configuration value is missing or wrong; names the file and the key."""
+
+    kind = ErrorKind.TERMINAL
+    message_key = "config.invalid"
 
     def __init__(self, file: str, key: str, reason: str) -> None:
         self.file = file

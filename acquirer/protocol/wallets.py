@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from acquirer.protocol.errors import ErrorKind, TillkitError
 from acquirer.protocol.wallet_codes import ACCOUNT_DIGITS, SHAPES
 
 __all__ = ["PASSWORD_RULES", "WALLETS_FILE", "WalletAccount", "WalletFileError", "WalletSettings", "Wallets",
@@ -29,7 +30,10 @@ KINDS = tuple(shape.kind for shape in SHAPES)
 DEFAULT_APP_PORT = 8584
 
 
-class WalletFileError(ValueError):
+class WalletFileError(TillkitError, ValueError):
+    kind = ErrorKind.TERMINAL
+    message_key = "config.invalid"
+
     """A missing or wrong value in the wallets file: `file`, `key` (e.g. "account[2].wallet") and `reason`."""
 
     def __init__(self, file: str, key: str, reason: str) -> None:

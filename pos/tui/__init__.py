@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from pos.config import PosConfig
+from pos.core.config import PosConfig
 
 LOG_FILE = "pos-tui.log"
 

@@ -23,31 +23,23 @@ from textual.app import App
 from textual.binding import Binding
 from textual.screen import Screen
 
-from pos import events as ev
-from pos.config import ConfigError, PosConfig
-from pos.engine import Engine, ReversalOutstanding, SignOnFailed
-from pos.hostlink import HostUnavailable
-from pos.journal import Txn
-from pos.printing import ReceiptPrinter
-from pos.receipt import ReceiptNotFound
-from pos.terminal import TerminalBusy, open_terminal
-from pos.tui.i18n import translate
+from acquirer.protocol.errors import TillkitError
+from pos.core import events as ev
+from pos.core.config import PosConfig
+from pos.core.engine import Engine
+from pos.core.errors import ReversalOutstanding
+from pos.devices.kinds import ABSENT, CAMERA, FAULT, OK, PRINTER, READER, SIMULATED, NotArmed
+from pos.devices.printing import ReceiptPrinter
+from pos.devices.station import Station, open_station
+from pos.devices.terminal import open_terminal
+from pos.journal.receipts import ReceiptNotFound
+from pos.journal.store import Txn
+from pos.tui.i18n import error_text, translate
 from pos.tui.messages import DeviceProblem
-from pos.tui.settings import TuiSettings, load_tui_settings
 from pos.tui.paper import PaperTrail
+from pos.tui.pinpad import DialogPinPad
+from pos.tui.settings import TuiSettings, load_tui_settings
 from pos.tui.state import Notice, Till
-from pos.tui.station import (
-    ABSENT,
-    CAMERA,
-    FAULT,
-    OK,
-    PRINTER,
-    READER,
-    SIMULATED,
-    NotArmed,
-    Station,
-    open_station,
-)
 from pos.tui.widgets import NoticeBar, StatusBar
 
 log = logging.getLogger(__name__)
@@ -99,6 +91,10 @@ class CheckoutApp(App[None]):
     def t(self, key: str, **values: object) -> str:
         return translate(self.language, key, **values)
 
+    def error_text(self, error: TillkitError) -> str:
+        """An engine error in the cashier's language (its message key), else its English sentence."""
+        return error_text(self.language, error)
+
     # --- life cycle ---------------------------------------------------------------
 
     def on_mount(self) -> None:
@@ -116,7 +112,7 @@ class CheckoutApp(App[None]):
         try:
             with open_station(self.config, self.settings.camera) as station:
                 self._use_station(station)
-                async with open_terminal(self.config, self._observe, sign_on=False,
+                async with open_terminal(self.config, self._observe, pinpad=DialogPinPad(self), sign_on=False,
                                          lock_wait_s=LOCK_WAIT_S) as engine:
                     self.engine = engine
                     self._use_printer(engine)
@@ -124,7 +120,9 @@ class CheckoutApp(App[None]):
                     self._engine_ready.set()
                     self.refresh_bars()
                     await self._terminal_closing.wait()
-        except (TerminalBusy, ConfigError, OSError) as e:
+        except TillkitError as e:
+            self.show_notice("notice.refused", detail=self.error_text(e))
+        except OSError as e:
             self.show_notice("notice.refused", detail=str(e))
         except Exception as e:   # whatever stops the terminal from opening is shown, never a crash
             log.exception("the terminal could not open")
@@ -239,14 +237,14 @@ class CheckoutApp(App[None]):
             await engine.sign_on()
             self.till.operator = operator
             await engine.flush_reversals()
-        except (SignOnFailed, HostUnavailable) as e:
-            self.till.host = "down"
-            self.show_notice("notice.signon_failed", detail=str(e))
-            return False
         except ReversalOutstanding as e:
             self.till.host = "reversal"
-            self.show_notice("notice.reversal_outstanding", detail=str(e))
+            self.show_notice("notice.reversal_outstanding", detail=self.error_text(e))
             return True
+        except TillkitError as e:
+            self.till.host = "down"
+            self.show_notice("notice.signon_failed", detail=self.error_text(e))
+            return False
         if self.till.notice is not None and self.till.notice.key.startswith(("notice.signon", "notice.host",
                                                                               "notice.reversal")):
             self.clear_notice()

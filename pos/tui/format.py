@@ -4,8 +4,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
-from pos.amount import format_amount
-from pos.journal import Txn
+from pos.core.amount import format_amount
+from pos.journal.store import Txn
 from pos.tui.i18n import translate
 
 #: the till's wall clock: the clearing day is Asia/Shanghai (DESIGN.md, "Conventions")

@@ -8,6 +8,9 @@ languages (a decline's reason) are shown as the engine gives them.
 """
 from __future__ import annotations
 
+from acquirer.protocol.errors import TillkitError
+from pos import messages
+
 LANGUAGES = ("en", "zh")
 
 TEXTS: dict[str, tuple[str, str]] = {
@@ -72,6 +75,14 @@ TEXTS: dict[str, tuple[str, str]] = {
     "pay.done_keys": ("Enter: done   R: receipt   P: print again", "回车：完成   R：签购单   P：重打"),
     "pay.retry_keys": ("Enter: back", "回车：返回"),
     "pay.pin_title": ("The card asks for its PIN", "请输入持卡人密码"),
+    "pay.pin_for": ("Card {card}: enter the PIN, then Enter (Esc: cancel)", "卡 {card}：请输入密码后按回车（Esc：取消）"),
+    # an error's kind, as the result's headline (docs/errors.md)
+    "kind.refused": ("NOT SENT", "交易未发送"),
+    "kind.declined": ("DECLINED", "交易失败"),
+    "kind.no_answer": ("NO ANSWER", "主机无应答"),
+    "kind.terminal": ("NOT SENT", "交易未发送"),
+    "kind.busy": ("TERMINAL BUSY", "终端忙"),
+    "kind.cancelled": ("CANCELLED", "已取消"),
     "pay.balance": ("Available balance {amount}", "可用余额 {amount}"),
     "field.trace": ("Trace", "流水号"),
     "field.rrn": ("RRN", "参考号"),
@@ -244,6 +255,11 @@ CARD_PROMPTS_ZH = {
 def card_prompt(language: str, prompt: str) -> str:
     """A card outcome's message in `language` (the English message when no translation is known)."""
     return CARD_PROMPTS_ZH.get(prompt, prompt) if language == "zh" else prompt
+
+
+def error_text(language: str, error: TillkitError) -> str:
+    """An engine error in `language`, from its message key (`pos.messages`)."""
+    return messages.error_text(language, error)
 
 
 def translate(language: str, key: str, **values: object) -> str:

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 from drivers.sim.escpos_interpreter import Cut, Item, Line, QrCode, RasterImage
 from drivers.sim.printer import SimulatedPrinter
-from pos import events as ev
-from pos.journal import Txn
-from pos.printing import receipt_name
+from pos.core import events as ev
+from pos.devices.printing import receipt_name
+from pos.journal.store import Txn
 
 REPRINT_SUFFIX = ", reprint"
 

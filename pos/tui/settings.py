@@ -1,6 +1,6 @@
 """The checkout screen's own settings: `[tui]` of `pos.toml`, validated.
 
-Kept apart from `pos.config` because only this face reads them: the engine
+Kept apart from `pos.core.config` because only this face reads them: the engine
 has no use for a supervisor PIN or a display language. Errors name the file
 and the key, as every configuration error in the kit does.
 
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pos.config import POS_FILE, ConfigError
+from pos.core.config import POS_FILE, ConfigError
 from pos.tui.i18n import LANGUAGES
 
 

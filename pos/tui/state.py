@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pos.journal import Txn
+from pos.journal.store import Txn
 from pos.tui.i18n import translate
 
 _LEVEL_STYLE = {"error": "bold white on dark_red", "warning": "bold black on yellow",

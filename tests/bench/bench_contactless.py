@@ -6,7 +6,7 @@ radio's own air time (a few ms at 106 kbps on a real reader) is not in it.
 Measured per scheme flow (qPBOC, qVSDC, M/Chip) and in-process (the kernel
 on the virtual card's application, no radio) to show what the link costs.
 The approval row runs whole sales through the terminal engine (the reader
-source of `pos.contactless`, journal, MAC) against a real `acquirer serve`
+source of `pos.sources.contactless`, journal, MAC) against a real `acquirer serve`
 on loopback, timed from the moment the reader activated the card to the
 engine's `Approved` event (the approval journalled and shown; the receipt
 prints after it). A contactless card may stay in the field only ~500 ms;
@@ -24,13 +24,13 @@ from pathlib import Path
 from drivers.nfc import IsoDepCard, NfcReader, open_reader
 from drivers.sim.contactless import virtual_application, virtual_card
 from drivers.sim.pn532 import SimulatedPN532
-from pos import events as ev
-from pos.config import load_config
-from pos.contactless import ContactlessReader
-from pos.emv import ContactlessKernel, OutcomeKind, load_terminal_emv
-from pos.payment import PaymentRequest
-from pos.terminal import open_terminal
-from pos.virtual_card import ATC_DIR, VirtualCards
+from pos.core import events as ev
+from pos.core.config import load_config
+from pos.core.payment import PaymentRequest
+from pos.devices.terminal import open_terminal
+from pos.simulated.virtual_card import ATC_DIR, VirtualCards
+from pos.sources.contactless import ContactlessReader
+from pos.sources.emv import ContactlessKernel, OutcomeKind, load_terminal_emv
 from tests.bench import Row
 from tests.pos.support import AcquirerServer, make_config
 

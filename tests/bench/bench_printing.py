@@ -22,9 +22,9 @@ from pathlib import Path
 
 from drivers.printer import NetworkConfig, PrinterConnection, PrintJob, PrintQueue
 from drivers.sim.printer import SimulatedPrinter
-from pos.config import load_config
-from pos.contactless import open_contactless
-from pos.terminal import open_terminal
+from pos.core.config import load_config
+from pos.devices.contactless import open_contactless
+from pos.devices.terminal import open_terminal
 from receipts import load_profiles, render_copies, render_escpos
 from tests.bench import Row
 from tests.pos.printing_support import use_printer

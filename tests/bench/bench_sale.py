@@ -15,9 +15,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from pos.config import PosConfig, load_config
-from pos.contactless import open_contactless
-from pos.terminal import open_terminal
+from pos.core.config import PosConfig, load_config
+from pos.devices.contactless import open_contactless
+from pos.devices.terminal import open_terminal
 from tests.bench import Row
 from tests.pos.support import AcquirerServer, make_config
 

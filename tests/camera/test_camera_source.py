@@ -9,9 +9,9 @@ import pytest
 from acquirer.protocol.mpm import build_dynamic_mpm
 from drivers.camera import CameraNotFound, ScanTimeout, SourceEnded
 from drivers.sim.wallet import code_image
-from pos.payment import CardData, PaymentRequest, WalletCode
-from pos.qr import MerchantCodeScanned, QrPayloadError, UnknownPayload
-from pos.qr.source import CameraSource
+from pos.core.payment import CardData, PaymentRequest, WalletCode
+from pos.sources.qr import MerchantCodeScanned, QrPayloadError, UnknownPayload
+from pos.sources.qr.source import CameraSource
 from tests.camera.conftest import Media
 
 REQUEST = PaymentRequest("sale", 1234)

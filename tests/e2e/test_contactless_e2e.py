@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from drivers.sim.contactless.atc import AtcStore
-from pos.virtual_card import ATC_DIR
+from pos.simulated.virtual_card import ATC_DIR
 from tests.pos.support import AcquirerServer, HostLedger, disagreements, invoke_pos, make_config, test_cards
 
 CARDS = test_cards()

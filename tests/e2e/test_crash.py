@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from pos import journal as j
+from pos.journal import store as j
 from tests.pos.support import (
     BIN,
     AcquirerServer,

@@ -14,12 +14,12 @@ from dataclasses import asdict
 
 import pytest
 
-from pos import journal as j
-from pos.config import load_config
-from pos.contactless import open_contactless
-from pos.engine import EngineError
-from pos.hostlink import HostUnavailable
-from pos.terminal import open_terminal
+from acquirer.protocol.errors import TillkitError
+from pos.core.config import load_config
+from pos.devices.contactless import open_contactless
+from pos.devices.terminal import open_terminal
+from pos.hostlink.link import HostUnavailable
+from pos.journal import store as j
 from tests.e2e.proxy import Fault, FaultProxy, RandomFaults
 from tests.pos.support import AcquirerServer, HostLedger, disagreements, make_config, test_cards
 
@@ -50,7 +50,7 @@ def test_a_faulty_line_never_takes_money_without_an_approval(tmp_path):
                             card = contactless.cards.card(pick.choice(CARDS))
                             try:
                                 await engine.sale(pick.randint(1, 5000), [card])
-                            except (EngineError, HostUnavailable):
+                            except (TillkitError, HostUnavailable):
                                 pass   # e.g. a reversal still due, or the sign-on lost: the next sale retries
                         faults.enabled = False
                         await engine.flush_reversals()

@@ -7,8 +7,8 @@ import pytest
 
 from acquirer.protocol import tlv
 from acquirer.protocol.cryptogram import cryptogram_for
-from pos.emv import ContactlessKernel, load_terminal_emv
-from pos.payment import CardData
+from pos.core.payment import CardData
+from pos.sources.emv import ContactlessKernel, load_terminal_emv
 from tests.nfc.conftest import CARDS_FILE, REPO, reader, sim, state_dir  # noqa: F401 - fixtures
 
 EMV_CONFIG = REPO / "config" / "terminal-emv.toml"

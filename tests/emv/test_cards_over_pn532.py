@@ -8,8 +8,8 @@ import pytest
 from drivers.nfc import CardError
 from drivers.sim.contactless import FAULTS, load_profiles, virtual_card
 from drivers.sim.iso14443 import TypeACard
-from pos.emv import OutcomeKind, outcome_for_card_error
-from pos.payment import PaymentRequest
+from pos.core.payment import PaymentRequest
+from pos.sources.emv import OutcomeKind, outcome_for_card_error
 from tests.emv.conftest import field55, issuer_card, issuer_verifies
 from tests.nfc.conftest import CARDS_FILE
 from tests.nfc.echo import EchoApplication

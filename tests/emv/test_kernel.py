@@ -9,9 +9,9 @@ import pytest
 from acquirer.protocol import tlv
 from drivers.sim.contactless import AtcStore, CoBadgedCard, Misbehaviour, PaymentApplication, load_profile
 from drivers.sim.contactless.application import SW_CONDITIONS_NOT_SATISFIED
-from pos.emv import ContactlessKernel, OutcomeKind, TerminalEmvConfig
-from pos.emv.dol import build_dol_data, parse_dol
-from pos.payment import PaymentRequest
+from pos.core.payment import PaymentRequest
+from pos.sources.emv import ContactlessKernel, OutcomeKind, TerminalEmvConfig
+from pos.sources.emv.dol import build_dol_data, parse_dol
 from tests.emv.conftest import field55, issuer_verifies
 from tests.nfc.conftest import CARDS_FILE
 

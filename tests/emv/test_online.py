@@ -8,8 +8,8 @@ import pytest
 from acquirer.protocol import tlv
 from acquirer.protocol.cryptogram import cryptogram_for
 from drivers.sim.contactless import virtual_application
-from pos.emv import OutcomeKind, complete_online
-from pos.payment import PaymentRequest
+from pos.core.payment import PaymentRequest
+from pos.sources.emv import OutcomeKind, complete_online
 from tests.emv.conftest import field55, issuer_card
 from tests.nfc.conftest import CARDS_FILE
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from pos.emv import EmvConfigError, load_terminal_emv
+from pos.sources.emv import EmvConfigError, load_terminal_emv
 from tests.emv.conftest import EMV_CONFIG
 
 

@@ -14,7 +14,7 @@ from drivers.sim.contactless import (
     virtual_application,
     virtual_card,
 )
-from pos.emv.apdu import get_processing_options, read_record, select
+from pos.sources.emv.apdu import get_processing_options, read_record, select
 from tests.nfc.conftest import CARDS_FILE
 
 

@@ -150,7 +150,7 @@ def invoke_pos(config_dir: Path, state_dir: Path, *args: str, host: str | None =
     """The `pos` command line run in this process (click's runner): same code, no start-up cost."""
     from click.testing import CliRunner
 
-    from pos.cli import main
+    from pos.cli.main import main
 
     command = ["--config", str(config_dir), "--state-dir", str(state_dir)]
     if host:

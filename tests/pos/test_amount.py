@@ -3,7 +3,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pos.amount import AmountError, format_amount, parse_amount
+from pos.core.amount import AmountError, format_amount, parse_amount
 
 MAX = 5_000_000
 

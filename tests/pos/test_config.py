@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from pos.config import ConfigError, load_config
+from pos.core.config import ConfigError, load_config
 
 CONFIG = Path(__file__).resolve().parents[2] / "config"
 

@@ -12,14 +12,16 @@ from acquirer.host import Host
 from acquirer.protocol import codec
 from acquirer.protocol.messages import SignOff
 from acquirer.storage import open_database
-from pos import events as ev
-from pos import journal as j
-from pos.config import load_config
-from pos.contactless import open_contactless
-from pos.engine import CardMismatch, Engine, OriginalNotFound, PinRequired, ReversalOutstanding
-from pos.hostlink import EmbeddedLink
-from pos.journal import Journal
-from pos.terminal import open_terminal
+from pos.core import events as ev
+from pos.core.config import load_config
+from pos.core.engine import Engine
+from pos.core.errors import CardMismatch, OriginalNotFound, PinNotEntered, ReversalOutstanding
+from pos.core.pinpad import FixedPin
+from pos.devices.contactless import open_contactless
+from pos.devices.terminal import open_terminal
+from pos.hostlink.link import EmbeddedLink
+from pos.journal import store as j
+from pos.journal.store import Journal
 from tests.pos.support import HostLedger, disagreements, make_config, test_cards
 
 CARDS = test_cards()
@@ -250,8 +252,8 @@ def test_host_asking_for_sign_on_gets_it_before_the_next_transaction(setup):
 
     async def work(engine):
         stan = engine.journal.next_stan()
-        sign_off = SignOff(engine.terminal, stan, engine.journal.batch).to_message()
-        await engine._exchange(codec.encode(sign_off), ("0830", stan))   # the host forgets the session
+        sign_off = SignOff(engine.session.terminal, stan, engine.journal.batch).to_message()
+        await engine.session.exchange(codec.encode(sign_off), ("0830", stan))   # the host forgets the session
         refused = await engine.sale(100, [cards.card("visa")])
         again = await engine.sale(100, [cards.card("visa")])
         return refused, again
@@ -305,21 +307,41 @@ def test_stans_wrap_from_999999_to_000001_on_the_wire(setup):
 
 
 def test_online_pin_is_verified_by_the_issuer(setup):
-    config, cards = setup
-    pin = CARDS["unionpay-debit"]["pin"]
+    config, cards = setup   # ¥2,000 is above the ¥1,000 CVM limit: the card asks for online PIN
+    pin = CARDS["visa"]["pin"]
 
     async def work(engine):
-        return (await engine.sale(100, [cards.card("unionpay-debit")], pin=pin),
-                await engine.sale(100, [cards.card("unionpay-debit")], pin="000000"))
+        engine.pinpad = FixedPin(pin)
+        right = await engine.sale(200000, [cards.card("visa")])
+        engine.pinpad = FixedPin("000000")
+        return right, await engine.sale(200000, [cards.card("visa")])
 
     right, wrong = run(config, work)
     assert right.approved and right.txn.entry_mode == "071"
     assert wrong.txn.response_code == "55"
 
 
+def test_below_the_cvm_limit_the_pin_pad_is_not_asked(setup):
+    config, cards = setup
+    asked: list[object] = []
+
+    class Pad:
+        async def request_pin(self, request):
+            asked.append(request)
+            return "123456"
+
+    async def work(engine):
+        engine.pinpad = Pad()
+        return await engine.sale(100, [cards.card("visa")])
+
+    outcome = run(config, work)
+    assert outcome.approved and outcome.txn.entry_mode == "072" and asked == []
+
+
 def test_a_card_asking_for_pin_without_one_sends_nothing(setup):
     config, cards = setup   # ¥2,000 is above the ¥1,000 CVM limit: the card asks for online PIN
-    with pytest.raises(PinRequired, match=r"the card 476173\*+0011 asks for its online PIN"):
+    with pytest.raises(PinNotEntered, match=r"the card 476173\*+0011 asks for its online PIN") as caught:
         run(config, lambda e: e.sale(200000, [cards.card("visa")]))
+    assert caught.value.kind == "refused" and caught.value.data == {"card": "476173******0011"}
     assert journal_rows(config) == []
     assert ledger(config).transactions() == {}

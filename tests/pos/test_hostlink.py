@@ -5,11 +5,11 @@ import time
 
 import pytest
 
-from pos import events as ev
-from pos.config import load_config
-from pos.hostlink import HostUnavailable, TcpLink
-from pos.contactless import open_contactless
-from pos.terminal import open_terminal
+from pos.core import events as ev
+from pos.core.config import load_config
+from pos.devices.contactless import open_contactless
+from pos.devices.terminal import open_terminal
+from pos.hostlink.link import HostUnavailable, TcpLink
 from tests.pos.support import AcquirerServer, make_config
 
 

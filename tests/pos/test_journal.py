@@ -3,9 +3,9 @@ import sqlite3
 
 import pytest
 
-from pos import journal as j
-from pos.journal import Journal, JournalError
-from pos.tokens import pan_token
+from pos.core.tokens import pan_token
+from pos.journal import store as j
+from pos.journal.store import Journal, JournalError
 
 KEY = bytes.fromhex("5C1E0A7F3B92D64E8A17C0F5B3D9264E")
 PAN = "6214830000000000015"

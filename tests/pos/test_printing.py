@@ -14,11 +14,11 @@ import sqlite3
 import pytest
 
 from drivers.sim.printer import SimulatedPrinter
-from pos import events as ev
-from pos.config import load_config
-from pos.contactless import open_contactless
-from pos.payment import mask_pan
-from pos.terminal import open_receipts, open_terminal
+from pos.core import events as ev
+from pos.core.config import load_config
+from pos.core.payment import mask_pan
+from pos.devices.contactless import open_contactless
+from pos.devices.terminal import open_receipts, open_terminal
 from receipts import from_json
 from tests.pos.printing_support import E_RECEIPT, card_numbers, slips, use_printer
 from tests.pos.support import make_config, test_cards

@@ -7,11 +7,11 @@ from acquirer.protocol import tlv
 from acquirer.protocol.cryptogram import cryptogram_for
 from drivers.sim.contactless import UnknownFault
 from drivers.sim.contactless.atc import AtcStore
-from pos.config import load_config
-from pos.contactless import open_contactless
-from pos.payment import PaymentRequest, ReadFailed
-from pos.tokens import pan_token
-from pos.virtual_card import ATC_DIR, UnknownCard
+from pos.core.config import load_config
+from pos.core.payment import PaymentRequest, ReadFailed
+from pos.core.tokens import pan_token
+from pos.devices.contactless import open_contactless
+from pos.simulated.virtual_card import ATC_DIR, UnknownCard
 from tests.pos.support import make_config, test_cards
 
 KEY = bytes(16)

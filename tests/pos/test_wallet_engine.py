@@ -28,16 +28,16 @@ from acquirer.wallet_apps import WalletAppServer
 from drivers.camera import ScanTimeout, SourceEnded
 from drivers.sim.video import code_video_frames, write_video
 from drivers.sim.wallet import VirtualWallet, code_image
-from pos import events as ev
-from pos import journal as j
-from pos.config import load_config
-from pos.contactless import open_contactless
-from pos.engine import Engine
-from pos.hostlink import EmbeddedLink
-from pos.journal import Journal
-from pos.payment import PaymentRequest
-from pos.qr.errors import QrPayloadError
-from pos.qr.source import CameraSource
+from pos.core import events as ev
+from pos.core.config import load_config
+from pos.core.engine import Engine
+from pos.core.payment import PaymentRequest
+from pos.devices.contactless import open_contactless
+from pos.hostlink.link import EmbeddedLink
+from pos.journal import store as j
+from pos.journal.store import Journal
+from pos.sources.qr.errors import QrPayloadError
+from pos.sources.qr.source import CameraSource
 from tests.pos.support import HostLedger, disagreements, make_config, test_cards
 
 SHANGHAI = timezone(timedelta(hours=8))

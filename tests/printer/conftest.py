@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from drivers.printer import NetworkConfig, PrintJob, PrinterConnection, PrintQueue, SerialConfig
+from drivers.printer import NetworkConfig, PrinterConnection, PrintJob, PrintQueue, SerialConfig
 from drivers.sim.printer import SimulatedPrinter
 from receipts import Receipt, SettlementReceipt, render_copies
 from tests.receipts.conftest import profiles  # noqa: F401  (the shipped printer profiles, as a fixture)

@@ -8,7 +8,7 @@ import pytest
 from acquirer.protocol.cryptogram import cryptogram_for
 from acquirer.protocol.tlv import as_dict, build, parse
 from drivers.sim.wallet import VirtualWallet
-from pos.qr import MalformedCpm, UnsupportedApplication, classify_payload, parse_cpm
+from pos.sources.qr import MalformedCpm, UnsupportedApplication, classify_payload, parse_cpm
 
 CARDS_FILE = Path(__file__).parents[2] / "config" / "cards.toml"
 CARDS = {c["name"]: c for c in tomllib.loads(CARDS_FILE.read_text())["card"]}

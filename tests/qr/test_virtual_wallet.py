@@ -11,8 +11,8 @@ from drivers.camera import make_decoder
 from drivers.sim.contactless import AtcStore, CardFileError
 from drivers.sim.video import VideoError
 from drivers.sim.wallet import CODE_KINDS, CODE_TTL_S, IssuedCode, VirtualWallet, WalletError, write_wallet_code
-from pos.payment import CardData, WalletCode
-from pos.qr import classify_payload
+from pos.core.payment import CardData, WalletCode
+from pos.sources.qr import classify_payload
 
 NOW = 1_750_000_000.0
 CARDS_FILE = Path(__file__).parents[2] / "config" / "cards.toml"

@@ -1,8 +1,8 @@
 """Wallet payment codes: each wallet's digits are recognised up to the edges of their shape, nothing else is."""
 import pytest
 
-from pos.payment import WalletCode
-from pos.qr import UnknownPayload, classify_payload, classify_wallet_code
+from pos.core.payment import WalletCode
+from pos.sources.qr import UnknownPayload, classify_payload, classify_wallet_code
 
 
 def code(prefix: str, length: int) -> str:

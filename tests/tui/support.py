@@ -15,7 +15,7 @@ from typing import Any
 from textual.pilot import Pilot
 from textual.widgets import Input, OptionList
 
-from pos.config import PosConfig, load_config
+from pos.core.config import PosConfig, load_config
 from pos.tui.app import CheckoutApp, make_app
 from tests.pos.support import CONFIG
 

@@ -13,9 +13,19 @@ from pathlib import Path
 
 from textual.widgets import OptionList
 
-from pos.journal import Journal
+from pos.journal.store import Journal
 from pos.tui.app import CheckoutApp, make_app
-from tests.tui.support import charge, pilot_test, new_app, present, screen_name, screen_text, sign_on, wait_done, wait_for
+from tests.tui.support import (
+    charge,
+    new_app,
+    pilot_test,
+    present,
+    screen_name,
+    screen_text,
+    sign_on,
+    wait_done,
+    wait_for,
+)
 
 
 def journal_rows(app: CheckoutApp) -> list[dict[str, object]]:
@@ -166,17 +176,16 @@ async def test_decline_shows_the_reason_in_both_languages(tmp_path: Path) -> Non
 
 @pilot_test
 async def test_sale_over_the_cvm_limit_asks_for_the_pin(tmp_path: Path) -> None:
-    """Above the CVM limit the kernel asks for online PIN: the PIN pad, then the card again."""
+    """Above the CVM limit the kernel asks for online PIN: the engine asks the screen's PIN pad, one tap."""
     app = new_app(tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await sign_on(pilot)
         await pilot.press(*"150000", "enter")                  # ¥1,500.00 > the ¥1,000.00 CVM limit
         await present(pilot, "card:unionpay-debit")
         await wait_for(pilot, lambda: screen_name(pilot) == "CardPinScreen")
-        assert journal_rows(app) == []                          # refused before sending: no PIN yet
+        assert journal_rows(app) == []                          # nothing sent while the PIN is typed
         await pilot.press(*"123456", "enter")                  # cards.toml: the card's TEST PIN
-        await present(pilot, "card:unionpay-debit")             # "enter the PIN and present it again"
-        await wait_done(pilot)
+        await wait_done(pilot)                                  # no second tap: the card stayed read
         [row] = journal_rows(app)
         assert (row["state"], row["amount"]) == ("approved", 150000)
         assert row["entry_mode"] == "071"                       # contactless, PIN entered

@@ -109,7 +109,7 @@ async def test_language_switch(tmp_path: Path) -> None:
 
 @pilot_test
 async def test_another_pos_on_the_same_state_directory(tmp_path: Path) -> None:
-    from pos.terminal import TerminalLock
+    from pos.devices.terminal import TerminalLock
 
     app = new_app(tmp_path)
     lock = TerminalLock(app.config.state_dir, 0.0)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from pos.config import ConfigError
+from pos.core.config import ConfigError
 from pos.tui.settings import load_tui_settings
 from tests.pos.support import CONFIG, make_config
 

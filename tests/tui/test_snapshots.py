@@ -21,11 +21,12 @@ from textual.pilot import Pilot
 
 from acquirer.protocol.fields import CardTotals, SettlementTotals
 from drivers.sim.escpos_interpreter import Interpreter
-from pos import events as ev
-from pos.engine import CardNotRead, Outcome, SettlementOutcome
-from pos.journal import BatchTotals, Txn
-from pos.payment import ReadFailed
-from pos.receipt import transaction_receipt
+from pos.core import events as ev
+from pos.core.errors import CardNotRead
+from pos.core.outcome import Outcome, SettlementOutcome
+from pos.core.payment import ReadFailed
+from pos.journal.receipts import transaction_receipt
+from pos.journal.store import BatchTotals, Txn
 from pos.tui.paper import paper_lines
 from pos.tui.screens.dialogs import RefundAmountScreen, SupervisorPinScreen
 from pos.tui.screens.history import HistoryScreen

@@ -13,8 +13,8 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Static
 
-from pos.amount import format_amount
-from pos.journal import Txn
+from pos.core.amount import format_amount
+from pos.journal.store import Txn
 from pos.tui.format import txn_summary
 from pos.tui.screens.base import TillScreen
 from pos.tui.screens.payment import PaymentScreen
@@ -106,8 +106,8 @@ class AmountScreen(TillScreen):
             return
         amount = self.amount
         app.clear_notice()
-        self.app.push_screen(PaymentScreen("sale", amount, lambda engine, sources, pin:
-                                           engine.sale(amount, sources, pin=pin)), self._paid)
+        self.app.push_screen(PaymentScreen("sale", amount, lambda engine, sources: engine.sale(amount, sources)),
+                             self._paid)
 
     def _paid(self, txn: Txn | None) -> None:
         if txn is not None:       # a transaction was journaled: start the next one from zero

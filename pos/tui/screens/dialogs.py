@@ -10,8 +10,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
-from pos.amount import format_amount
-from pos.journal import Txn
+from pos.core.amount import format_amount
+from pos.journal.store import Txn
 
 if TYPE_CHECKING:
     from pos.tui.app import CheckoutApp

@@ -13,8 +13,8 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Input, Select, Static
 
-from pos.amount import format_amount
-from pos.journal import Txn
+from pos.core.amount import format_amount
+from pos.journal.store import Txn
 from pos.tui.format import kind_text, local_time, short_card, state_text
 from pos.tui.screens.base import BACK, TillScreen
 from pos.tui.screens.dialogs import RefundAmountScreen, SupervisorPinScreen
@@ -144,7 +144,7 @@ class HistoryScreen(TillScreen):
 
         def unlocked(ok: bool | None) -> None:
             if ok:
-                self.app.push_screen(PaymentScreen("void", txn.amount, lambda engine, sources, pin:
+                self.app.push_screen(PaymentScreen("void", txn.amount, lambda engine, sources:
                                                    engine.void(txn.stan, sources), original=txn))
 
         self.app.push_screen(SupervisorPinScreen(self.t("key.void"), txn.stan), unlocked)
@@ -156,7 +156,7 @@ class HistoryScreen(TillScreen):
 
         def amount_chosen(amount: int | None) -> None:
             if amount:
-                self.app.push_screen(PaymentScreen("refund", amount, lambda engine, sources, pin:
+                self.app.push_screen(PaymentScreen("refund", amount, lambda engine, sources:
                                                    engine.refund(txn.rrn or "", amount, sources), original=txn))
 
         def unlocked(ok: bool | None) -> None:

@@ -23,23 +23,15 @@ from textual.containers import Vertical
 from textual.widgets import Static
 from textual.worker import Worker
 
-from drivers.camera import CameraError
-from drivers.nfc.errors import NfcError
-from pos import events as ev
-from pos import journal as j
-from pos.amount import format_amount
-from pos.engine import (
-    CardNotRead,
-    Engine,
-    EngineError,
-    Outcome,
-    PinRequired,
-    ReversalOutstanding,
-    SignOnFailed,
-)
-from pos.hostlink import HostUnavailable
-from pos.journal import Txn
-from pos.payment import PaymentSource
+from acquirer.protocol.errors import KIND_TABLE, ErrorKind, TillkitError
+from pos.core import events as ev
+from pos.core.amount import format_amount
+from pos.core.engine import Engine, Outcome
+from pos.core.errors import CardNotRead, ReversalOutstanding
+from pos.core.payment import PaymentSource
+from pos.devices.errors import as_tillkit_error
+from pos.journal import store as j
+from pos.journal.store import Txn
 from pos.tui.format import kind_text, short_card
 from pos.tui.i18n import card_prompt, translate
 from pos.tui.screens.base import TillScreen
@@ -47,8 +39,8 @@ from pos.tui.widgets.bars import Hint
 
 log = logging.getLogger(__name__)
 
-#: what the screen runs: the engine call, given the engine, the armed sources and a PIN (or None)
-Job = Callable[[Engine, Sequence[PaymentSource], str | None], Awaitable[Outcome]]
+#: what the screen runs: the engine call, given the engine and the armed sources (a PIN comes through the PIN pad)
+Job = Callable[[Engine, Sequence[PaymentSource]], Awaitable[Outcome]]
 
 PREPARING, WAITING, CARD_READ, AUTHORIZING, DONE = "preparing", "waiting", "card_read", "authorizing", "done"
 
@@ -81,7 +73,8 @@ class PaymentScreen(TillScreen):
         self.stan = ""
         self.declined: ev.Declined | None = None
         self.outcome: Outcome | None = None
-        self.refusal = ""                    # refused before anything was sent (the engine's words)
+        self.refusal = ""                    # refused before anything was sent (the error's words)
+        self.verdict = "kind.refused"        # the headline of the error's kind
         self.not_read: CardNotRead | None = None   # the tap ended before an online request
         self._worker: Worker[None] | None = None
 
@@ -101,54 +94,52 @@ class PaymentScreen(TillScreen):
     async def run_payment(self) -> None:
         app = self.till_app
         assert self.job is not None
-        pin: str | None = None
         app.txn_listener = self
         try:
-            while True:
-                engine = app.engine
-                if engine is None:
-                    self.refuse(app.t("notice.not_signed_on"))
-                    return
-                try:
-                    outcome = await self.job(engine, app.station.sources, pin)
-                except PinRequired as e:
-                    from pos.tui.screens.dialogs import CardPinScreen
-
-                    self._set_phase(PREPARING)   # the card is read again after the PIN
-                    pin = await app.push_screen_wait(CardPinScreen(str(e)))
-                    if not pin:
-                        self.refuse(str(e))
-                        return
-                    continue
-                break
+            engine = app.engine
+            if engine is None:
+                self.refuse(app.t("notice.not_signed_on"))
+                return
+            outcome = await self.job(engine, app.station.sources)
         except asyncio.CancelledError:
             raise
-        except (HostUnavailable, SignOnFailed) as e:
-            app.till.host = "down"
-            app.show_notice("notice.host_down", detail=str(e))
-            self.refuse(str(e))
-        except ReversalOutstanding as e:
-            app.till.host = "reversal"
-            app.show_notice("notice.reversal_outstanding", detail=str(e))
-            self.refuse(str(e))
-        except NfcError as e:
-            app.show_notice("notice.reader", detail=str(e))
-            self.refuse(str(e))
-        except CameraError as e:
-            app.show_notice("notice.camera", detail=str(e))
-            self.refuse(str(e))
-        except CardNotRead as e:
-            self.card_not_read(e)
-        except EngineError as e:
-            self.refuse(str(e))
-        except Exception as e:   # anything else still ends on screen, with its words
-            log.exception("%s failed", self.kind)
-            self.refuse(f"{type(e).__name__}: {e}")
+        except Exception as e:
+            error = as_tillkit_error(e)
+            if error is None:   # a bug still ends on screen, with its words
+                log.exception("%s failed", self.kind)
+                self.refuse(f"{type(e).__name__}: {e}")
+            else:
+                self.failed(error)
         else:
             self.finish(outcome)
         finally:
             if app.txn_listener is self:
                 app.txn_listener = None
+
+    def failed(self, error: TillkitError) -> None:
+        """An error instead of an outcome: shown by its kind (docs/errors.md), worded from its message key."""
+        app = self.till_app
+        text = app.error_text(error)
+        if isinstance(error, CardNotRead):
+            self.card_not_read(error)
+            return
+        if error.kind is ErrorKind.CANCELLED:
+            app.show_notice("pay.cancelled", level="information")
+            self.dismiss(None)
+            return
+        if isinstance(error, ReversalOutstanding):
+            app.till.host = "reversal"
+            app.show_notice("notice.reversal_outstanding", detail=text)
+        elif error.message_key.startswith(("link.", "engine.sign_on")):
+            app.till.host = "down"
+            app.show_notice("notice.host_down", detail=text)
+        elif error.message_key == "device.reader":
+            app.show_notice("notice.reader", detail=text)
+        elif error.message_key == "device.camera":
+            app.show_notice("notice.camera", detail=text)
+        elif error.kind is ErrorKind.BUSY:
+            app.show_notice("notice.busy", level="warning")
+        self.refuse(text, KIND_TABLE[error.kind].notice)
 
     def follow(self, event: ev.Event) -> None:
         """The engine's events while this screen's call runs (and fixed ones in tests)."""
@@ -190,10 +181,11 @@ class PaymentScreen(TillScreen):
     def card_not_read(self, error: CardNotRead) -> None:
         """The tap ended before an online request: the card's prompt, and why."""
         self.not_read = error
-        self.refuse(error.reason)
+        self.refuse(error.reason, KIND_TABLE[error.kind].notice)
 
-    def refuse(self, text: str) -> None:
+    def refuse(self, text: str, verdict: str = "kind.refused") -> None:
         self.refusal = text
+        self.verdict = verdict
         self._set_phase(DONE)
 
     def _set_phase(self, phase: str) -> None:
@@ -261,7 +253,7 @@ class PaymentScreen(TillScreen):
             yield Static(t("pay.not_read_keys"), classes="keys")
             return
         if outcome is None:
-            yield Static(t("pay.refused"), classes="verdict")
+            yield Static(t(self.verdict), classes="verdict")
             yield Static(Text(self.refusal), classes="reason")
             yield Static(t("pay.retry_keys"), classes="keys")
             return
@@ -306,12 +298,14 @@ class PaymentScreen(TillScreen):
     # --- keys ---------------------------------------------------------------------------------
 
     def action_cancel(self) -> None:
-        """Esc while waiting for the card or code: nothing was journaled, nothing is sent."""
-        if self.phase != WAITING or self._worker is None:
+        """Esc while waiting for the card or code: the engine's abort; nothing was journaled, nothing is sent.
+
+        The engine ends the payment with `Cancelled`, and `failed` closes the screen.
+        """
+        engine = self.till_app.engine
+        if self.phase != WAITING or engine is None:
             return
-        self._worker.cancel()
-        self.till_app.show_notice("pay.cancelled", level="information")
-        self.dismiss(None)
+        engine.abort()
 
     def action_done(self) -> None:
         if self.phase == DONE:

@@ -7,12 +7,12 @@ from textual.binding import Binding
 from textual.containers import Center, VerticalScroll
 from textual.widgets import Static
 
-from pos.journal import Txn
-from pos.receipt import ReceiptNotFound, find_receipt
+from pos.journal.receipts import ReceiptNotFound, find_receipt
+from pos.journal.store import Txn
 from pos.tui.paper import PaperLine
-from receipts import render_text
 from pos.tui.screens.base import BACK, TillScreen
 from pos.tui.widgets.bars import Hint
+from receipts import render_text
 
 
 class ReceiptScreen(TillScreen):

@@ -6,7 +6,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
 from acquirer.protocol.keys import kcv
-from pos.amount import format_amount
+from pos.core.amount import format_amount
 from pos.tui.screens.base import BACK, TillScreen
 from pos.tui.widgets.bars import Hint
 

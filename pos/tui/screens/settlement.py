@@ -6,11 +6,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
-from pos.amount import format_amount
-from pos.engine import EngineError, SettlementOutcome
-from pos.hostlink import HostUnavailable
-from pos.journal import BatchTotals
-from pos import events as ev
+from acquirer.protocol.errors import TillkitError
+from pos.core import events as ev
+from pos.core.amount import format_amount
+from pos.core.outcome import SettlementOutcome
+from pos.journal.store import BatchTotals
 from pos.tui.screens.base import BACK, TillScreen
 from pos.tui.widgets.bars import Hint
 
@@ -103,9 +103,9 @@ class SettlementScreen(TillScreen):
         app.txn_listener = self
         try:
             result = await engine.settle()
-        except (EngineError, HostUnavailable) as e:
-            self.failure = str(e)
-            app.show_notice("notice.settle_failed", detail=str(e))
+        except TillkitError as e:
+            self.failure = app.error_text(e)
+            app.show_notice("notice.settle_failed", detail=self.failure)
             self._set_phase(FAILED)
         else:
             self.show_result(result)

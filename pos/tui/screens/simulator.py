@@ -10,7 +10,7 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from pos.tui.station import Simulator
+from pos.simulated.station import Simulator
 
 if TYPE_CHECKING:
     from pos.tui.app import CheckoutApp

@@ -13,7 +13,7 @@ from rich.text import Text
 from textual.events import Click
 from textual.widgets import Static
 
-from pos.tui.station import ABSENT, CAMERA, FAULT, OK, PRINTER, READER, SIMULATED
+from pos.devices.kinds import ABSENT, CAMERA, FAULT, OK, PRINTER, READER, SIMULATED
 
 if TYPE_CHECKING:
     from pos.tui.app import CheckoutApp

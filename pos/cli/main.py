@@ -1,0 +1,526 @@
+"""`pos`: the terminal's command line, a thin face over the engine.
+
+Progress (engine events) goes to stderr, the outcome to stdout -- as Rich
+text, or as JSON with `--json` for scripts. Exit status: 0 approved (or the
+command did what it says); otherwise the status of the error's kind, from the
+one table in docs/errors.md (1 declined, 2 refused before anything was sent,
+3 no trustworthy answer, 4 the terminal cannot work, 5 busy, 6 cancelled).
+A card that asks for its online PIN gets `--pin` through the engine's PIN pad.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Iterator
+
+import click
+import qrcode
+import qrcode.constants
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from acquirer.config import resolve_config_dir
+from acquirer.protocol.errors import KIND_TABLE, ErrorKind, TillkitError
+from acquirer.protocol.pinblock import PinBlockError, check_pin
+from drivers.sim.contactless import FAULTS
+from pos.cli.render import EventPrinter, outcome_lines
+from pos.cli.sim import sim
+from pos.core import events as ev
+from pos.core.amount import format_amount, parse_amount
+from pos.core.config import PosConfig, load_config
+from pos.core.engine import Engine, Outcome
+from pos.core.errors import CardNotRead
+from pos.core.payment import PaymentSource
+from pos.core.pinpad import FixedPin
+from pos.devices.contactless import open_contactless
+from pos.devices.errors import as_tillkit_error
+from pos.devices.printing import receipt_name
+from pos.devices.terminal import open_receipts, open_terminal
+from pos.journal import store as j
+from pos.journal.receipts import find_receipt
+from pos.journal.store import Journal, Txn
+from pos.sources.manual_entry import ManualEntry
+from pos.sources.qr.errors import QrPayloadError
+from receipts import render_text
+
+#: exit statuses, from the one table of kinds (docs/errors.md)
+EXIT_APPROVED = 0
+EXIT_DECLINED, EXIT_REFUSED, EXIT_NO_ANSWER, EXIT_TERMINAL = (
+    KIND_TABLE[k].exit_code for k in (ErrorKind.DECLINED, ErrorKind.REFUSED, ErrorKind.NO_ANSWER, ErrorKind.TERMINAL))
+DEFAULT_CARD = "unionpay-debit"
+TEXT_COLUMNS = 32   # `pos reprint --text` without a printer: as wide as 58 mm paper
+#: fields of `pos history --json` (and of a transaction's `--json` outcome)
+HISTORY_FIELDS = ("id", "stan", "batch", "type", "amount", "currency", "masked_pan", "wallet", "wallet_code",
+                  "scheme", "entry_mode", "aid", "app_label", "cryptogram", "arpc_check", "response_code", "rrn",
+                  "auth_code", "state", "original_rrn", "original_stan", "late_reply_code", "created_at", "updated_at")
+
+out = Console()
+err = Console(stderr=True)
+
+
+class Failure(click.ClickException):
+    """An error as the command line reports it: its English message, the exit status of its kind."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class Refused(Failure):
+    """Input refused before anything was sent."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, EXIT_REFUSED)
+
+
+class TerminalFailure(Failure):
+    """The terminal cannot work (set-up, printer, host)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, EXIT_TERMINAL)
+
+
+def failure(error: TillkitError) -> Failure:
+    """Any tillkit error as the command line's message and exit status (by its kind, docs/errors.md)."""
+    message = str(error)
+    if isinstance(error, CardNotRead):
+        message = f"{error.prompt} ({error.reason}); nothing was sent"
+    elif error.kind is ErrorKind.REFUSED and error.message_key == "device.camera":
+        message = f"{message}; nothing was sent"
+    return Failure(message, error.row.exit_code)
+
+
+@click.group(invoke_without_command=True)
+@click.option("--config", "config_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Configuration directory (default: $TILLKIT_CONFIG, else the repository's config/).")
+@click.option("--state-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Journal, counters and virtual-card state (default: [state] dir of pos.toml).")
+@click.option("--host", "host_address", metavar="ADDRESS",
+              help='"embedded" or HOST:PORT of `acquirer serve` (default: [host] address of pos.toml).')
+@click.option("-v", "--verbose", is_flag=True, help="Log the link and the engine to stderr.")
+@click.pass_context
+def main(ctx: click.Context, config_dir: Path | None, state_dir: Path | None,
+         host_address: str | None, verbose: bool) -> None:
+    """tillkit terminal: sales, voids, refunds, pre-auths, balance, history and settlement.
+
+    With no command, `pos` opens the checkout screen (the TUI).
+    """
+    logging.basicConfig(level=logging.INFO if verbose else logging.ERROR, stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s")
+    if not verbose:   # nfcpy logs a card leaving the field as an error; the outcome line says it
+        logging.getLogger("nfc").setLevel(logging.CRITICAL)
+    directory = resolve_config_dir(config_dir)
+    try:
+        ctx.obj = load_config(directory, state_dir=state_dir, host_address=host_address)
+    except TillkitError as e:
+        raise failure(e) from None
+    if ctx.invoked_subcommand is None:
+        if not (sys.stdin.isatty() and sys.stdout.isatty()):
+            raise click.UsageError("`pos` with no command opens the checkout screen, which needs a terminal; "
+                                   "`pos --help` lists the commands")
+        from pos.tui import run as run_tui  # Textual loads only for the checkout screen
+
+        with _failures():
+            run_tui(ctx.obj, verbose=verbose)
+
+
+# --- running the engine ----------------------------------------------------------
+
+@contextmanager
+def _failures() -> Iterator[None]:
+    """Map every tillkit error (and the drivers', translated) to its exit status with a readable message."""
+    try:
+        yield
+    except Exception as e:
+        error = as_tillkit_error(e)
+        if error is None:
+            raise
+        raise failure(error) from None
+
+
+def _run(config: PosConfig, work: Callable[[Engine], Awaitable[Any]],
+         observer: ev.Observer | None = None, pin: str | None = None) -> Any:
+    printer = EventPrinter(err)
+
+    def observe(event: ev.Event) -> None:
+        printer(event)
+        if observer is not None:
+            observer(event)
+
+    async def go() -> Any:
+        async with open_terminal(config, observe, pinpad=FixedPin(pin)) as engine:
+            return await work(engine)
+
+    with _failures():
+        return asyncio.run(go())
+
+
+def _pay(config: PosConfig, cards: tuple[str, ...], fault: str | None, manual: bool,
+         work: Callable[[Engine, list[PaymentSource]], Awaitable[Outcome]],
+         original: Callable[[Journal], Txn | None] | None = None,
+         camera: PaymentSource | None = None, pin: str | None = None) -> Outcome:
+    """Run a card transaction with the payment source the options choose.
+
+    `--manual` prompts for the card number and expiry. Otherwise the card is
+    tapped on the contactless reader of `[nfc] reader`: a real reader waits
+    for the cardholder; on the simulated one `--card NAME` taps that test card
+    (given twice: two cards in the field), misbehaving as `--card-fault` says,
+    and with no `--card` a void/refund/completion taps the original's card and
+    a new payment the default card. `camera` (`--camera`) is armed with the
+    reader, first to produce wins; on the simulated reader it is armed alone
+    unless `--card` puts a card in the field too.
+    """
+    if manual and (cards or fault):
+        raise click.UsageError("--manual excludes --card and --card-fault")
+    if manual:
+        pan = click.prompt("Card number", err=True)
+        expiry = click.prompt("Expiry (YYMM)", err=True)
+        with _failures():
+            entry = ManualEntry(pan, expiry)
+        return _run(config, lambda engine: work(engine, [entry]), pin=pin)
+    if (cards or fault) and not config.nfc.simulated:
+        raise click.UsageError(f"--card and --card-fault tap test cards on the simulated reader "
+                               f"([nfc] reader = \"sim\"); this terminal's reader is "
+                               f"{config.nfc.reader!r}: tap a card on it")
+    with _failures(), open_contactless(config) as contactless:
+        wallet = contactless.cards
+        scanning = [camera] if camera is not None else []
+        if wallet is None:   # a real reader: the cardholder taps
+            return _run(config, lambda engine: work(engine, [contactless.reader, *scanning]), pin=pin)
+        chosen = wallet.card(*cards, fault=fault) if cards else None   # unknown names: refused before start
+
+        def choose(engine: Engine) -> list[PaymentSource]:
+            if chosen is not None:
+                return [chosen, *scanning]
+            txn = original(engine.journal) if original is not None else None
+            if txn is None:   # a new payment; or no such original, which the engine reports
+                return scanning or [wallet.card(DEFAULT_CARD, fault=fault)]
+            name = wallet.name_for(config.terminal.token_key, txn.pan_token)
+            if name is None:
+                raise Refused("the original's card is not a test card: present it with --card NAME or --manual")
+            return [wallet.card(name, fault=fault)]
+
+        return _run(config, lambda engine: work(engine, choose(engine)), pin=pin)
+
+
+def _amount(config: PosConfig, text: str) -> int:
+    with _failures():
+        return parse_amount(text, max_fen=config.terminal.max_amount_fen)
+
+
+def _txn_json(txn: Txn) -> dict[str, Any]:
+    row = asdict(txn)
+    return {name: row[name] for name in HISTORY_FIELDS}
+
+
+def _cryptogram(txn: Txn) -> str:
+    """"ARQC, ARPC ok" and the like: the short form of the journal's cryptogram outcome."""
+    if not txn.cryptogram:
+        return ""
+    return txn.cryptogram + (f", ARPC {txn.arpc_check.split(' ')[0].rstrip(':')}" if txn.arpc_check else "")
+
+
+def _finish(outcome: Outcome, as_json: bool) -> None:
+    if as_json:
+        out.print_json(json.dumps({**_txn_json(outcome.txn), "approved": outcome.approved,
+                                   "message": outcome.message, "balance": outcome.balance},
+                                  ensure_ascii=False))
+    else:
+        for line in outcome_lines(outcome):
+            out.print(line)
+    if outcome.approved:
+        return
+    if outcome.state == j.DECLINED:
+        sys.exit(EXIT_DECLINED)
+    sys.exit(EXIT_NO_ANSWER)
+
+
+card_option = click.option("--card", "cards", metavar="NAME", multiple=True,
+                           help="Tap this test card on the simulated reader (twice: two cards at once).")
+fault_option = click.option("--card-fault", type=click.Choice(list(FAULTS)),
+                            help="The tapped test card misbehaves this way (simulated reader).")
+manual_option = click.option("--manual", is_flag=True, help="Key in card number and expiry (entry mode 012).")
+def _pin(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Refuse a PIN that format 0 cannot carry before any card is read (exit 2, nothing sent)."""
+    try:
+        if value is not None:
+            check_pin(value)
+    except PinBlockError as error:
+        raise click.BadParameter(str(error)) from None
+    return value
+
+
+pin_option = click.option("--pin", metavar="PIN", callback=_pin,
+                          help="Online PIN, 4 to 12 digits, handed to the card when it asks for one "
+                               "(sent encrypted in field 52).")
+json_option = click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
+#: let "-5" reach the amount parser (and its "negative" message) instead of failing as an unknown option
+AMOUNT_COMMAND = {"ignore_unknown_options": True}
+
+
+# --- commands ----------------------------------------------------------------------
+
+@main.command(context_settings=AMOUNT_COMMAND)
+@click.argument("amount")
+@card_option
+@fault_option
+@manual_option
+@pin_option
+@click.option("--camera", metavar="SOURCE",
+              help="Also scan this camera source for a payment code: a video file, an image file or folder, "
+                   "or a device index (0 = /dev/video0).")
+@click.option("--show-code", is_flag=True,
+              help="Show a merchant-presented QR code for the customer's wallet app to pay; wait for the payment.")
+@click.option("--code-png", type=click.Path(dir_okay=False, path_type=Path),
+              help="With --show-code: also write the code as a PNG image here.")
+@json_option
+@click.pass_obj
+def sale(config: PosConfig, amount: str, cards: tuple[str, ...], card_fault: str | None, manual: bool,
+         pin: str | None, camera: str | None, show_code: bool, code_png: Path | None, as_json: bool) -> None:
+    """Sell AMOUNT yuan (e.g. 12.34). Exits 0 only when approved."""
+    fen = _amount(config, amount)
+    if show_code:
+        if cards or card_fault or manual or pin or camera:
+            raise click.UsageError("--show-code excludes --card, --card-fault, --manual, --pin and --camera")
+        _finish(_run(config, lambda engine: engine.mpm_sale(fen), _code_display(code_png)), as_json)
+        return
+    if code_png is not None:
+        raise click.UsageError("--code-png goes with --show-code")
+    if camera is not None and manual:
+        raise click.UsageError("--manual excludes --camera")
+    _finish(_pay(config, cards, card_fault, manual, lambda engine, sources: engine.sale(fen, sources),
+                 camera=_camera(config, camera) if camera is not None else None, pin=pin), as_json)
+
+
+def _camera(config: PosConfig, source: str) -> PaymentSource:
+    """`--camera SOURCE` as a payment source; a refused code's message goes to stderr and the scan goes on."""
+    from pos.sources.qr.source import CameraSource  # OpenCV loads only for a camera sale
+
+    def refused(error: QrPayloadError) -> None:
+        err.print(f"[yellow]camera: {escape(error.message)}[/] ({escape(error.reason)})", highlight=False)
+
+    device = int(source) if source.isdigit() else source
+    return CameraSource(device, backend=config.qr.camera_backend, timeout_s=config.qr.camera_timeout_s,
+                        on_refused=refused)
+
+
+def _code_display(png: Path | None) -> ev.Observer:
+    """Draws the merchant-presented code when the engine shows it: on stderr as text, and as a PNG."""
+    def show(event: ev.Event) -> None:
+        if not isinstance(event, ev.ShowingCode):
+            return
+        code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=2)
+        code.add_data(event.payload)
+        code.print_ascii(out=sys.stderr)
+        if png is not None:   # written whole, then renamed: whoever waits for the file sees all of it
+            partial = png.with_name(png.name + ".partial")
+            code.make_image().save(partial, format="PNG")
+            partial.replace(png)
+            err.print(f"payment code written to {png}", highlight=False)
+
+    return show
+
+
+@main.command(context_settings=AMOUNT_COMMAND)
+@click.argument("amount")
+@card_option
+@fault_option
+@manual_option
+@pin_option
+@json_option
+@click.pass_obj
+def preauth(config: PosConfig, amount: str, cards: tuple[str, ...], card_fault: str | None, manual: bool,
+            pin: str | None, as_json: bool) -> None:
+    """Pre-authorize (hold) AMOUNT yuan on the card."""
+    fen = _amount(config, amount)
+    _finish(_pay(config, cards, card_fault, manual,
+                 lambda engine, sources: engine.preauth(fen, sources), pin=pin), as_json)
+
+
+@main.command(context_settings=AMOUNT_COMMAND)
+@click.argument("trace")
+@click.argument("amount")
+@card_option
+@fault_option
+@manual_option
+@json_option
+@click.pass_obj
+def complete(config: PosConfig, trace: str, amount: str, cards: tuple[str, ...], card_fault: str | None,
+             manual: bool, as_json: bool) -> None:
+    """Complete the pre-auth with trace number TRACE for AMOUNT yuan (up to the hold)."""
+    fen = _amount(config, amount)
+    _finish(_pay(config, cards, card_fault, manual, lambda engine, sources: engine.complete(trace, fen, sources),
+                 lambda journal: journal.find_preauth(trace.zfill(6))), as_json)
+
+
+@main.command()
+@click.argument("trace")
+@card_option
+@fault_option
+@manual_option
+@json_option
+@click.pass_obj
+def void(config: PosConfig, trace: str, cards: tuple[str, ...], card_fault: str | None, manual: bool,
+         as_json: bool) -> None:
+    """Void the approved transaction with trace number TRACE in the open batch."""
+    _finish(_pay(config, cards, card_fault, manual, lambda engine, sources: engine.void(trace, sources),
+                 lambda journal: journal.find_by_stan(trace.zfill(6))), as_json)
+
+
+@main.command(context_settings=AMOUNT_COMMAND)
+@click.argument("rrn")
+@click.argument("amount")
+@card_option
+@fault_option
+@manual_option
+@json_option
+@click.pass_obj
+def refund(config: PosConfig, rrn: str, amount: str, cards: tuple[str, ...], card_fault: str | None,
+           manual: bool, as_json: bool) -> None:
+    """Refund AMOUNT yuan of the sale with reference number RRN."""
+    fen = _amount(config, amount)
+    _finish(_pay(config, cards, card_fault, manual, lambda engine, sources: engine.refund(rrn, fen, sources),
+                 lambda journal: journal.find_by_rrn(rrn, ("sale", "completion"))), as_json)
+
+
+@main.command()
+@card_option
+@fault_option
+@manual_option
+@pin_option
+@json_option
+@click.pass_obj
+def balance(config: PosConfig, cards: tuple[str, ...], card_fault: str | None, manual: bool, pin: str | None,
+            as_json: bool) -> None:
+    """Ask the card's issuer for the available balance."""
+    _finish(_pay(config, cards, card_fault, manual,
+                 lambda engine, sources: engine.balance(sources), pin=pin), as_json)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@click.option("--limit", type=click.IntRange(min=1), help="Only the latest N transactions.")
+@click.pass_obj
+def history(config: PosConfig, as_json: bool, limit: int | None) -> None:
+    """The journal, newest first (masked PANs only)."""
+    if not config.journal_path.exists():
+        txns: list[Txn] = []
+    else:
+        journal = Journal(config.journal_path)
+        txns = journal.history(limit)
+        journal.close()
+    if as_json:
+        out.print_json(json.dumps([_txn_json(t) for t in txns], ensure_ascii=False))
+        return
+    table = Table(title=f"journal {config.journal_path}")
+    for column in ("trace", "batch", "type", "amount", "card", "entry", "AID", "application", "cryptogram",
+                   "code", "RRN", "auth", "state", "time (UTC)"):
+        table.add_column(column, no_wrap=True)
+    for t in txns:
+        card = t.masked_pan or " ".join(part for part in (t.wallet, t.wallet_code) if part)
+        table.add_row(t.stan, t.batch, t.type, format_amount(t.amount), card, t.entry_mode or "",
+                      t.aid or "", t.app_label or "", _cryptogram(t), t.response_code or "", t.rrn or "",
+                      t.auth_code or "", t.state, t.created_at[:19])
+    # a pipe or file gets every column whole; a terminal gets what fits its width
+    Console(width=None if out.is_terminal else 200).print(table)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_obj
+def settle(config: PosConfig, as_json: bool) -> None:
+    """Close the batch with the host (0500); upload it when the host is out of balance."""
+    result = _run(config, lambda engine: engine.settle())
+    if as_json:
+        out.print_json(json.dumps({
+            "batch": result.batch, "balanced": result.balanced, "uploaded": result.uploaded,
+            "next_batch": result.next_batch,
+            "debit_amount": result.closed_on.debit_amount, "debit_count": result.closed_on.debit_count,
+            "credit_amount": result.closed_on.credit_amount, "credit_count": result.closed_on.credit_count,
+        }))
+        return
+    state = "balanced" if result.balanced else f"out of balance: {result.uploaded} transactions uploaded"
+    out.print(f"batch {result.batch} settled ({state}); closed on debits "
+              f"{format_amount(result.closed_on.debit_amount)} ({result.closed_on.debit_count}), credits "
+              f"{format_amount(result.closed_on.credit_amount)} ({result.closed_on.credit_count}); "
+              f"next batch {result.next_batch}")
+
+
+@main.command()
+@click.pass_obj
+def signon(config: PosConfig) -> None:
+    """Sign on (fresh working keys) and send any reversal still due."""
+    async def work(engine: Engine) -> tuple[str, int]:
+        return engine.journal.batch, await engine.flush_reversals()
+
+    batch, reversed_ = _run(config, work)
+    out.print(f"signed on, batch {batch}" + (f"; {reversed_} reversal(s) acknowledged" if reversed_ else ""))
+
+
+@main.command()
+@click.argument("trace", required=False)
+@click.option("--text", "as_text", is_flag=True,
+              help="Write the receipt as plain text to stdout instead of printing it.")
+@click.pass_obj
+def reprint(config: PosConfig, trace: str | None, as_text: bool) -> None:
+    """Print the last receipt again (or trace TRACE's), marked REPRINT."""
+    if as_text:
+        _reprint_text(config, trace)
+        return
+    if config.printer is None:
+        raise TerminalFailure('no printer: pos.toml [printer] connection is "none" '
+                              '(`pos reprint --text` writes the receipt to the screen)')
+
+    async def go() -> Any:
+        async with open_receipts(config, EventPrinter(err)) as printer:
+            assert printer is not None
+            return await printer.reprint(trace)
+
+    with _failures():
+        txn, result = asyncio.run(go())
+    if not result.printed:
+        raise TerminalFailure(f"{receipt_name(txn)} not reprinted: {result.error}. It stays in the print queue "
+                              f"and prints once the printer is back (at the next transaction, `pos reprint` "
+                              f"or start)")
+    out.print(f"{receipt_name(txn)} printed", highlight=False)
+
+
+def _reprint_text(config: PosConfig, trace: str | None) -> None:
+    """The receipt as plain text, as wide as the printer's paper (reads the journal only)."""
+    if not config.journal_path.exists():
+        raise Refused("no transaction with a receipt in the journal yet")
+    journal = Journal(config.journal_path)
+    try:
+        with _failures():
+            _, receipt = find_receipt(journal, config, trace)
+    finally:
+        journal.close()
+    columns = config.printer.profile.columns if config.printer is not None else TEXT_COLUMNS
+    click.echo(render_text(receipt.as_reprint(), columns), nl=False)
+
+
+@main.command()
+@click.pass_obj
+def demo(config: PosConfig) -> None:
+    """A scripted run: sales on several test cards, a void, a refund and a settlement."""
+    from pos.cli.demo import run_demo
+
+    with _failures(), open_contactless(config) as contactless:
+        wallet = contactless.cards
+        if wallet is None:
+            raise Refused(f"pos demo taps the test cards on the simulated reader: set [nfc] reader = \"sim\" "
+                          f"(this terminal's is {config.nfc.reader!r})")
+        _run(config, lambda engine: run_demo(engine, wallet, out))
+
+
+main.add_command(sim)
+
+if __name__ == "__main__":
+    main()
