@@ -74,6 +74,6 @@ def qr_cells(payload: str, *, max_rows: int = 24, dark: bool = True) -> QrCells:
     if total % 2:
         padded.append([False] * total)   # the last cell row's lower half is quiet zone
     lines = []
-    for top, bottom in zip(padded[0::2], padded[1::2]):
-        lines.append("".join(_GLYPHS[(t == dark, b == dark)] for t, b in zip(top, bottom)))
+    for top, bottom in zip(padded[0::2], padded[1::2], strict=True):
+        lines.append("".join(_GLYPHS[(t == dark, b == dark)] for t, b in zip(top, bottom, strict=True)))
     return QrCells(tuple(lines), side, quiet)

@@ -161,7 +161,7 @@ def _open_serial(text: str, path: ReaderPath) -> NfcReader:
     return NfcReader(text, clf, lock_fd=lock_fd)
 
 
-class InOrderTTY(nfc.clf.transport.TTY):  # type: ignore[misc]
+class InOrderTTY(nfc.clf.transport.TTY):
     """nfcpy's serial transport, dropping answers to commands the host gave up on.
 
     A PN53x answers a command with an ACK frame, then a response whose code
@@ -316,6 +316,7 @@ class NfcReader:
         if getattr(chipset, "in_list_passive_target_max_target", 1) < 2:
             return 1  # this chip cannot tell: trust anticollision
         device.mute()  # field off and on: every card back to idle, as for a new poll
+        assert chipset is not None   # a PN53x device: checked just above
         try:
             answer = chipset.command(_IN_LIST_PASSIVE_TARGET, bytearray([2, 0x00]), timeout=1.0)
         except OSError as error:

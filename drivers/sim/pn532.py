@@ -151,7 +151,7 @@ class SimulatedPN532:
         }
 
     # --- lifecycle -------------------------------------------------------------
-    def start(self) -> SimulatedPN532:
+    def start(self) -> Self:
         self._master, self._slave = os.openpty()
         # raw from the start: an echoing line discipline would bounce our own
         # answers back to us before the host's serial driver sets raw mode.

@@ -31,7 +31,6 @@ from tests.pos.printing_support import use_printer
 from tests.pos.support import make_config
 from tests.receipts import samples
 
-
 BAUD = 9600
 BITS_PER_BYTE = 10   # 8N1: a start bit, eight data bits, a stop bit
 
@@ -53,7 +52,7 @@ def run(quick: bool) -> list[Row]:
     sale = samples.sale()
     for name, profile in profiles.items():
         job = render_copies(sale, profile)
-        p50, p99 = _median_ms(lambda: render_copies(sale, profile), repeat)
+        p50, p99 = _median_ms(lambda profile=profile: render_copies(sale, profile), repeat)
         qr = "native QR" if profile.native_qr else f"raster QR {profile.qr_module} dots/module"
         seconds = len(job) * BITS_PER_BYTE / BAUD
         rows.append(Row(f"printing: sale slip (2 copies) at 9600 baud, profile {name} "

@@ -23,8 +23,8 @@ import pytest
 from drivers.nfc import open_reader
 from drivers.sim.contactless import virtual_card
 from drivers.sim.pn532 import SimulatedPN532
-from pos.sources.emv import ContactlessKernel, OutcomeKind, load_terminal_emv
 from pos.core.payment import PaymentRequest
+from pos.sources.emv import ContactlessKernel, OutcomeKind, load_terminal_emv
 from tests.pos.support import BIN, make_config
 
 REPO = Path(__file__).resolve().parents[2]

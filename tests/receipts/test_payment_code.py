@@ -39,7 +39,7 @@ def test_the_sale_code_fits_80_by_24_and_scans_back_to_its_payload():
 def test_light_modules_drawn_for_a_dark_terminal_are_the_same_code():
     dark, light = qr_cells(samples.MPM_PAYLOAD), qr_cells(samples.MPM_PAYLOAD, dark=False)
     swap = str.maketrans("▀▄█ ", "▄▀ █")
-    assert all(a.translate(swap) == b for a, b in zip(dark.lines, light.lines))
+    assert all(a.translate(swap) == b for a, b in zip(dark.lines, light.lines, strict=True))
     [code] = zxingcpp.read_barcodes(as_image(light.lines, drawn_is_dark=False))
     assert code.text == samples.MPM_PAYLOAD
 
