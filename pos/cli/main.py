@@ -13,11 +13,12 @@ import asyncio
 import json
 import logging
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import click
 import qrcode
@@ -45,10 +46,11 @@ from pos.devices.printing import receipt_name
 from pos.devices.terminal import open_receipts, open_terminal
 from pos.journal import store as j
 from pos.journal.receipts import find_receipt
+from pos.journal.report import shift_report
 from pos.journal.store import Journal, Txn
 from pos.sources.manual_entry import ManualEntry
 from pos.sources.qr.errors import QrPayloadError
-from receipts import render_text
+from receipts import render_text, report_to_dict
 
 #: exit statuses, from the one table of kinds (docs/errors.md)
 EXIT_APPROVED = 0
@@ -490,6 +492,42 @@ def reprint(config: PosConfig, trace: str | None, as_text: bool) -> None:
                               f"and prints once the printer is back (at the next transaction, `pos reprint` "
                               f"or start)")
     out.print(f"{receipt_name(txn)} printed", highlight=False)
+
+
+@main.command()
+@click.argument("kind", type=click.Choice(["x", "z"], case_sensitive=False))
+@json_option
+@click.pass_obj
+def report(config: PosConfig, kind: str, as_json: bool) -> None:
+    """The X report (running totals of the open batch, nothing closed) or the Z report (settle, then the
+    totals of the batch closed): by channel, entry mode and operator. Printed when there is a printer."""
+    kind = kind.lower()
+    if kind == "z":   # settle first: the Z report is the batch the host closed
+        settled = _run(config, lambda engine: engine.settle())
+        batch, balanced = settled.batch, settled.balanced
+    else:
+        batch, balanced = "", None
+    journal = Journal(config.journal_path)
+    try:
+        batch = batch or journal.batch
+        shift = shift_report(journal, config, kind, batch, datetime.now(UTC), balanced)
+    finally:
+        journal.close()
+    if config.printer is not None:
+        async def go() -> Any:
+            async with open_receipts(config, EventPrinter(err)) as printer:
+                assert printer is not None
+                return await printer.report(shift)
+
+        with _failures():
+            printed = asyncio.run(go())
+        if not printed.printed:
+            err.print(f"{shift.kind} report not printed: {printed.error} (it stays in the print queue)",
+                      highlight=False)
+    if as_json:
+        out.print_json(json.dumps(report_to_dict(shift)))
+    else:
+        out.print(render_text(shift, TEXT_COLUMNS), end="", highlight=False, markup=False)
 
 
 def _reprint_text(config: PosConfig, trace: str | None) -> None:

@@ -87,7 +87,7 @@ def card_columns(card: CardData, pin: str | None, with_icc: bool) -> dict[str, A
     return {"app_cryptogram": cryptogram.hex().upper() if cryptogram else None, "cvm": _cvm(card, pin).value}
 
 
-def _merchant(config: PosConfig) -> Merchant:
+def merchant_of(config: PosConfig) -> Merchant:
     return Merchant(config.receipt.merchant_name_zh, config.receipt.merchant_name_en, config.terminal.mid)
 
 
@@ -128,7 +128,7 @@ def transaction_receipt(txn: Txn, config: PosConfig) -> Receipt:
         cryptogram=txn.app_cryptogram if with_cryptogram else None,
         cryptogram_kind=txn.cryptogram if with_cryptogram else None)
     return Receipt(
-        merchant=_merchant(config), terminal_id=config.terminal.tid, operator=config.terminal.operator,
+        merchant=merchant_of(config), terminal_id=config.terminal.tid, operator=config.terminal.operator,
         batch=int(txn.batch), trace=int(txn.stan), when=when, transaction=PRINTED_TYPES[txn.type],
         amount_fen=txn.amount, card=card, outcome=_outcome(txn), cvm=Cvm(txn.cvm or Cvm.SIGNATURE),
         rrn=txn.rrn, auth_code=txn.auth_code,
@@ -167,6 +167,6 @@ def settlement_receipt(batch: dict[str, Any], totals: dict[str, tuple[int, int]]
     lines = tuple(SettlementTotal(PRINTED_TYPES[kind], *totals.get(kind, (0, 0)))
                   for kind in SETTLEMENT_LINES if kind in ALWAYS_SHOWN or kind in totals)
     return SettlementReceipt(
-        merchant=_merchant(config), terminal_id=config.terminal.tid, operator=config.terminal.operator,
+        merchant=merchant_of(config), terminal_id=config.terminal.tid, operator=config.terminal.operator,
         batch=int(batch["batch"]), when=datetime.fromisoformat(batch["closed_at"]), totals=lines,
         balanced=bool(batch["balanced"]))

@@ -537,6 +537,10 @@ class Journal:
             f"batch = ? AND state = ? AND type IN ({marks})",
             [batch, APPROVED, *DEBIT_TYPES, *CREDIT_TYPES], order_by="id")]
 
+    def batch_rows(self, batch: str) -> list[Txn]:
+        """Every transaction of a batch, whatever its state, oldest first (the X and Z reports)."""
+        return [Txn.from_row(r) for r in self.db["transactions"].rows_where("batch = ?", [batch], order_by="id")]
+
     def totals(self, batch: str | None = None) -> BatchTotals:
         batch = batch or self.batch
         sums: dict[str, int] = {}

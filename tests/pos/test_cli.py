@@ -62,3 +62,31 @@ def test_bad_input_gets_a_message_and_its_exit_status_never_a_traceback(tmp_path
         assert "Traceback" not in done.stderr
     assert not state.exists() or "journal.db" not in {p.name for p in state.iterdir()} or json.loads(
         run_pos(config, state, "history", "--json").stdout) == []   # nothing was recorded
+
+
+def test_report_x_then_z_from_the_journal(tmp_path):
+    config = make_config(tmp_path)
+    state = tmp_path / "state"
+    assert invoke_pos(config, state, "sale", "12.34", "--card", "unionpay-debit").returncode == 0
+    assert invoke_pos(config, state, "sale", "20.00", "--card", "visa").returncode == 0
+    sold = json.loads(invoke_pos(config, state, "history", "--json").stdout)
+    assert invoke_pos(config, state, "void", sold[1]["stan"], "--card", "unionpay-debit").returncode == 0
+    declined = invoke_pos(config, state, "sale", "100", "--card", "unionpay-low-balance")
+    assert declined.returncode == 1                           # a decline is in no report
+
+    x = invoke_pos(config, state, "report", "x", "--json")
+    assert x.returncode == 0, x.stderr
+    running = json.loads(x.stdout)
+    assert running["kind"] == "X" and running["balanced"] is None
+    assert running["totals"]["sales"] == {"count": 2, "amount": 3234}
+    assert running["totals"]["voids"] == {"count": 1, "amount": 1234} and running["totals"]["net"] == 2000
+    assert set(running["by_channel"]) == {"card:unionpay", "card:visa"}
+    assert "X report of batch" in x.stderr and "printed" in x.stderr          # on the simulated printer
+
+    z = invoke_pos(config, state, "report", "z", "--json")
+    assert z.returncode == 0, z.stderr
+    closed = json.loads(z.stdout)
+    assert closed["kind"] == "Z" and closed["balanced"] is True and closed["batch"] == running["batch"]
+    assert closed["totals"] == running["totals"]
+    after = json.loads(invoke_pos(config, state, "report", "x", "--json").stdout)
+    assert after["batch"] != closed["batch"] and after["totals"]["sales"]["count"] == 0   # the batch was closed
