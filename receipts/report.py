@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Literal, TypeVar
 
 from receipts.model import EntryMode, Merchant, TransactionType
@@ -35,6 +36,10 @@ K = TypeVar("K")
 #: netted with a sign: what moved money in the batch
 _NET_SIGN = {TransactionType.SALE: 1, TransactionType.COMPLETION: 1, TransactionType.VOID: -1,
              TransactionType.REFUND: -1, TransactionType.COMPLETION_VOID: -1}
+
+
+_LINE = {TransactionType.SALE: "sales", TransactionType.VOID: "voids", TransactionType.REFUND: "refunds",
+         TransactionType.COMPLETION: "completions", TransactionType.COMPLETION_VOID: "completion_voids"}
 
 
 @dataclass(frozen=True)
@@ -91,19 +96,18 @@ class Totals:
 
     @staticmethod
     def of(transactions: Iterable[ReportTransaction]) -> Totals:
-        counts: dict[str, Count] = {}
+        counts: dict[str, list[int]] = {}
         net = 0
         for txn in transactions:
-            one = Count(1, txn.amount_fen)
             if txn.reversed:
                 key = "reversals"
             else:
-                key = {TransactionType.SALE: "sales", TransactionType.VOID: "voids",
-                       TransactionType.REFUND: "refunds", TransactionType.COMPLETION: "completions",
-                       TransactionType.COMPLETION_VOID: "completion_voids"}.get(txn.transaction, "other")
+                key = _LINE.get(txn.transaction, "other")
                 net += _NET_SIGN.get(txn.transaction, 0) * txn.amount_fen
-            counts[key] = counts.get(key, Count()) + one
-        return Totals(**counts, net_fen=net)
+            pair = counts.setdefault(key, [0, 0])
+            pair[0] += 1
+            pair[1] += txn.amount_fen
+        return Totals(**{key: Count(n, amount) for key, (n, amount) in counts.items()}, net_fen=net)
 
 
 @dataclass(frozen=True)
@@ -129,19 +133,32 @@ class ShiftReport:
             raise ValueError("a Z report carries the host's verdict (balanced), an X report none")
         object.__setattr__(self, "transactions", tuple(self.transactions))
 
-    @property
+    # computed once: the text, the ESC/POS and the JSON of a report all read them
+    @cached_property
     def totals(self) -> Totals:
         return Totals.of(self.transactions)
 
-    def by_channel(self) -> dict[str, Totals]:
-        """Per channel key ("card:visa", "wallet:alipay"), cards first, then wallets, each by name."""
+    @cached_property
+    def _by_channel(self) -> dict[str, Totals]:
         return self._grouped(lambda t: t.channel_key)
 
-    def by_entry_mode(self) -> dict[EntryMode, Totals]:
+    @cached_property
+    def _by_entry_mode(self) -> dict[EntryMode, Totals]:
         return self._grouped(lambda t: t.entry_mode)
 
-    def by_operator(self) -> dict[str, Totals]:
+    @cached_property
+    def _by_operator(self) -> dict[str, Totals]:
         return self._grouped(lambda t: t.operator)
+
+    def by_channel(self) -> dict[str, Totals]:
+        """Per channel key ("card:visa", "wallet:alipay"), cards first, then wallets, each by name."""
+        return dict(self._by_channel)
+
+    def by_entry_mode(self) -> dict[EntryMode, Totals]:
+        return dict(self._by_entry_mode)
+
+    def by_operator(self) -> dict[str, Totals]:
+        return dict(self._by_operator)
 
     def _grouped(self, key: Callable[[ReportTransaction], K]) -> dict[K, Totals]:
         groups: dict[K, list[ReportTransaction]] = {}

@@ -34,7 +34,7 @@ def _kind(journal_type: str) -> TransactionType | None:
     return _TYPES.get(journal_type)
 
 
-def report_transactions(rows: list[j.Txn], operator: str) -> list[ReportTransaction]:
+def report_transactions(rows: list[j.ReportRow], operator: str) -> list[ReportTransaction]:
     """The rows that count in a report, as report lines."""
     lines = []
     for row in rows:
@@ -52,6 +52,6 @@ def report_transactions(rows: list[j.Txn], operator: str) -> list[ReportTransact
 def shift_report(journal: j.Journal, config: PosConfig, kind: str, batch: str, when: datetime,
                  balanced: bool | None = None) -> ShiftReport:
     """The X report of the open batch, or (with the host's `balanced`) the Z report of a closed one."""
-    lines = report_transactions(journal.batch_rows(batch), config.terminal.operator)
+    lines = report_transactions(journal.report_rows(batch), config.terminal.operator)
     return ShiftReport("X" if kind == "x" else "Z", merchant_of(config), config.terminal.tid, int(batch), when,
                        config.terminal.operator, tuple(lines), balanced=balanced)
