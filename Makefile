@@ -29,7 +29,9 @@ $(STAMP): pyproject.toml
 demo: setup   # the checkout screen on simulated devices (`pos demo` is the scripted run)
 	$(VENV)/bin/pos
 
-test: setup
+test: setup   # lint and type-check the source first (config in pyproject.toml), then the suite
+	$(VENV)/bin/ruff check pos acquirer drivers receipts
+	$(VENV)/bin/mypy
 	$(PY) -m pytest -n 2
 
 bench: setup

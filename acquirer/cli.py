@@ -23,23 +23,34 @@ import signal
 import sys
 from contextlib import suppress
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
 from rich.table import Table
 
 from acquirer.config import AcquirerConfig, ConfigError, load_config
+from acquirer.protocol.errors import KIND_TABLE, ErrorKind
+
+if TYPE_CHECKING:   # the protocol workers load with `serve` only
+    from acquirer.protocol_workers import ProtocolWork
 
 __all__ = ["main"]
 
 log = logging.getLogger("acquirer")
 
 
+class ConfigFailure(click.ClickException):
+    """A configuration file refused: its one line, and the exit status of kind "terminal" (docs/errors.md)."""
+
+    exit_code = KIND_TABLE[ErrorKind.TERMINAL].exit_code
+
+
 def _load(config_dir: str | None) -> AcquirerConfig:
     try:
         return load_config(config_dir)
     except ConfigError as e:
-        raise click.ClickException(str(e)) from None
+        raise ConfigFailure(str(e)) from None
 
 
 config_option = click.option("--config", "config_dir", metavar="DIR", default=None,
@@ -102,7 +113,7 @@ async def _serve(config: AcquirerConfig, config_dir: str | None, address: str, p
     loop.add_signal_handler(signal.SIGINT, stop.set)
     click.echo(f"acquirer listening on {bound_address}:{bound_port}")
     apps = WalletAppServer(host) if config.wallets is not None and wallet_port is not None else None
-    if apps is not None:
+    if apps is not None and wallet_port is not None:
         apps_address, apps_port = await apps.start(address, wallet_port)
         click.echo(f"wallet apps listening on {apps_address}:{apps_port}")
     sys.stdout.flush()

@@ -18,15 +18,15 @@ channel (`acquirer.protocol.wallets` reads it: the virtual wallet app shares it)
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from acquirer.protocol.errors import ErrorKind, TillkitError
+from acquirer.protocol.settings_file import SettingsError, read_toml, validate_settings
 from acquirer.protocol.mac import MAC_ALGORITHMS
 from acquirer.protocol.transactions import TxnTable, TxnType
+from acquirer.settings_schema import AcquirerFile
 from acquirer.protocol.wallets import WALLETS_FILE, WalletFileError, Wallets, load_wallets
 
 __all__ = [
@@ -53,17 +53,8 @@ SCHEMES = ("unionpay", "visa", "mastercard")
 CARD_STATUSES = {"active": None, "lost": "41", "stolen": "43"}  # status -> response code
 
 
-class ConfigError(TillkitError, ValueError):
-    """A configuration value is missing or wrong; names the file and the key."""
-
-    kind = ErrorKind.TERMINAL
-    message_key = "config.invalid"
-
-    def __init__(self, file: str, key: str, reason: str) -> None:
-        self.file = file
-        self.key = key
-        self.reason = reason
-        super().__init__(f"{file}: {key}: {reason}")
+#: a configuration value missing or wrong (`file: key: reason`): the kit's one settings error
+ConfigError = SettingsError
 
 
 # --- the configuration as data ----------------------------------------------------
@@ -271,13 +262,8 @@ class _Section:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as f:
-            return tomllib.load(f)
-    except FileNotFoundError:
-        raise ConfigError(str(path), "(file)", "not found") from None
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(str(path), "(syntax)", str(e)) from None
+    """The file's TOML through the kit's one reader (missing, unreadable, binary and bad TOML named alike)."""
+    return read_toml(path)
 
 
 # --- loading ----------------------------------------------------------------------
@@ -295,7 +281,9 @@ def load_config(directory: str | os.PathLike[str] | None = None) -> AcquirerConf
     """Read and check both files of a configuration directory; raises `ConfigError`."""
     directory = resolve_config_dir(directory)
     acq_path, cards_path = directory / ACQUIRER_FILE, directory / CARDS_FILE
-    acq = _Section(str(acq_path), "", _read_toml(acq_path))
+    acq_raw = _read_toml(acq_path)
+    validate_settings(acq_path, acq_raw, AcquirerFile)   # unknown keys and wrong types: acquirer/settings_schema.py
+    acq = _Section(str(acq_path), "", acq_raw)
     cards_root = _Section(str(cards_path), "", _read_toml(cards_path))
 
     server_t = acq.table("server")

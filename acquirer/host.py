@@ -59,7 +59,8 @@ from acquirer.config import AcquirerConfig, Terminal
 from acquirer.decline import Decline
 from acquirer.issuer import Issuer
 from acquirer.ledger import Ledger, merchant_account
-from acquirer.processing import SHANGHAI, Outcome, Processor
+from acquirer.processing import Outcome, Processor
+from acquirer.protocol.clock import CHINA
 from acquirer.protocol import codec
 from acquirer.protocol.fields import BalanceAmount
 from acquirer.protocol.messages import (
@@ -100,7 +101,7 @@ class Host:
     """The acquirer's terminal host over one database (see the module docstring)."""
 
     def __init__(self, config: AcquirerConfig, db: sqlite_utils.Database,
-                 clock: Callable[[], datetime] = lambda: datetime.now(SHANGHAI),
+                 clock: Callable[[], datetime] = lambda: datetime.now(CHINA),
                  protocol: ProtocolWork | None = None) -> None:
         """`clock` gives the host's local time (Asia/Shanghai); tests move it to other days.
 

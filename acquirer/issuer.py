@@ -47,10 +47,10 @@ from acquirer.ledger import (
     issuer_account,
 )
 from acquirer.protocol import tlv
+from acquirer.protocol.cardholder import mask_pan, pan_token
 from acquirer.protocol.cryptogram import CryptogramError, CryptogramVersion, cryptogram_for
 from acquirer.protocol.pinblock import PinBlockError, decrypt_pin
 from acquirer.protocol_workers import ProtocolWork
-from acquirer.tokens import mask_pan, pan_token
 
 __all__ = ["CardPresented", "Cryptogram", "CryptogramCheck", "IccDataError", "IssuedCard", "Issuer"]
 

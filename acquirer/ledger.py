@@ -142,6 +142,7 @@ class Ledger:
             raise KeyError(f"posting to unknown accounts among {[a for a, _ in merged]}")
         posting_id = conn.execute("INSERT INTO postings (txn_id, kind, created_at) VALUES (?, ?, ?)",
                                   (txn_id, kind, created_at or utc_now())).lastrowid
+        assert posting_id is not None   # an INSERT always gives the row id
         conn.execute(insert_legs, [x for account, amount in merged for x in (posting_id, account, amount)])
         return posting_id
 

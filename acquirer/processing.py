@@ -56,13 +56,15 @@ Every reversal received is logged in `reversals` with its outcome.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from acquirer.commit import GroupCommit
 from acquirer.config import Terminal
 from acquirer.decline import Decline
 from acquirer.issuer import CardPresented, Cryptogram, CryptogramCheck, IccDataError, IssuedCard, Issuer
 from acquirer.ledger import InsufficientFunds, Ledger, merchant_account
+from acquirer.protocol.cardholder import mask_pan, pan_token
+from acquirer.protocol.clock import CHINA
 from acquirer.protocol.keys import WorkingKeys
 from acquirer.protocol.messages import FinancialRequest
 from acquirer.protocol.pinblock import PinBlockError, translate_pin_block
@@ -71,12 +73,10 @@ from acquirer.protocol_workers import ProtocolWork
 from acquirer.records import Records, TxnKey, TxnRow
 from acquirer.sessions import Sessions
 from acquirer.switch import LinkFault, NoRoute, Switch
-from acquirer.tokens import mask_pan, pan_token
 
-__all__ = ["SHANGHAI", "Outcome", "Processor", "ReversalOutcome"]
+__all__ = ["Outcome", "Processor", "ReversalOutcome"]
 
 #: China Standard Time: UTC+8 all year (no daylight saving since 1991)
-SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
 
 
 @dataclass(frozen=True)
@@ -180,7 +180,7 @@ class Processor:
                  card: IssuedCard | None, icc_check: CryptogramCheck | None, pan: str, key: TxnKey,
                  now: datetime) -> Outcome:
         """Checks and postings first, the record last: a duplicate key rolls it all back."""
-        local = now.astimezone(SHANGHAI)
+        local = now.astimezone(CHINA)
         r = _Request(req, terminal, keys, issuer, card, pan, key, f"{local.year % 100:02d}{local.month:02d}",
                      now.astimezone(UTC).isoformat(), self.records.new_id(), icc_check)
         original_id = balance = rrn = auth_code = None
@@ -397,5 +397,5 @@ _RESTORES_ORIGINAL = frozenset(t.value for t in (
 
 def _date(moment: datetime) -> str:
     """YYYY-MM-DD in Asia/Shanghai (an f-string: strftime costs more on the hot path)."""
-    local = moment.astimezone(SHANGHAI)
+    local = moment.astimezone(CHINA)
     return f"{local.year:04d}-{local.month:02d}-{local.day:02d}"

@@ -159,7 +159,7 @@ class ProtocolWorkers(ProtocolWork):
 
     def start(self) -> ProtocolWorkers:
         methods = multiprocessing.get_all_start_methods()
-        context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+        context: Any = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
         for _ in range(self.count):
             ours, theirs = socket.socketpair()
             # a forked worker inherits every parent-side socket made so far: it closes

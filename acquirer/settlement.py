@@ -1,13 +1,11 @@
 """Terminal settlement (0500) and batch upload (0320): closing a terminal's batch.
 
-Decisions (payments.md section 2, where it says "unverified" the kit decides):
+Decisions (docs/acquirer.md, "Settlement"):
 
 - The host's totals for a batch count the transactions of that terminal and
-  batch that stand: debits are approved sales and completions, credits are
-  approved refunds. Voided, reversed and declined transactions, voids
-  themselves, pre-auths and balance inquiries count in neither. A refunded
-  sale still counts as a debit (its refund is the credit).
-- Domestic = UnionPay cards, foreign = Visa and Mastercard.
+  batch by the rule the terminal uses too (`acquirer.protocol.settlement_rules`):
+  approved sales and completions are debits, approved refunds credits;
+  UnionPay is domestic, every other scheme foreign.
 - Each half of field 48 is compared on amount and count: flag 1 balanced,
   2 out of balance. The 0510 answers 39 = 00 with the terminal's totals and
   the host's flags (an out-of-balance batch is not an error of the message;
@@ -30,6 +28,7 @@ import sqlite3
 from acquirer.config import Terminal
 from acquirer.decline import Decline
 from acquirer.ledger import utc_now
+from acquirer.protocol.cardholder import mask_pan
 from acquirer.protocol.fields import (
     RESULT_BALANCED,
     RESULT_OUT_OF_BALANCE,
@@ -37,8 +36,8 @@ from acquirer.protocol.fields import (
     SettlementTotals,
 )
 from acquirer.protocol.messages import BatchUpload, BatchUploadEnd, Settlement
+from acquirer.protocol.settlement_rules import COUNTED_TYPES, region_of, side_of
 from acquirer.sessions import Sessions
-from acquirer.tokens import mask_pan
 
 __all__ = ["Settlements", "compare"]
 
@@ -63,16 +62,21 @@ class Settlements:
 
     def host_totals(self, tid: str, mid: str, batch: str) -> SettlementTotals:
         """The host's figures for a terminal's batch (flags 0)."""
-        sums = {(domestic, side): (amount, count) for domestic, side, amount, count in self.conn.execute(
-            "SELECT scheme = 'unionpay', txn_type = 'refund', SUM(amount), COUNT(*) FROM transactions "
-            "WHERE tid = ? AND mid = ? AND batch = ? AND status = 'approved' "
-            "AND txn_type IN ('sale', 'completion', 'refund') GROUP BY 1, 2", (tid, mid, batch))}
+        marks = ", ".join("?" for _ in COUNTED_TYPES)
+        sums: dict[tuple[str, str | None], tuple[int, int]] = {}
+        for scheme, txn_type, amount, count in self.conn.execute(
+                "SELECT scheme, txn_type, SUM(amount), COUNT(*) FROM transactions "
+                "WHERE tid = ? AND mid = ? AND batch = ? AND status = 'approved' "
+                f"AND txn_type IN ({marks}) GROUP BY 1, 2", (tid, mid, batch, *COUNTED_TYPES)):
+            key = (region_of(scheme), side_of(txn_type))   # the one rule: acquirer.protocol.settlement_rules
+            total, number = sums.get(key, (0, 0))
+            sums[key] = (total + amount, number + count)
 
-        def half(domestic: int) -> CardTotals:
-            debit = sums.get((domestic, 0), (0, 0))
-            credit = sums.get((domestic, 1), (0, 0))
+        def half(region: str) -> CardTotals:
+            debit = sums.get((region, "debit"), (0, 0))
+            credit = sums.get((region, "credit"), (0, 0))
             return CardTotals(debit[0], debit[1], credit[0], credit[1])
-        return SettlementTotals(half(1), half(0))
+        return SettlementTotals(half("domestic"), half("foreign"))
 
     def settle(self, terminal: Terminal, req: Settlement) -> tuple[SettlementTotals, str | None]:
         """Compare and close the batch (inside a unit).

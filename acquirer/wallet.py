@@ -45,7 +45,9 @@ from datetime import UTC, datetime, timedelta
 from acquirer.config import Merchant, Terminal
 from acquirer.decline import Decline
 from acquirer.ledger import InsufficientFunds, Ledger, issuer_account, merchant_account
-from acquirer.processing import SHANGHAI, Outcome
+from acquirer.processing import Outcome
+from acquirer.protocol.cardholder import pan_token
+from acquirer.protocol.clock import CHINA
 from acquirer.protocol.codes import WALLET_MEANINGS
 from acquirer.protocol.messages import FinancialRequest
 from acquirer.protocol.mpm import TILLKIT_GUID, MalformedMpm, MerchantPresentedCode, parse_mpm
@@ -54,7 +56,6 @@ from acquirer.protocol.wallet_app import AppAnswer, MerchantCodePayment
 from acquirer.protocol.wallet_codes import CODE_TTL_S, CodeContent, InvalidWalletCode, mask_code, read_code, shape_of
 from acquirer.protocol.wallets import WalletAccount, Wallets
 from acquirer.records import Records, TxnKey, TxnRow
-from acquirer.tokens import pan_token
 
 __all__ = ["WalletChannel", "wallet_account", "wallet_issuer_account"]
 
@@ -138,6 +139,7 @@ class WalletChannel:
             payer = self._payer(code, now)
             self._use(code, payer, txn_id, now)
             account = payer.account
+            assert self.wallets is not None   # the wallet channel runs only with wallets configured
             settings = self.wallets.settings[account.wallet]
             confirm_at = None
             if account.asks_password(amount, settings):
@@ -354,5 +356,5 @@ def _answer(code: str, amount: int | None = None, merchant: str | None = None, r
 
 
 def _date(moment: datetime) -> str:
-    local = moment.astimezone(SHANGHAI)
+    local = moment.astimezone(CHINA)
     return f"{local.year:04d}-{local.month:02d}-{local.day:02d}"

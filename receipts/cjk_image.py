@@ -62,12 +62,12 @@ def _glyph(path: str, size: int, char: str, cell: int) -> tuple[Image.Image, int
     cell, as a printer's own 12-dot font has them, instead of touching their neighbours.
     """
     font = _font(path, size)
-    left, top, right, bottom = (int(edge) for edge in font.getbbox(char))
-    mask = Image.new("L", (max(1, right - left), max(1, bottom - top)), 0)
+    left, top, right, bottom = font.getbbox(char)
+    mask = Image.new("L", (max(1, int(right - left)), max(1, int(bottom - top))), 0)
     ImageDraw.Draw(mask).text((-left, -top), char, font=font, fill=255)
     if mask.width > cell - 1:
         mask = mask.resize((cell - 1, mask.height))
-    return mask, top
+    return mask, int(top)
 
 
 def draw_lines(lines: Sequence[TextLine], profile: PrinterProfile) -> Image.Image:

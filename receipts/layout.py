@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
-from zoneinfo import ZoneInfo
 
+from acquirer.protocol.clock import CHINA
 from receipts import labels
 from receipts.model import Copy, Receipt, SettlementReceipt, TransactionType
 from receipts.money import format_amount
@@ -23,7 +23,6 @@ from receipts.width import display_width, wrap
 __all__ = ["MIN_COLUMNS", "Block", "Document", "Labels", "Qr", "TextLine", "english_only", "layout"]
 
 MIN_COLUMNS = 24           # the longest label pair needs this much
-CHINA = ZoneInfo("Asia/Shanghai")
 
 
 @dataclass(frozen=True)

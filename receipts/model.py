@@ -2,8 +2,8 @@
 
 The model is plain, frozen data that validates itself on construction, so a
 receipt that exists is one that may be printed. In particular it REFUSES a full
-PAN: `masked_pan` may show at most the first 6 and the last 4 digits (DESIGN.md,
-payments.md section 6). Because nothing else on a receipt can carry card data,
+PAN: `masked_pan` may show at most the first 6 and the last 4 digits (docs/payments.md,
+"Cardholder data"). Because nothing else on a receipt can carry card data,
 a receipt (or its JSON, `to_json`) can be stored and printed again.
 
 Money is integer fen (`amount_fen`, always the magnitude); whether it shows as

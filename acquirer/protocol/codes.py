@@ -1,7 +1,7 @@
 """Response codes (field 39) of the POS link, with English and Chinese text.
 
-The set is the one in common use on UnionPay-style POS links (payments.md
-section 1), plus ISO 8583's 09 "request in progress", which the wallet channel
+The set is the one in common use on UnionPay-style POS links (docs/payments.md,
+"The POS link"), plus ISO 8583's 09 "request in progress", which the wallet channel
 answers while the customer confirms a payment on the phone (docs/protocol.md
 section 11). Terminals show `zh`/`en` to the cashier; `approved` is true only for
 the codes after which the transaction stands.

@@ -7,7 +7,7 @@ cryptogram version number (CVN).
 
 Versions:
 
-- ``unionpay-cvn01`` (UnionPay / PBOC, payments.md section 3). Written here:
+- ``unionpay-cvn01`` (UnionPay / PBOC, docs/payments.md, "Contactless cards"). Written here:
   pyemv has no UnionPay CVN and its common session key derivation gives a
   different key. Card key (UDK) = EMV option A from the issuer master key;
   session key SK = 3DES_UDK(000000000000 || ATC) || 3DES_UDK(000000000000 ||
@@ -211,7 +211,7 @@ class UnionPayCVN01(CryptogramVersion):
 
 def _pyemv_card(cls: type, icc_mk: bytes) -> Any:
     """A pyemv CVN object for a card whose ICC master key is already known."""
-    card = object.__new__(cls)
+    card: Any = object.__new__(cls)
     card.icc_mk_ac = bytes(icc_mk)
     return card
 

@@ -272,13 +272,13 @@ def check_layout(kind: MessageKind, msg: Mapping[str, str], *, signed: bool = Tr
             and ("52" not in present_keys or "53" in present_keys)):
         return
     layout = LAYOUTS[kind]
-    present = {int(k) for k in msg if k.isdigit()}
-    allowed = layout.required | layout.optional | ({64} if layout.mac else set())
+    present: set[int] = {int(k) for k in msg if k.isdigit()}
+    allowed_numbers = layout.required | layout.optional | ({64} if layout.mac else set())
     for number in sorted(layout.required - present):
         raise LayoutError(kind, str(number), "required field is missing")
     if layout.mac and signed and 64 not in present:
         raise LayoutError(kind, "64", "MAC is missing")
-    for number in sorted(present - allowed):
+    for number in sorted(present - allowed_numbers):
         raise LayoutError(kind, str(number), "field not allowed in this message")
     if layout.needs_pan and 2 not in present and 35 not in present:
         raise LayoutError(kind, "2", "either field 2 (PAN) or field 35 (track 2) is required")
@@ -701,7 +701,7 @@ class BatchUploadEnd:
 
 Request = FinancialRequest | SignOn | SignOff | Echo | Settlement | BatchUpload | BatchUploadEnd
 
-_VIEWS = {
+_VIEWS: dict[MessageKind, type[SignOn | SignOff | Echo | Settlement | BatchUploadEnd]] = {
     MessageKind.SIGN_ON: SignOn,
     MessageKind.SIGN_OFF: SignOff,
     MessageKind.ECHO: Echo,

@@ -10,7 +10,7 @@ chosen, so a missing one fails with a message naming the package to install.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 import cv2
 import numpy as np
@@ -41,7 +41,7 @@ class ZxingDecoder:
         # Standard QR only. From zxing-cpp 3, `QRCode` names the whole family, Micro QR included; an
         # M1 Micro QR has no error correction and was read out of sensor noise in the benchmark.
         # zxing-cpp 2 has no QRCodeModel2, and its QRCode is the standard one.
-        self._formats = getattr(zxingcpp.BarcodeFormat, "QRCodeModel2", zxingcpp.BarcodeFormat.QRCode)
+        self._formats: Any = getattr(zxingcpp.BarcodeFormat, "QRCodeModel2", zxingcpp.BarcodeFormat.QRCode)
 
     def decode(self, gray: np.ndarray) -> list[str]:
         """One pass; on a miss, a second pass after a 3x3 median filter.

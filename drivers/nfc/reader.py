@@ -9,7 +9,7 @@ what a payment terminal needs around it:
   `udp[:HOST[:PORT]]` (nfcpy's emulated link), or a device path such as a
   pseudo-terminal (`/dev/pts/4`, optionally `/dev/pts/4:pn532`). nfcpy's own
   `tty:` lookup only knows names directly under /dev, so serial devices are
-  opened here from a transport built on the path (devices.md), and locked so
+  opened here from a transport built on the path (docs/devices.md), and locked so
   a second program gets `ReaderBusy` instead of a garbled conversation;
 - a polling loop that a caller can cancel promptly (`poll(cancel)`): one sense
   round per `connect()` iteration, the pause between rounds spent waiting on
@@ -313,7 +313,7 @@ class NfcReader:
         """How many Type A cards answer a fresh poll (PN53x chips list up to two)."""
         device = self._clf.device
         chipset = getattr(device, "chipset", None)
-        if getattr(chipset, "in_list_passive_target_max_target", 1) < 2:
+        if chipset is None or getattr(chipset, "in_list_passive_target_max_target", 1) < 2:
             return 1  # this chip cannot tell: trust anticollision
         device.mute()  # field off and on: every card back to idle, as for a new poll
         assert chipset is not None   # a PN53x device: checked just above

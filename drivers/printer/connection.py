@@ -22,7 +22,7 @@ from __future__ import annotations
 import errno
 import socket
 from contextlib import contextmanager
-from typing import Iterator
+from collections.abc import Iterator
 
 from escpos.escpos import Escpos
 from escpos.exceptions import DeviceNotFoundError

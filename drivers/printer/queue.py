@@ -23,11 +23,12 @@ from __future__ import annotations
 import sqlite3
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 from typing import Literal
 
 import sqlite_utils
+from sqlite_utils.migrations import Migrations
 
 from drivers.printer.connection import PrinterConnection
 from drivers.printer.errors import PrinterError
@@ -36,8 +37,15 @@ __all__ = ["JobRecord", "PrintJob", "PrintQueue", "PrintResult"]
 
 JobState = Literal["pending", "sending", "printed"]
 
-_MIGRATIONS = (
-    """CREATE TABLE print_jobs (
+#: the print queue's schema, one migration set (sqlite-utils' runner, as every SQLite database of the kit)
+QUEUE_MIGRATIONS = Migrations("drivers.printer.queue")
+#: the statements numbered in `PRAGMA user_version` before the migration set existed
+_USER_VERSION_STEPS = 3
+
+
+@QUEUE_MIGRATIONS(name="0001_print_jobs")
+def _create_print_jobs(db: sqlite_utils.Database) -> None:
+    db.execute("""CREATE TABLE print_jobs (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
         reference TEXT NOT NULL,
         kind TEXT NOT NULL CHECK (kind IN ('original', 'reprint')),
@@ -49,10 +57,9 @@ _MIGRATIONS = (
         printed_at TEXT,
         attempts INTEGER NOT NULL DEFAULT 0,
         last_error TEXT
-    )""",
-    "CREATE INDEX print_jobs_state ON print_jobs(state, id)",
-    "CREATE INDEX print_jobs_reference ON print_jobs(reference, id)",
-)
+    )""")
+    db.execute("CREATE INDEX print_jobs_state ON print_jobs(state, id)")
+    db.execute("CREATE INDEX print_jobs_reference ON print_jobs(reference, id)")
 
 
 @dataclass(frozen=True)
@@ -92,7 +99,7 @@ class PrintResult:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 class PrintQueue:
@@ -112,11 +119,13 @@ class PrintQueue:
                 "last_error = 'interrupted: the program stopped while sending this job' WHERE state = 'sending'")
 
     def _migrate(self) -> None:
+        """Apply pending migrations; a queue made before the migration set (user_version 3) is adopted as is."""
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
-        for number, statement in enumerate(_MIGRATIONS[version:], start=version + 1):
-            with self._db.conn:
-                self._db.execute(statement)
-                self._db.execute(f"PRAGMA user_version = {number}")
+        if version >= _USER_VERSION_STEPS and not QUEUE_MIGRATIONS.applied(self._db):
+            QUEUE_MIGRATIONS.ensure_migrations_table(self._db)
+            self._db.table("_sqlite_migrations").insert({"migration_set": QUEUE_MIGRATIONS.name, "name": "0001_print_jobs",
+                                                   "applied_at": _now()})
+        QUEUE_MIGRATIONS.apply(self._db)
 
     def close(self) -> None:
         with self._lock:
@@ -148,10 +157,12 @@ class PrintQueue:
     # --- printing ------------------------------------------------------------------
     def _insert(self, job: PrintJob, kind: str, reprint_of: int | None) -> int:
         with self._db.conn:
-            return self._db["print_jobs"].insert({
+            row = self._db.table("print_jobs").insert({
                 "reference": job.reference, "kind": kind, "reprint_of": reprint_of, "state": "pending",
                 "data": job.data, "reprint_data": job.reprint_data, "created_at": _now(), "attempts": 0,
             }).last_pk
+        assert row is not None
+        return int(row)
 
     def submit(self, job: PrintJob) -> PrintResult:
         """Store the job, then print everything pending up to it. Never raises for printer trouble."""
@@ -187,7 +198,7 @@ class PrintQueue:
 
     def _set(self, job_id: int, **values: object) -> None:
         with self._db.conn:
-            self._db["print_jobs"].update(job_id, values)
+            self._db.table("print_jobs").update(job_id, values)
 
     def _attempt(self, record: JobRecord) -> PrintResult:
         self._set(record.id, state="sending", attempts=record.attempts + 1)

@@ -35,7 +35,8 @@ across two reads waits for its missing bytes).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Literal
+from typing import Literal
+from collections.abc import Callable
 
 from PIL import Image
 
@@ -155,7 +156,7 @@ class Document:
     def cuts(self) -> int:
         return sum(1 for i in self.items if isinstance(i, Cut))
 
-    def pages(self) -> list["Document"]:
+    def pages(self) -> list[Document]:
         """The document split after each cut (the last page may be uncut)."""
         pages: list[Document] = [Document()]
         for item in self.items:

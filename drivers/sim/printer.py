@@ -29,7 +29,8 @@ import socket
 import threading
 import tty
 from dataclasses import replace
-from typing import Callable, Literal
+from typing import Literal
+from collections.abc import Callable
 
 from drivers.sim.escpos_interpreter import Document, Interpreter
 
@@ -166,7 +167,7 @@ class SimulatedPrinter:
         while not self._stop.is_set():
             try:
                 conn, _ = server.accept()
-            except socket.timeout:
+            except TimeoutError:
                 continue
             except OSError:
                 return
@@ -180,7 +181,7 @@ class SimulatedPrinter:
             while not self._stop.is_set():
                 try:
                     data = conn.recv(65536)
-                except socket.timeout:
+                except TimeoutError:
                     continue
                 except OSError:
                     return
@@ -197,7 +198,10 @@ class SimulatedPrinter:
         return os.ttyname(slave)
 
     def _pty_loop(self, master: int) -> None:
-        interpreter = self._interpreter(lambda data: os.write(master, data))
+        def send(data: bytes) -> None:
+            os.write(master, data)
+
+        interpreter = self._interpreter(send)
         while not self._stop.is_set():
             try:
                 ready, _, _ = select.select([master], [], [], 0.1)
@@ -226,7 +230,7 @@ class SimulatedPrinter:
             except OSError:
                 pass
 
-    def __enter__(self) -> "SimulatedPrinter":
+    def __enter__(self) -> SimulatedPrinter:
         return self
 
     def __exit__(self, *exc: object) -> None:

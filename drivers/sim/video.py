@@ -206,7 +206,7 @@ def write_video(path: str | os.PathLike[str], frames: Iterable[np.ndarray], fps:
         for frame in frames:
             if writer is None:
                 height, width = frame.shape[:2]
-                writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (width, height))
+                writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), fps, (width, height))
                 if not writer.isOpened():
                     raise VideoError(f"cannot write video {path}: OpenCV could not open an MJPG writer there")
             writer.write(frame)
@@ -313,11 +313,11 @@ def _add_glare(image: np.ndarray, placement: Placement, glare: tuple[float, floa
 
 
 def _apply_faults(image: np.ndarray, c: Conditions, rng: np.random.Generator) -> np.ndarray:
-    out = image.astype(np.float32)
+    out: np.ndarray = image.astype(np.float32)
     if c.blur_sigma > 0:
         out = cv2.GaussianBlur(out, (0, 0), c.blur_sigma)
     if c.motion_px > 1:
-        kernel = np.zeros((c.motion_px, c.motion_px), np.float32)
+        kernel: np.ndarray = np.zeros((c.motion_px, c.motion_px), np.float32)
         kernel[c.motion_px // 2, :] = 1.0 / c.motion_px
         centre = ((c.motion_px - 1) / 2, (c.motion_px - 1) / 2)
         kernel = cv2.warpAffine(kernel, cv2.getRotationMatrix2D(centre, c.motion_angle, 1.0),
@@ -335,4 +335,7 @@ def _as_jpeg(frame: np.ndarray, c: Conditions) -> np.ndarray:
     ok, jpeg = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, c.jpeg_quality])
     if not ok:
         raise VideoError("OpenCV could not JPEG-encode a frame")
-    return cv2.imdecode(jpeg, cv2.IMREAD_COLOR)
+    decoded = cv2.imdecode(jpeg, cv2.IMREAD_COLOR)
+    if decoded is None:
+        raise VideoError("OpenCV could not decode its own JPEG frame")
+    return decoded

@@ -34,13 +34,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import cv2
 import numpy as np
 import qrcode
 import qrcode.constants
 
+from acquirer.protocol.clock import CHINA
 from acquirer.protocol.cryptogram import cryptogram_for
 from acquirer.protocol.tlv import build
 from acquirer.protocol.wallet_app import MAX_LINE, AppAnswer, AppMessageError, MerchantCodePayment
@@ -58,7 +58,6 @@ __all__ = [
 WALLET_KINDS = tuple(shape.kind for shape in SHAPES)
 CODE_KINDS = WALLET_KINDS + ("cpm",)
 DEFAULT_CPM_CARD = "unionpay-debit"
-CHINA = ZoneInfo("Asia/Shanghai")
 APP_TIMEOUT_S = 10.0                 # the app gives up on its wallet's answer after this long
 
 _SHAPES = {shape.kind: shape for shape in SHAPES}

@@ -13,12 +13,14 @@ import asyncio
 import json
 import logging
 import sys
-from collections.abc import Awaitable, Callable, Iterator
+import tempfile
+from collections.abc import Awaitable, Callable
 from contextlib import contextmanager
-from dataclasses import asdict
-from datetime import UTC, datetime
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
+from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import click
 import qrcode
@@ -35,7 +37,7 @@ from pos.cli.render import EventPrinter, outcome_lines
 from pos.cli.sim import sim
 from pos.core import events as ev
 from pos.core.amount import format_amount, parse_amount
-from pos.core.config import PosConfig, load_config
+from pos.core.config import EMBEDDED, PosConfig, load_config
 from pos.core.engine import Engine, Outcome
 from pos.core.errors import CardNotRead
 from pos.core.payment import PaymentSource
@@ -70,23 +72,23 @@ err = Console(stderr=True)
 class Failure(click.ClickException):
     """An error as the command line reports it: its English message, the exit status of its kind."""
 
-    def __init__(self, message: str, exit_code: int) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
+
+#: one failure class per exit status of the kinds table (click reads `exit_code` from the class)
+FAILURES: dict[int, type[Failure]] = {
+    row.exit_code: type(f"Failure{row.exit_code}", (Failure,), {"exit_code": row.exit_code})
+    for row in KIND_TABLE.values()}
 
 
 class Refused(Failure):
     """Input refused before anything was sent."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message, EXIT_REFUSED)
+    exit_code = EXIT_REFUSED
 
 
 class TerminalFailure(Failure):
     """The terminal cannot work (set-up, printer, host)."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message, EXIT_TERMINAL)
+    exit_code = EXIT_TERMINAL
 
 
 def failure(error: TillkitError) -> Failure:
@@ -96,7 +98,7 @@ def failure(error: TillkitError) -> Failure:
         message = f"{error.prompt} ({error.reason}); nothing was sent"
     elif error.kind is ErrorKind.REFUSED and error.message_key == "device.camera":
         message = f"{message}; nothing was sent"
-    return Failure(message, error.row.exit_code)
+    return FAILURES[error.row.exit_code](message)
 
 
 @click.group(invoke_without_command=True)
@@ -546,16 +548,36 @@ def _reprint_text(config: PosConfig, trace: str | None) -> None:
 
 @main.command()
 @click.pass_obj
+def init(config: PosConfig) -> None:
+    """Bind this terminal to its acquirer (`pos --host ADDRESS init`); refused while a batch is open."""
+    async def bind_only() -> str:
+        async with open_terminal(config, sign_on=False) as engine:
+            return engine.config.host.address
+
+    with _failures():
+        address = asyncio.run(bind_only())
+    out.print(f"terminal {config.terminal.tid} is bound to the acquirer {address}", highlight=False)
+
+
+@main.command()
+@click.pass_obj
 def demo(config: PosConfig) -> None:
-    """A scripted run: sales on several test cards, a void, a refund and a settlement."""
+    """A scripted run: sales on several test cards, a void, a refund and a settlement.
+
+    It runs in a throw-away state directory on the embedded acquirer: the
+    merchant's journal, batch and host binding are never touched.
+    """
     from pos.cli.demo import run_demo
 
-    with _failures(), open_contactless(config) as contactless:
-        wallet = contactless.cards
-        if wallet is None:
-            raise Refused(f"pos demo taps the test cards on the simulated reader: set [nfc] reader = \"sim\" "
-                          f"(this terminal's is {config.nfc.reader!r})")
-        _run(config, lambda engine: run_demo(engine, wallet, out))
+    with tempfile.TemporaryDirectory(prefix="pos-demo-") as scratch:
+        demo_config = replace(config, state_dir=Path(scratch), host_named=False,
+                              host=config.host.model_copy(update={"address": EMBEDDED}))
+        with _failures(), open_contactless(demo_config) as contactless:
+            wallet = contactless.cards
+            if wallet is None:
+                raise Refused(f"pos demo taps the test cards on the simulated reader: set [nfc] reader = \"sim\" "
+                              f"(this terminal's is {config.nfc.reader!r})")
+            _run(demo_config, lambda engine: run_demo(engine, wallet, out))
 
 
 main.add_command(sim)

@@ -8,9 +8,11 @@ The row and its armed reversal are journalled before the 0200 leaves.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from typing import Any
 
 from acquirer.protocol import codec
+from acquirer.protocol.cardholder import pan_token
+from acquirer.protocol.clock import mmdd
 from acquirer.protocol.keys import WorkingKeys
 from acquirer.protocol.messages import CardInput, FinancialRequest, Reply
 from acquirer.protocol.pinblock import encrypt_pin
@@ -22,7 +24,6 @@ from pos.core.payment import CardData
 from pos.core.pinpad import PinPad, PinRequest
 from pos.core.recording import Authorizer
 from pos.core.reversals import original_fields
-from pos.core.tokens import pan_token
 from pos.journal.receipts import card_columns
 from pos.journal.store import Txn
 from pos.sources.emv import complete_online
@@ -65,6 +66,7 @@ class CardPayments:
             expiry=card.expiry, psn=card.psn.zfill(3) if card.psn else None,
             icc=card.icc_data if with_icc else None,
             pin_block=encrypt_pin(keys.pin, pin, card.pan) if pin else None)
+        columns: dict[str, Any] = {**original_columns(original), **card_columns(card, pin, with_icc)}
         txn = self.journal.begin(
             type=txn_type.value, amount=amount or 0, currency=self.config.terminal.currency,
             processing_code=d.processing_code, condition_code=d.condition_code, reversible=d.reversible,
@@ -72,9 +74,8 @@ class CardPayments:
             pan_token=pan_token(self.config.terminal.token_key, card.pan), scheme=card.scheme,
             expiry=card.expiry, psn=card_input.psn, aid=card.aid, app_label=card.label,
             cryptogram="ARQC" if with_icc else None,
-            txn_date=datetime.now().strftime("%m%d"),
-            **original_columns(original),
-            **card_columns(card, pin, with_icc),
+            txn_date=mmdd(),   # the China business date (acquirer.protocol.clock)
+            **columns,
         )
         self.reversals.remember_pan(txn.id, card.pan)
         try:

@@ -1,9 +1,9 @@
-"""Terminal configuration: `pos.toml` loaded and validated.
+"""Terminal configuration: `pos.toml`, its schema, and the frozen settings the code uses.
 
-Why validate by hand: the file is small and every error must name the file and
-the key (DESIGN.md, "Configuration"), which a generic schema library would
-phrase in its own terms. Every value is checked once here, so the rest of the
-terminal works with typed, trusted settings.
+The schema is pydantic v2 models read by the kit's one settings loader
+(`acquirer.protocol.settings_file`): unknown keys, wrong types and values out
+of range are refused with one line `file: key: reason` (docs/configuration.md).
+The sections are frozen models and are the settings objects themselves.
 
 The configuration directory is found as the acquirer finds it (`--config DIR`,
 else `$TILLKIT_CONFIG`, else the repository's `config/`): it also holds the
@@ -14,14 +14,16 @@ from __future__ import annotations
 
 import re
 import string
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Literal
 
-from acquirer.protocol.errors import ErrorKind, TillkitError
+from pydantic import AfterValidator, BeforeValidator, Field, field_validator
+
+from acquirer.protocol.settings_file import SettingsError, SettingsModel, load_settings
 from drivers.nfc import InvalidReaderPath, parse_reader_path
-from drivers.printer import CONNECTION_KINDS, STATUS_MODES, PrinterConfig, PrinterConfigError, load_printer_config
+from drivers.printer import CONNECTION_KINDS, PrinterConfig, PrinterConfigError, load_printer_config
+from drivers.printer.config import StatusMode
 from receipts import Merchant, PrinterProfile, ProfileConfigError, ReceiptFieldError, load_profile
 
 POS_FILE = "pos.toml"
@@ -32,34 +34,61 @@ RECEIPT_URL_FIELDS = ("mid", "tid", "batch", "trace", "date")
 EMBEDDED = "embedded"
 SIMULATED_READER = "sim"
 
-
-class ConfigError(TillkitError, ValueError):
-    """A configuration file is missing, unreadable or has a bad value (named in the message)."""
-
-    kind = ErrorKind.TERMINAL
-    message_key = "config.invalid"
+#: the terminal's configuration errors are the settings loader's (kind "terminal", exit 4)
+ConfigError = SettingsError
 
 
-@dataclass(frozen=True)
-class TerminalSettings:
-    tid: str
-    mid: str
-    tmk: bytes                 # TEST KEY from the file: memory only
-    mac: str                   # "ecb" or "x919"
-    operator: str
-    currency: str              # ISO 4217 numeric, e.g. "156"
-    max_amount_fen: int
-    token_key: bytes
+def _pattern(regex: str, what: str) -> AfterValidator:
+    def check(value: str) -> str:
+        if not re.fullmatch(regex, value):
+            raise ValueError(f"must be {what}")
+        return value
+    return AfterValidator(check)
 
 
-@dataclass(frozen=True)
-class HostSettings:
-    address: str               # "embedded" or "host:port"
-    timeout_s: float
-    connect_timeout_s: float
-    backoff_initial_s: float
-    backoff_max_s: float
-    reversal_attempts: int
+def _hex_key(value: object) -> object:
+    """A double-length key written as 32 hex digits, as bytes (memory only)."""
+    if isinstance(value, str):
+        if not re.fullmatch(r"[0-9A-Fa-f]{32}", value):
+            raise ValueError("must be 32 hex digits (a double-length key)")
+        return bytes.fromhex(value)
+    return value
+
+
+HexKey = Annotated[bytes, BeforeValidator(_hex_key)]
+Positive = Annotated[float, Field(gt=0)]
+
+
+class TerminalSettings(SettingsModel):
+    tid: Annotated[str, _pattern(r"[0-9A-Za-z]{8}", "8 characters")]
+    mid: Annotated[str, _pattern(r"[0-9A-Za-z]{15}", "15 characters")]
+    tmk: HexKey                # TEST KEY from the file: memory only
+    mac: Literal["ecb", "x919"]
+    operator: Annotated[str, _pattern(r"[0-9]{1,3}", "1-3 digits")]
+    currency: Annotated[str, _pattern(r"[0-9]{3}", "3 digits")]
+    max_amount_fen: Annotated[int, Field(ge=1, le=999_999_999_999)]
+    token_key: HexKey
+
+
+def _address(value: str) -> str:
+    if value == EMBEDDED:
+        return value
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError('must be "embedded" or "HOST:PORT"')
+    return value
+
+
+Address = Annotated[str, AfterValidator(_address)]
+
+
+class HostSettings(SettingsModel):
+    address: Address           # "embedded" or "host:port"
+    timeout_s: Positive
+    connect_timeout_s: Positive
+    backoff_initial_s: Positive
+    backoff_max_s: Positive
+    reversal_attempts: Annotated[int, Field(ge=1, le=1000)]
 
     @property
     def embedded(self) -> bool:
@@ -71,20 +100,78 @@ class HostSettings:
         return host, int(port)
 
 
-@dataclass(frozen=True)
-class NfcSettings:
+class NfcSettings(SettingsModel):
     reader: str                # "sim" (a simulated PN532 in this process) or a reader path
+
+    @field_validator("reader")
+    @classmethod
+    def _reader_path(cls, value: str) -> str:
+        if value != SIMULATED_READER:
+            try:
+                parse_reader_path(value)
+            except InvalidReaderPath as e:
+                raise ValueError(f'must be "{SIMULATED_READER}" or a reader path: {e}') from None
+        return value
 
     @property
     def simulated(self) -> bool:
         return self.reader == SIMULATED_READER
 
 
-@dataclass(frozen=True)
-class ReceiptSettings:
+class ReceiptSettings(SettingsModel):
     merchant_name_zh: str
     merchant_name_en: str
     url: str | None            # e-receipt link template ({mid} {tid} {batch} {trace} {date}); None: no link
+
+    @field_validator("merchant_name_zh", "merchant_name_en")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        try:
+            Merchant(value, value, "0" * 15)
+        except ReceiptFieldError as e:
+            raise ValueError(str(e)) from None
+        return value
+
+    @field_validator("url", mode="before")
+    @classmethod
+    def _url(cls, value: object) -> object:
+        if value == "":
+            return None
+        if isinstance(value, str):
+            _check_receipt_url(value)
+        return value
+
+
+def _check_receipt_url(url: str) -> None:
+    try:
+        fields = {name for _, name, _, _ in string.Formatter().parse(url) if name is not None}
+    except ValueError as e:
+        raise ValueError(f"is not a valid template: {e}") from None
+    unknown = fields - set(RECEIPT_URL_FIELDS)
+    if unknown:
+        raise ValueError(f"uses {', '.join(sorted(unknown))}; known placeholders: "
+                         f"{', '.join('{' + f + '}' for f in RECEIPT_URL_FIELDS)}")
+    if not re.fullmatch(r"https?://\S+", url):
+        raise ValueError('must be an http(s) link without spaces (or "" for none)')
+
+
+class PrinterSection(SettingsModel):
+    """`[printer]` as written: a connection table and a profile of printers.toml."""
+
+    connection: str
+    profile: str
+    status: StatusMode | None = None
+
+    @field_validator("connection")
+    @classmethod
+    def _connection(cls, value: str) -> str:
+        return _one_of(value, (*CONNECTION_KINDS, NO_PRINTER))
+
+
+def _one_of(value: str, options: tuple[str, ...]) -> str:
+    if value not in options:
+        raise ValueError("must be " + " or ".join(f'"{o}"' for o in options))
+    return value
 
 
 @dataclass(frozen=True)
@@ -93,18 +180,53 @@ class PrinterSettings:
     profile: PrinterProfile    # printers.toml [profile.NAME]: paper width, Chinese mode, QR
 
 
-@dataclass(frozen=True)
-class QrSettings:
+class QrSettings(SettingsModel):
     """Payment codes: the camera, the wallet channel's polling, and the merchant-presented code."""
 
     camera_backend: str = "zxing-cpp"   # drivers.camera BACKENDS: "zxing-cpp", "pyzbar", "opencv"
-    camera_timeout_s: float = 60.0      # a scan that finds no usable code ends after this long
-    poll_interval_s: float = 2.0        # between wallet queries while the customer pays
-    user_paying_timeout_s: float = 45.0  # a customer confirming on the phone longer than this: reversed
-    mpm_timeout_s: float = 120.0        # a shown merchant code not paid within this: cancelled (reversed)
-    mcc: str = "5411"                   # merchant category code (52) of the merchant-presented code
-    merchant_city: str = "Shanghai"     # 60 (at most 15 characters)
-    merchant_city_zh: str = "上海"      # 64.02
+    camera_timeout_s: Positive = 60.0      # a scan that finds no usable code ends after this long
+    poll_interval_s: Positive = 2.0        # between wallet queries while the customer pays
+    user_paying_timeout_s: Positive = 45.0  # a customer confirming on the phone longer than this: reversed
+    mpm_timeout_s: Positive = 120.0        # a shown merchant code not paid within this: cancelled (reversed)
+    mcc: Annotated[str, _pattern(r"[0-9]{4}", "4 digits")] = "5411"   # merchant category code (52)
+    merchant_city: Annotated[str, _pattern(r".{1,15}", "1 to 15 characters")] = "Shanghai"   # 60
+    merchant_city_zh: Annotated[str, _pattern(r".{1,15}", "1 to 15 characters")] = "上海"      # 64.02
+
+    @field_validator("camera_backend")
+    @classmethod
+    def _backend(cls, value: str) -> str:
+        from drivers.camera import BACKENDS  # loads OpenCV: only when a backend is named
+
+        if value not in BACKENDS:
+            raise ValueError(f"must be one of {', '.join(BACKENDS)}")
+        return value
+
+
+class StateSettings(SettingsModel):
+    dir: str                   # journal, counters, virtual-card ATCs; relative to the working directory
+
+
+class TuiSection(SettingsModel):
+    """`[tui]`: the checkout screen's settings (read by `pos.tui.settings`; part of the file's schema)."""
+
+    language: Literal["en", "zh"] = "en"
+    camera: Annotated[str, _pattern(r"\S.*", '"sim" or a camera device (index or path)')] = "sim"
+    supervisor_pin: Annotated[str, _pattern(r"[0-9]{4,12}", "4-12 digits")]
+    operators: dict[Annotated[str, _pattern(r"[0-9]{1,3}", "an operator number of 1-3 digits")],
+                    Annotated[str, _pattern(r"[0-9]{4,8}", "a password of 4-8 digits")]] = Field(min_length=1)
+
+
+class PosFile(SettingsModel):
+    """The whole of pos.toml."""
+
+    terminal: TerminalSettings
+    host: HostSettings
+    nfc: NfcSettings
+    receipt: ReceiptSettings
+    printer: PrinterSection
+    qr: QrSettings = QrSettings()
+    state: StateSettings
+    tui: TuiSection | None = None
 
 
 @dataclass(frozen=True)
@@ -117,6 +239,7 @@ class PosConfig:
     receipt: ReceiptSettings
     printer: PrinterSettings | None    # None: [printer] connection = "none"
     qr: QrSettings = QrSettings()      # [qr]; every key optional
+    host_named: bool = False           # the command named its host (`--host`): checked against the binding
 
     @property
     def journal_path(self) -> Path:
@@ -135,174 +258,30 @@ def load_config(config_dir: Path, *, state_dir: Path | None = None,
                 host_address: str | None = None) -> PosConfig:
     """Read and validate `<config_dir>/pos.toml`; `state_dir`/`host_address` override the file."""
     path = config_dir / POS_FILE
-    data = _read_toml(path)
-    reader = _Reader(path, data)
-    terminal = TerminalSettings(
-        tid=reader.text("terminal", "tid", pattern=r"[0-9A-Za-z]{8}", what="8 characters"),
-        mid=reader.text("terminal", "mid", pattern=r"[0-9A-Za-z]{15}", what="15 characters"),
-        tmk=reader.key("terminal", "tmk"),
-        mac=reader.choice("terminal", "mac", ("ecb", "x919")),
-        operator=reader.text("terminal", "operator", pattern=r"[0-9]{1,3}", what="1-3 digits"),
-        currency=reader.text("terminal", "currency", pattern=r"[0-9]{3}", what="3 digits"),
-        max_amount_fen=reader.integer("terminal", "max_amount_fen", minimum=1,
-                                      maximum=999_999_999_999),
-        token_key=reader.key("terminal", "token_key"),
-    )
-    address = host_address or reader.text("host", "address")
-    _check_address(path, address)
-    host = HostSettings(
-        address=address,
-        timeout_s=reader.number("host", "timeout_s"),
-        connect_timeout_s=reader.number("host", "connect_timeout_s"),
-        backoff_initial_s=reader.number("host", "backoff_initial_s"),
-        backoff_max_s=reader.number("host", "backoff_max_s"),
-        reversal_attempts=reader.integer("host", "reversal_attempts", minimum=1, maximum=1000),
-    )
-    nfc = NfcSettings(reader=reader.text("nfc", "reader"))
-    _check_reader(path, nfc.reader)
-    state = state_dir or Path(reader.text("state", "dir"))
-    return PosConfig(config_dir=config_dir, terminal=terminal, host=host, nfc=nfc, state_dir=state,
-                     receipt=_receipt(reader, terminal), printer=_printer(reader, config_dir / PRINTERS_FILE),
-                     qr=_qr(reader))
+    data = load_settings(path, PosFile)
+    host = data.host
+    if host_address is not None:
+        try:
+            host = host.model_copy(update={"address": _address(host_address)})
+        except ValueError as e:
+            raise ConfigError("--host", "address", f"{e}, got {host_address!r}") from None
+    return PosConfig(config_dir=config_dir, terminal=data.terminal, host=host, nfc=data.nfc,
+                     state_dir=state_dir or Path(data.state.dir), receipt=data.receipt,
+                     printer=_printer(path, data.printer, config_dir / PRINTERS_FILE), qr=data.qr,
+                     host_named=host_address is not None)
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as f:
-            return tomllib.load(f)
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: file not found (set --config DIR or TILLKIT_CONFIG)") from None
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{path}: not valid TOML: {e}") from None
+def load_pos_file(config_dir: Path) -> PosFile:
+    """The whole of pos.toml, validated (the TUI reads its `[tui]` section from it)."""
+    return load_settings(config_dir / POS_FILE, PosFile)
 
 
-def _check_address(path: Path, address: str) -> None:
-    if address == EMBEDDED:
-        return
-    host, sep, port = address.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ConfigError(f"{path}: [host] address must be \"embedded\" or \"HOST:PORT\", got {address!r}")
-
-
-def _check_reader(path: Path, reader: str) -> None:
-    if reader == SIMULATED_READER:
-        return
-    try:
-        parse_reader_path(reader)
-    except InvalidReaderPath as e:
-        raise ConfigError(f"{path}: [nfc] reader must be \"{SIMULATED_READER}\" or a reader path: {e}") from None
-
-
-def _receipt(reader: _Reader, terminal: TerminalSettings) -> ReceiptSettings:
-    names = {key: reader.text("receipt", key) for key in ("merchant_name_zh", "merchant_name_en")}
-    try:
-        Merchant(names["merchant_name_zh"], names["merchant_name_en"], terminal.mid)
-    except ReceiptFieldError as e:
-        key = {"merchant.name_zh": "merchant_name_zh", "merchant.name_en": "merchant_name_en"}.get(e.field, e.field)
-        raise ConfigError(f"{reader.path}: [receipt] {key}: {e}") from None
-    url = reader.text("receipt", "url") or None
-    if url is not None:
-        _check_receipt_url(reader.path, url)
-    return ReceiptSettings(names["merchant_name_zh"], names["merchant_name_en"], url)
-
-
-def _check_receipt_url(path: Path, url: str) -> None:
-    where = f"{path}: [receipt] url"
-    try:
-        fields = {name for _, name, _, _ in string.Formatter().parse(url) if name is not None}
-    except ValueError as e:
-        raise ConfigError(f"{where} is not a valid template: {e}") from None
-    unknown = fields - set(RECEIPT_URL_FIELDS)
-    if unknown:
-        raise ConfigError(f"{where} uses {', '.join(sorted(unknown))}; known placeholders: "
-                          f"{', '.join('{' + f + '}' for f in RECEIPT_URL_FIELDS)}")
-    if not re.fullmatch(r"https?://\S+", url):
-        raise ConfigError(f"{where} must be an http(s) link without spaces (or \"\" for none), got {url!r}")
-
-
-def _printer(reader: _Reader, printers: Path) -> PrinterSettings | None:
-    connection = reader.choice("printer", "connection", (*CONNECTION_KINDS, NO_PRINTER))
-    if connection == NO_PRINTER:
+def _printer(path: Path, section: PrinterSection, printers: Path) -> PrinterSettings | None:
+    if section.connection == NO_PRINTER:
         return None
-    profile = reader.text("printer", "profile")
-    status = reader.optional_choice("printer", "status", STATUS_MODES)
     try:
-        printer = load_printer_config(printers, connection, profile, status)
-        return PrinterSettings(printer, load_profile(printers, profile))
+        printer = load_printer_config(printers, section.connection, section.profile, section.status)
+        return PrinterSettings(printer, load_profile(printers, section.profile))
     except (PrinterConfigError, ProfileConfigError) as e:
-        raise ConfigError(f"{reader.path}: [printer] connection {connection!r}, profile {profile!r}: {e}") from None
-
-
-def _qr(reader: _Reader) -> QrSettings:
-    """`[qr]`: every key optional, defaulting to `QrSettings`'s values."""
-    table = reader.data.get("qr", {})
-    values: dict[str, Any] = {}
-    if "camera_backend" in table:
-        from drivers.camera import BACKENDS  # loads OpenCV: only when a backend is named
-
-        values["camera_backend"] = reader.choice("qr", "camera_backend", tuple(BACKENDS))
-    for key in ("camera_timeout_s", "poll_interval_s", "user_paying_timeout_s", "mpm_timeout_s"):
-        if key in table:
-            values[key] = reader.number("qr", key)
-    if "mcc" in table:
-        values["mcc"] = reader.text("qr", "mcc", pattern=r"[0-9]{4}", what="4 digits")
-    for key in ("merchant_city", "merchant_city_zh"):
-        if key in table:
-            values[key] = reader.text("qr", key, pattern=r".{1,15}", what="1 to 15 characters")
-    return QrSettings(**values)
-
-
-class _Reader:
-    """Typed access to `[section] key` with errors that name the file and the key."""
-
-    def __init__(self, path: Path, data: dict[str, Any]) -> None:
-        self.path = path
-        self.data = data
-
-    def _raw(self, section: str, key: str) -> Any:
-        table = self.data.get(section)
-        if not isinstance(table, dict):
-            raise ConfigError(f"{self.path}: missing section [{section}]")
-        if key not in table:
-            raise ConfigError(f"{self.path}: missing key [{section}] {key}")
-        return table[key]
-
-    def _bad(self, section: str, key: str, what: str, value: Any) -> ConfigError:
-        return ConfigError(f"{self.path}: [{section}] {key} must be {what}, got {value!r}")
-
-    def text(self, section: str, key: str, *, pattern: str | None = None, what: str = "text") -> str:
-        value = self._raw(section, key)
-        if not isinstance(value, str) or (pattern and not re.fullmatch(pattern, value)):
-            raise self._bad(section, key, what, value)
-        return value
-
-    def choice(self, section: str, key: str, options: tuple[str, ...]) -> str:
-        value = self._raw(section, key)
-        if value not in options:
-            raise self._bad(section, key, " or ".join(f'"{o}"' for o in options), value)
-        return value
-
-    def optional_choice(self, section: str, key: str, options: tuple[str, ...]) -> Any:
-        """None when the key is absent (the section must exist)."""
-        table = self.data.get(section)
-        if isinstance(table, dict) and key not in table:
-            return None
-        return self.choice(section, key, options)
-
-    def key(self, section: str, key: str) -> bytes:
-        value = self._raw(section, key)
-        if not isinstance(value, str) or not re.fullmatch(r"[0-9A-Fa-f]{32}", value):
-            raise self._bad(section, key, "32 hex digits (a double-length key)", value)
-        return bytes.fromhex(value)
-
-    def integer(self, section: str, key: str, *, minimum: int, maximum: int) -> int:
-        value = self._raw(section, key)
-        if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
-            raise self._bad(section, key, f"an integer from {minimum} to {maximum}", value)
-        return value
-
-    def number(self, section: str, key: str) -> float:
-        value = self._raw(section, key)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-            raise self._bad(section, key, "a positive number", value)
-        return float(value)
+        raise ConfigError(str(path), "printer", f"connection {section.connection!r}, "
+                                               f"profile {section.profile!r}: {e}") from None

@@ -17,14 +17,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Protocol
 
+from acquirer.protocol.cardholder import mask_pan
 from acquirer.protocol.wallet_codes import mask_code
-
-
-def mask_pan(pan: str) -> str:
-    """First 6 and last 4 digits, the rest as '*' (payments.md section 6)."""
-    if len(pan) <= 10:
-        return "*" * len(pan)
-    return pan[:6] + "*" * (len(pan) - 10) + pan[-4:]
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from typing import Any
 
 from pos.core import events as ev
 from pos.core.errors import Cancelled, CardNotRead, NoPaymentSource
@@ -22,14 +23,16 @@ async def read_payment(request: PaymentRequest, sources: Sequence[PaymentSource]
     if not sources:
         raise NoPaymentSource("no payment source to read a card from")
     emit(ev.WaitingForPayment(request.kind, request.amount, request.currency, tuple(s.name for s in sources)))
-    armed = {asyncio.create_task(s.read(request)): s for s in sources}
-    aborted = asyncio.create_task(abort.wait())
+    armed: dict[asyncio.Future[CardData | WalletCode], PaymentSource] = {
+        asyncio.ensure_future(s.read(request)): s for s in sources}
+    aborted: asyncio.Future[bool] = asyncio.ensure_future(abort.wait())
     failures: list[BaseException] = []
     try:
         while armed:
-            done, _ = await asyncio.wait([*armed, aborted], return_when=asyncio.FIRST_COMPLETED)
-            for task in sorted((t for t in done if t is not aborted),
-                               key=lambda t: t.exception() is not None):   # a payment first
+            waiting: set[asyncio.Future[Any]] = {*armed, aborted}
+            done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+            finished = [task for task in armed if task in done]
+            for task in sorted(finished, key=lambda t: t.exception() is not None):   # a payment first
                 source = armed.pop(task)
                 error = task.exception()
                 if error is None:

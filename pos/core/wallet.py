@@ -33,9 +33,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 
 from acquirer.protocol import codec
+from acquirer.protocol.clock import mmdd
 from acquirer.protocol.messages import CardInput, FinancialRequest, Original, Reply
 from acquirer.protocol.mpm import build_dynamic_mpm
 from acquirer.protocol.transactions import TxnTable, TxnType
@@ -107,7 +107,7 @@ class WalletPayments:
             processing_code=d.processing_code, condition_code=d.condition_code, reversible=d.reversible,
             reverse_not_before=created + REVERSE_NOT_BEFORE_S, entry_mode=ENTRY_MODE_QR,
             scheme=code.kind if code else None, wallet=code.kind if code else None,
-            wallet_code=code.masked_code if code else None, txn_date=datetime.now().strftime("%m%d"))
+            wallet_code=code.masked_code if code else None, txn_date=mmdd())
 
     async def _send_order(self, txn: Txn, wallet_data: str) -> Outcome | None:
         """The wallet or MPM sale: its final outcome, or None when the customer has yet to pay (09)."""

@@ -28,6 +28,7 @@ from pos.core.engine import Engine
 from pos.core.observers import Observers
 from pos.core.outcome import Printer
 from pos.core.pinpad import PinPad
+from pos.devices.binding import bind
 from pos.devices.printing import ReceiptPrinter, open_receipt_printer
 from pos.hostlink.link import EmbeddedLink, HostLink, TcpLink
 from pos.journal.store import Journal
@@ -160,6 +161,7 @@ async def open_terminal(config: PosConfig, observer: ev.Observer | None = None, 
     observers = Observers(observer)
     async with AsyncExitStack() as stack:
         journal = await _open_state(stack, config, lock_wait_s)
+        config = bind(config, journal)
         if printer is None:
             printer = stack.enter_context(open_receipt_printer(config, journal, observers))
         link: HostLink

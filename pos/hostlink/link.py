@@ -125,7 +125,7 @@ class TcpLink(_Dispatcher):
                 reader, writer = await asyncio.wait_for(
                     asyncio.open_connection(self.host, self.port), self.connect_timeout_s)
                 break
-            except (OSError, asyncio.TimeoutError) as e:
+            except (TimeoutError, OSError) as e:
                 error = str(e) or type(e).__name__
                 if loop.time() + delay > deadline:
                     raise HostUnavailable(f"cannot connect to the host at {self.address}: {error}") from None

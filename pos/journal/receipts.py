@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from acquirer.protocol import tlv
+from acquirer.protocol.clock import CHINA
 from acquirer.protocol.codes import UnknownResponseCode, lookup
 from acquirer.protocol.errors import ErrorKind, TillkitError
 from pos.core.config import PosConfig
@@ -42,7 +42,6 @@ from receipts import (
 __all__ = ["PRINTED_TYPES", "SETTLEMENT_LINES", "ReceiptNotFound", "card_columns", "find_receipt",
            "settlement_receipt", "transaction_receipt"]
 
-CHINA = ZoneInfo("Asia/Shanghai")
 
 #: journal transaction type -> what the slip calls it (balance inquiries print no slip)
 PRINTED_TYPES: dict[str, TransactionType] = {

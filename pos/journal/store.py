@@ -2,9 +2,12 @@
 
 SQLite through sqlite-utils, WAL, `synchronous=FULL`: the reversal record must
 survive a power cut as well as a killed process, and a terminal writes a few
-rows per sale, so the fsync is cheap insurance. Schema changes are numbered
-migrations tracked in `PRAGMA user_version` (sqlite-utils has no migration
-runner of its own; this is the smallest one that works).
+rows per sale, so the fsync is cheap insurance. Schema changes are the
+migration set `JOURNAL_MIGRATIONS` (`sqlite_utils.migrations.Migrations`, the
+kit's one migration mechanism, recorded in `_sqlite_migrations`). A journal
+written before that mechanism numbered its migrations in `PRAGMA
+user_version`; it is adopted -- its first N migrations are recorded as applied
+-- and migrated forward from there.
 
 What is never stored: the full PAN, track 2, the PIN or the PIN block. A card
 is kept as its masked PAN plus a keyed token (HMAC) so the same card can be
@@ -20,14 +23,16 @@ Crash rules the engine relies on:
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, fields
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import sqlite_utils
+from sqlite_utils.migrations import Migrations
 
+from acquirer.protocol.clock import utc_stamp
+from acquirer.protocol.settlement_rules import COUNTED_TYPES, region_of, side_of
 from pos.core.faults import fault_point
 
 STAN_MAX = 999_999
@@ -56,11 +61,16 @@ class JournalError(RuntimeError):
 
 
 def utc_now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """Stored moments are UTC (`acquirer.protocol.clock`)."""
+    return utc_stamp()
 
 
+JOURNAL_MIGRATIONS = Migrations("pos.journal")
+
+
+@JOURNAL_MIGRATIONS(name="0001_transactions_reversals_counters_batches")
 def _migration_1(db: sqlite_utils.Database) -> None:
-    db["transactions"].create({
+    db.table("transactions").create({
         "id": int,
         "type": str,                 # sale, void, refund, preauth, completion, balance
         "state": str,
@@ -94,10 +104,10 @@ def _migration_1(db: sqlite_utils.Database) -> None:
         "updated_at": str,
     }, pk="id", not_null={"type", "state", "amount", "currency", "stan", "batch",
                           "created_at", "updated_at"})
-    db["transactions"].create_index(["batch", "stan"], unique=True)
-    db["transactions"].create_index(["rrn"])
-    db["transactions"].create_index(["state"])
-    db["reversals"].create({
+    db.table("transactions").create_index(["batch", "stan"], unique=True)
+    db.table("transactions").create_index(["rrn"])
+    db.table("transactions").create_index(["state"])
+    db.table("reversals").create({
         "txn_id": int,
         "state": str,
         "reason": str,               # field 39 of the 0400
@@ -106,10 +116,10 @@ def _migration_1(db: sqlite_utils.Database) -> None:
         "updated_at": str,
     }, pk="txn_id", foreign_keys=[("txn_id", "transactions", "id")],
         not_null={"state", "attempts", "created_at", "updated_at"})
-    db["reversals"].create_index(["state"])
-    db["counters"].create({"name": str, "value": int}, pk="name")
-    db["counters"].insert_all([{"name": "stan", "value": 0}, {"name": "batch", "value": 1}])
-    db["batches"].create({
+    db.table("reversals").create_index(["state"])
+    db.table("counters").create({"name": str, "value": int}, pk="name")
+    db.table("counters").insert_all([{"name": "stan", "value": 0}, {"name": "batch", "value": 1}])
+    db.table("batches").create({
         "batch": str,
         "state": str,                # open, closed
         "opened_at": str,
@@ -121,33 +131,53 @@ def _migration_1(db: sqlite_utils.Database) -> None:
         "credit_amount": int,
         "credit_count": int,
     }, pk="batch")
-    db["batches"].insert({"batch": "000001", "state": "open", "opened_at": utc_now()})
+    db.table("batches").insert({"batch": "000001", "state": "open", "opened_at": utc_now()})
 
 
+@JOURNAL_MIGRATIONS(name="0002_receipt_columns")
 def _migration_2(db: sqlite_utils.Database) -> None:
     """What a receipt needs beyond the authorization columns, and the receipt as printed."""
     for column in ("app_label",        # application label (tag 50) of the card read
                    "app_cryptogram",   # the ARQC sent in field 55 (tag 9F26), hex: printed on the slip
                    "cvm",              # receipts.Cvm: pin, cdcvm, no_cvm or signature
                    "receipt"):         # receipts.to_json of the slip as first printed (masked PAN only)
-        db["transactions"].add_column(column, str)
-    db["batches"].add_column("receipt", str)   # the settlement summary as printed
+        db.table("transactions").add_column(column, str)
+    db.table("batches").add_column("receipt", str)   # the settlement summary as printed
 
 
+@JOURNAL_MIGRATIONS(name="0003_arpc_check")
 def _migration_3(db: sqlite_utils.Database) -> None:
     """The terminal's check of the issuer's answer to a chip card's ARQC (tag 91 in reply field 55)."""
-    db["transactions"].add_column("arpc_check", str)   # "ok: ...", "absent" or "failed: ..." (pos.sources.emv)
+    db.table("transactions").add_column("arpc_check", str)   # "ok: ...", "absent" or "failed: ..." (pos.sources.emv)
 
 
+@JOURNAL_MIGRATIONS(name="0004_wallet_orders")
 def _migration_4(db: sqlite_utils.Database) -> None:
     """Wallet payments: which wallet, the masked code, and the earliest moment their reversal may go."""
-    db["transactions"].add_column("wallet", str)        # alipay, wechat, unionpay (wallet and MPM sales)
-    db["transactions"].add_column("wallet_code", str)   # the customer's code, first 4 and last 4 digits
-    db["reversals"].add_column("not_before", float)     # Unix time: a wallet order is reversed 15 s after creation at the earliest
+    db.table("transactions").add_column("wallet", str)        # alipay, wechat, unionpay (wallet and MPM sales)
+    db.table("transactions").add_column("wallet_code", str)   # the customer's code, first 4 and last 4 digits
+    db.table("reversals").add_column("not_before", float)     # Unix time: a wallet order is reversed 15 s after creation at the earliest
 
 
-MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
-    _migration_1, _migration_2, _migration_3, _migration_4)
+@JOURNAL_MIGRATIONS(name="0005_host_binding")
+def _migration_5(db: sqlite_utils.Database) -> None:
+    """The acquirer this terminal is bound to (docs/terminal.md, "Host binding"): one row once bound."""
+    db.table("host_binding").create({"id": int, "address": str, "bound_at": str}, pk="id", not_null={"address"})
+
+
+@JOURNAL_MIGRATIONS(name="0006_pan_token_lower_case")
+def _migration_6(db: sqlite_utils.Database) -> None:
+    """PAN tokens as the one rule writes them (`acquirer.protocol.cardholder`): lower-case hex.
+
+    A journal written before the rule was shared holds upper-case tokens; the
+    same card must still match its original for a void or refund.
+    """
+    db.execute("UPDATE transactions SET pan_token = lower(pan_token) WHERE pan_token IS NOT NULL")
+
+
+#: migrations numbered in `PRAGMA user_version` before the migration set existed, in order
+USER_VERSION_MIGRATIONS = ("0001_transactions_reversals_counters_batches", "0002_receipt_columns",
+                           "0003_arpc_check", "0004_wallet_orders")
 
 
 class ReportRow(NamedTuple):
@@ -206,7 +236,8 @@ class Txn:
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Txn:
-        return cls(**{f.name: row.get(f.name) for f in fields(cls)})
+        values: dict[str, Any] = {f.name: row.get(f.name) for f in fields(cls)}
+        return cls(**values)
 
 
 @dataclass(frozen=True)
@@ -222,8 +253,9 @@ class Reversal:
 class BatchTotals:
     """Running totals of one batch: debits are sales and completions, credits refunds.
 
-    Voided and reversed transactions are left out (payments.md section 2), as are
-    pre-auths (a hold, not a debit), balance inquiries and declines.
+    What counts, and on which side, is the one rule of
+    `acquirer.protocol.settlement_rules` (voided and reversed transactions,
+    pre-auths, balance inquiries and declines count in neither).
     """
 
     batch: str
@@ -237,12 +269,13 @@ class BatchTotals:
     foreign_credit_count: int = 0
 
 
-#: schemes settled as domestic (内卡); every other scheme is foreign (外卡)
-DOMESTIC_SCHEMES = frozenset({"unionpay"})
-DEBIT_TYPES = ("sale", "completion")
 #: transactions whose approval changes their original's state (voids, completion)
 SUPERSEDING_TYPES = ("void", "preauth_void", "completion_void", "completion")
-CREDIT_TYPES = ("refund",)
+
+
+def _known_names() -> set[str]:
+    """Every migration this pos knows (all of them are pending on an empty database)."""
+    return {m.name for m in JOURNAL_MIGRATIONS.pending(sqlite_utils.Database(memory=True))}
 
 
 class Journal:
@@ -261,14 +294,24 @@ class Journal:
         self.db.close()
 
     def _migrate(self) -> None:
+        """Adopt a journal numbered by `user_version`, refuse one newer than this pos, apply what is pending."""
+        applied = {m.name for m in JOURNAL_MIGRATIONS.applied(self.db)}
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
-        if version > len(MIGRATIONS):
-            raise JournalError(f"journal schema version {version} is newer than this pos "
-                               f"({len(MIGRATIONS)}): upgrade tillkit")
-        for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
-            with self._atomic():
-                migration(self.db)
-                self.db.execute(f"PRAGMA user_version = {number}")
+        if not applied and version:
+            if version > len(USER_VERSION_MIGRATIONS):
+                raise JournalError(f"journal schema version {version} is newer than this pos "
+                                   f"({len(USER_VERSION_MIGRATIONS)}): upgrade tillkit")
+            JOURNAL_MIGRATIONS.ensure_migrations_table(self.db)
+            with self.db.atomic():
+                for name in USER_VERSION_MIGRATIONS[:version]:
+                    self.db.table("_sqlite_migrations").insert({"migration_set": JOURNAL_MIGRATIONS.name, "name": name,
+                                                          "applied_at": utc_now()})
+            applied = set(USER_VERSION_MIGRATIONS[:version])
+        unknown = applied - _known_names()
+        if unknown:
+            raise JournalError(f"journal migrations {', '.join(sorted(unknown))} are newer than this pos: "
+                               f"upgrade tillkit")
+        JOURNAL_MIGRATIONS.apply(self.db)
 
     def _atomic(self) -> Any:
         return _Atomic(self.db.conn)
@@ -285,6 +328,7 @@ class Journal:
         columns = ", ".join(values)
         marks = ", ".join("?" for _ in values)
         cursor = self.db.execute(f"INSERT INTO {table} ({columns}) VALUES ({marks})", list(values.values()))
+        assert cursor.lastrowid is not None
         return int(cursor.lastrowid)
 
     def _txns(self, where: str, args: list[Any], suffix: str = "") -> list[Txn]:
@@ -333,7 +377,7 @@ class Journal:
             closed = None
             if self.db.execute("SELECT 1 FROM transactions WHERE batch = ? LIMIT 1", [current]).fetchone():
                 totals = self.totals(current)
-                self.db["batches"].upsert({
+                self.db.table("batches").upsert({
                     "batch": current, "state": "closed", "closed_at": utc_now(), "balanced": None,
                     "uploaded": 0,
                     "debit_amount": totals.domestic_debit_amount + totals.foreign_debit_amount,
@@ -343,9 +387,9 @@ class Journal:
                 }, pk="batch")
                 closed = current
             else:
-                self.db["batches"].delete_where("batch = ? AND state = 'open'", [current])
+                self.db.table("batches").delete_where("batch = ? AND state = 'open'", [current])
             self._set_counter("batch", int(batch))
-            self.db["batches"].upsert({"batch": batch, "state": "open", "opened_at": utc_now(),
+            self.db.table("batches").upsert({"batch": batch, "state": "open", "opened_at": utc_now(),
                                        "closed_at": None}, pk="batch")
         return closed
 
@@ -538,16 +582,35 @@ class Journal:
             [batch, *types, APPROVED, VOIDED]).fetchall()
         return {kind: (count, amount) for kind, count, amount in rows}
 
+    # --- the acquirer this terminal is bound to ------------------------------------------
+
+    def bound_host(self) -> str | None:
+        """The host address this terminal is bound to (None: never signed on)."""
+        row = self.db.execute("SELECT address FROM host_binding WHERE id = 1").fetchone()
+        return row[0] if row else None
+
+    def bind_host(self, address: str) -> None:
+        with self._atomic():
+            self.db.execute("INSERT INTO host_binding (id, address, bound_at) VALUES (1, ?, ?) "
+                            "ON CONFLICT (id) DO UPDATE SET address = excluded.address, "
+                            "bound_at = excluded.bound_at", [address, utc_now()])
+
+    def open_batch_in_use(self) -> bool:
+        """True when the open batch holds a transaction that reached (or may have reached) the host."""
+        row = self.db.execute("SELECT 1 FROM transactions WHERE batch = ? AND state != ? LIMIT 1",
+                              [self.batch, NOT_SENT]).fetchone()
+        return row is not None
+
     def history(self, limit: int | None = None) -> list[Txn]:
-        return [Txn.from_row(r) for r in self.db["transactions"].rows_where(
+        return [Txn.from_row(r) for r in self.db.table("transactions").rows_where(
             order_by="id desc", limit=limit)]
 
     def batch_transactions(self, batch: str) -> list[Txn]:
         """The transactions that count in a batch's totals (and its upload), oldest first."""
-        marks = ", ".join("?" for _ in DEBIT_TYPES + CREDIT_TYPES)
-        return [Txn.from_row(r) for r in self.db["transactions"].rows_where(
+        marks = ", ".join("?" for _ in COUNTED_TYPES)
+        return [Txn.from_row(r) for r in self.db.table("transactions").rows_where(
             f"batch = ? AND state = ? AND type IN ({marks})",
-            [batch, APPROVED, *DEBIT_TYPES, *CREDIT_TYPES], order_by="id")]
+            [batch, APPROVED, *COUNTED_TYPES], order_by="id")]
 
     def report_rows(self, batch: str) -> list[ReportRow]:
         """What the X and Z reports need of every transaction of a batch, oldest first (one query: a
@@ -560,8 +623,7 @@ class Journal:
         batch = batch or self.batch
         sums: dict[str, int] = {}
         for txn in self.batch_transactions(batch):
-            region = "domestic" if txn.scheme in DOMESTIC_SCHEMES else "foreign"
-            side = "debit" if txn.type in DEBIT_TYPES else "credit"
+            region, side = region_of(txn.scheme), side_of(txn.type)
             sums[f"{region}_{side}_amount"] = sums.get(f"{region}_{side}_amount", 0) + txn.amount
             sums[f"{region}_{side}_count"] = sums.get(f"{region}_{side}_count", 0) + 1
         return BatchTotals(batch=batch, **sums)
@@ -575,7 +637,7 @@ class Journal:
         now = utc_now()
         with self._atomic():
             closing = self.batch
-            self.db["batches"].upsert({
+            self.db.table("batches").upsert({
                 "batch": closing, "state": "closed", "closed_at": now,
                 "balanced": int(balanced), "uploaded": uploaded,
                 "debit_amount": debit_amount, "debit_count": debit_count,
@@ -583,12 +645,12 @@ class Journal:
             }, pk="batch")
             following = self._counter("batch") % BATCH_MAX + 1
             self._set_counter("batch", following)
-            self.db["batches"].upsert({"batch": f"{following:06d}", "state": "open",
+            self.db.table("batches").upsert({"batch": f"{following:06d}", "state": "open",
                                        "opened_at": now, "closed_at": None}, pk="batch")
         return f"{following:06d}"
 
     def batches(self) -> Iterator[dict[str, Any]]:
-        return self.db["batches"].rows_where(order_by="batch")
+        return self.db.table("batches").rows_where(order_by="batch")
 
 
 _PRIMARY_KEYS = {"transactions": "id", "reversals": "txn_id", "counters": "name"}

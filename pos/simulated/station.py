@@ -27,6 +27,7 @@ from drivers.sim.contactless import load_profiles
 from drivers.sim.wallet import CODE_KINDS, VirtualWallet, code_image
 from pos.core.config import PosConfig
 from pos.core.payment import CardData, PaymentRequest, WalletCode
+from pos.sources.qr.errors import QrPayloadError
 from pos.devices.kinds import CAMERA, READER, NotArmed
 from pos.journal.store import Txn
 from pos.simulated.virtual_card import ATC_DIR, VirtualCard, VirtualCards
@@ -101,7 +102,7 @@ class SimulatedCamera:
             image = self._draw(payload)
             refused: list[str] = []
             camera = CameraSource(image, backend=self.backend, timeout_s=10.0,
-                                  on_refused=lambda e: refused.append(e.message))
+                                  on_refused=refused_into(refused))
             try:
                 return await camera.read(request)
             except CameraError as e:
@@ -119,6 +120,11 @@ class SimulatedCamera:
     def _problem(self, text: str) -> None:
         if self.on_problem is not None:
             self.on_problem(text)
+
+
+def refused_into(messages: list[str]) -> Callable[[QrPayloadError], None]:
+    """Collects the words of each code the camera refused, for the problem report."""
+    return lambda error: messages.append(error.message)
 
 
 #: taps that go wrong, for seeing what the till does then: (name, the cards in the field, their fault)

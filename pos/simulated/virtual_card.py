@@ -19,11 +19,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from acquirer.protocol.cardholder import pan_token
 from acquirer.protocol.errors import ErrorKind, TillkitError
 from drivers.sim.contactless import CardProfile, load_profiles, virtual_card
 from drivers.sim.iso14443 import Field, TypeACard
 from pos.core.payment import CardData, PaymentRequest, PaymentSource, WalletCode
-from pos.core.tokens import pan_token
 
 ATC_DIR = "cards"
 

@@ -1,6 +1,6 @@
 """The checkout TUI (`pos` with no command): a Textual face over the engine.
 
-Textual is imported only inside this package (DESIGN.md): the engine, the
+Textual is imported only inside this package (docs/architecture.md): the engine, the
 daemon and the command line run without it. `run(config)` opens the app on
 the configured (by default simulated) devices.
 """

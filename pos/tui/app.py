@@ -138,10 +138,13 @@ class CheckoutApp(App[None]):
         self.till.devices[PRINTER] = ABSENT if printer is None else SIMULATED if simulator is not None else OK
         self._printer_state = self.till.devices[PRINTER]
 
+    def _device_problem(self, device: str, text: str) -> None:
+        self.post_message(DeviceProblem(device, text))
+
     def _use_station(self, station: Station) -> None:
         self.station = station
         self.till.devices = dict(station.devices)
-        station.problems.append(lambda device, text: self.post_message(DeviceProblem(device, text)))
+        station.problems.append(self._device_problem)
         for device, text in station.opening_problems:
             self.post_message(DeviceProblem(device, text))
         self.refresh_bars()

@@ -1,15 +1,15 @@
 """How the checkout screen writes transactions: kinds, states, cards and times in the cashier's language."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from zoneinfo import ZoneInfo
+from datetime import datetime, UTC
 
+from acquirer.protocol.clock import CHINA
 from pos.core.amount import format_amount
 from pos.journal.store import Txn
 from pos.tui.i18n import translate
 
-#: the till's wall clock: the clearing day is Asia/Shanghai (DESIGN.md, "Conventions")
-LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
+#: the till's wall clock: China Standard Time (acquirer.protocol.clock)
+LOCAL_ZONE = CHINA   # display time: China Standard Time (acquirer.protocol.clock)
 
 __all__ = ["LOCAL_ZONE", "format_amount", "kind_text", "local_time", "short_card", "state_text", "txn_summary"]
 
@@ -31,7 +31,7 @@ def short_card(masked_pan: str | None) -> str:
 
 def local_time(utc_stamp: str) -> str:
     """A journal timestamp (UTC, ISO 8601 with Z) as the till's local date and time."""
-    moment = datetime.strptime(utc_stamp[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)
+    moment = datetime.strptime(utc_stamp[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
     return moment.astimezone(LOCAL_ZONE).strftime("%m-%d %H:%M")
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from acquirer.config import AcquirerConfig, load_config
-from acquirer.tokens import pan_token
+from acquirer.protocol.cardholder import pan_token
 from tests.acquirer.terminal import SHANGHAI, TestCard, TestTerminal
 from tests.pos.support import copy_wallets
 

@@ -11,10 +11,11 @@ import os
 import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
 from acquirer.config import Card
 from acquirer.protocol import codec, tlv
+from acquirer.protocol.clock import CHINA
 from acquirer.protocol.cryptogram import CryptogramVersion, cryptogram_for
 from acquirer.protocol.fields import Field60
 from acquirer.protocol.framing import recv_frame, send_frame
@@ -30,7 +31,7 @@ from acquirer.protocol.messages import (
 from acquirer.protocol.pinblock import encrypt_pin
 from acquirer.protocol.transactions import TxnType
 
-SHANGHAI = timezone(timedelta(hours=8))
+SHANGHAI = CHINA   # the business clock of acquirer.protocol.clock
 CVR_LENGTH = {"unionpay": 4, "visa": 4, "mastercard": 6}
 
 

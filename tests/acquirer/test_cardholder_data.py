@@ -2,7 +2,7 @@
 import sqlite3
 
 from acquirer.protocol.transactions import TxnType
-from acquirer.tokens import mask_pan
+from acquirer.protocol.cardholder import mask_pan
 
 
 def _all_text(db: sqlite3.Connection) -> str:

@@ -158,7 +158,7 @@ def test_calls_run_in_the_host_when_the_workers_are_gone(workers):
 def test_protocol_workers_setting(tmp_path):
     default = 1 if (os.cpu_count() or 1) >= 2 else 0   # one worker beside the host on a second CPU
     assert load_config(make_config(tmp_path / "default")).server.protocol_workers == default
-    for n, (value, error) in enumerate((("3", None), ("0", None), ("-1", "at least 0"), ("9", "at most 8"),
+    for n, (value, error) in enumerate((("3", None), ("0", None), ("-1", "greater than or equal to 0"), ("9", "less than or equal to 8"),
                                         ('"two"', "integer"))):
         directory = make_config(tmp_path / str(n), replace={"[server]\n": f"[server]\nprotocol_workers = {value}\n"})
         if error is None:

@@ -112,19 +112,24 @@ def test_manual_entry_is_sent_as_012(acquirer, tmp_path):
 def test_out_of_balance_settlement_uploads_the_batch_and_closes_on_the_hosts_figures(acquirer, tmp_path):
     config_dir, server = acquirer
     state = tmp_path / "state"
-    sale = json.loads(invoke_pos(config_dir, state, "sale", "50", "--json", host=server.address).stdout)
+    # the terminal is bound to one host address: here a line (a fault proxy) to the acquirer
+    losing = False
     # the answer to the refund is lost on the line: the host refunded, the terminal cannot know
-    lose_refund_answer = lambda direction, mti: Fault.DROP if (direction, mti) == (DOWN, "0230") else Fault.PASS
-    set_pos(config_dir, timeout_s=0.5)
+    lose_refund_answer = lambda direction, mti: (Fault.DROP if losing and (direction, mti) == (DOWN, "0230")
+                                                 else Fault.PASS)
     with ProxyThread(server.port, lose_refund_answer) as proxy:
+        sale = json.loads(invoke_pos(config_dir, state, "sale", "50", "--json", host=proxy.address).stdout)
+        set_pos(config_dir, timeout_s=0.5)
+        losing = True
         done = invoke_pos(config_dir, state, "refund", sale["rrn"], "20", "--json", host=proxy.address)
-    refund = json.loads(done.stdout)
-    assert done.returncode == 3 and refund["state"] == "unknown"
-    host = HostLedger(tmp_path / "acquirer.db", config_dir)
-    assert disagreements(journal(state), host.transactions()) == [
-        f"trace {refund['stan']} batch 000001 refund: journal unknown, host approved"]
+        losing = False
+        refund = json.loads(done.stdout)
+        assert done.returncode == 3 and refund["state"] == "unknown"
+        host = HostLedger(tmp_path / "acquirer.db", config_dir)
+        assert disagreements(journal(state), host.transactions()) == [
+            f"trace {refund['stan']} batch 000001 refund: journal unknown, host approved"]
 
-    done = invoke_pos(config_dir, state, "settle", "--json", host=server.address)
+        done = invoke_pos(config_dir, state, "settle", "--json", host=proxy.address)
     assert done.returncode == 0, done.stderr
     settled = json.loads(done.stdout)
     assert (settled["balanced"], settled["uploaded"]) == (False, 1)

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 from acquirer.protocol import tlv
+from acquirer.protocol.dol import build_dol_data, parse_dol
 from drivers.sim.contactless import AtcStore, CoBadgedCard, Misbehaviour, PaymentApplication, load_profile
 from drivers.sim.contactless.application import SW_CONDITIONS_NOT_SATISFIED
 from pos.core.payment import PaymentRequest
 from pos.sources.emv import ContactlessKernel, OutcomeKind, TerminalEmvConfig
-from pos.sources.emv.dol import build_dol_data, parse_dol
 from tests.emv.conftest import field55, issuer_verifies
 from tests.nfc.conftest import CARDS_FILE
 

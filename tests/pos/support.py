@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from acquirer.ledger import card_account
-from acquirer.tokens import pan_token as host_token
+from acquirer.protocol.cardholder import pan_token as host_token
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / "config"

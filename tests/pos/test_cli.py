@@ -35,7 +35,7 @@ def test_a_bad_configuration_is_named_and_exits_4(tmp_path):
     config = make_config(tmp_path, pos={"mac": "md5"})
     done = invoke_pos(config, tmp_path / "state", "sale", "1")
     assert done.returncode == 4
-    assert "pos.toml: [terminal] mac must be" in done.stderr
+    assert "pos.toml: terminal.mac: input should be" in done.stderr
 
 
 def test_an_unreachable_host_exits_4_and_sends_nothing(tmp_path):

@@ -44,18 +44,18 @@ def _write(tmp_path, old, new):
 
 
 @pytest.mark.parametrize("old, new, message", [
-    ('tid = "10000001"', 'tid = "1000"', r"\[terminal\] tid must be 8 characters, got '1000'"),
-    ('mac = "ecb"', 'mac = "md5"', r"\[terminal\] mac must be \"ecb\" or \"x919\", got 'md5'"),
-    ('tmk = "6ECAFCE232B9AF939F09493CFC314CD7"', 'tmk = "XYZ"', r"\[terminal\] tmk must be 32 hex digits"),
-    ("timeout_s = 10.0", 'timeout_s = "soon"', r"\[host\] timeout_s must be a positive number"),
-    ('address = "embedded"', 'address = "localhost"', r"\[host\] address must be \"embedded\" or \"HOST:PORT\""),
-    ("max_amount_fen = 5000000", "max_amount_fen = 0", r"\[terminal\] max_amount_fen must be an integer"),
-    ("[state]", "[status]", r"missing section \[state\]"),
-    ('reader = "sim"', 'reader = "bluetooth:reader"', r"\[nfc\] reader must be \"sim\" or a reader path: "
+    ('tid = "10000001"', 'tid = "1000"', r"pos.toml: terminal.tid: must be 8 characters, got '1000'"),
+    ('mac = "ecb"', 'mac = "md5"', r"pos.toml: terminal.mac: input should be 'ecb' or 'x919', got 'md5'"),
+    ('tmk = "6ECAFCE232B9AF939F09493CFC314CD7"', 'tmk = "XYZ"', r"pos.toml: terminal.tmk: must be 32 hex digits \(a double-length key\), got a str$"),
+    ("timeout_s = 10.0", 'timeout_s = "soon"', r"pos.toml: host.timeout_s: input should be a valid number, got 'soon'"),
+    ('address = "embedded"', 'address = "localhost"', r"pos.toml: host.address: must be \"embedded\" or \"HOST:PORT\", got 'localhost'"),
+    ("max_amount_fen = 5000000", "max_amount_fen = 0", r"pos.toml: terminal.max_amount_fen: input should be greater than or equal to 1, got 0"),
+    ("[state]", "[status]", r"pos.toml: status: unknown key"),
+    ('reader = "sim"', 'reader = "bluetooth:reader"', r"pos.toml: nfc.reader: must be \"sim\" or a reader path: "
                                                     r"reader path 'bluetooth:reader' is not understood"),
-    ('reader = "sim"', 'reader = "tty:USB0:pn533"', r"\[nfc\] reader must be .*names driver 'pn533'"),
-    ('reader = "sim"', 'reader = "tty:USB0"', r"\[nfc\] reader .*needs both a port and a driver"),
-    ("[nfc]", "[reader]", r"missing section \[nfc\]"),
+    ('reader = "sim"', 'reader = "tty:USB0:pn533"', r"pos.toml: nfc.reader: must be .*names driver 'pn533'"),
+    ('reader = "sim"', 'reader = "tty:USB0"', r"pos.toml: nfc.reader: .*needs both a port and a driver"),
+    ("[nfc]", "[reader]", r"pos.toml: reader: unknown key"),
 ])
 def test_bad_values_name_file_and_key(tmp_path, old, new, message):
     directory = _write(tmp_path, old, new)
@@ -65,19 +65,19 @@ def test_bad_values_name_file_and_key(tmp_path, old, new, message):
 
 
 def test_missing_file_and_bad_toml(tmp_path):
-    with pytest.raises(ConfigError, match="pos.toml: file not found"):
+    with pytest.raises(ConfigError, match=r"pos.toml: \(file\): file not found"):
         load_config(tmp_path)
     (tmp_path / "pos.toml").write_text("[terminal\n")
-    with pytest.raises(ConfigError, match="not valid TOML"):
+    with pytest.raises(ConfigError, match=r"pos.toml: \(file\): not valid TOML"):
         load_config(tmp_path)
 
 
 @pytest.mark.parametrize("old, new, message", [
-    ('connection = "sim"', 'connection = "bluetooth"', r'\[printer\] connection must be "sim" or "network"'),
-    ('profile = "80mm"', 'profile = "76mm"', r"\[printer\] connection 'sim', profile '76mm': .*printers.toml: no profile '76mm'"),
-    ('merchant_name_zh = "天天便利店"', 'merchant_name_zh = ""', r"\[receipt\] merchant_name_zh: .*non-empty"),
-    ("/{batch}/{trace}", "/{batch}/{stan}", r"\[receipt\] url uses stan; known placeholders: \{mid\}"),
-    ('url = "https://', 'url = "ftp://', r"\[receipt\] url must be an http\(s\) link"),
+    ('connection = "sim"', 'connection = "bluetooth"', r'pos.toml: printer.connection: must be "sim" or "network"'),
+    ('profile = "80mm"', 'profile = "76mm"', r"pos.toml: printer: connection 'sim', profile '76mm': .*printers.toml: no profile '76mm'"),
+    ('merchant_name_zh = "天天便利店"', 'merchant_name_zh = ""', r"pos.toml: receipt.merchant_name_zh: .*non-empty"),
+    ("/{batch}/{trace}", "/{batch}/{stan}", r"pos.toml: receipt.url: uses stan; known placeholders: \{mid\}"),
+    ('url = "https://', 'url = "ftp://', r"pos.toml: receipt.url: must be an http\(s\) link"),
 ])
 def test_bad_receipt_and_printer_values_are_named(tmp_path, old, new, message):
     directory = _write(tmp_path, old, new)

@@ -3,7 +3,7 @@ import sqlite3
 
 import pytest
 
-from pos.core.tokens import pan_token
+from acquirer.protocol.cardholder import pan_token
 from pos.journal import store as j
 from pos.journal.store import Journal, JournalError
 
@@ -31,12 +31,53 @@ def test_stans_rise_wrap_after_999999_and_survive_reopen(tmp_path):
     assert Journal(tmp_path / "journal.db").next_stan() == "000002"
 
 
-def test_schema_version_and_wal(tmp_path):
+def test_migrations_are_recorded_by_sqlite_utils_and_a_newer_journal_is_refused(tmp_path):
     journal = Journal(tmp_path / "journal.db")
-    assert journal.db.execute("PRAGMA user_version").fetchone()[0] == len(j.MIGRATIONS)
+    applied = [m.name for m in j.JOURNAL_MIGRATIONS.applied(journal.db)]
+    assert applied[:4] == list(j.USER_VERSION_MIGRATIONS) and applied[4:] == ["0005_host_binding", "0006_pan_token_lower_case"]
     assert journal.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    journal.db.execute("PRAGMA user_version = 99")
+    journal.db["_sqlite_migrations"].insert({"migration_set": "pos.journal", "name": "0099_from_the_future",
+                                             "applied_at": "2030-01-01"})
     journal.close()
+    with pytest.raises(JournalError, match="0099_from_the_future are newer than this pos"):
+        Journal(tmp_path / "journal.db")
+
+
+def _old_journal(path, version: int) -> None:
+    """A journal as a pos before the migration set wrote it: migrations 1..version, numbered in user_version."""
+    import sqlite_utils
+
+    db = sqlite_utils.Database(path)
+    for migration in j.JOURNAL_MIGRATIONS.pending(db)[:version]:
+        migration.fn(db)
+    db.execute(f"PRAGMA user_version = {version}")
+    db["transactions"].insert({"type": "sale", "state": "approved", "amount": 1234, "currency": "156",
+                               "stan": "000007", "batch": "000001", "rrn": "123456789012",
+                               "pan_token": "0A1B2C3D4E5F60718293A4B5C6D7E8F9",
+                               "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z"})
+    db.close()
+
+
+@pytest.mark.parametrize("version", [1, 4])
+def test_an_old_user_version_journal_opens_and_is_migrated_forward(tmp_path, version):
+    _old_journal(tmp_path / "journal.db", version)
+    journal = Journal(tmp_path / "journal.db")
+    [old] = journal.history()
+    assert (old.stan, old.amount, old.rrn, old.wallet, old.arpc_check) == ("000007", 1234, "123456789012", None, None)
+    assert "wallet" in journal.db["transactions"].columns_dict and journal.db["host_binding"].exists()
+    assert [m.name for m in j.JOURNAL_MIGRATIONS.applied(journal.db)][-1] == "0006_pan_token_lower_case"
+    assert old.pan_token == "0a1b2c3d4e5f60718293a4b5c6d7e8f9"   # the token rule the terminal uses now
+    journal.close()
+    Journal(tmp_path / "journal.db").close()   # opening again applies nothing twice
+
+
+def test_a_user_version_newer_than_this_pos_is_refused(tmp_path):
+    _old_journal(tmp_path / "journal.db", 4)
+    import sqlite_utils
+
+    db = sqlite_utils.Database(tmp_path / "journal.db")
+    db.execute("PRAGMA user_version = 99")
+    db.close()
     with pytest.raises(JournalError, match="schema version 99 is newer"):
         Journal(tmp_path / "journal.db")
 

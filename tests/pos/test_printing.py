@@ -16,7 +16,7 @@ import pytest
 from drivers.sim.printer import SimulatedPrinter
 from pos.core import events as ev
 from pos.core.config import load_config
-from pos.core.payment import mask_pan
+from acquirer.protocol.cardholder import mask_pan
 from pos.devices.contactless import open_contactless
 from pos.devices.terminal import open_receipts, open_terminal
 from receipts import from_json

@@ -9,7 +9,7 @@ from drivers.sim.contactless import UnknownFault
 from drivers.sim.contactless.atc import AtcStore
 from pos.core.config import load_config
 from pos.core.payment import PaymentRequest, ReadFailed
-from pos.core.tokens import pan_token
+from acquirer.protocol.cardholder import pan_token
 from pos.devices.contactless import open_contactless
 from pos.simulated.virtual_card import ATC_DIR, UnknownCard
 from tests.pos.support import make_config, test_cards

@@ -104,7 +104,7 @@ def test_upload_count():
 
 # --- transaction table ---------------------------------------------------------------
 
-def test_default_table_matches_payments_md():
+def test_default_table_matches_the_docs():
     rows = {(d.txn, d.processing_code, d.condition_code, d.mti, d.type_code, d.reversible)
             for d in DEFAULT_TABLE}
     assert rows == {

@@ -2,7 +2,7 @@
 
 The merchant and terminal come from config/acquirer.toml, the cards from
 config/cards.toml (full PANs live only there); every receipt gets the PAN
-masked by the terminal's own `pos.core.payment.mask_pan`, exactly as the engine will.
+masked by the terminal's own `acquirer.protocol.cardholder.mask_pan`, exactly as the engine will.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from acquirer.protocol.mpm import build_dynamic_mpm
-from pos.core.payment import mask_pan
+from acquirer.protocol.cardholder import mask_pan
 from receipts import (
     CardDetails,
     Copy,

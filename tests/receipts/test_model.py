@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pos.core.payment import mask_pan
+from acquirer.protocol.cardholder import mask_pan
 from receipts import (
     CardDetails,
     Outcome,

@@ -19,13 +19,14 @@ def test_shipped_settings() -> None:
 
 
 @pytest.mark.parametrize(("old", "new", "message"), [
-    ('language = "en"', 'language = "fr"', '[tui] language must be "en" or "zh"'),
-    ('camera = "sim"', 'camera = 0', '[tui] camera must be "sim" or a camera device'),
-    ('supervisor_pin = "888888"', 'supervisor_pin = "12"', "[tui] supervisor_pin must be 4-12 digits"),
-    ('supervisor_pin = "888888"', "supervisor_pin = 888888", "[tui] supervisor_pin must be 4-12 digits"),
-    ('"01" = "0000"', '"01" = "pass"', "[tui.operators] 01 must be a password of 4-8 digits"),
-    ('"01" = "0000"', '"operator" = "0000"', "[tui.operators] key 'operator' must be an operator number"),
-    ('supervisor_pin = "888888"', "", "[tui] supervisor_pin must be 4-12 digits, got None"),
+    ('language = "en"', 'language = "fr"', "pos.toml: tui.language: input should be 'en' or 'zh', got 'fr'"),
+    ('camera = "sim"', 'camera = 0', "pos.toml: tui.camera: input should be a valid string, got 0"),
+    ('supervisor_pin = "888888"', 'supervisor_pin = "12"', "pos.toml: tui.supervisor_pin: must be 4-12 digits, got a str"),
+    ('supervisor_pin = "888888"', "supervisor_pin = 888888", "pos.toml: tui.supervisor_pin: input should be a valid string, got a int"),
+    ('"01" = "0000"', '"01" = "pass"', "pos.toml: tui.operators.01: must be a password of 4-8 digits, got a str"),
+    ('"01" = "0000"', '"operator" = "0000"', "pos.toml: tui.operators.operator.[key]: must be an operator number of 1-3 digits"),
+    ('supervisor_pin = "888888"', "", "pos.toml: tui.supervisor_pin: missing"),
+    ('language = "en"', 'langauge = "en"', "pos.toml: tui.langauge: unknown key"),
 ])
 def test_bad_settings_name_the_key(tmp_path: Path, old: str, new: str, message: str) -> None:
     config_dir = make_config(tmp_path)

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 
 from acquirer.protocol import tlv
 from acquirer.protocol.cryptogram import cryptogram_for
+from acquirer.protocol.dol import parse_dol
 from drivers.sim.contactless.atc import AtcStore
 from drivers.sim.contactless.profiles import CardProfile
 
@@ -109,22 +110,6 @@ _LAYOUTS = {
                  (2, 2): ("8C", "8D", "9F08", "9F42")},
         gpo_tags=(), app_version=bytes.fromhex("0002"), language=b"en"),
 }
-
-
-def parse_dol(dol: bytes) -> list[tuple[str, int]]:
-    """A data object list: (tag, length) pairs, in order."""
-    entries: list[tuple[str, int]] = []
-    pos = 0
-    while pos < len(dol):
-        start = pos
-        pos += 1
-        if dol[start] & 0x1F == 0x1F:
-            while dol[pos] & 0x80:
-                pos += 1
-            pos += 1
-        entries.append((dol[start:pos].hex().upper(), dol[pos]))
-        pos += 1
-    return entries
 
 
 def ppse_fci(entries: Sequence[Item]) -> Item:

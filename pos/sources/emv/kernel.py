@@ -33,10 +33,10 @@ from typing import Protocol
 
 from acquirer.protocol import tlv
 from acquirer.protocol.cryptogram import CryptogramError, cryptogram_for
+from acquirer.protocol.dol import DolError, build_dol_data
 from drivers.nfc.errors import CardError
 from pos.core.payment import CardData, PaymentRequest
 from pos.sources.emv import apdu
-from pos.sources.emv.dol import DolError, build_dol_data
 from pos.sources.emv.field55 import build_field55
 from pos.sources.emv.outcome import (
     KernelResult,

@@ -1,7 +1,7 @@
 """Terminal parameters for the contactless kernel, per terminal and per AID.
 
 Loaded from `config/terminal-emv.toml` and validated by hand so every error
-names the file and the key (DESIGN.md, "Configuration"). The dataclass
+names the file and the key (docs/configuration.md). The dataclass
 defaults are the kit's: QuickPass's published no-CVM limit of 1000 CNY;
 the other limits are common values an acquirer sets (unverified).
 """
@@ -144,7 +144,7 @@ class _Reader:
         value = row.get(key)
         if value is None:
             return default
-        if not isinstance(value, str) or not re.fullmatch(r"[ -~]{%d}" % size, value):
+        if not isinstance(value, str) or not re.fullmatch(rf"[ -~]{{{size}}}", value):
             raise EmvConfigError(f"{self.path}: {where} must be {size} printable characters, got {value!r}")
         return value.encode("ascii")
 

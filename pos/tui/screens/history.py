@@ -142,8 +142,8 @@ class HistoryScreen(TillScreen):
         if txn is None:
             return
 
-        def unlocked(ok: bool | None) -> None:
-            if ok:
+        def unlocked(ok: object) -> None:
+            if ok is True:
                 self.app.push_screen(PaymentScreen("void", txn.amount, lambda engine, sources:
                                                    engine.void(txn.stan, sources), original=txn))
 
@@ -154,13 +154,13 @@ class HistoryScreen(TillScreen):
         if txn is None:
             return
 
-        def amount_chosen(amount: int | None) -> None:
-            if amount:
+        def amount_chosen(amount: object) -> None:
+            if isinstance(amount, int) and amount:
                 self.app.push_screen(PaymentScreen("refund", amount, lambda engine, sources:
                                                    engine.refund(txn.rrn or "", amount, sources), original=txn))
 
-        def unlocked(ok: bool | None) -> None:
-            if ok:
+        def unlocked(ok: object) -> None:
+            if ok is True:
                 self.app.push_screen(RefundAmountScreen(txn), amount_chosen)
 
         self.app.push_screen(SupervisorPinScreen(self.t("key.refund"), txn.stan), unlocked)

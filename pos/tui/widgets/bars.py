@@ -95,7 +95,7 @@ class KeyBar(Static):
         super().__init__()
         self.hints = tuple(hints)
 
-    def compose(self):  # type: ignore[override]
+    def compose(self):
         app = cast("CheckoutApp", self.app)
         for hint in self.hints:
             yield KeyHint(hint, app.t(hint.text))

@@ -1,8 +1,12 @@
-"""Data object lists (PDOL, CDOL1): what the card asks for, and the bytes that answer it.
+"""Data object lists (PDOL, CDOL1, CDOL2): what the card asks for, and the bytes that answer it.
 
 EMV Book 3 section 5.4 rules: each requested tag gets exactly the length the
 card names; a numeric (format n) value is cut or zero-filled on the left, any
 other value on the right; a tag the terminal does not know is sent as zeros.
+
+One definition for the terminal's kernel and the simulated cards: a DOL
+whose last entry has no length byte (or whose multi-byte tag runs off the
+end) is refused with `DolError`, never read past its end.
 """
 from __future__ import annotations
 
@@ -26,6 +30,8 @@ def parse_dol(dol: bytes) -> list[tuple[str, int]]:
         if dol[start] & 0x1F == 0x1F:
             while pos < len(dol) and dol[pos] & 0x80:
                 pos += 1
+            if pos >= len(dol):
+                raise DolError(f"DOL entry at byte {start} has a tag that runs past the end")
             pos += 1
         if pos >= len(dol):
             raise DolError(f"DOL entry at byte {start} has no length")

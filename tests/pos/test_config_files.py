@@ -1,0 +1,57 @@
+"""Every TOML file is read by one schema loader: a typo, a wrong type, binary garbage or a missing file
+is one line `file: key: reason` from the command line, exit 4, and no traceback."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import subprocess
+
+from tests.pos.support import BIN, make_config, run_pos
+
+GARBAGE = bytes(range(256)) * 4   # not UTF-8, not TOML
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{path.name} has no {old!r}"
+    path.write_text(text.replace(old, new, 1))
+
+
+#: (file, how to break it, the command that reads it, the key the line must name)
+CASES = [
+    ("pos.toml", ("reversal_attempts = 5", "reversal_atempts = 5"), "host.reversal_atempts: unknown key"),
+    ("pos.toml", ("timeout_s = 10.0", 'timeout_s = "soon"'), "host.timeout_s: input should be a valid number"),
+    ("pos.toml", ('language = "en"', "language = true"), "tui.language: input should be 'en' or 'zh'"),
+    ("pos.toml", GARBAGE, "(file): not UTF-8 text"),
+    ("pos.toml", None, "(file): file not found"),
+    ("acquirer.toml", ("switch_timeout_ms = 3000", "switch_timout_ms = 3000"), "host.switch_timout_ms: unknown key"),
+    ("acquirer.toml", ("delay_ms = 0", 'delay_ms = "soon"'), "issuer[0].delay_ms: input should be a valid integer"),
+    ("acquirer.toml", GARBAGE, "(file): not UTF-8 text"),
+    ("acquirer.toml", None, "(file): file not found"),
+    ("acquirer.toml", ("[server]", "[server"), "(file): not valid TOML"),
+    ("cards.toml", GARBAGE, "(file): not UTF-8 text"),
+    ("cards.toml", None, "(file): file not found"),
+]
+
+
+@pytest.mark.parametrize(("name", "damage", "expected"), CASES)
+def test_a_bad_settings_file_is_one_line_and_exit_4(tmp_path, name, damage, expected):
+    config = make_config(tmp_path)
+    path = config / name
+    if damage is None:
+        path.unlink()
+    elif isinstance(damage, bytes):
+        path.write_bytes(damage)
+    else:
+        _edit(path, *damage)
+    if name == "pos.toml":
+        done = run_pos(config, tmp_path / "state", "history")
+    else:   # the acquirer's files: its own command line reads them the same way
+        done = subprocess.run([str(BIN / "acquirer"), "terminals", "--config", str(config)],
+                              capture_output=True, text=True, timeout=60)
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert done.returncode == 4, done.stderr
+    assert lines == [f"Error: {path}: {expected}" + lines[0].split(expected, 1)[1]], done.stderr
+    assert "Traceback" not in done.stderr and done.stdout == ""
