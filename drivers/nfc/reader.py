@@ -161,6 +161,9 @@ def _open_serial(text: str, path: ReaderPath) -> NfcReader:
     return NfcReader(text, clf, lock_fd=lock_fd)
 
 
+ACK_PATIENCE_MS = 1000   # how long a command's ACK may take to reach a busy host (see InOrderTTY)
+
+
 class InOrderTTY(nfc.clf.transport.TTY):
     """nfcpy's serial transport, dropping answers to commands the host gave up on.
 
@@ -175,21 +178,33 @@ class InOrderTTY(nfc.clf.transport.TTY):
     response frame whose code does not belong to the command last written;
     a stale ACK in front of the fresh one is harmless (nfcpy reads on while
     it gets ACKs). The deadline of the read is kept.
-    """
 
-    _ACK = b"\x00\x00\xff\x00\xff\x00"
+    The wait for a command's ACK is at least `ACK_PATIENCE_MS`, not nfcpy's
+    100 ms. A chip acknowledges within a few milliseconds, but the host only
+    sees it once it is scheduled: with the simulated chip -- a thread of
+    this same process -- on a loaded machine (neighbour processes starting
+    and being killed), the ACK came after 100 ms about once in a few hundred
+    openings, and nfcpy declared the reader broken ("input/output error",
+    "no PN532 answered"). A reader that is really gone is still found out,
+    a second later. Response timeouts (the card's time) are nfcpy's own.
+    """
 
     def __init__(self, port: str) -> None:
         self._expected: int | None = None
+        self._awaiting_ack = False
         super().__init__(port)
 
     def write(self, frame: bytes | bytearray) -> None:
         command = _command_code(bytes(frame))
         if command is not None:
             self._expected = command + 1
+            self._awaiting_ack = True
         super().write(frame)
 
     def read(self, timeout: int) -> bytearray:
+        if self._awaiting_ack:
+            timeout = max(timeout, ACK_PATIENCE_MS)
+            self._awaiting_ack = False
         deadline = time.monotonic() + timeout / 1e3
         while True:
             frame: bytearray = super().read(timeout)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import tty
 
 import pytest
@@ -50,3 +51,12 @@ def test_the_application_error_frame_is_an_answer(line):
     transport.write(GET_FIRMWARE_VERSION)
     os.write(chip, bytes.fromhex("0000FF01FF7F8100"))
     assert bytes(transport.read(timeout=100)) == bytes.fromhex("0000FF01FF7F8100")
+
+
+def test_a_late_ack_is_still_an_ack(line):
+    # nfcpy waits 100 ms for it; a host that was not scheduled sooner must not call the chip dead
+    chip, transport = line
+    transport.write(GET_FIRMWARE_VERSION)
+    threading.Timer(0.3, os.write, (chip, ACK + FIRMWARE_ANSWER)).start()
+    assert bytes(transport.read(timeout=100)) == ACK
+    assert bytes(transport.read(timeout=100)) == FIRMWARE_ANSWER
