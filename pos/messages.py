@@ -68,6 +68,10 @@ ERROR_TEXTS: dict[str, tuple[str, str]] = {
     "config.invalid": ("Configuration: {detail}", "配置错误：{detail}"),
     "terminal.state_locked": ("Another pos process is using this terminal: {detail}",
                               "另一个 pos 进程正在使用本终端：{detail}"),
+    "terminal.state_dir": ("The state directory {directory} is not usable ({reason}): give a writable one "
+                           "with --state-dir or [state] dir in pos.toml.",
+                           "状态目录 {directory} 不可用（{reason}）：请用 --state-dir 或 pos.toml 的 [state] dir "
+                           "指定一个可写的目录。"),
     "terminal.host_binding": ("This terminal is bound to the acquirer {bound}; {requested} is refused while "
                               "batch {batch} is open. Settle first.",
                               "本终端已绑定收单主机 {bound}；批次 {batch} 未结算，不能使用 {requested}。请先结算。"),

@@ -1,6 +1,9 @@
 """Receipts: the model of a transaction slip or settlement summary, and its rendering.
 
     receipt = Receipt(merchant=..., trace=..., card=CardDetails(...), ...)
+    report = ShiftReport("X", merchant, tid, batch, when, operator, transactions)   (X/Z reports)
+    slip = PaymentCodeSlip(merchant, tid, amount_fen, mpm_payload, bill, when)   (the MPM on paper)
+    qr_cells(payload)                           -> QrCells (the code as half blocks for a terminal)
     render_text(receipt, columns=32)           -> str   (screens, logs, `pos reprint --text`)
     render_escpos(receipt, profile)            -> bytes (one copy)
     render_copies(receipt, profile)            -> bytes (every copy it gets: hand to drivers.printer.PrintQueue)
@@ -29,9 +32,24 @@ from receipts.model import (
     from_json,
     to_json,
 )
+from receipts.layout import Document
 from receipts.money import format_amount
 from receipts.reconciliation import ReconciliationChannel, ReconciliationException, ReconciliationSlip
-from receipts.profile import PrinterProfile, ProfileConfigError, load_profile, load_profiles
+from receipts.payment_code import PaymentCodeSlip
+from receipts.profile import (
+    PrinterProfile,
+    ProfileConfigError,
+    load_profile,
+    load_profiles,
+)
+from receipts.qr_cells import QrCells, qr_cells
+from receipts.report import (
+    Count,
+    ReportTransaction,
+    ShiftReport,
+    Totals,
+    report_to_dict,
+)
 from receipts.text import render_text
 
 __all__ = [
@@ -39,19 +57,26 @@ __all__ = [
     "CardDetails",
     "CjkFontMissing",
     "Copy",
+    "Count",
+    "Document",
     "Cvm",
     "EntryMode",
     "Merchant",
     "Outcome",
+    "PaymentCodeSlip",
     "PrinterProfile",
     "ProfileConfigError",
+    "QrCells",
     "Receipt",
     "ReceiptFieldError",
     "ReconciliationChannel",
     "ReconciliationException",
     "ReconciliationSlip",
+    "ReportTransaction",
     "SettlementReceipt",
     "SettlementTotal",
+    "ShiftReport",
+    "Totals",
     "TransactionType",
     "UnmaskedPanError",
     "check_masked_pan",
@@ -59,8 +84,10 @@ __all__ = [
     "from_json",
     "load_profile",
     "load_profiles",
+    "qr_cells",
     "render_copies",
     "render_escpos",
     "render_text",
+    "report_to_dict",
     "to_json",
 ]

@@ -12,9 +12,9 @@ Makefile installs). Without one, `CjkFontMissing` says what to install.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from collections.abc import Sequence
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -77,7 +77,7 @@ def draw_lines(lines: Sequence[TextLine], profile: PrinterProfile) -> Image.Imag
     heights = [2 * cell * (2 if line.double else 1) for line in lines]
     canvas = Image.new("L", (profile.dots, sum(heights)), 255)
     top = 0
-    for line, height in zip(lines, heights):
+    for line, height in zip(lines, heights, strict=True):
         scale = 2 if line.double else 1
         column = cell * scale
         span = display_width(line.text) * column

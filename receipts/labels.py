@@ -98,3 +98,45 @@ MORE_ON_SCREEN = "其余见屏幕 MORE ON THE SCREEN"
 
 def scheme(name: str) -> str:
     return SCHEMES.get(name, name.upper())
+
+
+# --- X and Z reports ----------------------------------------------------------
+X_REPORT_TITLE = ("交易汇总X报表", "X REPORT")
+Z_REPORT_TITLE = ("结算汇总Z报表", "Z REPORT")
+X_REPORT_NOTE = "未结算，不清零 RUNNING TOTALS, NOTHING CLOSED"
+Z_REPORT_NOTE = "已结算，批次关闭 SETTLED, BATCH CLOSED"
+REPORT_TOTALS = "合计 TOTALS"
+BY_CHANNEL = "按支付渠道 BY CHANNEL"
+BY_ENTRY_MODE = "按输入方式 BY ENTRY MODE"
+BY_OPERATOR = "按操作员 BY OPERATOR"
+OPERATOR = "操作员 OPERATOR"
+SALES = "消费 SALES"
+VOIDS = "撤销 VOIDS"
+REFUNDS = "退货 REFUNDS"
+REVERSALS = "冲正 REVERSALS"
+COMPLETIONS = "预授权完成 COMPLETIONS"
+COMPLETION_VOIDS = "完成撤销 COMPL. VOIDS"
+NO_MONEY_MOVED = "预授权/查询 NO MONEY MOVED"
+NET = "净额 NET"
+NO_TRANSACTIONS = "无交易 NO TRANSACTIONS"
+
+CARD_CHANNELS = {
+    "unionpay": "银联卡 UNIONPAY CARD",
+}
+WALLETS = {
+    "alipay": "支付宝 ALIPAY",
+    "wechat": "微信支付 WECHAT PAY",
+    "unionpay": "云闪付 UNIONPAY APP",
+}
+
+# --- the merchant-presented code on paper --------------------------------------
+PAYMENT_CODE_TITLE = ("请扫码付款", "SCAN TO PAY")
+BILL_NO = "订单号 BILL NO."
+SCAN_WITH = "支付宝/微信/云闪付扫码 ALIPAY, WECHAT PAY OR UNIONPAY APP"
+
+
+def channel(name: str, wallet: bool) -> str:
+    """A report's channel: the wallet, or the card scheme (a UnionPay card is not the UnionPay app)."""
+    if wallet:
+        return WALLETS.get(name, name.upper())
+    return CARD_CHANNELS.get(name) or scheme(name)

@@ -3,9 +3,10 @@
 A profile says how wide the paper is (columns of Font A and printable dots),
 how Chinese prints ("gb18030": the printer's own Chinese font through its
 Chinese mode; "image": the kit draws the text lines as a raster image, for
-printers without a Chinese font), whether the printer draws QR codes itself
-(GS ( k) or needs a raster image, and which python-escpos capability profile
-describes it (cutter, image width).
+printers without a Chinese font), whether labels are bilingual or English
+only, whether the printer draws QR codes itself (GS ( k) or needs a raster
+image, and which python-escpos capability profile describes it (cutter,
+image width).
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from escpos.capabilities import get_profile
 __all__ = ["PrinterProfile", "ProfileConfigError", "load_profile", "load_profiles"]
 
 ChineseMode = Literal["gb18030", "image"]
+LabelLanguage = Literal["bilingual", "english"]
 
 
 class ProfileConfigError(ValueError):
@@ -35,6 +37,7 @@ class PrinterProfile:
     escpos_profile: str          # python-escpos capability profile name
     qr_module: int = 6           # dots per QR module
     cjk_font: str | None = None  # image mode: font file with Chinese glyphs (None: search the usual places)
+    labels: LabelLanguage = "bilingual"   # "english": the English half of each label only (fast on image printers)
 
     @property
     def cell_dots(self) -> int:
@@ -50,6 +53,7 @@ _KEYS: dict[str, tuple[type, bool]] = {   # key -> (type, required)
     "escpos_profile": (str, True),
     "qr_module": (int, False),
     "cjk_font": (str, False),
+    "labels": (str, False),
     "paper_mm": (int, False),
     "description": (str, False),
 }
@@ -90,11 +94,14 @@ def _profile(path: Path, name: str, table: Any) -> PrinterProfile:
         raise ProfileConfigError(
             f"{where} dots ({dots}) exceeds the width python-escpos profile "
             f"{table['escpos_profile']!r} allows ({pixels}); pick a profile with a known, wide enough media width")
+    labels = table.get("labels", "bilingual")
+    if labels not in ("bilingual", "english"):
+        raise ProfileConfigError(f"{where} labels must be \"bilingual\" or \"english\", got {labels!r}")
     font = table.get("cjk_font") or None
     if font is not None and not Path(font).is_file():
         raise ProfileConfigError(f"{where} cjk_font {font!r} is not a file")
     return PrinterProfile(name, columns, dots, table["chinese"], table["native_qr"],
-                          table["escpos_profile"], qr_module, font)
+                          table["escpos_profile"], qr_module, font, labels)
 
 
 def load_profiles(path: str | Path) -> dict[str, PrinterProfile]:

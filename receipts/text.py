@@ -7,15 +7,13 @@ the code anyway.
 """
 from __future__ import annotations
 
-from receipts.layout import TextLine, layout
-from receipts.model import Receipt, SettlementReceipt
-from receipts.reconciliation import ReconciliationSlip
+from receipts.layout import Document, TextLine, layout
 from receipts.width import fit
 
 __all__ = ["render_text"]
 
 
-def render_text(document: Receipt | SettlementReceipt | ReconciliationSlip, columns: int = 32) -> str:
+def render_text(document: Document, columns: int = 32) -> str:
     """The receipt as lines of exactly `columns` display columns (trailing spaces stripped)."""
     lines = [fit(block.text, columns, block.align).rstrip()
              for block in layout(document, columns) if isinstance(block, TextLine)]

@@ -44,10 +44,15 @@ def _xor(a: bytes, b: bytes) -> bytes:
     return bytes(x ^ y for x, y in zip(a, b))
 
 
-def pin_block_format0(pin: str, pan: str) -> bytes:
-    """The clear 8-byte format 0 block for ``pin`` and ``pan``."""
+def check_pin(pin: str) -> None:
+    """Raise `PinBlockError` unless ``pin`` is 4 to 12 ASCII digits (what format 0 can carry)."""
     if not (pin.isascii() and pin.isdigit()) or len(pin) not in PIN_LENGTHS:
         raise PinBlockError(f"PIN must be 4 to 12 digits, got {len(pin)} characters")
+
+
+def pin_block_format0(pin: str, pan: str) -> bytes:
+    """The clear 8-byte format 0 block for ``pin`` and ``pan``."""
+    check_pin(pin)
     pin_field = bytes.fromhex(f"0{len(pin):X}{pin}".ljust(16, "F"))
     return _xor(pin_field, _pan_field(pan))
 

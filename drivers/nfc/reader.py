@@ -32,6 +32,7 @@ import logging
 import os
 import re
 import threading
+import time
 from dataclasses import dataclass
 
 import nfc
@@ -144,7 +145,7 @@ def _open_serial(text: str, path: ReaderPath) -> NfcReader:
     lock_fd = _lock_device(text, path.target)
     transport = None
     try:
-        transport = nfc.clf.transport.TTY(path.target)
+        transport = InOrderTTY(path.target)
         driver = importlib.import_module(f"nfc.clf.{path.driver}")
         device = driver.init(transport)
     except (OSError, serial.SerialException) as error:
@@ -158,6 +159,87 @@ def _open_serial(text: str, path: ReaderPath) -> NfcReader:
     clf = nfc.ContactlessFrontend()
     clf.device = device
     return NfcReader(text, clf, lock_fd=lock_fd)
+
+
+ACK_PATIENCE_MS = 1000   # how long a command's ACK may take to reach a busy host (see InOrderTTY)
+
+
+class InOrderTTY(nfc.clf.transport.TTY):
+    """nfcpy's serial transport, dropping answers to commands the host gave up on.
+
+    A PN53x answers a command with an ACK frame, then a response whose code
+    is the command's plus one. When nfcpy stops waiting (its ACK window is
+    100 ms, counted from its write) it cancels and moves on, but an answer
+    already on its way still arrives -- after the flush nfcpy does before
+    its next write -- and nfcpy would take it for the next command's answer:
+    a wrong response code, an "input/output error", a reader that seems
+    broken. A slow host (a loaded machine, a busy USB-serial adapter) hits
+    this on real chips as well as on the simulator. So reads here skip a
+    response frame whose code does not belong to the command last written;
+    a stale ACK in front of the fresh one is harmless (nfcpy reads on while
+    it gets ACKs). The deadline of the read is kept.
+
+    The wait for a command's ACK is at least `ACK_PATIENCE_MS`, not nfcpy's
+    100 ms. A chip acknowledges within a few milliseconds, but the host only
+    sees it once it is scheduled: with the simulated chip -- a thread of
+    this same process -- on a loaded machine (neighbour processes starting
+    and being killed), the ACK came after 100 ms about once in a few hundred
+    openings, and nfcpy declared the reader broken ("input/output error",
+    "no PN532 answered"). A reader that is really gone is still found out,
+    a second later. Response timeouts (the card's time) are nfcpy's own.
+    """
+
+    def __init__(self, port: str) -> None:
+        self._expected: int | None = None
+        self._awaiting_ack = False
+        super().__init__(port)
+
+    def write(self, frame: bytes | bytearray) -> None:
+        command = _command_code(bytes(frame))
+        if command is not None:
+            self._expected = command + 1
+            self._awaiting_ack = True
+        super().write(frame)
+
+    def read(self, timeout: int) -> bytearray:
+        if self._awaiting_ack:
+            timeout = max(timeout, ACK_PATIENCE_MS)
+            self._awaiting_ack = False
+        deadline = time.monotonic() + timeout / 1e3
+        while True:
+            frame: bytearray = super().read(timeout)
+            code = _response_code(bytes(frame))
+            if code is None or self._expected is None or code in (self._expected, 0x7F):
+                return frame
+            log.debug("dropped a late answer (response code %02X, waiting for %02X)", code, self._expected)
+            timeout = max(1, int((deadline - time.monotonic()) * 1e3))
+            if time.monotonic() >= deadline:
+                raise OSError(errno.ETIMEDOUT, os.strerror(errno.ETIMEDOUT))
+
+
+def _frame_body(frame: bytes) -> bytes:
+    """TFI onwards of a PN53x information frame, after its preamble; b"" for ACK, NACK, garbage."""
+    start = frame.find(b"\x00\xff")
+    if start < 0 or len(frame) < start + 5:
+        return b""
+    head = frame[start + 2:]
+    if head[:2] == b"\xff\xff":   # extended frame
+        return bytes(head[5:7]) if len(head) >= 7 else b""
+    if head[0] == 0 or len(head) < 4:    # ACK (00 FF), or too short
+        return b""
+    return bytes(head[2:4])
+
+
+def _command_code(frame: bytes) -> int | None:
+    body = _frame_body(frame)
+    return body[1] if len(body) == 2 and body[0] == 0xD4 else None
+
+
+def _response_code(frame: bytes) -> int | None:
+    body = _frame_body(frame)
+    if body[:1] == b"\x7f":
+        return 0x7F
+    return body[1] if len(body) == 2 and body[0] == 0xD5 else None
 
 
 def _lock_device(text: str, device: str) -> int:
@@ -249,6 +331,7 @@ class NfcReader:
         if chipset is None or getattr(chipset, "in_list_passive_target_max_target", 1) < 2:
             return 1  # this chip cannot tell: trust anticollision
         device.mute()  # field off and on: every card back to idle, as for a new poll
+        assert chipset is not None   # a PN53x device: checked just above
         try:
             answer = chipset.command(_IN_LIST_PASSIVE_TARGET, bytearray([2, 0x00]), timeout=1.0)
         except OSError as error:

@@ -24,12 +24,14 @@ departed cards look to the host exactly as they do on hardware.
 """
 from __future__ import annotations
 
+import errno
 import os
 import select
 import threading
 import time
 import tty
 from collections.abc import Callable
+from typing import Self
 
 from drivers.sim.iso14443 import Field, TypeACard
 
@@ -60,10 +62,14 @@ def split_frames(buffer: bytearray) -> list[bytes]:
     """Take every complete host frame out of `buffer`; leave a partial one in it.
 
     Returns the frame bodies (TFI onwards, without checksum) and the special
-    frames ACK/NACK as themselves. A frame with a bad length checksum is
-    dropped at its start code (the chip resynchronises on the next one); one
-    with a bad data checksum is dropped too: a real PN532
-    does not acknowledge it, so the host times out.
+    frames ACK/NACK as themselves. A candidate that fails a check (length
+    checksum, data checksum, an empty body) is dropped by its start code only:
+    the chip resynchronises on the next start code, which may lie *inside*
+    the bytes the bad candidate claimed. A host that wrote half an ACK
+    before reopening the port (its close flushed the rest) is followed by
+    its next command's start code; that command is still answered. A frame
+    with a bad data checksum is not acknowledged, as on the real chip, so
+    the host times out.
     """
     frames: list[bytes] = []
     while True:
@@ -88,25 +94,26 @@ def split_frames(buffer: bytearray) -> list[bytes]:
                 del buffer[:start]
                 return frames
             length = rest[2] << 8 | rest[3]
-            if (rest[2] + rest[3] + rest[4]) & 0xFF:
-                del buffer[: start + 2]
-                continue
             header = 5
+            length_ok = not (rest[2] + rest[3] + rest[4]) & 0xFF
         else:
             length = rest[0]
-            if (rest[0] + rest[1]) & 0xFF:
-                del buffer[: start + 2]
-                continue
             header = 2
+            length_ok = not (rest[0] + rest[1]) & 0xFF
+        if not length_ok or length == 0:
+            del buffer[: start + 2]   # not a frame: look for the next start code
+            continue
         total = header + length + 2  # + DCS + postamble
         if len(rest) < total:
             del buffer[:start]
             return frames
         body = bytes(rest[header: header + length])
         checksum = rest[header + length]
+        if (sum(body) + checksum) & 0xFF:
+            del buffer[: start + 2]
+            continue
         del buffer[: start + 2 + total]
-        if (sum(body) + checksum) & 0xFF == 0:
-            frames.append(body)
+        frames.append(body)
 
 
 class SimulatedPN532:
@@ -123,11 +130,13 @@ class SimulatedPN532:
         self._rf_timeout_s = 0.0512
         self._target: TypeACard | None = None
         self._last_response = b""
+        self._buffer = bytearray()
+        self._pending: list[bytes] = []
         self._master = self._slave = -1
         self._stop_r = self._stop_w = -1
         self._thread: threading.Thread | None = None
         self.path = ""
-        self._handlers: dict[int, Callable[[bytes], bytes]] = {
+        self._handlers: dict[int, Callable[[bytes], bytes | None]] = {
             0x00: self._diagnose,
             0x02: lambda p: FIRMWARE,
             0x06: self._read_register,
@@ -142,7 +151,7 @@ class SimulatedPN532:
         }
 
     # --- lifecycle -------------------------------------------------------------
-    def start(self) -> SimulatedPN532:
+    def start(self) -> Self:
         self._master, self._slave = os.openpty()
         # raw from the start: an echoing line discipline would bounce our own
         # answers back to us before the host's serial driver sets raw mode.
@@ -156,15 +165,22 @@ class SimulatedPN532:
         return self
 
     def close(self) -> None:
+        """Stop the chip; its thread closes the pty and the stop pipe on its way out.
+
+        The thread owns its file descriptors: closing them here while it might
+        still be inside a command would hand their numbers to whatever the
+        process opens next -- another simulated chip's pty, a reader's port --
+        and the old thread would then read that device's bytes or write its
+        late answers into it. So `close` waits for the thread (every wait in
+        it also watches the stop pipe) and never closes a descriptor it uses.
+        """
         if self._thread is None:
             return
         os.write(self._stop_w, b"x")
-        self._thread.join(timeout=2)
-        for fd in (self._master, self._slave, self._stop_r, self._stop_w):
-            os.close(fd)
+        self._thread.join()
         self._thread = None
 
-    def __enter__(self) -> SimulatedPN532:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -172,23 +188,56 @@ class SimulatedPN532:
 
     # --- the UART --------------------------------------------------------------
     def _run(self) -> None:
-        buffer = bytearray()
+        try:
+            while True:
+                ready, _, _ = select.select([self._master, self._stop_r], [], [])
+                if self._stop_r in ready:
+                    return
+                self._receive()
+                while self._pending:
+                    self._on_frame(self._pending.pop(0))
+        finally:
+            for fd in (self._master, self._slave, self._stop_r, self._stop_w):
+                os.close(fd)
+
+    def _receive(self) -> None:
+        """Read what the host wrote and queue its complete frames."""
+        try:
+            chunk = os.read(self._master, 4096)
+        except OSError as error:
+            if error.errno != errno.EIO:
+                raise
+            time.sleep(0.01)   # EIO while no slave is open: wait for the next opener
+            return
+        self._buffer += chunk
+        self._pending += split_frames(self._buffer)
+
+    def _cancelled_before(self, moment: float) -> bool:
+        """Wait until `moment` unless the host cancels first (an ACK frame from the host).
+
+        The real chip aborts the running command on the host's ACK and sends
+        nothing for it. Answering anyway would put a stale response in front
+        of the host's next command: nfcpy would read it as that command's
+        answer (an "input/output error"). A host that gave up early -- it
+        counts its timeout from its write, and a loaded machine may hand us
+        the frame late -- must find the line quiet.
+        """
         while True:
-            ready, _, _ = select.select([self._master, self._stop_r], [], [])
+            if ACK in self._pending:
+                self._pending.remove(ACK)
+                return True
+            delay = moment - time.monotonic()
+            if delay <= 0:
+                return False
+            ready, _, _ = select.select([self._master, self._stop_r], [], [], delay)
             if self._stop_r in ready:
-                return
-            try:
-                chunk = os.read(self._master, 4096)
-            except OSError:  # EIO while no slave is open: wait for the next opener
-                time.sleep(0.01)
-                continue
-            buffer += chunk
-            for frame in split_frames(buffer):
-                self._on_frame(frame)
+                return True
+            if self._master in ready:
+                self._receive()
 
     def _on_frame(self, frame: bytes) -> None:
         if frame == ACK:
-            return  # the host cancels: nothing is running asynchronously here
+            return  # the host cancels a command that has already been answered
         if frame == NACK:
             self._write(self._last_response)
             return
@@ -203,6 +252,8 @@ class SimulatedPN532:
             return
         self._write(ACK)
         payload = handler(params)
+        if payload is None:
+            return  # cancelled by the host: no answer, as on the chip
         self._last_response = build_frame(bytes([0xD5, command + 1]) + payload)
         self._write(self._last_response)
 
@@ -262,18 +313,12 @@ class SimulatedPN532:
         self._target = selected[0]
         return bytes(payload)
 
-    def _in_communicate_thru(self, params: bytes) -> bytes:
+    def _in_communicate_thru(self, params: bytes) -> bytes | None:
         started = time.monotonic()
         deadline = started + (self._rf_timeout_s or 10.0)
         answer = self._target.receive(params) if self._target is not None else None
         if answer is None or answer.frame is None or answer.ready_at > deadline:
-            _sleep_until(deadline)
-            return bytes([STATUS_TIMEOUT])
-        _sleep_until(answer.ready_at)
+            return None if self._cancelled_before(deadline) else bytes([STATUS_TIMEOUT])
+        if self._cancelled_before(answer.ready_at):
+            return None
         return bytes([STATUS_OK]) + answer.frame
-
-
-def _sleep_until(moment: float) -> None:
-    delay = moment - time.monotonic()
-    if delay > 0:
-        time.sleep(delay)

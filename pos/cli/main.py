@@ -20,6 +20,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import click
 import qrcode
@@ -30,6 +31,7 @@ from rich.table import Table
 
 from acquirer.config import resolve_config_dir
 from acquirer.protocol.errors import KIND_TABLE, ErrorKind, TillkitError
+from acquirer.protocol.pinblock import PinBlockError, check_pin
 from drivers.sim.contactless import FAULTS
 from pos.cli.reconcile import reconcile_command
 from pos.cli.render import EventPrinter, outcome_lines
@@ -48,10 +50,11 @@ from pos.devices.printing import receipt_name
 from pos.devices.terminal import open_receipts, open_terminal
 from pos.journal import store as j
 from pos.journal.receipts import find_receipt
+from pos.journal.report import shift_report
 from pos.journal.store import Journal, Txn
 from pos.sources.manual_entry import ManualEntry
 from pos.sources.qr.errors import QrPayloadError
-from receipts import render_text
+from receipts import render_text, report_to_dict
 
 #: exit statuses, from the one table of kinds (docs/errors.md)
 EXIT_APPROVED = 0
@@ -250,8 +253,19 @@ card_option = click.option("--card", "cards", metavar="NAME", multiple=True,
 fault_option = click.option("--card-fault", type=click.Choice(list(FAULTS)),
                             help="The tapped test card misbehaves this way (simulated reader).")
 manual_option = click.option("--manual", is_flag=True, help="Key in card number and expiry (entry mode 012).")
-pin_option = click.option("--pin", metavar="PIN",
-                          help="Online PIN, handed to the card when it asks for one (sent encrypted in field 52).")
+def _pin(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Refuse a PIN that format 0 cannot carry before any card is read (exit 2, nothing sent)."""
+    try:
+        if value is not None:
+            check_pin(value)
+    except PinBlockError as error:
+        raise click.BadParameter(str(error)) from None
+    return value
+
+
+pin_option = click.option("--pin", metavar="PIN", callback=_pin,
+                          help="Online PIN, 4 to 12 digits, handed to the card when it asks for one "
+                               "(sent encrypted in field 52).")
 json_option = click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
 #: let "-5" reach the amount parser (and its "negative" message) instead of failing as an unknown option
 AMOUNT_COMMAND = {"ignore_unknown_options": True}
@@ -482,6 +496,42 @@ def reprint(config: PosConfig, trace: str | None, as_text: bool) -> None:
                               f"and prints once the printer is back (at the next transaction, `pos reprint` "
                               f"or start)")
     out.print(f"{receipt_name(txn)} printed", highlight=False)
+
+
+@main.command()
+@click.argument("kind", type=click.Choice(["x", "z"], case_sensitive=False))
+@json_option
+@click.pass_obj
+def report(config: PosConfig, kind: str, as_json: bool) -> None:
+    """The X report (running totals of the open batch, nothing closed) or the Z report (settle, then the
+    totals of the batch closed): by channel, entry mode and operator. Printed when there is a printer."""
+    kind = kind.lower()
+    if kind == "z":   # settle first: the Z report is the batch the host closed
+        settled = _run(config, lambda engine: engine.settle())
+        batch, balanced = settled.batch, settled.balanced
+    else:
+        batch, balanced = "", None
+    journal = Journal(config.journal_path)
+    try:
+        batch = batch or journal.batch
+        shift = shift_report(journal, config, kind, batch, datetime.now(UTC), balanced)
+    finally:
+        journal.close()
+    if config.printer is not None:
+        async def go() -> Any:
+            async with open_receipts(config, EventPrinter(err)) as printer:
+                assert printer is not None
+                return await printer.report(shift)
+
+        with _failures():
+            printed = asyncio.run(go())
+        if not printed.printed:
+            err.print(f"{shift.kind} report not printed: {printed.error} (it stays in the print queue)",
+                      highlight=False)
+    if as_json:
+        out.print_json(json.dumps(report_to_dict(shift)))
+    else:
+        out.print(render_text(shift, TEXT_COLUMNS), end="", highlight=False, markup=False)
 
 
 def _reprint_text(config: PosConfig, trace: str | None) -> None:

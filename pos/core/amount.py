@@ -33,15 +33,25 @@ def parse_amount(text: str, *, max_fen: int) -> int:
     if not raw:
         raise AmountError("amount is empty: type an amount in yuan such as 12.34")
     if raw.startswith("-"):
-        raise AmountError(f"amount {raw!r} is negative: amounts must be greater than zero")
+        raise AmountError(f"amount {_shorten(raw)} is negative: amounts must be greater than zero")
     match = _AMOUNT.fullmatch(raw)
     if match is None:
         if re.fullmatch(r"[0-9]+\.[0-9]{3,}", raw):
-            raise AmountError(f"amount {raw!r} has more than two decimals: fen is the smallest unit")
-        raise AmountError(f"amount {raw!r} is not a number: type yuan such as 12.34")
-    fen = int(match["yuan"]) * 100 + int((match["fen"] or "0").ljust(2, "0"))
+            raise AmountError(f"amount {_shorten(raw)} has more than two decimals: fen is the smallest unit")
+        raise AmountError(f"amount {_shorten(raw)} is not a number: type yuan such as 12.34")
+    yuan = match["yuan"].lstrip("0") or "0"
+    if len(yuan) > len(str(max_fen)):   # far over any maximum: never build a 5,000-digit integer
+        raise AmountError(f"amount {_shorten(raw)} is over this terminal's maximum of {format_amount(max_fen)}")
+    fen = int(yuan) * 100 + int((match["fen"] or "0").ljust(2, "0"))
     if fen == 0:
-        raise AmountError(f"amount {raw!r} is zero: amounts must be greater than zero")
+        raise AmountError(f"amount {_shorten(raw)} is zero: amounts must be greater than zero")
     if fen > max_fen:
         raise AmountError(f"amount {format_amount(fen)} is over this terminal's maximum of {format_amount(max_fen)}")
     return fen
+
+
+def _shorten(raw: str, limit: int = 24) -> str:
+    """The typed text quoted for a message, cut in the middle when it is long (a pasted 5,000 digits)."""
+    if len(raw) <= limit:
+        return repr(raw)
+    return repr(f"{raw[:10]}...{raw[-10:]}") + f" ({len(raw)} characters)"

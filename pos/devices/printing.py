@@ -34,7 +34,7 @@ from pos.core import events as ev
 from pos.core.config import PosConfig
 from pos.journal.receipts import PRINTED_TYPES, SETTLEMENT_LINES, find_receipt, settlement_receipt, transaction_receipt
 from pos.journal.store import Journal, Txn
-from receipts import PrinterProfile, Receipt, ReconciliationSlip, SettlementReceipt, render_copies, to_json
+from receipts import Document, PrinterProfile, ReconciliationSlip, ShiftReport, render_copies, to_json
 
 if TYPE_CHECKING:   # the simulator itself loads only when pos.toml names it
     from drivers.sim.printer import SimulatedPrinter
@@ -69,11 +69,11 @@ class ReceiptPrinter:
         else:
             self._emit(ev.ReceiptQueued(what, str(result.error or "waiting behind an older receipt")))
 
-    def _submit(self, document: Receipt | SettlementReceipt | ReconciliationSlip, what: str) -> PrintResult:
+    def _submit(self, document: Document, what: str) -> PrintResult:
         """Render every copy and queue the job (worker thread)."""
         return self.queue.submit(PrintJob(render_copies(document, self.profile), what))
 
-    async def _print(self, document: Receipt | SettlementReceipt | ReconciliationSlip, what: str) -> PrintResult:
+    async def _print(self, document: Document, what: str) -> PrintResult:
         result = await asyncio.to_thread(self._submit, document, what)
         self._report(what, result)
         return result
@@ -98,6 +98,10 @@ class ReceiptPrinter:
         receipt = transaction_receipt(txn, self.config)
         self.journal.set_receipt(txn.id, to_json(receipt))
         return await self._print(receipt, receipt_name(txn))
+
+    async def report(self, report: ShiftReport) -> PrintResult:
+        """An X or Z report (`pos report x|z`)."""
+        return await self._print(report, f"{report.kind} report of batch {report.batch:06d}")
 
     async def settlement(self, batch: str) -> PrintResult:
         """The summary of a batch just closed."""

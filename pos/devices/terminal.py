@@ -44,6 +44,13 @@ class TerminalBusy(TillkitError, RuntimeError):
     message_key = "terminal.state_locked"
 
 
+class StateDirUnusable(TillkitError, RuntimeError):
+    """The state directory cannot be created or written (journal, counters, lock live there)."""
+
+    kind = ErrorKind.TERMINAL
+    message_key = "terminal.state_dir"
+
+
 class TerminalLock:
     """An exclusive flock on `<state dir>/pos.lock`, waited for up to `wait_s`."""
 
@@ -53,8 +60,14 @@ class TerminalLock:
         self._fd: int | None = None
 
     async def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as error:
+            raise StateDirUnusable(
+                f"state directory {self.path.parent} is not usable ({error.strerror}): "
+                "give a writable directory with --state-dir or [state] dir in pos.toml",
+                directory=str(self.path.parent), reason=error.strerror or str(error)) from None
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.wait_s
         while True:

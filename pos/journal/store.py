@@ -23,10 +23,10 @@ Crash rules the engine relies on:
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
-from collections.abc import Iterator
+from typing import Any, NamedTuple
 
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
@@ -178,6 +178,17 @@ def _migration_6(db: sqlite_utils.Database) -> None:
 #: migrations numbered in `PRAGMA user_version` before the migration set existed, in order
 USER_VERSION_MIGRATIONS = ("0001_transactions_reversals_counters_batches", "0002_receipt_columns",
                            "0003_arpc_check", "0004_wallet_orders")
+
+
+class ReportRow(NamedTuple):
+    """The columns of a journal row an X or Z report counts."""
+
+    type: str
+    state: str
+    amount: int
+    scheme: str | None
+    wallet: str | None
+    entry_mode: str | None
 
 
 @dataclass(frozen=True)
@@ -609,6 +620,13 @@ class Journal:
         return [Txn.from_row(r) for r in self.db.table("transactions").rows_where(
             f"batch = ? AND state = ? AND type IN ({marks})",
             [batch, APPROVED, *COUNTED_TYPES], order_by="id")]
+
+    def report_rows(self, batch: str) -> list[ReportRow]:
+        """What the X and Z reports need of every transaction of a batch, oldest first (one query: a
+        Z report reads a whole day's rows)."""
+        return [ReportRow(*row) for row in self.db.execute(
+            "SELECT type, state, amount, scheme, wallet, entry_mode FROM transactions WHERE batch = ? ORDER BY id",
+            [batch]).fetchall()]
 
     def totals(self, batch: str | None = None) -> BatchTotals:
         batch = batch or self.batch

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import select
+import threading
 import tty
 
 import pytest
@@ -106,3 +107,45 @@ def test_in_list_passive_target_reports_the_card_in_the_field(sim, port):
     os.write(port, host_frame("42E080"))              # RATS, FSDI 8
     answer = read_for(port, 0.2)
     assert answer[6 + 5:-2] == bytes.fromhex("D54300") + card.ats
+
+
+def test_half_an_ack_in_front_of_a_command_does_not_swallow_the_command(port):
+    # a host that closes the port right after its ACK (nfcpy does, to change the baud rate)
+    # may have the tail of that ACK flushed; the chip resynchronises on the next start code
+    for cut in range(1, 6):
+        os.write(port, ACK[:cut] + bytes.fromhex("0000FF02FED4022A00"))
+        assert read_for(port, 0.2) == ACK + bytes.fromhex("0000FF06FAD50332010607E800"), cut
+
+
+def test_a_zero_length_frame_is_not_a_command(port):
+    os.write(port, bytes.fromhex("0000FF0000") + bytes.fromhex("0000FF02FED4022A00"))
+    assert read_for(port, 0.2) == ACK + bytes.fromhex("0000FF06FAD50332010607E800")
+
+
+def test_the_hosts_ack_cancels_a_running_command_and_nothing_late_follows(port):
+    os.write(port, host_frame("32020B0A0E"))          # RF timeout index 0E: 819.2 ms
+    assert read_for(port, 0.2) == ACK + bytes.fromhex("0000FF02FED533F800")
+    os.write(port, host_frame("42E080"))              # RATS into an empty field: the chip waits
+    assert read_for(port, 0.05) == ACK
+    os.write(port, ACK)                               # the host gives up and cancels
+    os.write(port, bytes.fromhex("0000FF02FED4022A00"))
+    # the next answer on the line is the next command's, not the cancelled one's
+    assert read_for(port, 1.0) == ACK + bytes.fromhex("0000FF06FAD50332010607E800")
+
+
+def test_closing_in_the_middle_of_a_command_leaves_no_thread_on_its_descriptors():
+    # a thread still running after close would read and write whatever reuses its fd numbers next
+    chip = SimulatedPN532().start()
+    port = os.open(chip.path, os.O_RDWR | os.O_NOCTTY)
+    tty.setraw(port)
+    os.write(port, host_frame("32020B0A00"))          # RF timeout index 0: no timeout (the chip waits 10 s)
+    assert read_for(port, 0.2) == ACK + bytes.fromhex("0000FF02FED533F800")
+    os.write(port, host_frame("42E080"))              # RATS into an empty field: the chip keeps waiting
+    assert read_for(port, 0.05) == ACK
+    descriptors = (chip._master, chip._slave, chip._stop_r, chip._stop_w)
+    chip.close()
+    assert not [t for t in threading.enumerate() if t.name == f"sim-pn532 {chip.path}"]
+    for fd in descriptors:
+        with pytest.raises(OSError):
+            os.fstat(fd)
+    os.close(port)

@@ -83,10 +83,14 @@ class Slip:
 
     @property
     def complete(self) -> bool:
-        """Printed to its end: a slip to the last character of its link, a summary to its balance line."""
+        """Printed to its end: a cardholder copy to the last character of its link, a merchant
+        copy (no e-receipt QR: the link is the customer's) to its acknowledgement, a summary to
+        its balance line."""
         lines = self.lines
         if lines and lines[0] == "结算总计单":
             return "BALANCE" in lines[-1]
+        if self.copy == "商户存根 MERCHANT COPY":
+            return bool(lines) and lines[-1].endswith("GOODS/SERVICES.")
         batch, trace = self.value("批次号 BATCH NO."), self.value("凭证号 VOUCHER NO.")
         return self.link == E_RECEIPT.format(batch=batch, trace=trace)
 

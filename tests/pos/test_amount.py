@@ -35,3 +35,11 @@ def test_format_amount():
     assert format_amount(123456) == "¥1,234.56"
     assert format_amount(5) == "¥0.05"
     assert format_amount(-1200) == "-¥12.00"
+
+
+def test_a_pasted_5000_digit_amount_is_over_the_maximum_and_the_message_stays_short():
+    with pytest.raises(AmountError, match=r"'9999999999\.\.\.9999999999' \(5000 characters\) is over this "
+                                          r"terminal's maximum of ¥50,000\.00") as refused:
+        parse_amount("9" * 5000, max_fen=MAX)
+    assert len(str(refused.value)) < 120
+    assert parse_amount("0" * 5000 + "12.34", max_fen=MAX) == 1234   # leading zeros are only zeros

@@ -42,3 +42,51 @@ def test_an_unreachable_host_exits_4_and_sends_nothing(tmp_path):
     config = make_config(tmp_path, pos={"timeout_s": 0.3, "connect_timeout_s": 0.1, "backoff_initial_s": 0.05})
     done = invoke_pos(config, tmp_path / "state", "sale", "1", host="127.0.0.1:9")
     assert done.returncode == 4 and "cannot connect to the host at 127.0.0.1:9" in done.stderr
+
+
+def test_bad_input_gets_a_message_and_its_exit_status_never_a_traceback(tmp_path):
+    from tests.pos.support import run_pos
+
+    config = make_config(tmp_path)
+    state = tmp_path / "state"
+    huge = run_pos(config, state, "sale", "9" * 5000)
+    assert huge.returncode == 2 and "over this terminal's maximum of ¥50,000.00" in huge.stderr
+    pin = run_pos(config, state, "sale", "1.00", "--pin", "abc")
+    assert pin.returncode == 2 and "PIN must be 4 to 12 digits" in pin.stderr
+    not_a_directory = tmp_path / "a-file"
+    not_a_directory.write_text("")
+    unusable = run_pos(config, not_a_directory / "state", "sale", "1.00")
+    assert unusable.returncode == 4
+    assert f"state directory {not_a_directory / 'state'} is not usable (Not a directory)" in unusable.stderr
+    for done in (huge, pin, unusable):
+        assert "Traceback" not in done.stderr
+    assert not state.exists() or "journal.db" not in {p.name for p in state.iterdir()} or json.loads(
+        run_pos(config, state, "history", "--json").stdout) == []   # nothing was recorded
+
+
+def test_report_x_then_z_from_the_journal(tmp_path):
+    config = make_config(tmp_path)
+    state = tmp_path / "state"
+    assert invoke_pos(config, state, "sale", "12.34", "--card", "unionpay-debit").returncode == 0
+    assert invoke_pos(config, state, "sale", "20.00", "--card", "visa").returncode == 0
+    sold = json.loads(invoke_pos(config, state, "history", "--json").stdout)
+    assert invoke_pos(config, state, "void", sold[1]["stan"], "--card", "unionpay-debit").returncode == 0
+    declined = invoke_pos(config, state, "sale", "100", "--card", "unionpay-low-balance")
+    assert declined.returncode == 1                           # a decline is in no report
+
+    x = invoke_pos(config, state, "report", "x", "--json")
+    assert x.returncode == 0, x.stderr
+    running = json.loads(x.stdout)
+    assert running["kind"] == "X" and running["balanced"] is None
+    assert running["totals"]["sales"] == {"count": 2, "amount": 3234}
+    assert running["totals"]["voids"] == {"count": 1, "amount": 1234} and running["totals"]["net"] == 2000
+    assert set(running["by_channel"]) == {"card:unionpay", "card:visa"}
+    assert "X report of batch" in x.stderr and "printed" in x.stderr          # on the simulated printer
+
+    z = invoke_pos(config, state, "report", "z", "--json")
+    assert z.returncode == 0, z.stderr
+    closed = json.loads(z.stdout)
+    assert closed["kind"] == "Z" and closed["balanced"] is True and closed["batch"] == running["batch"]
+    assert closed["totals"] == running["totals"]
+    after = json.loads(invoke_pos(config, state, "report", "x", "--json").stdout)
+    assert after["batch"] != closed["batch"] and after["totals"]["sales"]["count"] == 0   # the batch was closed

@@ -64,7 +64,7 @@ def test_transaction_slips(request, sim, profiles, transport, kind):
     assert text.count("交易类型 TRANS TYPE") == n and text.count(type_label) == n
     for label in ("商户名称 MERCHANT NAME", "天天便利店", "Tiantian Convenience Store"):
         assert paper.text_lines.count(label) == n
-    assert qr_links(paper, profile) == [samples.E_RECEIPT_URL] * n
+    assert qr_links(paper, profile) == [samples.E_RECEIPT_URL]   # on the cardholder copy only
     assert ("重打印 REPRINT" in text) == (kind == "reprint")
     if profile.name == "80mm":
         assert paper.cuts == n and len(paper.pages()) == n
@@ -72,16 +72,17 @@ def test_transaction_slips(request, sim, profiles, transport, kind):
 
 @pytest.mark.parametrize("queue_fixture", ["queue", "serial_queue"])
 def test_image_mode_chinese_arrives_as_raster_lines(request, sim, profiles, queue_fixture):
-    """A printer without a Chinese font: the Chinese lines come out as images as wide as the paper."""
+    """A printer without a Chinese font: English labels as text, the Chinese content as images cut to their ink."""
     profile = profiles["80mm-image"]
     result = request.getfixturevalue(queue_fixture).submit(job_for(samples.sale(), profile, "000123"))
 
     assert result.printed
     paper = sim.document
     assert all(line.isascii() or line in ("-¥12.34", "¥12.34") for line in paper.text_lines)
-    assert "MERCHANT NAME" not in paper.text and "621483*********0015" in paper.text_lines
-    assert len(paper.images) >= 10 and {image.width for image in paper.images} == {576}
-    assert paper.qr_payloads == [samples.E_RECEIPT_URL] * 2 and paper.cuts == 2
+    assert "621483*********0015" in paper.text_lines
+    assert "MERCHANT NAME" in paper.text_lines and "天天便利店" not in paper.text
+    assert len(paper.images) == 2 and all(image.width < 576 for image in paper.images)   # 天天便利店 per copy
+    assert paper.qr_payloads == [samples.E_RECEIPT_URL] and paper.cuts == 2
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)

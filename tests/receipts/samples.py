@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
+from acquirer.protocol.mpm import build_dynamic_mpm
 from acquirer.protocol.cardholder import mask_pan
 from receipts import (
     CardDetails,
@@ -19,9 +20,12 @@ from receipts import (
     EntryMode,
     Merchant,
     Outcome,
+    PaymentCodeSlip,
     Receipt,
+    ReportTransaction,
     SettlementReceipt,
     SettlementTotal,
+    ShiftReport,
     TransactionType,
 )
 
@@ -32,7 +36,7 @@ _CARDS = {c["name"]: c for c in tomllib.loads((CONFIG / "cards.toml").read_text(
 MERCHANT = Merchant(_ACQUIRER["merchant"][0]["name_zh"], _ACQUIRER["merchant"][0]["name_en"],
                     _ACQUIRER["merchant"][0]["mid"])
 TERMINAL_ID = _ACQUIRER["terminal"][0]["tid"]
-WHEN = datetime(2024, 5, 1, 4, 34, 56, tzinfo=timezone.utc)        # 12:34:56 in Shanghai
+WHEN = datetime(2024, 5, 1, 4, 34, 56, tzinfo=UTC)        # 12:34:56 in Shanghai
 E_RECEIPT_URL = "https://receipts.tillkit.example/r/10000001/000123?k=9f2c41d8"
 
 
@@ -78,3 +82,40 @@ def settlement(balanced: bool = True, **changes: object) -> SettlementReceipt:
                 SettlementTotal(TransactionType.REFUND, 1, 500)),
         balanced=balanced)
     return replace(summary, **changes)
+
+
+def day_of_transactions() -> tuple[ReportTransaction, ...]:
+    """A small day at the counter: two cashiers, cards and all three wallets, each kind of correction."""
+    sale, void, refund = TransactionType.SALE, TransactionType.VOID, TransactionType.REFUND
+    card, qr = EntryMode.CONTACTLESS, EntryMode.QR
+    return (
+        ReportTransaction(sale, 1234, "unionpay", False, card, "01"),
+        ReportTransaction(void, 1234, "unionpay", False, card, "01"),            # voided the same day
+        ReportTransaction(sale, 2000, "visa", False, card, "01"),
+        ReportTransaction(sale, 4550, "alipay", True, qr, "02"),
+        ReportTransaction(refund, 550, "alipay", True, qr, "02"),                # part of it given back
+        ReportTransaction(sale, 880, "wechat", True, qr, "02"),
+        ReportTransaction(sale, 300, "wechat", True, qr, "01", reversed=True),   # never confirmed: reversed
+        ReportTransaction(sale, 1999, "unionpay", True, qr, "02"),               # the UnionPay app
+        ReportTransaction(sale, 600, "unionpay", False, EntryMode.MANUAL, "01"),
+    )
+
+
+def x_report(**changes: object) -> ShiftReport:
+    report = ShiftReport("X", MERCHANT, TERMINAL_ID, 1, WHEN, "01", day_of_transactions())
+    return replace(report, **changes)
+
+
+def z_report(balanced: bool = True, **changes: object) -> ShiftReport:
+    report = ShiftReport("Z", MERCHANT, TERMINAL_ID, 1, WHEN, "02", day_of_transactions(), balanced=balanced)
+    return replace(report, **changes)
+
+
+MPM_PAYLOAD = build_dynamic_mpm(amount_fen=1234, merchant_id=MERCHANT.mid, terminal_id=TERMINAL_ID,
+                                merchant_name="Tiantian Store", merchant_city="Shanghai", mcc="5411",
+                                bill_number="20240501000123", name_local="天天便利店", city_local="上海")
+
+
+def payment_code(**changes: object) -> PaymentCodeSlip:
+    slip = PaymentCodeSlip(MERCHANT, TERMINAL_ID, 1234, MPM_PAYLOAD, "20240501000123", WHEN)
+    return replace(slip, **changes)

@@ -18,9 +18,9 @@ escpos_profile = "POS-5890"
 
 def test_shipped_profiles():
     profiles = load_profiles(CONFIG / "printers.toml")
-    assert {(p.name, p.columns, p.dots, p.chinese, p.native_qr) for p in profiles.values()} == {
-        ("58mm", 32, 384, "gb18030", False), ("58mm-image", 32, 384, "image", False),
-        ("80mm", 48, 576, "gb18030", True), ("80mm-image", 48, 576, "image", True)}
+    assert {(p.name, p.columns, p.dots, p.chinese, p.native_qr, p.labels) for p in profiles.values()} == {
+        ("58mm", 32, 384, "gb18030", True, "bilingual"), ("58mm-image", 32, 384, "image", False, "english"),
+        ("80mm", 48, 576, "gb18030", True, "bilingual"), ("80mm-image", 48, 576, "image", True, "english")}
     assert all(p.cell_dots == 12 for p in profiles.values())
 
 
@@ -32,6 +32,7 @@ def test_shipped_profiles():
     (("native_qr = false", "native_qr = 1"), "native_qr must be bool"),
     (("columns = 32\n", "columns = 32\ncolour = true\n"), "unknown key 'colour'"),
     (("dots = 384\n", ""), "missing 'dots'"),
+    (("columns = 32\n", 'columns = 32\nlabels = "french"\n'), "labels must be"),
 ])
 def test_bad_profiles_name_file_table_and_key(tmp_path, change, message):
     path = tmp_path / "printers.toml"

@@ -19,6 +19,19 @@ if TYPE_CHECKING:
 
 class _Dialog(ModalScreen[object]):
     BINDINGS = [Binding("escape", "dismiss_none", show=False)]
+    _answered = False
+
+    def on_screen_resume(self) -> None:
+        self._answered = False   # shown (again): open for one answer
+
+    def close(self, result: object) -> None:
+        """Dismiss once. A burst (Enter Enter) submits twice before the first dismissal has popped
+        this dialog; Textual's `dismiss` pops whatever screen is on top, so a second one would
+        close the payment screen under it."""
+        if self._answered:
+            return
+        self._answered = True
+        self.dismiss(result)
 
     @property
     def till_app(self) -> CheckoutApp:
@@ -28,7 +41,7 @@ class _Dialog(ModalScreen[object]):
         return self.till_app.t(key, **values)
 
     def action_dismiss_none(self) -> None:
-        self.dismiss(None)
+        self.close(None)
 
 
 class CardPinScreen(_Dialog):
@@ -47,7 +60,7 @@ class CardPinScreen(_Dialog):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         if len(event.value) >= 4:
-            self.dismiss(event.value)
+            self.close(event.value)
 
 
 class SupervisorPinScreen(_Dialog):
@@ -69,14 +82,14 @@ class SupervisorPinScreen(_Dialog):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         if self.till_app.settings.supervisor_pin_ok(event.value):
-            self.dismiss(True)
+            self.close(True)
             return
         self.wrong = True
         event.input.value = ""
         self.query_one("#pin-message", Static).update(self.t("pin.wrong"))
 
     def action_dismiss_none(self) -> None:
-        self.dismiss(False)
+        self.close(False)
 
 
 class RefundAmountScreen(_Dialog):
@@ -110,7 +123,7 @@ class RefundAmountScreen(_Dialog):
         elif event.key == "enter":
             event.stop()
             if self.amount > 0:
-                self.dismiss(self.amount)
+                self.close(self.amount)
 
     def _set(self, fen: int) -> None:
         if fen > self.original.amount:

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 
 from rich.text import Text
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import Static
 from textual.worker import Worker
@@ -51,13 +51,12 @@ DONE_HINTS = (Hint("↵", "key.done", "done"), Hint("R", "key.receipt", "receipt
 REFUSED_HINTS = (Hint("↵", "key.done", "done"), Hint("F9", "key.language", "app.language"))
 
 
+#: the keys this screen answers, handled in `on_key` (not as bindings) so a key typed before what
+#: it would answer was on screen can be recognised and dropped
+KEY_ACTIONS = {"escape": "cancel", "enter": "done", "r": "receipt", "p": "print_again"}
+
+
 class PaymentScreen(TillScreen):
-    BINDINGS = [
-        Binding("escape", "cancel", show=False),
-        Binding("enter", "done", show=False),
-        Binding("r", "receipt", show=False),
-        Binding("p", "print_again", show=False),
-    ]
 
     def __init__(self, kind: str, amount: int, job: Job | None, *, original: Txn | None = None) -> None:
         super().__init__()
@@ -77,6 +76,7 @@ class PaymentScreen(TillScreen):
         self.verdict = "kind.refused"        # the headline of the error's kind
         self.not_read: CardNotRead | None = None   # the tap ended before an online request
         self._worker: Worker[None] | None = None
+        self._phase_since = time.monotonic()   # when the phase on screen began (Textual's key clock)
 
     @property
     def HINTS(self) -> tuple[Hint, ...]:  # type: ignore[override]
@@ -190,6 +190,7 @@ class PaymentScreen(TillScreen):
 
     def _set_phase(self, phase: str) -> None:
         self.phase = phase
+        self._phase_since = time.monotonic()
         if self.is_mounted:
             self.refresh(recompose=True)
 
@@ -297,13 +298,37 @@ class PaymentScreen(TillScreen):
 
     # --- keys ---------------------------------------------------------------------------------
 
-    def action_cancel(self) -> None:
-        """Esc while waiting for the card or code: the engine's abort; nothing was journaled, nothing is sent.
+    async def on_key(self, event: events.Key) -> None:
+        """Each key once, and only as an answer to what was on screen when it was typed.
 
-        The engine ends the payment with `Cancelled`, and `failed` closes the screen.
+        A cashier's burst (Enter Enter, or Enter after the PIN) is typed while the
+        payment is being decided; such a key reaches this screen after the result
+        appeared, but it was not an answer to the result and must not dismiss it
+        (nor print, nor open the receipt). Textual stamps every key with its
+        arrival on the monotonic clock; a key older than the phase on screen is
+        dropped.
+        """
+        action = KEY_ACTIONS.get(event.key)
+        if action is None:
+            return
+        event.stop()
+        event.prevent_default()
+        if event.time < self._phase_since:
+            log.debug("dropped %s typed before the %s phase was on screen", event.key, self.phase)
+            return
+        await self.run_action(action)
+
+    def action_cancel(self) -> None:
+        """Esc while waiting for the customer: the engine's abort.
+
+        Waiting for the card or code, nothing was journaled and nothing is sent:
+        the engine ends the payment with `Cancelled` and `failed` closes the
+        screen. While the customer confirms a wallet payment on the phone, the
+        engine reverses the order and the screen shows that outcome.
         """
         engine = self.till_app.engine
-        if self.phase != WAITING or engine is None:
+        confirming = self.phase == AUTHORIZING and self.confirming is not None
+        if engine is None or not (self.phase == WAITING or confirming):
             return
         engine.abort()
 

@@ -28,6 +28,7 @@ class SimulatorScreen(ModalScreen[str | None]):
         super().__init__()
         self.simulator = simulator
         self.suggested = suggested
+        self._answered = False
 
     def compose(self) -> ComposeResult:
         app = cast("CheckoutApp", self.app)
@@ -51,7 +52,18 @@ class SimulatorScreen(ModalScreen[str | None]):
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
-        self.dismiss(event.option.id)
+        self._close(event.option.id)
 
     def action_close(self) -> None:
-        self.dismiss(None)
+        self._close(None)
+
+    def on_screen_resume(self) -> None:
+        self._answered = False   # shown (again): open for one choice
+
+    def _close(self, key: str | None) -> None:
+        """Dismiss once: a burst of Enters selects twice before the first dismissal has popped this
+        panel, and Textual's `dismiss` pops whatever screen is on top (the payment under it)."""
+        if self._answered:
+            return
+        self._answered = True
+        self.dismiss(key)
