@@ -30,7 +30,7 @@ CARDS = ("unionpay-debit", "visa", "mastercard", "unionpay-credit")
 @pytest.mark.slow
 def test_a_faulty_line_never_takes_money_without_an_approval(tmp_path):
     config_dir = make_config(tmp_path, pos={
-        "timeout_s": 0.4, "connect_timeout_s": 1.0, "backoff_initial_s": 0.02, "backoff_max_s": 0.2,
+        "timeout_s": 1.0, "connect_timeout_s": 2.0, "backoff_initial_s": 0.02, "backoff_max_s": 0.2,
         "reversal_attempts": 20})
     faults = RandomFaults(seed=8583, rate=0.25)
     opening = {name: card.get("balance", card.get("credit_limit")) for name, card in test_cards().items()}
@@ -38,7 +38,7 @@ def test_a_faulty_line_never_takes_money_without_an_approval(tmp_path):
 
     with AcquirerServer(config_dir, tmp_path / "acquirer.db") as server:
         async def business() -> tuple[list[dict], dict]:
-            proxy = FaultProxy(server.port, faults, delay_s=0.6)   # a delay outlasts the timeout
+            proxy = FaultProxy(server.port, faults, delay_s=1.5)   # a delay outlasts the timeout
             port = await proxy.start()
             config = load_config(config_dir, state_dir=tmp_path / "state", host_address=f"127.0.0.1:{port}")
             try:
