@@ -30,6 +30,7 @@ from pos.daemon.settings import DaemonSettings
 from pos.daemon.till import Till
 from pos.daemon.tls import ensure_certificate, server_context
 from pos.devices.contactless import open_contactless
+from pos.devices.printing import ReceiptPrinter
 from pos.devices.terminal import open_terminal
 from pos.journal.store import Txn
 
@@ -81,6 +82,9 @@ async def run(config: PosConfig, settings: DaemonSettings, *, stop: asyncio.Even
     async with AsyncExitStack() as stack:
         contactless = stack.enter_context(open_contactless(config))
         engine = await stack.enter_async_context(open_terminal(config, _log_event))
+        if isinstance(engine.printer, ReceiptPrinter):   # the register's answer never waits for paper
+            engine.printer.print_after_answer()
+            stack.push_async_callback(engine.printer.settle)
         ecr_log = EcrLog(config.state_dir / ECR_DB)
         stack.callback(ecr_log.close)
         if settings.simulate:
