@@ -170,6 +170,11 @@ class PrintQueue:
             job_id = self._insert(job, "original", None)
             return self._print_through(job_id)
 
+    def enqueue(self, job: PrintJob) -> int:
+        """Store the job only; the next `retry_pending` prints it (for a caller that answers before the paper)."""
+        with self._lock:
+            return self._insert(job, "original", None)
+
     def reprint(self, job_id: int) -> PrintResult:
         """Queue the job again (its REPRINT rendition when it has one) and print it."""
         with self._lock:

@@ -30,6 +30,7 @@ import select
 import threading
 import time
 import tty
+from collections import deque
 from collections.abc import Callable
 from typing import Self
 
@@ -125,7 +126,7 @@ class SimulatedPN532:
 
     def __init__(self, field: Field | None = None) -> None:
         self.field = field if field is not None else Field()
-        self.commands_seen: list[int] = []
+        self.commands_seen: deque[int] = deque(maxlen=1024)   # the latest commands (tests look at the last)
         self._registers: dict[int, int] = {}
         self._rf_timeout_s = 0.0512
         self._target: TypeACard | None = None

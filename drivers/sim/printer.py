@@ -32,12 +32,15 @@ from dataclasses import replace
 from typing import Literal
 from collections.abc import Callable
 
-from drivers.sim.escpos_interpreter import Document, Interpreter
+from drivers.sim.escpos_interpreter import Cut, Document, Interpreter
 
 __all__ = ["Fault", "SimulatedPrinter"]
 
 Fault = Literal["paper_out", "cover_open", "offline"]
 _FIXED = 0x12
+#: the paper kept in memory: past this many items the oldest slips (up to a cut) are torn off,
+#: so a simulator that prints for days (`pos daemon --simulate`) stays the same size
+PAPER_KEPT_ITEMS = 20_000
 
 
 class SimulatedPrinter:
@@ -150,7 +153,18 @@ class SimulatedPrinter:
     def _take(self, interpreter: Interpreter, data: bytes) -> None:
         with self._cond:
             interpreter.feed(data)
+            self._tear_off()
             self._cond.notify_all()
+
+    def _tear_off(self) -> None:
+        """Drop the oldest whole slips beyond `PAPER_KEPT_ITEMS` (caller holds the condition)."""
+        items = self._document.items
+        excess = len(items) - PAPER_KEPT_ITEMS
+        if excess <= 0:
+            return
+        cut = next((i for i in range(excess - 1, len(items)) if isinstance(items[i], Cut)), None)
+        if cut is not None:
+            del items[:cut + 1]
 
     # --- transports -----------------------------------------------------------
     def serve_tcp(self, port: int = 0, host: str = "127.0.0.1") -> tuple[str, int]:
@@ -172,10 +186,10 @@ class SimulatedPrinter:
             except OSError:
                 return
             conn.settimeout(0.1)
-            self._closers.append(conn.close)
             self._spawn(self._connection_loop, conn)
 
     def _connection_loop(self, conn: socket.socket) -> None:
+        """One client's connection; closed when it ends or at `close` (the stop flag ends the loop)."""
         interpreter = self._interpreter(conn.sendall)
         with conn:
             while not self._stop.is_set():
@@ -217,6 +231,7 @@ class SimulatedPrinter:
 
     def _spawn(self, target: Callable[..., None], *args: object) -> None:
         thread = threading.Thread(target=target, args=args, daemon=True, name=f"sim-printer-{target.__name__}")
+        self._threads = [t for t in self._threads if t.is_alive()]   # one per connection: forget the ended ones
         self._threads.append(thread)
         thread.start()
 

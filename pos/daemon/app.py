@@ -30,38 +30,54 @@ from pos.daemon.settings import DaemonSettings
 from pos.daemon.till import Till
 from pos.daemon.tls import ensure_certificate, server_context
 from pos.devices.contactless import open_contactless
+from pos.devices.printing import ReceiptPrinter
 from pos.devices.terminal import open_terminal
 from pos.journal.store import Txn
+from pos.sources.qr.errors import QrPayloadError
 
 log = logging.getLogger("pos.daemon")
 ADDRESS_FILE = "daemon.addr"   # HOST:PORT actually bound (port 0 in tests picks a free one)
 
 
 class ReaderSources:
-    """A real reader: the cardholder taps for a payment and again for a void of it."""
+    """A real reader: the cardholder taps for a payment (or shows a code to the camera) and taps again for a void."""
 
-    def __init__(self, reader: PaymentSource) -> None:
+    def __init__(self, reader: PaymentSource, camera: PaymentSource | None = None) -> None:
         self.reader = reader
+        self.camera = camera
 
     def for_payment(self) -> Sequence[PaymentSource]:
-        return [self.reader]
+        return [self.reader] if self.camera is None else [self.reader, self.camera]
 
     def for_original(self, original: Txn) -> Sequence[PaymentSource]:
         return [self.reader]
 
 
 class SimulatedSources:
-    """--simulate: the simulated customer; for a void, the original's test card."""
+    """--simulate: the simulated customer (and the camera, if one is configured); for a void, the original's test card."""
 
-    def __init__(self, customer: SimulatedCustomer, token_key: bytes) -> None:
+    def __init__(self, customer: SimulatedCustomer, token_key: bytes, camera: PaymentSource | None = None) -> None:
         self.customer = customer
+        self.camera = camera
         self.token_key = token_key
 
     def for_payment(self) -> Sequence[PaymentSource]:
-        return [self.customer]
+        return [self.customer] if self.camera is None else [self.customer, self.camera]
 
     def for_original(self, original: Txn) -> Sequence[PaymentSource]:
         return [self.customer.for_card(self.customer.cards.name_for(self.token_key, original.pan_token))]
+
+
+def _camera(config: PosConfig, source: str) -> PaymentSource:
+    """The configured camera, scanned while a payment waits; a refused code is logged and the scan goes on."""
+    from pos.sources.qr.source import CameraSource  # OpenCV (and numpy) load only with a camera
+
+    def refused(error: QrPayloadError) -> None:
+        log.warning("camera: code refused", extra={"reason": error.reason})
+
+    device: int | str = int(source) if source.isdigit() else source
+    return CameraSource(device, backend=config.qr.camera_backend, timeout_s=config.qr.camera_timeout_s,
+                        on_refused=refused)
 
 
 def _log_event(event: ev.Event) -> None:
@@ -81,15 +97,19 @@ async def run(config: PosConfig, settings: DaemonSettings, *, stop: asyncio.Even
     async with AsyncExitStack() as stack:
         contactless = stack.enter_context(open_contactless(config))
         engine = await stack.enter_async_context(open_terminal(config, _log_event))
+        if isinstance(engine.printer, ReceiptPrinter):   # the register's answer never waits for paper
+            engine.printer.print_after_answer()
+            stack.push_async_callback(engine.printer.settle)
         ecr_log = EcrLog(config.state_dir / ECR_DB)
         stack.callback(ecr_log.close)
+        camera = _camera(config, settings.camera) if settings.camera is not None else None
         if settings.simulate:
             assert contactless.cards is not None
             customer = SimulatedCustomer(contactless.cards, config.state_dir, config.config_dir,
                                          delay_s=settings.customer_delay_s)
-            sources: SimulatedSources | ReaderSources = SimulatedSources(customer, config.terminal.token_key)
+            sources: SimulatedSources | ReaderSources = SimulatedSources(customer, config.terminal.token_key, camera)
         else:
-            sources = ReaderSources(contactless.reader)
+            sources = ReaderSources(contactless.reader, camera)
         till = Till(engine, ecr_log, sources, payment_timeout_s=settings.payment_timeout_s)
         engine.add_observer(till.observe)
         interrupted = till.resolve_interrupted()
@@ -105,7 +125,7 @@ async def run(config: PosConfig, settings: DaemonSettings, *, stop: asyncio.Even
 
         service = NexoService(till, config, host_check=host_check,
                               devices=lambda: DeviceStatus(reader_ok=True, printer_ok=engine.printer is not None,
-                                                           camera_ok=False))
+                                                           camera_ok=camera is not None))
         keys = [EnvelopeKey.derive(settings.key_id, settings.key_version, settings.passphrase)] \
             if settings.key_id is not None and settings.passphrase is not None else []
         server = NexoHttpServer(service, api_key=settings.api_key, keyring=Keyring(keys),

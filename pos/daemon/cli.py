@@ -23,12 +23,14 @@ EXIT_TERMINAL = KIND_TABLE[ErrorKind.TERMINAL].exit_code
 @click.option("--key-version", type=int, help="Security envelope: the key version.")
 @click.option("--passphrase", help="Security envelope: the shared passphrase.")
 @click.option("--serial", "serial_device", metavar="DEVICE", help="Concert: the register's serial line.")
+@click.option("--camera", metavar="SOURCE",
+              help="Also scan this camera for a payment code: a device index, a device path, a video or image file.")
 @click.option("--simulate", is_flag=True, default=None,
               help="Simulated reader and customer (presents the default test card; see `pos sim customer`).")
 @click.pass_obj
 def daemon(config: PosConfig, listen: str | None, api_key: str | None, cert: Path | None, key: Path | None,
            key_id: str | None, key_version: int | None, passphrase: str | None, serial_device: str | None,
-           simulate: bool | None) -> None:
+           camera: str | None, simulate: bool | None) -> None:
     """Run the headless terminal a cash register drives: nexo over HTTPS, Concert over serial."""
     from pos.daemon import logs
     from pos.daemon.app import run
@@ -36,7 +38,8 @@ def daemon(config: PosConfig, listen: str | None, api_key: str | None, cert: Pat
     try:
         settings = load_settings(config.config_dir, {
             "listen": listen, "api_key": api_key, "cert": cert, "key": key, "key_id": key_id,
-            "key_version": key_version, "passphrase": passphrase, "serial": serial_device, "simulate": simulate})
+            "key_version": key_version, "passphrase": passphrase, "serial": serial_device, "camera": camera,
+            "simulate": simulate})
     except SettingsError as e:
         click.echo(f"pos daemon: {e}", err=True)
         raise SystemExit(EXIT_TERMINAL) from None

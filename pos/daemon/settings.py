@@ -36,6 +36,7 @@ class DaemonSettings(SettingsModel):
     bytesize: Literal[7, 8] = 8
     parity: Literal["N", "E", "O"] = "N"
     stopbits: Literal[1, 2] = 1
+    camera: str | None = Field(default=None, min_length=1)
     simulate: bool = False
     customer_delay_s: float = Field(default=0.3, ge=0, le=60)
 

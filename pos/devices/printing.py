@@ -12,6 +12,13 @@ prints whole, once, when the printer is back: before the next receipt, at
 start (`start`), or on `pos reprint`. Printer trouble never raises from here;
 it is reported as `ReceiptQueued` (or `ReceiptPrinted` when it went out).
 
+With `print_after_answer()` (the daemon) a transaction's slip is stored in
+the journal and its job in the queue before the engine goes on, and the
+paper itself follows in the background: the register gets its answer without
+waiting for two printer status round trips; `settle()` waits for the paper
+before the printer closes. A stop in between loses nothing: the job is queued
+and prints at the next start.
+
 Rendering and printer I/O run in a worker thread (a slip drawn as an image
 takes ~50 ms, an unreachable network printer seconds to time out); the journal
 stays in the event loop's thread, which owns its connection.
@@ -58,6 +65,8 @@ class ReceiptPrinter:
         self.profile = profile
         self.simulator = simulator
         self._observer = observer
+        self._after_answer = False
+        self._printing: set[asyncio.Task[dict[int, PrintResult]]] = set()
 
     def _emit(self, event: ev.Event) -> None:
         if self._observer is not None:
@@ -78,6 +87,22 @@ class ReceiptPrinter:
         self._report(what, result)
         return result
 
+    def print_after_answer(self) -> None:
+        """From now on a transaction's slip is queued at once and printed in the background."""
+        self._after_answer = True
+
+    async def _queue_for_paper(self, document: Document, what: str) -> None:
+        """Store the job durably (worker thread), then print the queue in a background task."""
+        await asyncio.to_thread(lambda: self.queue.enqueue(PrintJob(render_copies(document, self.profile), what)))
+        task = asyncio.create_task(self._retry())
+        self._printing.add(task)
+        task.add_done_callback(self._printing.discard)
+
+    async def settle(self) -> None:
+        """Wait for the background printing (a printer fault was reported as ReceiptQueued, never raised)."""
+        while self._printing:
+            await asyncio.gather(*self._printing, return_exceptions=True)
+
     async def _retry(self) -> dict[int, PrintResult]:
         """Print the queue, oldest first (stops at the first job the printer cannot take)."""
         names = {job.id: job.reference for job in self.queue.pending()}
@@ -91,12 +116,15 @@ class ReceiptPrinter:
         await self._retry()
 
     async def transaction(self, txn: Txn) -> PrintResult | None:
-        """The slip of an answered transaction (None: a balance inquiry, which prints none)."""
+        """The slip of an answered transaction (None: a balance inquiry, which prints none, or paper after the answer)."""
         if txn.type not in PRINTED_TYPES:
             return None
         self._emit(ev.Printing(txn.stan))
         receipt = transaction_receipt(txn, self.config)
         self.journal.set_receipt(txn.id, to_json(receipt))
+        if self._after_answer:
+            await self._queue_for_paper(receipt, receipt_name(txn))
+            return None
         return await self._print(receipt, receipt_name(txn))
 
     async def report(self, report: ShiftReport) -> PrintResult:
