@@ -16,7 +16,13 @@ import pytest
 
 from tests.tui.tmux import POS, TmuxPos, has_tmux
 
-pytestmark = pytest.mark.skipif(not has_tmux(), reason="tmux is not installed (make setup installs it)")
+
+
+@pytest.fixture(autouse=True)
+def tmux_installed() -> None:
+    """`make setup` installs tmux; without it these tests fail, never skip."""
+    if not has_tmux():
+        pytest.fail("tmux is not installed (make setup installs it)")
 
 
 def test_pos_in_tmux_sells_by_virtual_card_and_quits(tmp_path: Path) -> None:
