@@ -26,7 +26,9 @@ import click
 
 from acquirer.config import CARDS_FILE
 from acquirer.protocol.mpm import MalformedMpm, parse_mpm
-from acquirer.protocol.wallets import WALLETS_FILE, WalletFileError, load_wallets
+from acquirer.protocol.errors import KIND_TABLE, ErrorKind
+from acquirer.protocol.settings_file import SettingsError
+from acquirer.protocol.wallets import WALLETS_FILE, load_wallets
 from pos.core.amount import format_amount
 from pos.core.config import PosConfig
 from pos.daemon.cli import customer
@@ -43,6 +45,12 @@ class Refused(click.ClickException):
 
 class Unreachable(click.ClickException):
     exit_code = EXIT_UNREACHABLE
+
+
+class BadSettings(click.ClickException):
+    """A settings file refused (`file: key: reason`): exit 4, as every command line of the kit (docs/errors.md)."""
+
+    exit_code = KIND_TABLE[ErrorKind.TERMINAL].exit_code
 
 
 @click.group()
@@ -72,6 +80,8 @@ def wallet_code(config: PosConfig, kind: str, out: Path, account: str | None, ca
                                  state_dir=config.state_dir / ATC_DIR)
     except (WalletError, VideoError, CardFileError) as e:
         raise Refused(str(e)) from None
+    except SettingsError as e:
+        raise BadSettings(str(e)) from None
     until = datetime.fromtimestamp(code.expires_at).strftime("%H:%M:%S")
     what = f"payment code of {code.account}, valid until {until}" if kind != "cpm" else f"CPM code of {code.account}"
     click.echo(f"{kind} {what}: {out}")
@@ -104,6 +114,8 @@ def pay_mpm(config: PosConfig, code: str, wallet: str, account: str | None, endp
         raise Unreachable(str(e)) from None
     except WalletError as e:
         raise Refused(str(e)) from None
+    except SettingsError as e:
+        raise BadSettings(str(e)) from None
     if not answer.paid:
         click.echo(f"DECLINED {answer.response_code} {answer.message}")
         sys.exit(EXIT_DECLINED)
@@ -141,8 +153,8 @@ def _endpoint(config: PosConfig, option: str | None) -> tuple[str, int]:
     if option is None:
         try:
             port = load_wallets(config.config_dir / WALLETS_FILE).app_port
-        except WalletFileError as e:
-            raise Unreachable(str(e)) from None
+        except SettingsError as e:
+            raise BadSettings(str(e)) from None
         option = f"{config.host.host_port[0]}:{port}"
     host, _, port_text = option.rpartition(":")
     if not host or not port_text.isdigit():
