@@ -69,7 +69,6 @@ def sim() -> None:
 @click.pass_obj
 def wallet_code(config: PosConfig, kind: str, out: Path, account: str | None, card: str, seed: int | None) -> None:
     """Write a new payment code of KIND (alipay, wechat, unionpay or cpm) from the virtual wallet app."""
-    from drivers.sim.contactless import CardFileError
     from drivers.sim.video import VideoError
     from drivers.sim.wallet import WalletError, write_wallet_code  # OpenCV loads for the drawing
 
@@ -78,10 +77,10 @@ def wallet_code(config: PosConfig, kind: str, out: Path, account: str | None, ca
                                  wallets_file=config.config_dir / WALLETS_FILE,
                                  cards_file=config.config_dir / CARDS_FILE,
                                  state_dir=config.state_dir / ATC_DIR)
-    except (WalletError, VideoError, CardFileError) as e:
-        raise Refused(str(e)) from None
-    except SettingsError as e:
+    except SettingsError as e:   # wallets.toml or cards.toml refused
         raise BadSettings(str(e)) from None
+    except (WalletError, VideoError) as e:
+        raise Refused(str(e)) from None
     until = datetime.fromtimestamp(code.expires_at).strftime("%H:%M:%S")
     what = f"payment code of {code.account}, valid until {until}" if kind != "cpm" else f"CPM code of {code.account}"
     click.echo(f"{kind} {what}: {out}")

@@ -35,6 +35,7 @@ CASES = [
     ("cards.toml", ('psn = "01"', "psn = 1"), "card[0].psn: input should be a valid string"),
     ("cards.toml", GARBAGE, "(file): not UTF-8 text"),
     ("cards.toml", None, "(file): file not found"),
+    ("cards.toml", ('expiry = "3012"', 'expiry = "3013"'), "card[0].expiry: must be YYMM with month 01-12"),
     ("wallets.toml", ("confirm_delay_s = 8", "confirm_dealy_s = 8"), "wallet.alipay.confirm_dealy_s: unknown key"),
     ("wallets.toml", ("password_free_limit = 20000", 'password_free_limit = "lots"'),
      "wallet.alipay.password_free_limit: input should be a valid integer"),
@@ -72,4 +73,22 @@ def test_a_bad_settings_file_is_one_line_and_exit_4(tmp_path, name, damage, expe
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert done.returncode == 4, done.stderr
     assert lines == [f"Error: {path}: {expected}" + lines[0].split(expected, 1)[1]], done.stderr
+    assert "Traceback" not in done.stderr and done.stdout == ""
+
+
+@pytest.mark.parametrize(("damage", "expected"), [
+    (GARBAGE, "(file): not UTF-8 text"),
+    (('form = "phone"', 'from = "phone"'), "card[9].from: unknown key"),
+])
+def test_the_virtual_cards_read_cards_toml_through_the_same_loader(tmp_path, damage, expected):
+    config = make_config(tmp_path)
+    path = config / "cards.toml"
+    if isinstance(damage, bytes):
+        path.write_bytes(damage)
+    else:
+        _edit(path, *damage)
+    done = run_pos(config, tmp_path / "state", "sim", "wallet-code", "cpm", "--out", str(tmp_path / "code.png"))
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert done.returncode == 4, done.stderr
+    assert len(lines) == 1 and lines[0].startswith(f"Error: {path}: {expected}"), done.stderr
     assert "Traceback" not in done.stderr and done.stdout == ""
