@@ -1,10 +1,12 @@
-"""Load and validate the acquirer's configuration: `acquirer.toml` and `cards.toml`.
+"""Load and validate the acquirer's configuration: `acquirer.toml`, `cards.toml` and `wallets.toml`.
 
-Why a validator of its own: the host refuses to start on a bad configuration,
-and the operator must learn from the error which key of which file is wrong
-(`acquirer.toml: terminal[1].tmk: must be 32 hex digits (a 16-byte key)`), not
-from a KeyError deep in a transaction. Everything is checked once, at load,
-into frozen dataclasses; the rest of the host never looks at raw TOML.
+Each file is read by the kit's one settings loader against its schema
+(`acquirer/settings_schema.py`, `acquirer/protocol/cards_file.py`,
+`acquirer/protocol/wallets.py`), so the operator learns which key of which
+file is wrong (`acquirer.toml: terminal[1].tmk: ...`), not from a KeyError
+deep in a transaction. What spans keys, rows or files (a BIN's issuer exists,
+a card's BIN routes to its issuer) is checked here, once, at load, into
+frozen dataclasses; the rest of the host never looks at raw TOML.
 
 Where the files come from (first that applies): the `--config DIR` option, the
 `TILLKIT_CONFIG` environment variable, the repository's `config/` directory
@@ -23,12 +25,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from acquirer.protocol.settings_file import SettingsError, read_toml, validate_settings
+from acquirer.protocol.cards_file import CARD_STATUSES, CardsFile
+from acquirer.protocol.settings_file import SettingsError, load_settings, read_toml, validate_settings
 from acquirer.protocol.mac import MAC_ALGORITHMS
 from acquirer.protocol.transactions import TxnTable, TxnType
 from acquirer.settings_schema import AcquirerFile
 from acquirer.settings_schema import LimitsSection as Limits
-from acquirer.protocol.wallets import WALLETS_FILE, WalletFileError, Wallets, load_wallets
+from acquirer.protocol.wallets import WALLETS_FILE, Wallets, load_wallets
 
 __all__ = [
     "AcquirerConfig",
@@ -52,7 +55,6 @@ CARDS_FILE = "cards.toml"
 ISSUER_MODES = ("normal", "slow", "down")
 SYNCHRONOUS_LEVELS = ("NORMAL", "FULL", "EXTRA")  # durable settings only: OFF is refused
 SCHEMES = ("unionpay", "visa", "mastercard")
-CARD_STATUSES = {"active": None, "lost": "41", "stolen": "43"}  # status -> response code
 
 
 #: a configuration value missing or wrong (`file: key: reason`): the kit's one settings error
@@ -292,7 +294,6 @@ def load_config(directory: str | os.PathLike[str] | None = None) -> AcquirerConf
     acq_raw = _read_toml(acq_path)
     schema = validate_settings(acq_path, acq_raw, AcquirerFile)   # unknown keys and wrong types: acquirer/settings_schema.py
     acq = _Section(str(acq_path), "", acq_raw)
-    cards_root = _Section(str(cards_path), "", _read_toml(cards_path))
 
     server_t = acq.table("server")
     server = ServerSettings(
@@ -378,25 +379,9 @@ def load_config(directory: str | os.PathLike[str] | None = None) -> AcquirerConf
             raise row.error("tid", f"terminal {terminal.tid} of {terminal.mid} is defined twice")
         terminals[(terminal.tid, terminal.mid)] = terminal
 
-    cards = tuple(_card(row, issuers) for row in cards_root.tables("card"))
-    seen: dict[str, str] = {}
-    for card, row in zip(cards, cards_root.tables("card")):
-        if card.name in seen.values():
-            raise row.error("name", f"card {card.name!r} is defined twice")
-        if card.pan in seen:
-            raise row.error("pan", f"same PAN as card {seen[card.pan]!r}")
-        seen[card.pan] = card.name
-        routes = [r for r in bins if r.match_length(card.pan)]
-        routed = max(routes, key=lambda r: len(r.low)).issuer if routes else None
-        if routed != card.issuer:
-            raise row.error("issuer", f"card {card.name!r} belongs to {card.issuer!r} but its BIN routes "
-                                      f"to {routed!r} ([[bin]] in {ACQUIRER_FILE})")
-
+    cards = _cards(cards_path, load_settings(cards_path, CardsFile), issuers, bins)
     wallets_path = directory / WALLETS_FILE
-    try:
-        wallets = load_wallets(wallets_path) if wallets_path.exists() else None
-    except WalletFileError as e:
-        raise ConfigError(e.file, e.key, e.reason) from None
+    wallets = load_wallets(wallets_path) if wallets_path.exists() else None
 
     return AcquirerConfig(
         directory=directory, server=server, database=database, host=host, bins=bins,
@@ -437,32 +422,38 @@ def _permitted(row: _Section) -> frozenset[TxnType] | None:
     return frozenset(known[n] for n in names)
 
 
-def _card(row: _Section, issuers: Mapping[str, IssuerSettings]) -> Card:
-    product = row.choice("product", ("debit", "credit"))
-    amount_key = "balance" if product == "debit" else "credit_limit"
-    other_key = "credit_limit" if product == "debit" else "balance"
-    if other_key in row.data:
-        raise row.error(other_key, f"a {product} card has `{amount_key}`, not `{other_key}`")
-    issuer = row.text("issuer")
-    if issuer not in issuers:
-        raise row.error("issuer", f"no [[issuer]] named {issuer!r}")
-    pan = row.digits("pan")
-    if not 12 <= len(pan) <= 19:
-        raise row.error("pan", f"must be 12 to 19 digits, got {len(pan)}")
-    expiry = row.digits("expiry", 4)
-    if not 1 <= int(expiry[2:]) <= 12:
-        raise row.error("expiry", f"must be YYMM with month 01-12, got {expiry!r}")
-    scheme = row.choice("scheme", SCHEMES)
-    cvn = row.integer("cvn", None)
-    if scheme != "unionpay" and cvn is None:
-        raise row.error("cvn", f"a {scheme} card needs its cryptogram version number")
-    pin = row.digits("pin")
-    if not 4 <= len(pin) <= 12:
-        raise row.error("pin", "must be 4 to 12 digits")
-    return Card(
-        name=row.text("name"), scheme=scheme, product=product, issuer=issuer, pan=pan,
-        psn=row.digits("psn", 2), expiry=expiry, pin=pin,
-        opening_balance=row.integer(amount_key), per_txn_limit=row.integer("per_txn_limit", None, minimum=1),
-        aid=row.text("aid", ""), label=row.text("label", ""), imk_ac=row.key16("imk_ac"),
-        cvn=cvn, status=row.choice("status", tuple(CARD_STATUSES), "active"),
-    )
+def _cards(path: Path, data: CardsFile, issuers: Mapping[str, IssuerSettings],
+           bins: tuple[BinRoute, ...]) -> tuple[Card, ...]:
+    """The card file's rows as `Card`s, with what spans rows and files checked: names, PANs, issuers, BINs."""
+    cards: list[Card] = []
+    for i, row in enumerate(data.card):
+        def error(key: str, reason: str, where: str = f"card[{i}]") -> ConfigError:
+            return ConfigError(str(path), f"{where}.{key}", reason)
+        amount_key = "balance" if row.product == "debit" else "credit_limit"
+        opening = row.balance if row.product == "debit" else row.credit_limit
+        other_key = "credit_limit" if row.product == "debit" else "balance"
+        if (row.credit_limit if row.product == "debit" else row.balance) is not None:
+            raise error(other_key, f"a {row.product} card has `{amount_key}`, not `{other_key}`")
+        if opening is None:
+            raise error(amount_key, "missing")
+        if row.issuer not in issuers:
+            raise error("issuer", f"no [[issuer]] named {row.issuer!r}")
+        if row.scheme != "unionpay" and row.cvn is None:
+            raise error("cvn", f"a {row.scheme} card needs its cryptogram version number")
+        if any(card.name == row.name for card in cards):
+            raise error("name", f"card {row.name!r} is defined twice")
+        twin = next((card.name for card in cards if card.pan == row.pan), None)
+        if twin is not None:
+            raise error("pan", f"same PAN as card {twin!r}")
+        routes = [r for r in bins if r.match_length(row.pan)]
+        routed = max(routes, key=lambda r: len(r.low)).issuer if routes else None
+        if routed != row.issuer:
+            raise error("issuer", f"card {row.name!r} belongs to {row.issuer!r} but its BIN routes "
+                                  f"to {routed!r} ([[bin]] in {ACQUIRER_FILE})")
+        cards.append(Card(
+            name=row.name, scheme=row.scheme, product=row.product, issuer=row.issuer, pan=row.pan,
+            psn=row.psn, expiry=row.expiry, pin=row.pin, opening_balance=opening,
+            per_txn_limit=row.per_txn_limit, aid=row.aid, label=row.label, imk_ac=bytes.fromhex(row.imk_ac),
+            cvn=row.cvn, status=row.status,
+        ))
+    return tuple(cards)

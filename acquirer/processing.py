@@ -131,8 +131,8 @@ class _Request:
     req: FinancialRequest
     terminal: Terminal
     keys: WorkingKeys
-    issuer: Issuer | None   # None: no BIN route (14)
-    card: IssuedCard | None  # None: not on the issuer's file (14)
+    issuer: Issuer          # the BIN route's issuer (no route: declined 14 before a request is made)
+    card: IssuedCard        # the card on that issuer's file (not on file: 14)
     pan: str = field(repr=False)
     key: TxnKey
     yymm: str           # the current month, for expiry
@@ -231,12 +231,14 @@ class Processor:
                  now: datetime, fingerprint: str | None = None) -> Outcome:
         """Checks and postings first, the record last: a duplicate key rolls it all back."""
         local = now.astimezone(CHINA)
-        r = _Request(req, terminal, keys, issuer, card, pan, key, f"{local.year % 100:02d}{local.month:02d}",
-                     now.astimezone(UTC).isoformat(), self.records.new_id(), icc_check)
+        stamp, txn_id = now.astimezone(UTC).isoformat(), self.records.new_id()
+        r: _Request | None = None   # a request is processed only once its issuer and card are known
         original_id = balance = rrn = auth_code = None
         try:
             if issuer is None or card is None:
                 raise Decline("14", "card not routable" if issuer is None else "card not on file")
+            r = _Request(req, terminal, keys, issuer, card, pan, key, f"{local.year % 100:02d}{local.month:02d}",
+                         stamp, txn_id, icc_check)
             balance, original_id = self._handlers[req.txn](r)
             outcome = Outcome("00", rrn=self.records.next_rrn(), auth_code=self.records.new_auth_code(),
                               icc=self._reply_icc(r, "00"), balance=balance)
@@ -245,8 +247,8 @@ class Processor:
             outcome = Outcome(d.code, icc=self._reply_icc(r, d.code), reason=d.reason)
             status = "declined"
         self.records.insert(
-            r.txn_id, key, req.txn.value, req.amount or 0, req.currency, status=status,
-            created_at=r.stamp, response_code=outcome.code,
+            txn_id, key, req.txn.value, req.amount or 0, req.currency, status=status,
+            created_at=stamp, response_code=outcome.code,
             card_token=card.token if card else pan_token(self.token_key, pan),
             masked_pan=card.masked_pan if card else mask_pan(pan),
             scheme=card.card.scheme if card else None, issuer=issuer.name if issuer else None,
@@ -255,8 +257,9 @@ class Processor:
         return outcome
 
     @staticmethod
-    def _reply_icc(r: _Request, code: str) -> bytes | None:
-        return r.cryptogram.reply_icc(code) if r.cryptogram is not None else None
+    def _reply_icc(r: _Request | None, code: str) -> bytes | None:
+        """Tag 91 of the reply, when the issuer's checks made a cryptogram of field 55."""
+        return r.cryptogram.reply_icc(code) if r is not None and r.cryptogram is not None else None
 
     # --- the checks the handlers share -------------------------------------------------
 
@@ -299,10 +302,12 @@ class Processor:
     def _original(self, r: _Request, types: tuple[TxnType, ...], *, same_terminal: bool) -> TxnRow:
         """The original named by 37 and/or 61 (+38); raises `Decline` 25 or 12."""
         o = r.req.original
+        if o is None:
+            raise Decline("25", "original transaction not found")
         row = None
-        if o is not None and o.rrn:
+        if o.rrn:
             row = self.records.by_rrn(o.rrn)
-        elif o is not None and o.batch and o.stan:
+        elif o.batch and o.stan:
             row = self.records.by_stan(r.terminal.tid, r.terminal.mid, o.batch, o.stan, "")
         if (row is None or row.status == "tombstone" or row.mid != r.terminal.mid
                 or (same_terminal and row.tid != r.terminal.tid)

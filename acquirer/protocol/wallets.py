@@ -7,18 +7,21 @@ account's number; the acquirer's wallet back end (`acquirer.wallet`) checks
 them with the same key and holds the accounts in its ledger. One loader, so
 both read the file the same way.
 
-Every value is checked once, here; an error names the file and the key
+Every value is checked once, here: `WalletsFile` is the file's schema, read
+by the kit's one settings loader (`acquirer.protocol.settings_file`); an
+error is one line naming the file and the key
 (`config/wallets.toml: account[2].wallet: no [wallet.paypal]`).
 """
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Literal
 
-from acquirer.protocol.errors import ErrorKind, TillkitError
+from pydantic import BeforeValidator, Field
+
+from acquirer.protocol.settings_file import SettingsError, SettingsModel, load_settings
 from acquirer.protocol.wallet_codes import ACCOUNT_DIGITS, SHAPES
 
 __all__ = ["PASSWORD_RULES", "WALLETS_FILE", "WalletAccount", "WalletFileError", "WalletSettings", "Wallets",
@@ -30,15 +33,8 @@ KINDS = tuple(shape.kind for shape in SHAPES)
 DEFAULT_APP_PORT = 8584
 
 
-class WalletFileError(TillkitError, ValueError):
-    kind = ErrorKind.TERMINAL
-    message_key = "config.invalid"
-
-    """A missing or wrong value in the wallets file: `file`, `key` (e.g. "account[2].wallet") and `reason`."""
-
-    def __init__(self, file: str, key: str, reason: str) -> None:
-        self.file, self.key, self.reason = file, key, reason
-        super().__init__(f"{file}: {key}: {reason}")
+#: a missing or wrong value in the wallets file (`file: key: reason`): the kit's one settings error
+WalletFileError = SettingsError
 
 
 @dataclass(frozen=True)
@@ -94,110 +90,71 @@ class Wallets:
         return found
 
 
+class AppsSection(SettingsModel):
+    """`[apps]`: where the wallet apps reach `acquirer serve`."""
+
+    port: Annotated[int, Field(ge=0, le=65535)] = DEFAULT_APP_PORT
+
+
+def _test_key(value: object) -> bytes:
+    """32 hex digits as the 16-byte key (the wallet's TEST KEY)."""
+    try:
+        raw = bytes.fromhex(value) if isinstance(value, str) else b""
+    except ValueError:
+        raw = b""
+    if len(raw) != 16:
+        raise ValueError("must be 32 hex digits (a 16-byte test key)")
+    return raw
+
+
+class WalletSection(SettingsModel):
+    """`[wallet.KIND]`: one wallet back end."""
+
+    key: Annotated[bytes, BeforeValidator(_test_key)]
+    password_free_limit: Annotated[int, Field(ge=0, le=10 ** 12)]
+    confirm_delay_s: Annotated[float, Field(ge=0)]
+
+
+class AccountRow(SettingsModel):
+    """One `[[account]]`: a test account of a wallet."""
+
+    wallet: Annotated[str, Field(min_length=1)]
+    number: Annotated[int, Field(ge=1, le=10 ** ACCOUNT_DIGITS - 1)]
+    name: Annotated[str, Field(min_length=1)]
+    balance: Annotated[int, Field(ge=0, le=10 ** 12)]
+    password: Literal["over-limit", "always"] = "over-limit"
+    confirms: bool = True
+
+
+class WalletsFile(SettingsModel):
+    """The whole of wallets.toml; what spans tables (a known wallet, unique accounts) `load_wallets` checks."""
+
+    apps: AppsSection = AppsSection()
+    wallet: dict[str, WalletSection] = {}
+    account: list[AccountRow] = []
+
+
 def load_wallets(path: str | os.PathLike[str]) -> Wallets:
-    """Read and check a wallets file; raises `WalletFileError`."""
+    """Read and check a wallets file; raises `WalletFileError` (the kit's `SettingsError`)."""
     path = Path(path)
     file = str(path)
-    try:
-        with path.open("rb") as f:
-            data = tomllib.load(f)
-    except FileNotFoundError:
-        raise WalletFileError(file, "(file)", "not found") from None
-    except tomllib.TOMLDecodeError as e:
-        raise WalletFileError(file, "(syntax)", str(e)) from None
-    fields = _Fields(file)
-    app_port = fields.integer(fields.table(data, "apps", ""), "port", "apps", 0, 65535, DEFAULT_APP_PORT)
-    wallets = fields.table(data, "wallet", "")
+    data = load_settings(path, WalletsFile)
     settings: dict[str, WalletSettings] = {}
-    for kind in wallets:
-        where = f"wallet.{kind}"
+    for kind, table in data.wallet.items():
         if kind not in KINDS:
-            raise WalletFileError(file, where, f"unknown wallet; one of {', '.join(KINDS)}")
-        table = fields.table(wallets, kind, "wallet")
-        settings[kind] = WalletSettings(
-            kind=kind, key=fields.key(table, "key", where),
-            password_free_limit=fields.integer(table, "password_free_limit", where, 0, 10 ** 12),
-            confirm_delay_s=fields.seconds(table, "confirm_delay_s", where))
-    rows = data.get("account", [])
-    if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
-        raise WalletFileError(file, "account", "must be an array of tables ([[account]])")
+            raise WalletFileError(file, f"wallet.{kind}", f"unknown wallet; one of {', '.join(KINDS)}")
+        settings[kind] = WalletSettings(kind=kind, key=table.key, password_free_limit=table.password_free_limit,
+                                        confirm_delay_s=table.confirm_delay_s)
     accounts: list[WalletAccount] = []
-    for i, row in enumerate(rows):
+    for i, row in enumerate(data.account):
         where = f"account[{i}]"
-        wallet = fields.text(row, "wallet", where)
-        if wallet not in settings:
-            raise WalletFileError(file, f"{where}.wallet", f"no [wallet.{wallet}]")
-        account = WalletAccount(
-            wallet=wallet, number=fields.integer(row, "number", where, 1, 10 ** ACCOUNT_DIGITS - 1),
-            name=fields.text(row, "name", where), balance=fields.integer(row, "balance", where, 0, 10 ** 12),
-            password=fields.choice(row, "password", where, PASSWORD_RULES, "over-limit"),
-            confirms=fields.flag(row, "confirms", where, True))
+        if row.wallet not in settings:
+            raise WalletFileError(file, f"{where}.wallet", f"no [wallet.{row.wallet}]")
+        account = WalletAccount(wallet=row.wallet, number=row.number, name=row.name, balance=row.balance,
+                                password=row.password, confirms=row.confirms)
         if any(a.name == account.name for a in accounts):
             raise WalletFileError(file, f"{where}.name", f"account {account.name!r} is defined twice")
-        if any((a.wallet, a.number) == (wallet, account.number) for a in accounts):
-            raise WalletFileError(file, f"{where}.number", f"{wallet} account number {account.number} is taken")
+        if any((a.wallet, a.number) == (row.wallet, account.number) for a in accounts):
+            raise WalletFileError(file, f"{where}.number", f"{row.wallet} account number {account.number} is taken")
         accounts.append(account)
-    return Wallets(path, settings, tuple(accounts), app_port)
-
-
-class _Fields:
-    """Typed reads of TOML values whose errors name the file and the key path."""
-
-    def __init__(self, file: str) -> None:
-        self.file = file
-
-    def _error(self, where: str, key: str, reason: str) -> WalletFileError:
-        return WalletFileError(self.file, f"{where}.{key}" if where else key, reason)
-
-    def _raw(self, table: dict[str, Any], key: str, where: str, default: Any = ...) -> Any:
-        if key not in table:
-            if default is ...:
-                raise self._error(where, key, "missing")
-            return default
-        return table[key]
-
-    def table(self, data: dict[str, Any], key: str, where: str) -> dict[str, Any]:
-        value = data.get(key, {})
-        if not isinstance(value, dict):
-            raise self._error(where, key, "must be a table")
-        return value
-
-    def text(self, table: dict[str, Any], key: str, where: str) -> str:
-        value = self._raw(table, key, where)
-        if not isinstance(value, str) or not value:
-            raise self._error(where, key, f"must be a non-empty string, got {value!r}")
-        return value
-
-    def choice(self, table: dict[str, Any], key: str, where: str, options: tuple[str, ...], default: str) -> str:
-        value = self._raw(table, key, where, default)
-        if value not in options:
-            raise self._error(where, key, f"must be one of {', '.join(options)}; got {value!r}")
-        return value
-
-    def flag(self, table: dict[str, Any], key: str, where: str, default: bool) -> bool:
-        value = self._raw(table, key, where, default)
-        if not isinstance(value, bool):
-            raise self._error(where, key, f"must be true or false, got {value!r}")
-        return value
-
-    def integer(self, table: dict[str, Any], key: str, where: str, low: int, high: int, default: Any = ...) -> int:
-        value = self._raw(table, key, where, default)
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise self._error(where, key, f"must be an integer from {low} to {high}, got {value!r}")
-        return value
-
-    def seconds(self, table: dict[str, Any], key: str, where: str) -> float:
-        value = self._raw(table, key, where)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-            raise self._error(where, key, f"must be a number of seconds >= 0, got {value!r}")
-        return float(value)
-
-    def key(self, table: dict[str, Any], key: str, where: str) -> bytes:
-        value = self._raw(table, key, where)
-        try:
-            raw = bytes.fromhex(value) if isinstance(value, str) else b""
-        except ValueError:
-            raw = b""
-        if len(raw) != 16:
-            raise self._error(where, key, f"must be 32 hex digits (a 16-byte test key), got {value!r}")
-        return raw
+    return Wallets(path, settings, tuple(accounts), data.apps.port)

@@ -155,10 +155,10 @@ class VirtualWallet:
         """The account paying with a `kind` code, and its wallet's key."""
         if self._wallets_file is None:
             raise WalletError("a payment code needs the wallets file (wallets_file)")
+        if self._wallets is None:   # a bad file is the kit's SettingsError: `file: key: reason`, exit 4
+            self._wallets = load_wallets(self._wallets_file)
+        wallets = self._wallets
         try:
-            if self._wallets is None:
-                self._wallets = load_wallets(self._wallets_file)
-            wallets = self._wallets
             account = wallets.account(self.account) if self.account else wallets.first_account(kind)
         except WalletFileError as e:
             raise WalletError(str(e)) from None

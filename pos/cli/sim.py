@@ -26,7 +26,9 @@ import click
 
 from acquirer.config import CARDS_FILE
 from acquirer.protocol.mpm import MalformedMpm, parse_mpm
-from acquirer.protocol.wallets import WALLETS_FILE, WalletFileError, load_wallets
+from acquirer.protocol.errors import KIND_TABLE, ErrorKind
+from acquirer.protocol.settings_file import SettingsError
+from acquirer.protocol.wallets import WALLETS_FILE, load_wallets
 from pos.core.amount import format_amount
 from pos.core.config import PosConfig
 from pos.daemon.cli import customer
@@ -45,6 +47,12 @@ class Unreachable(click.ClickException):
     exit_code = EXIT_UNREACHABLE
 
 
+class BadSettings(click.ClickException):
+    """A settings file refused (`file: key: reason`): exit 4, as every command line of the kit (docs/errors.md)."""
+
+    exit_code = KIND_TABLE[ErrorKind.TERMINAL].exit_code
+
+
 @click.group()
 def sim() -> None:
     """The customer's side, simulated: a wallet app's codes, and paying a shop's code."""
@@ -61,7 +69,6 @@ def sim() -> None:
 @click.pass_obj
 def wallet_code(config: PosConfig, kind: str, out: Path, account: str | None, card: str, seed: int | None) -> None:
     """Write a new payment code of KIND (alipay, wechat, unionpay or cpm) from the virtual wallet app."""
-    from drivers.sim.contactless import CardFileError
     from drivers.sim.video import VideoError
     from drivers.sim.wallet import WalletError, write_wallet_code  # OpenCV loads for the drawing
 
@@ -70,7 +77,9 @@ def wallet_code(config: PosConfig, kind: str, out: Path, account: str | None, ca
                                  wallets_file=config.config_dir / WALLETS_FILE,
                                  cards_file=config.config_dir / CARDS_FILE,
                                  state_dir=config.state_dir / ATC_DIR)
-    except (WalletError, VideoError, CardFileError) as e:
+    except SettingsError as e:   # wallets.toml or cards.toml refused
+        raise BadSettings(str(e)) from None
+    except (WalletError, VideoError) as e:
         raise Refused(str(e)) from None
     until = datetime.fromtimestamp(code.expires_at).strftime("%H:%M:%S")
     what = f"payment code of {code.account}, valid until {until}" if kind != "cpm" else f"CPM code of {code.account}"
@@ -104,6 +113,8 @@ def pay_mpm(config: PosConfig, code: str, wallet: str, account: str | None, endp
         raise Unreachable(str(e)) from None
     except WalletError as e:
         raise Refused(str(e)) from None
+    except SettingsError as e:
+        raise BadSettings(str(e)) from None
     if not answer.paid:
         click.echo(f"DECLINED {answer.response_code} {answer.message}")
         sys.exit(EXIT_DECLINED)
@@ -141,8 +152,8 @@ def _endpoint(config: PosConfig, option: str | None) -> tuple[str, int]:
     if option is None:
         try:
             port = load_wallets(config.config_dir / WALLETS_FILE).app_port
-        except WalletFileError as e:
-            raise Unreachable(str(e)) from None
+        except SettingsError as e:
+            raise BadSettings(str(e)) from None
         option = f"{config.host.host_port[0]}:{port}"
     host, _, port_text = option.rpartition(":")
     if not host or not port_text.isdigit():

@@ -1,8 +1,9 @@
 """The drivers' errors as tillkit errors: the drivers import nothing of tillkit, so the assembly translates.
 
 `drivers/` is the hardware layer and may not import the standards layer, so
-its exceptions (`drivers.nfc.ReaderError`, `drivers.camera.CameraError`, the
-simulator's `CardFileError`) are not `TillkitError`s. Every face passes what
+its exceptions (`drivers.nfc.ReaderError`, `drivers.camera.CameraError`) are
+not `TillkitError`s (the simulator's card file errors are: it reads the file
+through the kit's settings loader). Every face passes what
 it catches through `as_tillkit_error` and then looks at the kind only:
 
 - a reader or camera that is missing, busy, unreadable: the terminal cannot
@@ -27,9 +28,6 @@ def as_tillkit_error(error: BaseException) -> TillkitError | None:
         return error
     if isinstance(error, ReaderError):
         return DeviceFailed(str(error), message_key="device.reader", device="reader", error=str(error))
-    profiles = sys.modules.get("drivers.sim.contactless.profiles")
-    if profiles is not None and isinstance(error, profiles.CardFileError):
-        return DeviceFailed(str(error), message_key="config.invalid", device="cards", error=str(error))
     camera = sys.modules.get("drivers.camera.errors")
     if camera is not None and isinstance(error, camera.CameraError):
         broken = isinstance(error, (camera.CameraNotFound, camera.CameraOpenError, camera.DecoderUnavailable))

@@ -285,7 +285,7 @@ def test_a_bad_wallets_file_stops_the_host_naming_the_key(tmp_path) -> None:
     config_dir = make_config(tmp_path / "config")
     path = config_dir / "wallets.toml"
     path.write_text(path.read_text().replace("confirm_delay_s = 8", "confirm_delay_s = -1", 1))
-    with pytest.raises(ConfigError, match=r"wallets\.toml: wallet\.alipay\.confirm_delay_s: must be"):
+    with pytest.raises(ConfigError, match=r"wallets\.toml: wallet\.alipay\.confirm_delay_s: input should be greater than or equal to 0"):
         load_config(config_dir)
 
 

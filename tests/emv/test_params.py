@@ -25,13 +25,14 @@ def config_with(tmp_path, old: str, new: str):
 
 
 @pytest.mark.parametrize(("old", "new", "message"), [
-    ("cvm_limit = 100000 ", "cvm_limit = -1 ", r"aid\[0\]\.cvm_limit must be a whole number of fen"),
-    ("cvm_limit = 100000 ", "cvm_limit = 1000.5 ", r"aid\[0\]\.cvm_limit must be a whole number of fen"),
-    ('cvm = "online_pin"', 'cvm = "pin"', r"aid\[0\]\.cvm must be one of online_pin, signature, none"),
-    ('scheme = "unionpay"', 'scheme = "amex"', r"aid\[0\]\.scheme must be one of"),
-    ('ttq = "36004000"', 'ttq = "3600"', r"aid\[0\]\.ttq must be 4 bytes"),
-    ('ifd_serial = "TK000001"', 'ifd_serial = "TK1"', r"terminal\.ifd_serial must be 8 printable"),
-    ('aid = "A000000333010102"', 'aid = "A000000333010101"', r"aid\[1\]\.aid A000000333010101 is listed twice"),
+    ("cvm_limit = 100000 ", "cvm_limit = -1 ", r"aid\[0\]\.cvm_limit: input should be greater than or equal to 0"),
+    ("cvm_limit = 100000 ", "cvm_limit = 1000.5 ", r"aid\[0\]\.cvm_limit: input should be a valid integer"),
+    ('cvm = "online_pin"', 'cvm = "pin"', r"aid\[0\]\.cvm: input should be 'online_pin', 'signature' or 'none'"),
+    ('scheme = "unionpay"', 'scheme = "amex"', r"aid\[0\]\.scheme: input should be 'unionpay', 'visa' or 'mastercard'"),
+    ('ttq = "36004000"', 'ttq = "3600"', r"aid\[0\]\.ttq: must be 4 bytes, got 2"),
+    ('ifd_serial = "TK000001"', 'ifd_serial = "TK1"', r"terminal\.ifd_serial: must be 8 printable characters"),
+    ('aid = "A000000333010102"', 'aid = "A000000333010101"', r"aid\[1\]\.aid: A000000333010101 is listed twice"),
+    ('name = "UnionPay Debit (QuickPass)"', 'nmae = "UnionPay Debit (QuickPass)"', r"aid\[0\]\.nmae: unknown key"),
 ])
 def test_bad_values_are_named(tmp_path, old, new, message):
     path = config_with(tmp_path, old, new)

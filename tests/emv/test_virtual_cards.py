@@ -28,15 +28,17 @@ def test_card_file_profiles_include_the_devices():
 
 
 @pytest.mark.parametrize(("bad", "message"), [
-    ('expiry = "3013"', r"card\[0\] \(bad\)\.expiry must be YYMM"),
-    ('scheme = "amex"', r"card\[0\] \(bad\)\.scheme must be one of"),
-    ('form = "ring"', r"card\[0\] \(bad\)\.form must be one of"),
-    ('imk_ac = "00"', r"card\[0\] \(bad\)\.imk_ac must be 32 hex digits"),
+    ('expiry = "3013"', r"card\[0\]\.expiry: must be YYMM with month 01-12"),
+    ('scheme = "amex"', r"card\[0\]\.scheme: input should be 'unionpay', 'visa' or 'mastercard'"),
+    ('form = "ring"', r"card\[0\]\.form: input should be 'card', 'phone' or 'wearable'"),
+    ('imk_ac = "00"', r"card\[0\]\.imk_ac: string should match pattern"),
+    ('aid = ""', r"card\[0\]\.aid: missing \(a virtual card needs it\)"),
 ])
 def test_bad_card_entries_are_named(tmp_path, bad, message):
     good = {"name": '"bad"', "scheme": '"visa"', "product": '"credit"', "pan": '"4761730000000011"',
             "psn": '"01"', "expiry": '"2912"', "aid": '"A0000000031010"', "label": '"VISA"',
-            "imk_ac": '"75B4AD9AEC209EE83A9C61E0F3A2953A"'}
+            "imk_ac": '"75B4AD9AEC209EE83A9C61E0F3A2953A"',
+            "issuer": '"visa-bank"', "pin": '"1234"'}
     key = bad.split(" = ")[0]
     lines = [f"{k} = {v}" for k, v in good.items() if k != key] + [bad]
     path = tmp_path / "cards.toml"

@@ -97,13 +97,15 @@ def test_the_shipped_wallets_file() -> None:
 
 
 @pytest.mark.parametrize(("edit", "message"), [
-    (("password_free_limit = 20000", "password_free_limit = -1", 1), "wallet.alipay.password_free_limit: must be"),
+    (("password_free_limit = 20000", "password_free_limit = -1", 1), "wallet.alipay.password_free_limit: input should be greater than or equal to 0"),
     (('key = "9DE1DB0AD1058C567311D59445CA30E8"', 'key = "ABC"', 1), "wallet.alipay.key: must be 32 hex digits"),
     (('wallet = "wechat"\nnumber = 1', 'wallet = "paypal"\nnumber = 1', 1), "account[4].wallet: no [wallet.paypal]"),
     (('name = "wechat-bob"', 'name = "alipay-alice"', 1), "account[4].name: account 'alipay-alice' is defined twice"),
     (('number = 2\nname = "alipay-always"', 'number = 1\nname = "alipay-always"', 1),
      "account[1].number: alipay account number 1 is taken"),
-    (('"always"\nconfirms = false', '"always"\nconfirms = "no"', 1), "account[2].confirms: must be true or false"),
+    (('"always"\nconfirms = false', '"always"\nconfirms = "no"', 1), "account[2].confirms: input should be a valid boolean"),
+    (("port = 8584", "prot = 8584", 1), "apps.prot: unknown key"),
+    (("[wallet.alipay]", "[wallet.paypal]", 1), "wallet.paypal: unknown wallet; one of"),
 ])
 def test_wallets_file_errors_name_the_file_and_key(tmp_path: Path, edit: tuple[str, str, int], message: str) -> None:
     old, new, count = edit

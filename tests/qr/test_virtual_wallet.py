@@ -88,7 +88,7 @@ def test_unknown_card_missing_card_file(tmp_path: Path) -> None:
         wallet(tmp_path).cpm_code(["nobody"])
     with pytest.raises(WalletError, match="needs the card file"):
         VirtualWallet().cpm_code()
-    with pytest.raises(CardFileError, match="card file not found"):
+    with pytest.raises(CardFileError, match=r"missing\.toml: \(file\): file not found"):
         VirtualWallet(cards_file=tmp_path / "missing.toml", state_dir=tmp_path).cpm_code()
 
 

@@ -1,28 +1,26 @@
 """The virtual cards' personal data, read from the issuers' card file (`config/cards.toml`).
 
-The sim reads the file itself (tomllib) from a path its caller gives, so the
-cards and the issuer simulators share one source of PANs and keys without the
-sim importing the acquirer. Only the keys a card needs are read; the issuer's
-keys (balances, PINs, limits) are ignored here.
+The cards and the issuer simulators share one source of PANs and keys: the
+file's schema (`acquirer.protocol.cards_file`, the standards layer the sim may
+import) read by the kit's one settings loader, so a bad file is the same
+`file: key: reason` line (`SettingsError`, alias `CardFileError`) whichever
+reads it first. Only the keys a card needs are used here; the issuer's keys
+(balances, PINs, limits) are ignored.
 
-Optional keys this module adds to a card entry (absent = a plastic card):
-`form` ("card", "phone", "wearable"), `cdcvm` (the device verifies its holder:
-fingerprint, face, passcode), `token` (the PAN is a payment token).
+Keys only the virtual cards use (absent = a plastic card): `form` ("card",
+"phone", "wearable"), `cdcvm` (the device verifies its holder: fingerprint,
+face, passcode), `token` (the PAN is a payment token).
 """
 from __future__ import annotations
 
-import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-SCHEMES = ("unionpay", "visa", "mastercard")
-FORMS = ("card", "phone", "wearable")
+from acquirer.protocol.cards_file import CardRow, CardsFile
+from acquirer.protocol.settings_file import SettingsError, load_settings
 
-
-class CardFileError(ValueError):
-    """The card file is missing, unreadable, or a card entry has a bad value (named)."""
+#: the card file refused, or a card it does not hold: the kit's one settings error (`file: key: reason`)
+CardFileError = SettingsError
 
 
 @dataclass(frozen=True)
@@ -49,21 +47,14 @@ class CardProfile:
 
 def load_profiles(path: Path) -> dict[str, CardProfile]:
     """Every `[[card]]` of the card file, by name."""
-    try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise CardFileError(f"{path}: card file not found") from None
-    except (OSError, tomllib.TOMLDecodeError) as error:
-        raise CardFileError(f"{path}: cannot read the card file: {error}") from error
-    cards = data.get("card")
-    if not isinstance(cards, list):
-        raise CardFileError(f"{path}: no [[card]] entries")
+    data = load_settings(Path(path), CardsFile)
+    if not data.card:
+        raise CardFileError(str(path), "card", "no [[card]] entries")
     profiles: dict[str, CardProfile] = {}
-    for index, entry in enumerate(cards):
-        profile = _profile(path, index, entry)
-        if profile.name in profiles:
-            raise CardFileError(f"{path}: card[{index}].name {profile.name!r} is used twice")
-        profiles[profile.name] = profile
+    for index, row in enumerate(data.card):
+        if row.name in profiles:
+            raise CardFileError(str(path), f"card[{index}].name", f"{row.name!r} is used twice")
+        profiles[row.name] = _profile(path, index, row)
     return profiles
 
 
@@ -72,50 +63,16 @@ def load_profile(path: Path, name: str) -> CardProfile:
     try:
         return profiles[name]
     except KeyError:
-        raise CardFileError(f"{path}: no card named {name!r}; known: {', '.join(profiles)}") from None
+        raise CardFileError(str(path), "card", f"no card named {name!r}; known: {', '.join(profiles)}") from None
 
 
-def _profile(path: Path, index: int, entry: Any) -> CardProfile:
-    if not isinstance(entry, dict):
-        raise CardFileError(f"{path}: card[{index}] is not a table")
-
-    def where(key: str) -> str:
-        return f"{path}: card[{index}] ({entry.get('name', '?')}).{key}"
-
-    def text(key: str, pattern: str, what: str) -> str:
-        value = entry.get(key)
-        if not isinstance(value, str) or not re.fullmatch(pattern, value):
-            raise CardFileError(f"{where(key)} must be {what}, got {value!r}")
-        return value
-
-    def flag(key: str) -> bool:
-        value = entry.get(key, False)
-        if not isinstance(value, bool):
-            raise CardFileError(f"{where(key)} must be true or false, got {value!r}")
-        return value
-
-    cvn = entry.get("cvn")
-    if cvn is not None and (isinstance(cvn, bool) or not isinstance(cvn, int) or not 0 < cvn < 256):
-        raise CardFileError(f"{where('cvn')} must be an integer 1..255, got {cvn!r}")
-    form = entry.get("form", "card")
-    if form not in FORMS:
-        raise CardFileError(f"{where('form')} must be one of {', '.join(FORMS)}, got {form!r}")
-    scheme = entry.get("scheme")
-    if scheme not in SCHEMES:
-        raise CardFileError(f"{where('scheme')} must be one of {', '.join(SCHEMES)}, got {scheme!r}")
-    expiry = text("expiry", r"[0-9]{2}(0[1-9]|1[0-2])", "YYMM")
+def _profile(path: Path, index: int, row: CardRow) -> CardProfile:
+    """A card row as a virtual card's data; a virtual card needs its AID and label, which the issuers do not."""
+    for key in ("aid", "label"):
+        if not getattr(row, key):
+            raise CardFileError(str(path), f"card[{index}].{key}", "missing (a virtual card needs it)")
     return CardProfile(
-        name=text("name", r"[a-z0-9][a-z0-9-]*", "a lower-case name"),
-        scheme=scheme,
-        product=text("product", r"[a-z-]+", "a product name such as debit"),
-        pan=text("pan", r"[0-9]{12,19}", "12 to 19 digits"),
-        psn=text("psn", r"[0-9]{2}", "2 digits"),
-        expiry=expiry,
-        aid=bytes.fromhex(text("aid", r"([0-9A-Fa-f]{2}){5,16}", "5 to 16 bytes of hex")),
-        label=text("label", r"[ -~]{1,16}", "1 to 16 printable ASCII characters"),
-        imk_ac=bytes.fromhex(text("imk_ac", r"[0-9A-Fa-f]{32}", "32 hex digits")),
-        cvn=cvn,
-        form=form,
-        cdcvm=flag("cdcvm"),
-        token=flag("token"),
+        name=row.name, scheme=row.scheme, product=row.product, pan=row.pan, psn=row.psn, expiry=row.expiry,
+        aid=bytes.fromhex(row.aid), label=row.label, imk_ac=bytes.fromhex(row.imk_ac), cvn=row.cvn,
+        form=row.form, cdcvm=row.cdcvm, token=row.token,
     )

@@ -1,30 +1,30 @@
 """Terminal parameters for the contactless kernel, per terminal and per AID.
 
-Loaded from `config/terminal-emv.toml` and validated by hand so every error
-names the file and the key (docs/configuration.md). The dataclass
-defaults are the kit's: QuickPass's published no-CVM limit of 1000 CNY;
-the other limits are common values an acquirer sets (unverified).
+Loaded from `config/terminal-emv.toml` through the kit's one settings loader
+(`acquirer.protocol.settings_file`): `TerminalEmvFile` below is the file's
+schema, so a typo, a wrong type, an unreadable or binary file is refused as
+one line `file: key: reason` (docs/configuration.md). The dataclass defaults
+are the kit's: QuickPass's published no-CVM limit of 1000 CNY; the other
+limits are common values an acquirer sets (unverified).
 """
 from __future__ import annotations
 
 import re
-import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Literal
 
-from acquirer.protocol.errors import ErrorKind, TillkitError
+from pydantic import BeforeValidator, Field
+
+from acquirer.protocol.settings_file import SettingsError, SettingsModel, load_settings
 
 EMV_FILE = "terminal-emv.toml"
-SCHEMES = ("unionpay", "visa", "mastercard")
-CVMS = ("online_pin", "signature", "none")
+Scheme = Literal["unionpay", "visa", "mastercard"]
+Cvm = Literal["online_pin", "signature", "none"]
 
-
-class EmvConfigError(TillkitError, ValueError):
-    """terminal-emv.toml is missing, unreadable or has a bad value (file and key named)."""
-
-    kind = ErrorKind.TERMINAL
-    message_key = "config.invalid"
+#: terminal-emv.toml refused (`file: key: reason`): the kit's one settings error
+EmvConfigError = SettingsError
 
 
 @dataclass(frozen=True)
@@ -66,90 +66,74 @@ class TerminalEmvConfig:
         return next((p for p in self.aids if p.matches(adf_name)), None)
 
 
-def load_terminal_emv(path: Path) -> TerminalEmvConfig:
-    """Read and validate terminal-emv.toml."""
-    try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise EmvConfigError(f"{path}: file not found") from None
-    except (OSError, tomllib.TOMLDecodeError) as error:
-        raise EmvConfigError(f"{path}: cannot read: {error}") from error
-    terminal = data.get("terminal", {})
-    if not isinstance(terminal, dict):
-        raise EmvConfigError(f"{path}: [terminal] must be a table")
-    rows = data.get("aid")
-    if not isinstance(rows, list) or not rows:
-        raise EmvConfigError(f"{path}: needs at least one [[aid]] table")
-    reader = _Reader(path)
-    aids = tuple(_aid(reader, f"aid[{i}]", row) for i, row in enumerate(rows))
-    seen: set[bytes] = set()
-    for i, params in enumerate(aids):
-        if params.aid in seen:
-            raise EmvConfigError(f"{path}: aid[{i}].aid {params.aid.hex().upper()} is listed twice")
-        seen.add(params.aid)
-    return TerminalEmvConfig(
-        aids=aids,
-        terminal_type=reader.hex(terminal, "terminal.terminal_type", "terminal_type", 1, b"\x22"),
-        capabilities=reader.hex(terminal, "terminal.capabilities", "capabilities", 3, bytes.fromhex("E0F8C8")),
-        ifd_serial=reader.ascii(terminal, "terminal.ifd_serial", "ifd_serial", 8, b"TK000001"),
-    )
+# --- the file's schema ------------------------------------------------------------
 
+def _hex(low: int, high: int) -> Callable[[object], bytes]:
+    """A validator: hex text of `low` to `high` bytes, as bytes."""
+    size = f"{low} bytes" if low == high else f"{low} to {high} bytes"
 
-def _aid(reader: _Reader, where: str, row: Any) -> AidParams:
-    if not isinstance(row, dict):
-        raise EmvConfigError(f"{reader.path}: {where} must be a table")
-    aid = reader.hex(row, f"{where}.aid", "aid", None, None)
-    if not 5 <= len(aid) <= 16:
-        raise EmvConfigError(f"{reader.path}: {where}.aid must be 5 to 16 bytes, got {len(aid)}")
-    scheme = row.get("scheme")
-    if scheme not in SCHEMES:
-        raise EmvConfigError(f"{reader.path}: {where}.scheme must be one of {', '.join(SCHEMES)}, got {scheme!r}")
-    cvm = row.get("cvm", "online_pin")
-    if cvm not in CVMS:
-        raise EmvConfigError(f"{reader.path}: {where}.cvm must be one of {', '.join(CVMS)}, got {cvm!r}")
-    name = row.get("name", "")
-    if not isinstance(name, str):
-        raise EmvConfigError(f"{reader.path}: {where}.name must be text, got {name!r}")
-    partial = row.get("partial_selection", False)
-    if not isinstance(partial, bool):
-        raise EmvConfigError(f"{reader.path}: {where}.partial_selection must be true or false, got {partial!r}")
-    defaults = AidParams(aid=aid, scheme=scheme)
-    return AidParams(
-        aid=aid, scheme=scheme, name=name, cvm=cvm, partial_selection=partial,
-        app_version=reader.hex(row, f"{where}.app_version", "app_version", 2, defaults.app_version),
-        ttq=reader.hex(row, f"{where}.ttq", "ttq", 4, defaults.ttq),
-        floor_limit=reader.fen(row, f"{where}.floor_limit", "floor_limit", defaults.floor_limit),
-        contactless_limit=reader.fen(row, f"{where}.contactless_limit", "contactless_limit",
-                                     defaults.contactless_limit),
-        cvm_limit=reader.fen(row, f"{where}.cvm_limit", "cvm_limit", defaults.cvm_limit),
-    )
-
-
-class _Reader:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def hex(self, row: dict, where: str, key: str, size: int | None, default: bytes | None) -> bytes:
-        value = row.get(key)
-        if value is None and default is not None:
-            return default
+    def parse(value: object) -> bytes:
         if not isinstance(value, str) or not re.fullmatch(r"([0-9A-Fa-f]{2})+", value):
-            raise EmvConfigError(f"{self.path}: {where} must be hex bytes, got {value!r}")
+            raise ValueError(f"must be hex bytes ({size})")
         raw = bytes.fromhex(value)
-        if size is not None and len(raw) != size:
-            raise EmvConfigError(f"{self.path}: {where} must be {size} bytes, got {len(raw)}")
+        if not low <= len(raw) <= high:
+            raise ValueError(f"must be {size}, got {len(raw)}")
         return raw
+    return parse
 
-    def ascii(self, row: dict, where: str, key: str, size: int, default: bytes) -> bytes:
-        value = row.get(key)
-        if value is None:
-            return default
+
+def _printable(size: int) -> Callable[[object], bytes]:
+    def parse(value: object) -> bytes:
         if not isinstance(value, str) or not re.fullmatch(rf"[ -~]{{{size}}}", value):
-            raise EmvConfigError(f"{self.path}: {where} must be {size} printable characters, got {value!r}")
+            raise ValueError(f"must be {size} printable characters")
         return value.encode("ascii")
+    return parse
 
-    def fen(self, row: dict, where: str, key: str, default: int) -> int:
-        value = row.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise EmvConfigError(f"{self.path}: {where} must be a whole number of fen (>= 0), got {value!r}")
-        return value
+
+Fen = Annotated[int, Field(ge=0)]
+
+
+class TerminalSection(SettingsModel):
+    """`[terminal]`: the reader's own data objects."""
+
+    terminal_type: Annotated[bytes, BeforeValidator(_hex(1, 1))] = TerminalEmvConfig.terminal_type
+    capabilities: Annotated[bytes, BeforeValidator(_hex(3, 3))] = TerminalEmvConfig.capabilities
+    ifd_serial: Annotated[bytes, BeforeValidator(_printable(8))] = TerminalEmvConfig.ifd_serial
+
+
+class AidRow(SettingsModel):
+    """One `[[aid]]` table: an application the terminal accepts."""
+
+    aid: Annotated[bytes, BeforeValidator(_hex(5, 16))]
+    scheme: Scheme
+    name: str = ""
+    app_version: Annotated[bytes, BeforeValidator(_hex(2, 2))] = AidParams.app_version
+    ttq: Annotated[bytes, BeforeValidator(_hex(4, 4))] = AidParams.ttq
+    floor_limit: Fen = AidParams.floor_limit
+    contactless_limit: Fen = AidParams.contactless_limit
+    cvm_limit: Fen = AidParams.cvm_limit
+    cvm: Cvm = "online_pin"
+    partial_selection: bool = False
+
+
+class TerminalEmvFile(SettingsModel):
+    """The whole of terminal-emv.toml: at least one `[[aid]]`."""
+
+    terminal: TerminalSection = TerminalSection()
+    aid: Annotated[list[AidRow], Field(min_length=1)]
+
+
+def load_terminal_emv(path: Path) -> TerminalEmvConfig:
+    """Read and validate terminal-emv.toml; `SettingsError` (alias `EmvConfigError`) naming file and key."""
+    data = load_settings(Path(path), TerminalEmvFile)
+    seen: set[bytes] = set()
+    for i, row in enumerate(data.aid):
+        if row.aid in seen:
+            raise SettingsError(str(path), f"aid[{i}].aid", f"{row.aid.hex().upper()} is listed twice")
+        seen.add(row.aid)
+    return TerminalEmvConfig(
+        aids=tuple(AidParams(**row.model_dump()) for row in data.aid),
+        terminal_type=data.terminal.terminal_type,
+        capabilities=data.terminal.capabilities,
+        ifd_serial=data.terminal.ifd_serial,
+    )
