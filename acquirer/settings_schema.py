@@ -32,6 +32,7 @@ class DatabaseSection(SettingsModel):
     path: str = "var/acquirer.db"
     synchronous: Literal["NORMAL", "FULL", "EXTRA"] = "NORMAL"
     commit_interval_ms: Annotated[int, Field(ge=0)] = 0
+    url: Annotated[str, Field(pattern=r"^postgres(ql)?://")] | None = None   # PostgreSQL instead of `path`
 
 
 class HostSection(SettingsModel):

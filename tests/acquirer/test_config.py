@@ -107,3 +107,14 @@ def test_private_processing_codes_from_the_configuration(tmp_path):
         assert t.exchange(msg)["39"] == "00"
     finally:
         host.close()
+
+
+def test_database_url_in_the_file_chooses_postgresql(tmp_path):
+    """`[database] url` is a key of the schema: the host runs on that PostgreSQL database."""
+    url = "postgresql://tillkit@127.0.0.1:5432/acquirer"
+    directory = make_config(tmp_path / "good", replace={'synchronous = "NORMAL"': f'synchronous = "NORMAL"\nurl = "{url}"'})
+    assert load_config(directory).database.target == url
+    directory = make_config(tmp_path / "bad", replace={'synchronous = "NORMAL"': 'synchronous = "NORMAL"\nurl = "mysql://x"'})
+    with pytest.raises(ConfigError) as error:
+        load_config(directory)
+    assert error.value.key == "database.url"
