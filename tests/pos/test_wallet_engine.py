@@ -413,3 +413,26 @@ def test_a_wallet_refund_whose_answer_is_lost_is_reversed_on_both_sides(tmp_path
     assert wallet_balance(config, "wallet:unionpay:001") == 500000 - 1000   # the refund undone at the host too
     rows = journal_rows(config)
     assert disagreements(rows, HostLedger(config.embedded_db_path, config.config_dir).transactions()) == []
+
+
+def test_wallet_slips_show_the_payer_the_wallet_and_the_order_in_both_languages(tmp_path):
+    from pos.journal.receipts import transaction_receipt
+    from receipts.text import render_text
+
+    config, clock = configure(tmp_path), Clock()
+    code = phone(config, clock).issue("wechat").payload
+    picture = image_of(code, tmp_path / "1.png")
+
+    async def work(engine):
+        paid = await engine.sale(1500, [CameraSource(picture)])
+        return paid, await engine.refund(paid.txn.rrn, 500, [])
+
+    paid, refunded = run(config, clock, work)
+    order = f"10000001{paid.txn.batch}{paid.txn.stan}"
+    sale_slip = render_text(transaction_receipt(paid.txn, config))
+    for words in ("付款账户 PAYER ACCOUNT", code[:4] + "*" * (len(code) - 8) + code[-4:], "微信支付 WECHAT PAY",
+                  "订单号 ORDER NO.", order, "消费 SALE", "15.00", "免签名 NO SIGNATURE REQUIRED"):
+        assert words in sale_slip, words
+    assert code not in sale_slip
+    refund_slip = render_text(transaction_receipt(refunded.txn, config))
+    assert "退货 REFUND" in refund_slip and order in refund_slip and "-¥5.00" in refund_slip
