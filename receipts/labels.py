@@ -130,6 +130,7 @@ WALLETS = {
     "alipay": "支付宝 ALIPAY",
     "wechat": "微信支付 WECHAT PAY",
     "unionpay": "云闪付 UNIONPAY APP",
+    "mpm": "商户码收款 MERCHANT CODE",   # a merchant-presented code: the terminal never learns the wallet
 }
 
 # --- the merchant-presented code on paper --------------------------------------

@@ -168,7 +168,7 @@ def _wallet_receipt(txn: Txn, config: PosConfig, when: datetime) -> Receipt:
         order = wallet_order_number(config.terminal.tid, txn.original_batch, txn.original_stan)
     else:
         order = wallet_order_number(config.terminal.tid, txn.batch, txn.stan)
-    card = CardDetails(scheme=txn.wallet or "wallet", masked_pan=txn.wallet_code or UNSEEN_ACCOUNT,
+    card = CardDetails(scheme=txn.wallet or "mpm", masked_pan=txn.wallet_code or UNSEEN_ACCOUNT,
                        entry_mode=EntryMode.QR)
     return Receipt(
         merchant=merchant_of(config), terminal_id=config.terminal.tid, operator=config.terminal.operator,
