@@ -455,6 +455,8 @@ class Processor:
         self.records.set_status(row.id, "reversed")
         if row.txn_type in _RESTORES_ORIGINAL and row.original_id is not None:
             self.records.set_status(row.original_id, "approved")
+        if row.txn_type in _RETURNS_REFUNDED and row.original_id is not None:
+            self.records.add_refunded(row.original_id, -row.amount)
         return ReversalOutcome.REVERSED
 
 
@@ -463,7 +465,10 @@ _REFUSED = frozenset({ReversalOutcome.MISMATCH, ReversalOutcome.OTHER_CARD, Reve
 
 #: transactions whose reversal gives their original back its `approved` state
 _RESTORES_ORIGINAL = frozenset(t.value for t in (
-    TxnType.VOID, TxnType.PREAUTH_VOID, TxnType.COMPLETION, TxnType.COMPLETION_VOID))
+    TxnType.VOID, TxnType.PREAUTH_VOID, TxnType.COMPLETION, TxnType.COMPLETION_VOID, TxnType.WALLET_VOID))
+
+#: transactions whose reversal gives back what they counted as refunded of their original
+_RETURNS_REFUNDED = frozenset(t.value for t in (TxnType.REFUND, TxnType.WALLET_REFUND))
 
 
 def _date(moment: datetime) -> str:

@@ -128,7 +128,10 @@ class WalletChannel:
             return self._query(req, terminal, now)
         txn_id = self.records.new_id()
         stamp = now.astimezone(UTC).isoformat()
-        if req.txn is TxnType.WALLET_SALE:
+        original_id = None
+        if req.txn in (TxnType.WALLET_VOID, TxnType.WALLET_REFUND):
+            outcome, status, wallet, original_id = self._give_back(req, terminal, txn_id, stamp)
+        elif req.txn is TxnType.WALLET_SALE:
             outcome, status, wallet = self._code_sale(req, terminal, txn_id, now)
         else:
             outcome, status, wallet = self._merchant_code_order(req, terminal, txn_id, now)
@@ -137,7 +140,7 @@ class WalletChannel:
             txn_id, TxnKey(terminal.tid, terminal.mid, req.batch, req.stan, _date(now)), req.txn.value,
             req.amount or 0, req.currency, status=status, created_at=stamp, response_code=outcome.code,
             scheme=wallet, issuer=f"wallet-{wallet}" if wallet else None, entry_mode=req.card.entry_mode,
-            rrn=outcome.rrn, auth_code=outcome.auth_code)
+            rrn=outcome.rrn, auth_code=outcome.auth_code, original_id=original_id)
         log.info("%s from %s STAN %s: %s %s", req.txn.value, terminal.tid, req.stan, outcome.code, outcome.reason)
         return outcome
 
@@ -194,6 +197,71 @@ class WalletChannel:
         if row.status == "declined":
             return Outcome(row.response_code or "05", reason="the payment failed")
         return Outcome("12", reason=f"the order is {row.status}")
+
+    # --- void and refund ---------------------------------------------------------------------
+
+    def _give_back(self, req: FinancialRequest, terminal: Terminal, txn_id: int,
+                   stamp: str) -> tuple[Outcome, str, str | None, int | None]:
+        """A wallet void (the whole order, same batch) or refund (part or all of it, any later day).
+
+        The original is named by its RRN (37) and batch + STAN (61) and must be a
+        paid wallet or MPM sale of this merchant (25 otherwise, 12 when it is no
+        longer paid); the money goes back to the wallet account that paid it.
+        A void must be of this terminal's open batch, for the order's amount
+        (64), and of an order nothing was refunded of (12); a refund at most
+        what is left to refund (61).
+        """
+        original: TxnRow | None = None
+        try:
+            amount = _positive(req.amount)
+            original = self._paid_order(req, terminal, same_terminal=req.txn is TxnType.WALLET_VOID)
+            if req.txn is TxnType.WALLET_VOID:
+                if original.batch != req.batch:
+                    raise Decline("12", f"the order is in batch {original.batch}, which is settled: refund it")
+                if original.refunded:
+                    raise Decline("12", "the order was partly refunded; refund the rest instead")
+                if amount != original.amount:
+                    raise Decline("64", f"void amount {amount} differs from the order's {original.amount}")
+                self._post_back(txn_id, "void", self.ledger.opposite(original.id), stamp)
+                self.records.set_status(original.id, "voided")
+            else:
+                remaining = original.amount - original.refunded
+                if amount > remaining:
+                    raise Decline("61", f"refund {amount} above the {remaining} left to refund")
+                payer = next((account for account, leg in self.ledger.legs_of(original.id)
+                              if leg < 0 and account.startswith("wallet:")), None)
+                if payer is None:
+                    raise Decline("12", "the order paid nothing to give back")
+                self._post_back(txn_id, "refund", [(merchant_account(terminal.mid), -amount),
+                                                          (payer, amount)], stamp)
+                self.records.add_refunded(original.id, amount)
+        except Decline as d:
+            if original is None:
+                return Outcome(d.code, reason=d.reason), "declined", None, None
+            return Outcome(d.code, reason=d.reason), "declined", self._wallet_of(original), original.id
+        return self._approval(), "approved", self._wallet_of(original), original.id
+
+    def _wallet_of(self, order: TxnRow) -> str | None:
+        """The wallet that paid an order (an MPM order learns it when the customer's app pays)."""
+        found = self.store.wallet_order(order.id)
+        return None if found is None else found[2]
+
+    def _paid_order(self, req: FinancialRequest, terminal: Terminal, *, same_terminal: bool) -> TxnRow:
+        o = req.original
+        row = self.records.by_rrn(o.rrn) if o is not None and o.rrn else None
+        if (row is None or o is None or row.txn_type not in ORDER_TYPES or row.mid != terminal.mid
+                or (same_terminal and row.tid != terminal.tid)
+                or (o.batch and (row.batch, row.stan) != (o.batch, o.stan))):
+            raise Decline("25", "no wallet order with that RRN")
+        if row.status != "approved":
+            raise Decline("12", f"the order is {row.status}")
+        return row
+
+    def _post_back(self, txn_id: int, kind: str, legs: list[tuple[str, int]], stamp: str) -> None:
+        try:
+            self.ledger.post(kind, legs, txn_id, stamp)
+        except InsufficientFunds:
+            raise Decline("51", "the merchant's account lacks the amount to give back") from None
 
     # --- reversal ---------------------------------------------------------------------------
 

@@ -24,6 +24,9 @@ TERMINAL_NO = "终端编号 TERMINAL NO."
 OPERATOR_NO = "操作员号 OPERATOR NO."
 CARD_NO = "卡号 CARD NO."
 SCHEME = "卡组织 SCHEME"
+PAYER_ACCOUNT = "付款账户 PAYER ACCOUNT"
+WALLET = "支付方式 WALLET"
+ORDER_NO = "订单号 ORDER NO."
 ENTRY_MODE = "输入方式 ENTRY MODE"
 TRANS_TYPE = "交易类型 TRANS TYPE"
 BATCH_NO = "批次号 BATCH NO."
@@ -127,6 +130,7 @@ WALLETS = {
     "alipay": "支付宝 ALIPAY",
     "wechat": "微信支付 WECHAT PAY",
     "unionpay": "云闪付 UNIONPAY APP",
+    "mpm": "商户码收款 MERCHANT CODE",   # a merchant-presented code: the terminal never learns the wallet
 }
 
 # --- the merchant-presented code on paper --------------------------------------

@@ -121,9 +121,15 @@ def _receipt(page: _Page, r: Receipt) -> None:
     page.rule()
     _merchant(page, r)
     page.rule()
-    page.line(page.label(labels.CARD_NO))
-    page.line(r.card.masked_pan, align="right", bold=True)
-    page.pair(page.label(labels.SCHEME), page.label(labels.scheme(r.card.scheme)))
+    if r.wallet_order is not None:   # a wallet payment: the payer's masked account, the wallet, the order
+        page.line(page.label(labels.PAYER_ACCOUNT))
+        page.line(r.card.masked_pan, align="right", bold=True)
+        page.pair(page.label(labels.WALLET), page.label(labels.channel(r.card.scheme, wallet=True)))
+        page.pair(page.label(labels.ORDER_NO), r.wallet_order)
+    else:
+        page.line(page.label(labels.CARD_NO))
+        page.line(r.card.masked_pan, align="right", bold=True)
+        page.pair(page.label(labels.SCHEME), page.label(labels.scheme(r.card.scheme)))
     page.pair(page.label(labels.ENTRY_MODE), page.label(labels.ENTRY[r.card.entry_mode]))
     page.pair(page.label(labels.TRANS_TYPE), page.label(labels.TRANSACTION[r.transaction]), bold=True)
     page.pair(page.label(labels.BATCH_NO), f"{r.batch:06d}")

@@ -217,6 +217,7 @@ class Receipt:
     reprint: bool = False
     e_receipt_url: str | None = None
     original_trace: int | None = None   # void / refund / completion: the original's voucher number
+    wallet_order: str | None = None     # a wallet payment: its order number (the card is the payer's masked account)
 
     def __post_init__(self) -> None:
         if not isinstance(self.merchant, Merchant):
@@ -244,6 +245,8 @@ class Receipt:
             _text("e_receipt_url", self.e_receipt_url, max_len=300, pattern=r"https?://\S+")
         if self.original_trace is not None:
             _counter("original_trace", self.original_trace)
+        if self.wallet_order is not None:
+            _text("wallet_order", self.wallet_order, max_len=32, pattern=r"[0-9A-Za-z]+")
 
     @property
     def signed_amount_fen(self) -> int:

@@ -51,7 +51,7 @@ _CODES = {"sale": LineCode.SALE, "void": LineCode.VOID, "refund": LineCode.REFUN
           "completion": LineCode.COMPLETION, "completion_void": LineCode.COMPLETION_VOID,
           "reversal": LineCode.REVERSAL, "chargeback": LineCode.CHARGEBACK,
           "representment": LineCode.REPRESENTMENT}
-_WALLET_TYPES = ("wallet_sale", "mpm_sale")
+_WALLET_TYPES = ("wallet_sale", "mpm_sale", "wallet_void", "wallet_refund")
 _DOMESTIC = ("unionpay",)
 #: codes whose original's clearing day the line names: (code, the original is the transaction itself)
 _ORIGINAL_IS_SELF = frozenset({LineCode.REVERSAL, LineCode.CHARGEBACK, LineCode.REPRESENTMENT})

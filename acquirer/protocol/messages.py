@@ -127,6 +127,8 @@ class MessageKind(Enum):
     WALLET_SALE = "wallet_sale"
     MPM_SALE = "mpm_sale"
     WALLET_QUERY = "wallet_query"
+    WALLET_VOID = "wallet_void"
+    WALLET_REFUND = "wallet_refund"
 
     @classmethod
     def of(cls, txn: TxnType) -> MessageKind:
@@ -203,6 +205,8 @@ LAYOUTS: dict[MessageKind, Layout] = {
     MessageKind.WALLET_SALE: Layout("0200", _WALLET | _f(63), _f(), True, _FIN_REPLY, _FIN_REPLY_OPT),
     MessageKind.MPM_SALE: Layout("0200", _WALLET | _f(63), _f(), True, _FIN_REPLY, _FIN_REPLY_OPT),
     MessageKind.WALLET_QUERY: Layout("0200", _WALLET | _f(61), _f(), True, _FIN_REPLY, _FIN_REPLY_OPT),
+    MessageKind.WALLET_VOID: Layout("0200", _WALLET | _f(37, 61), _f(), True, _FIN_REPLY, _FIN_REPLY_OPT),
+    MessageKind.WALLET_REFUND: Layout("0200", _WALLET | _f(37, 61), _f(), True, _FIN_REPLY, _FIN_REPLY_OPT),
 }
 
 

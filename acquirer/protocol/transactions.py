@@ -31,6 +31,8 @@ class TxnType(Enum):
     WALLET_SALE = "wallet_sale"      # a customer's wallet payment code (docs/protocol.md section 11)
     MPM_SALE = "mpm_sale"            # an order for a merchant-presented code the terminal shows
     WALLET_QUERY = "wallet_query"    # the state of a wallet order (polling "user paying")
+    WALLET_VOID = "wallet_void"      # cancel a paid wallet or MPM sale of the open batch: the whole amount back
+    WALLET_REFUND = "wallet_refund"  # give back (part of) a paid wallet or MPM sale, any later day
 
 
 @dataclass(frozen=True)
@@ -62,10 +64,13 @@ _DEFAULTS: tuple[TxnDef, ...] = (
     TxnDef(TxnType.WALLET_SALE, "190000", "00", "0200", "70", True),
     TxnDef(TxnType.MPM_SALE, "190000", "00", "0200", "71", True),
     TxnDef(TxnType.WALLET_QUERY, "390000", "00", "0200", "72", False),
+    TxnDef(TxnType.WALLET_VOID, "290000", "00", "0200", "73", True),
+    TxnDef(TxnType.WALLET_REFUND, "290000", "00", "0200", "74", True),
 )
 
 #: transactions of the wallet channel: no card, the wallet back end answers
-WALLET_TYPES = frozenset({TxnType.WALLET_SALE, TxnType.MPM_SALE, TxnType.WALLET_QUERY})
+WALLET_TYPES = frozenset({TxnType.WALLET_SALE, TxnType.MPM_SALE, TxnType.WALLET_QUERY,
+                          TxnType.WALLET_VOID, TxnType.WALLET_REFUND})
 
 #: EMV transaction type (tag 9C) a card's cryptogram carries for each card transaction: 00 goods
 #: and services, 20 returns (voids and refunds), 31 balance inquiry. The terminal's kernel puts it

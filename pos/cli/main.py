@@ -39,7 +39,7 @@ from pos.cli.sim import sim
 from pos.core import events as ev
 from pos.core.amount import format_amount, parse_amount
 from pos.core.config import EMBEDDED, PosConfig, load_config
-from pos.core.engine import Engine, Outcome
+from pos.core.engine import WALLET_ORDERS, Engine, Outcome
 from pos.core.errors import CardNotRead
 from pos.core.payment import PaymentSource
 from pos.core.pinpad import FixedPin
@@ -208,6 +208,8 @@ def _pay(config: PosConfig, cards: tuple[str, ...], fault: str | None, manual: b
             txn = original(engine.journal) if original is not None else None
             if txn is None:   # a new payment; or no such original, which the engine reports
                 return scanning or [wallet.card(DEFAULT_CARD, fault=fault)]
+            if txn.type in WALLET_ORDERS:   # given back through the wallet channel: nothing to present
+                return []
             name = wallet.name_for(config.terminal.token_key, txn.pan_token)
             if name is None:
                 raise Refused("the original's card is not a test card: present it with --card NAME or --manual")
@@ -393,7 +395,7 @@ def refund(config: PosConfig, rrn: str, amount: str, cards: tuple[str, ...], car
     """Refund AMOUNT yuan of the sale with reference number RRN."""
     fen = _amount(config, amount)
     _finish(_pay(config, cards, card_fault, manual, lambda engine, sources: engine.refund(rrn, fen, sources),
-                 lambda journal: journal.find_by_rrn(rrn, ("sale", "completion"))), as_json)
+                 lambda journal: journal.find_by_rrn(rrn, ("sale", "completion", *WALLET_ORDERS))), as_json)
 
 
 @main.command()

@@ -48,6 +48,9 @@ from pos.hostlink.link import HostLink
 from pos.journal import store as j
 from pos.journal.store import Journal, Txn
 
+#: journal types of a wallet payment that can be given back (wallet void, wallet refund)
+WALLET_ORDERS = (TxnType.WALLET_SALE.value, TxnType.MPM_SALE.value)
+
 __all__ = ["Engine", "Outcome", "SettlementOutcome", "Printer"]
 
 
@@ -152,20 +155,25 @@ class Engine:
             raise OriginalNotFound(f"no transaction with trace {stan} in the open batch {self.journal.batch}",
                                    message_key="engine.no_trace", trace=stan, batch=self.journal.batch)
         voidable = {t.value: v for t, v in VOID_OF.items()}
+        voidable.update({t: TxnType.WALLET_VOID for t in WALLET_ORDERS})
         if original.type not in voidable:
             raise NotVoidable(f"trace {stan} is a {original.type}: only sales, completions and "
                               f"pre-auths can be voided", trace=stan, txn_kind=original.type)
         if original.state != j.APPROVED:
             raise NotVoidable(f"trace {stan} is {original.state}: only an approved transaction can be voided",
                               message_key="engine.not_approved", trace=stan, state=original.state)
+        if original.type in WALLET_ORDERS:
+            return await self._give_back(TxnType.WALLET_VOID, original, original.amount)
         return await self._pay(voidable[original.type], original.amount, sources, original=original)
 
     async def refund(self, rrn: str, amount: int, sources: Sequence[PaymentSource]) -> Outcome:
         """Refund (part of) an approved sale or completion found by its RRN, in any batch."""
-        original = self.journal.find_by_rrn(rrn, ("sale", "completion"))
+        original = self.journal.find_by_rrn(rrn, ("sale", "completion", *WALLET_ORDERS))
         if original is None or original.state not in (j.APPROVED, j.VOIDED):
             raise OriginalNotFound(f"no approved sale or completion with RRN {rrn} in this "
                                    f"terminal's journal", message_key="engine.no_rrn", rrn=rrn)
+        if original.type in WALLET_ORDERS:   # back to the wallet that paid: no card to present
+            return await self._give_back(TxnType.WALLET_REFUND, original, amount)
         return await self._pay(TxnType.REFUND, amount, sources, original=original)
 
     async def complete(self, preauth_stan: str, amount: int, sources: Sequence[PaymentSource]) -> Outcome:
@@ -176,6 +184,11 @@ class Engine:
             raise OriginalNotFound(f"no approved pre-auth with trace {stan} in this terminal's journal",
                                    message_key="engine.no_preauth", trace=stan)
         return await self._pay(TxnType.COMPLETION, amount, sources, original=original)
+
+    async def _give_back(self, txn_type: TxnType, original: Txn, amount: int) -> Outcome:
+        with self.guard.hold(txn_type.value):
+            await self._ready()
+            return await self.wallets.give_back(txn_type, original, amount)
 
     async def mpm_sale(self, amount: int) -> Outcome:
         """Show a merchant-presented code for `amount` fen and wait, polling, until the customer pays it."""

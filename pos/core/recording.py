@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 #: what a void of each transaction type is
 VOID_OF = {TxnType.SALE: TxnType.VOID, TxnType.COMPLETION: TxnType.COMPLETION_VOID,
            TxnType.PREAUTH: TxnType.PREAUTH_VOID}
-VOIDS = frozenset(VOID_OF.values())
+VOIDS = frozenset({*VOID_OF.values(), TxnType.WALLET_VOID})
 
 
 class Authorizer:

@@ -29,6 +29,9 @@ from pos.journal.store import Txn
 
 log = logging.getLogger(__name__)
 
+#: a wallet payment given back through the wallet channel: no auth code, the order by RRN, batch and STAN
+GIVE_BACK_WALLET = (TxnType.WALLET_VOID, TxnType.WALLET_REFUND)
+
 
 def original_fields(txn: Txn) -> Original | None:
     """Fields 37/38/61 a void, refund or completion carries, from the journal row."""
@@ -36,8 +39,9 @@ def original_fields(txn: Txn) -> Original | None:
         return None
     kind = TxnType(txn.type)
     rrn = txn.original_rrn if kind in (TxnType.VOID, TxnType.COMPLETION_VOID, TxnType.REFUND,
-                                       TxnType.PREAUTH_VOID, TxnType.COMPLETION) else None
-    auth = txn.original_auth_code if kind != TxnType.REFUND else None
+                                       TxnType.PREAUTH_VOID, TxnType.COMPLETION,
+                                       TxnType.WALLET_VOID, TxnType.WALLET_REFUND) else None
+    auth = txn.original_auth_code if kind not in (TxnType.REFUND, *GIVE_BACK_WALLET) else None
     date = txn.original_date if kind == TxnType.REFUND else None
     return Original(rrn=rrn, auth_code=auth, batch=txn.original_batch, stan=txn.original_stan, date=date)
 

@@ -16,6 +16,13 @@ to a card issuer, and follow the wallets' rules (docs/payments.md, "Wallet order
   customer's wallet has paid it; after `mpm_timeout_s` it cancels the order
   by reversal.
 
+- **Giving it back** (`give_back`): a wallet void (the whole order, same
+  batch) or wallet refund (part or all, any later day) goes through the
+  wallet channel too, naming the order by RRN, batch and STAN; no code is
+  scanned -- the money returns to the account that paid. Journalled with its
+  reversal armed before it leaves, like the card void, so a crash or a lost
+  answer ends with the reversal: given back on both sides or on neither.
+
 Either way the order is journalled -- pending, with its reversal armed --
 before the request leaves, like every transaction. A wallet order's reversal
 is never sent earlier than 15 s after the order was created (the wallets'
@@ -33,6 +40,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from acquirer.protocol import codec
 from acquirer.protocol.clock import mmdd
@@ -43,7 +51,9 @@ from pos.core import events as ev
 from pos.core.errors import SignOnFailed
 from pos.core.outcome import Outcome
 from pos.core.payment import WalletCode
+from pos.core.cards import original_columns
 from pos.core.recording import Authorizer
+from pos.core.reversals import original_fields
 from pos.core.session import REASON_TIMEOUT, Untrusted
 from pos.hostlink.link import ConnectionLost, HostUnavailable
 from pos.journal.store import Txn
@@ -67,6 +77,30 @@ class WalletPayments:
         self.table = table
         self._clock = clock
         self._sleep = sleep
+
+    async def give_back(self, txn_type: TxnType, original: Txn, amount: int) -> Outcome:
+        """A wallet void or refund of a paid wallet or MPM sale of this terminal's journal."""
+        d = self.table[txn_type]
+        link: dict[str, Any] = original_columns(original)
+        txn = self.journal.begin(
+            type=txn_type.value, amount=amount, currency=original.currency,
+            processing_code=d.processing_code, condition_code=d.condition_code, reversible=d.reversible,
+            entry_mode=ENTRY_MODE_QR, scheme=original.scheme, wallet=original.wallet,
+            wallet_code=original.wallet_code, txn_date=mmdd(), **link)
+        try:
+            keys = await self.session.working_keys()
+            message = FinancialRequest(
+                txn=txn_type, terminal=self.session.terminal, stan=txn.stan, batch=txn.batch,
+                card=CardInput(ENTRY_MODE_QR), amount=amount, currency=txn.currency,
+                original=original_fields(txn)).to_message(self.table)
+            payload = codec.sign(message, self.config.terminal.mac, keys.mac)
+        except Exception:
+            self.journal.abandon(txn.id)
+            raise
+        answer = await self.authorizer.send(txn, message, payload)
+        if not isinstance(answer, Reply):   # no trustworthy answer: reversed (or due)
+            return answer
+        return await self._finish(txn, answer)
 
     async def mpm_sale(self, amount: int, abort: asyncio.Event) -> Outcome:
         """Show a merchant-presented code for `amount` fen and wait, polling, until the customer pays it."""

@@ -20,7 +20,7 @@ from typing import Any
 
 from acquirer.protocol import tlv
 from acquirer.protocol.clock import CHINA
-from acquirer.protocol.codes import UnknownResponseCode, lookup
+from acquirer.protocol.codes import WALLET_MEANINGS, UnknownResponseCode, lookup
 from acquirer.protocol.errors import ErrorKind, TillkitError
 from pos.core.config import PosConfig
 from pos.core.payment import CardData
@@ -52,7 +52,15 @@ PRINTED_TYPES: dict[str, TransactionType] = {
     "preauth_void": TransactionType.PRE_AUTH_VOID,
     "completion": TransactionType.COMPLETION,
     "completion_void": TransactionType.COMPLETION_VOID,
+    "wallet_sale": TransactionType.SALE,
+    "mpm_sale": TransactionType.SALE,
+    "wallet_void": TransactionType.VOID,
+    "wallet_refund": TransactionType.REFUND,
 }
+#: wallet payments: the slip shows the payer's masked account, the wallet and the order number
+WALLET_TYPES = ("wallet_sale", "mpm_sale", "wallet_void", "wallet_refund")
+#: a merchant-presented code's payer, whose account the terminal never sees
+UNSEEN_ACCOUNT = "********"
 #: the lines of a settlement summary: the types that move money, always shown first three
 SETTLEMENT_LINES = ("sale", "void", "refund", "completion", "completion_void")
 ALWAYS_SHOWN = ("sale", "void", "refund")
@@ -102,6 +110,9 @@ def _outcome(txn: Txn) -> Outcome:
     code = txn.response_code or ""
     if txn.state != "declined":
         return Outcome(True, code)
+    if txn.type in WALLET_TYPES and code in WALLET_MEANINGS:   # the wallet's words, not a card issuer's
+        en, zh = WALLET_MEANINGS[code]
+        return Outcome(False, code, f"{zh} {en.upper()}")
     try:
         entry = lookup(code)
         reason = f"{entry.zh} {entry.en.upper()}"
@@ -119,6 +130,8 @@ def transaction_receipt(txn: Txn, config: PosConfig) -> Receipt:
         raise ReceiptNotFound(f"trace {txn.stan} ({txn.type}) is {txn.state}: the host did not answer it, "
                               f"so there is no receipt")
     when = datetime.fromisoformat(txn.created_at)
+    if txn.type in WALLET_TYPES:
+        return _wallet_receipt(txn, config, when)
     with_cryptogram = txn.app_cryptogram is not None and txn.cryptogram is not None
     card = CardDetails(
         scheme=txn.scheme or "unknown", masked_pan=txn.masked_pan or "",
@@ -133,6 +146,37 @@ def transaction_receipt(txn: Txn, config: PosConfig) -> Receipt:
         rrn=txn.rrn, auth_code=txn.auth_code,
         e_receipt_url=_e_receipt_url(config, txn.batch, txn.stan, when),
         original_trace=int(txn.original_stan) if txn.original_stan else None)
+
+
+def wallet_order_number(tid: str, batch: str, stan: str) -> str:
+    """A wallet order's number: the terminal, batch and trace the wallet channel knows the order by.
+
+    It is the bill number of a merchant-presented code (`pos.core.wallet`), and
+    the same for a payment code's order, so a customer's app and the slip agree.
+    """
+    return f"{tid}{batch}{stan}"
+
+
+def _wallet_receipt(txn: Txn, config: PosConfig, when: datetime) -> Receipt:
+    """A wallet payment's slip: the payer's masked account (the code as masked), the wallet, the order number.
+
+    A void or refund names the order it gives back; the customer authorised on
+    the phone, so no signature. An MPM payer's account is not known to the
+    terminal: it prints masked entirely.
+    """
+    if txn.original_stan is not None and txn.original_batch is not None:   # the order given back
+        order = wallet_order_number(config.terminal.tid, txn.original_batch, txn.original_stan)
+    else:
+        order = wallet_order_number(config.terminal.tid, txn.batch, txn.stan)
+    card = CardDetails(scheme=txn.wallet or "mpm", masked_pan=txn.wallet_code or UNSEEN_ACCOUNT,
+                       entry_mode=EntryMode.QR)
+    return Receipt(
+        merchant=merchant_of(config), terminal_id=config.terminal.tid, operator=config.terminal.operator,
+        batch=int(txn.batch), trace=int(txn.stan), when=when, transaction=PRINTED_TYPES[txn.type],
+        amount_fen=txn.amount, card=card, outcome=_outcome(txn), cvm=Cvm.CDCVM,
+        rrn=txn.rrn, auth_code=txn.auth_code,
+        e_receipt_url=_e_receipt_url(config, txn.batch, txn.stan, when),
+        original_trace=int(txn.original_stan) if txn.original_stan else None, wallet_order=order)
 
 
 def find_receipt(journal: Journal, config: PosConfig, trace: str | None = None) -> tuple[Txn, Receipt]:

@@ -309,3 +309,48 @@ def test_migration_2_keeps_a_version_1_database(tmp_path) -> None:
     assert db.execute("PRAGMA foreign_key_check").fetchall() == []
     assert "wallet_orders" in db.table_names() and "wallet_codes" in db.table_names()
     db.close()
+
+
+# --- wallet void and refund ---------------------------------------------------------------
+
+def give_back(till: Till, txn: TxnType, order: FinancialRequest, rrn: str,
+              amount: int) -> tuple[FinancialRequest, dict[str, str]]:
+    request = FinancialRequest(txn, till.t.terminal, till.t.next_stan(), till.t.batch, CardInput("032"),
+                               amount=amount, original=Original(rrn=rrn, batch=order.batch, stan=order.stan))
+    return request, till.t.send(request)
+
+
+def test_a_wallet_void_gives_the_whole_order_back_once_and_its_reversal_takes_it_again(till: Till) -> None:
+    before, merchant = till.wallet("wechat", 1), till.merchant()
+    order, paid = till.pay(code("wechat", at=till.host.now), 880)
+    assert give_back(till, TxnType.WALLET_VOID, order, paid["37"], 879)[1]["39"] == "64"   # not the order's amount
+    void, answer = give_back(till, TxnType.WALLET_VOID, order, paid["37"], 880)
+    assert answer["39"] == "00" and len(answer["37"]) == 12
+    assert (till.wallet("wechat", 1), till.merchant()) == (before, merchant)
+    assert till.record(order)[1] == "voided" and till.record(void)[:4] == ("wallet_void", "approved", "00", "wechat")
+    assert give_back(till, TxnType.WALLET_VOID, order, paid["37"], 880)[1]["39"] == "12"   # voided already
+    assert till.reverse(void)["39"] == "00"                                                 # the void undone
+    assert till.record(order)[1] == "approved" and till.wallet("wechat", 1) == before - 880
+    ledger_consistent(till.host)
+
+
+def test_a_wallet_refund_gives_back_at_most_what_is_left_and_its_reversal_restores_it(till: Till) -> None:
+    before = till.wallet("alipay", 1)
+    order, paid = till.pay(code("alipay", at=till.host.now), 1000)
+    zero = CardTotals(0, 0, 0, 0)
+    settled = till.t.exchange(Settlement(till.t.terminal, till.t.next_stan(), till.t.batch,
+                                         SettlementTotals(zero, zero)).to_message(), sign=False)
+    assert settled["39"] == "00"
+    till.later(2 * 86400)                                                    # a later day, the next batch
+    till.t.sign_on()
+    assert till.t.batch != order.batch
+    first, answer = give_back(till, TxnType.WALLET_REFUND, order, paid["37"], 600)
+    assert answer["39"] == "00" and till.wallet("alipay", 1) == before - 400
+    assert give_back(till, TxnType.WALLET_REFUND, order, paid["37"], 401)[1]["39"] == "61"  # 400 left
+    assert give_back(till, TxnType.WALLET_VOID, order, paid["37"], 1000)[1]["39"] == "12"   # settled or refunded
+    assert till.reverse(first)["39"] == "00"
+    assert till.wallet("alipay", 1) == before - 1000
+    assert give_back(till, TxnType.WALLET_REFUND, order, paid["37"], 1000)[1]["39"] == "00"
+    assert till.wallet("alipay", 1) == before
+    assert give_back(till, TxnType.WALLET_REFUND, order, "999999999999", 1)[1]["39"] == "25"
+    ledger_consistent(till.host)

@@ -204,3 +204,69 @@ def test_with_the_embedded_host_the_customer_finds_the_running_terminal(tmp_path
     assert not (state / "wallet-apps.addr").exists()          # gone with the terminal
     done = invoke_pos(config_dir, state, "sim", "pay-mpm", str(png), "--wallet", "wechat")
     assert done.returncode == 4 and "start `pos sale AMOUNT --show-code` first" in done.stderr
+
+
+def test_wallet_payments_print_are_given_back_and_the_z_report_equals_the_acquirer(till, tmp_path):
+    """An Alipay and a WeChat code and a UnionPay-app merchant code: each slip, a void or refund, X and Z."""
+    paid = {}
+    for kind, amount in (("alipay", "12.00"), ("wechat", "30.00")):
+        picture = tmp_path / f"{kind}.png"
+        till.code(kind, picture)
+        paid[kind], _ = till.sale(amount, "--camera", str(picture), expect=0)
+    png = tmp_path / "shop.png"
+    shown = subprocess.Popen(
+        [str(BIN / "pos"), "--config", str(till.config_dir), "--state-dir", str(till.state),
+         "--host", till.server.address, "sale", "8.00", "--show-code", "--code-png", str(png), "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy())
+    try:
+        deadline = time.monotonic() + 30
+        while not png.exists() and shown.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert png.exists(), shown.communicate(timeout=5)
+        app = till.pos("sim", "pay-mpm", str(png), "--wallet", "unionpay", "--acquirer", till.server.wallet_apps)
+        assert app.returncode == 0, app.stderr
+        stdout, stderr = shown.communicate(timeout=30)
+    finally:
+        if shown.poll() is None:
+            shown.kill()
+    paid["unionpay"] = json.loads(stdout)
+    assert [paid[k]["state"] for k in paid] == ["approved"] * 3
+
+    slips = {k: till.pos("reprint", paid[k]["stan"], "--text") for k in paid}
+    for kind, words in (("alipay", "支付宝 ALIPAY"), ("wechat", "微信支付 WECHAT PAY"), ("unionpay", "商户码收款 MERCHANT CODE")):
+        slip = slips[kind].stdout
+        assert slips[kind].returncode == 0 and words in slip and "订单号 ORDER NO." in slip, slips[kind].stderr
+        assert f"10000001{paid[kind]['batch']}{paid[kind]['stan']}" in slip and "E-RECEIPT" in slip
+    assert paid["alipay"]["wallet_code"] in slips["alipay"].stdout      # the payer's account, masked
+
+    def give_back(*args: str) -> dict:
+        done = till.pos(*args, "--json")
+        assert done.returncode == 0, done.stderr + done.stdout
+        return json.loads(done.stdout)
+
+    voided = give_back("void", paid["alipay"]["stan"])
+    refunded = give_back("refund", paid["wechat"]["rrn"], "10.00")
+    mpm_voided = give_back("void", paid["unionpay"]["stan"])
+    assert [(t["type"], t["state"]) for t in (voided, refunded, mpm_voided)] == [
+        ("wallet_void", "approved"), ("wallet_refund", "approved"), ("wallet_void", "approved")]
+    assert "退货 REFUND" in till.pos("reprint", refunded["stan"], "--text").stdout
+    assert till.wallet("alipay") == OPENING and till.wallet("wechat") == OPENING - 2000
+    assert till.wallet("unionpay") == OPENING
+
+    x = json.loads(till.pos("report", "x", "--json").stdout)
+    z_done = till.pos("report", "z", "--json")
+    assert z_done.returncode == 0, z_done.stderr
+    z = json.loads(z_done.stdout)
+    for report in (x, z):
+        totals = report["totals"]
+        assert (totals["sales"], totals["voids"], totals["refunds"]) == (
+            {"count": 3, "amount": 5000}, {"count": 2, "amount": 2000}, {"count": 1, "amount": 1000})
+        assert totals["net"] == 2000
+        assert report["by_channel"]["wallet:wechat"]["net"] == 2000
+    with sqlite3.connect(till.server.db) as conn:   # the acquirer's figures for the batch
+        rows = conn.execute("SELECT txn_type, amount FROM transactions WHERE batch = ? AND tid = '10000001' "
+                            "AND status IN ('approved', 'voided')", (z["batch"],)).fetchall()
+    sign = {"wallet_sale": 1, "mpm_sale": 1, "wallet_void": -1, "wallet_refund": -1}
+    assert sum(sign[t] * amount for t, amount in rows) == z["totals"]["net"]
+    assert len(rows) == sum(z["totals"][k]["count"] for k in ("sales", "voids", "refunds"))
+    till.agrees_with_the_host()

@@ -364,3 +364,75 @@ def test_when_every_source_fails_the_wait_ends_with_the_last_failure(tmp_path):
     with pytest.raises(ScanTimeout):
         run(config, clock, lambda e: e.sale(100, [CameraSource(blank, timeout_s=0.1, loop=True)]))
     assert journal_rows(config) == []
+
+
+def test_a_wallet_sale_is_voided_and_another_refunded_through_the_wallet_channel(tmp_path):
+    config, clock = configure(tmp_path), Clock()
+    wallet = phone(config, clock)
+    first = image_of(wallet.issue("alipay").payload, tmp_path / "1.png")
+    second = image_of(wallet.issue("wechat").payload, tmp_path / "2.png")
+
+    async def work(engine):
+        sold = await engine.sale(1200, [CameraSource(first)])
+        voided = await engine.void(sold.txn.stan, [])             # no code, no card: back to the wallet
+        paid = await engine.sale(800, [CameraSource(second)])
+        refunded = await engine.refund(paid.txn.rrn, 300, [])
+        return sold, voided, paid, refunded
+
+    sold, voided, paid, refunded = run(config, clock, work)
+    assert (voided.approved, voided.txn.type, voided.txn.wallet) == (True, "wallet_void", "alipay")
+    assert (refunded.approved, refunded.txn.type, refunded.txn.amount) == (True, "wallet_refund", 300)
+    assert refunded.txn.wallet_code == paid.txn.wallet_code and refunded.txn.original_rrn == paid.txn.rrn
+    assert wallet_balance(config, "wallet:alipay:001") == 500000
+    assert wallet_balance(config, "wallet:wechat:001") == 500000 - 500
+    rows = journal_rows(config)
+    assert [(r["type"], r["state"]) for r in sorted(rows, key=lambda r: r["id"])] == [
+        ("wallet_sale", j.VOIDED), ("wallet_void", j.APPROVED), ("wallet_sale", j.APPROVED),
+        ("wallet_refund", j.APPROVED)]
+    assert disagreements(rows, HostLedger(config.embedded_db_path, config.config_dir).transactions()) == []
+
+
+def test_a_wallet_refund_whose_answer_is_lost_is_reversed_on_both_sides(tmp_path):
+    config, clock = configure(tmp_path, timeout_s=0.2), Clock()
+    code = image_of(phone(config, clock).issue("unionpay").payload, tmp_path / "1.png")
+    lose = {"0210": 0}
+
+    def line(payload: bytes, reply: bytes | None) -> bytes | None:
+        if reply and lose["0210"] and codec.decode(reply)["t"] == "0210":
+            lose["0210"] -= 1
+            return None
+        return reply
+
+    async def work(engine):
+        paid = await engine.sale(1000, [CameraSource(code)])
+        lose["0210"] = 1
+        return paid, await engine.refund(paid.txn.rrn, 1000, [])
+
+    paid, refunded = run(config, clock, work, tamper=line)
+    assert refunded.state == j.REVERSED and refunded.txn.type == "wallet_refund"
+    assert wallet_balance(config, "wallet:unionpay:001") == 500000 - 1000   # the refund undone at the host too
+    rows = journal_rows(config)
+    assert disagreements(rows, HostLedger(config.embedded_db_path, config.config_dir).transactions()) == []
+
+
+def test_wallet_slips_show_the_payer_the_wallet_and_the_order_in_both_languages(tmp_path):
+    from pos.journal.receipts import transaction_receipt
+    from receipts.text import render_text
+
+    config, clock = configure(tmp_path), Clock()
+    code = phone(config, clock).issue("wechat").payload
+    picture = image_of(code, tmp_path / "1.png")
+
+    async def work(engine):
+        paid = await engine.sale(1500, [CameraSource(picture)])
+        return paid, await engine.refund(paid.txn.rrn, 500, [])
+
+    paid, refunded = run(config, clock, work)
+    order = f"10000001{paid.txn.batch}{paid.txn.stan}"
+    sale_slip = render_text(transaction_receipt(paid.txn, config))
+    for words in ("付款账户 PAYER ACCOUNT", code[:4] + "*" * (len(code) - 8) + code[-4:], "微信支付 WECHAT PAY",
+                  "订单号 ORDER NO.", order, "消费 SALE", "15.00", "免签名 NO SIGNATURE REQUIRED"):
+        assert words in sale_slip, words
+    assert code not in sale_slip
+    refund_slip = render_text(transaction_receipt(refunded.txn, config))
+    assert "退货 REFUND" in refund_slip and order in refund_slip and "-¥5.00" in refund_slip

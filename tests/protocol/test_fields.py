@@ -120,6 +120,8 @@ def test_default_table_matches_the_docs():
         (TxnType.WALLET_SALE, "190000", "00", "0200", "70", True),
         (TxnType.MPM_SALE, "190000", "00", "0200", "71", True),
         (TxnType.WALLET_QUERY, "390000", "00", "0200", "72", False),
+        (TxnType.WALLET_VOID, "290000", "00", "0200", "73", True),
+        (TxnType.WALLET_REFUND, "290000", "00", "0200", "74", True),
     }
 
 

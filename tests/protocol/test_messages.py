@@ -261,7 +261,8 @@ def test_mac_rule():
     assert signed == {MessageKind.BALANCE, MessageKind.PREAUTH, MessageKind.PREAUTH_VOID,
                       MessageKind.COMPLETION, MessageKind.COMPLETION_VOID, MessageKind.SALE,
                       MessageKind.VOID, MessageKind.REFUND, MessageKind.REVERSAL,
-                      MessageKind.WALLET_SALE, MessageKind.MPM_SALE, MessageKind.WALLET_QUERY}
+                      MessageKind.WALLET_SALE, MessageKind.MPM_SALE, MessageKind.WALLET_QUERY,
+                      MessageKind.WALLET_VOID, MessageKind.WALLET_REFUND}
     for kind, layout in LAYOUTS.items():
         assert layout.mti in {"0100", "0200", "0220", "0400"} or not layout.mac, kind
 
