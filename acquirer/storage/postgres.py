@@ -38,7 +38,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import psycopg
-from psycopg import errors
+from psycopg import errors, sql
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from acquirer.storage.migrations import (
@@ -175,19 +175,37 @@ def migrate_postgres(url: str) -> int:
 # --- the store ---------------------------------------------------------------------------------
 
 @functools.cache
-def _pg(sql: str) -> str:
+def _pg(statement: str) -> str:
     """The shared statement with psycopg's placeholders (the statements hold no other ? or %)."""
-    return sql.replace("?", "%s")
+    return statement.replace("?", "%s")
 
 
 @functools.cache
 def _apply_legs_sql(legs: int) -> str:
+    """Lock and update the legs' accounts that have a floor (in id order), only if none would go
+    below it; one row per known account: (id, may go negative, floor rows locked, rows updated).
+    Accounts without a floor are only read here: their balances change at COMMIT (`_flush_sql`)."""
     rows = ", ".join(["(%s::text, %s::bigint)"] + ["(%s, %s)"] * (legs - 1))
     return (f"WITH v (id, amount) AS (VALUES {rows}), "
-            "locked AS (SELECT a.id, a.balance + v.amount AS after, a.may_go_negative FROM accounts a "
-            "JOIN v ON v.id = a.id ORDER BY a.id FOR UPDATE OF a) "
-            "UPDATE accounts a SET balance = locked.after FROM locked WHERE a.id = locked.id "
-            "AND NOT EXISTS (SELECT 1 FROM locked WHERE may_go_negative = 0 AND after < 0)")
+            "locked AS (SELECT a.id, a.balance + v.amount AS after FROM accounts a "
+            "JOIN v ON v.id = a.id WHERE a.may_go_negative = 0 ORDER BY a.id FOR UPDATE OF a), "
+            "updated AS (UPDATE accounts a SET balance = locked.after FROM locked WHERE a.id = locked.id "
+            "AND NOT EXISTS (SELECT 1 FROM locked WHERE after < 0) RETURNING a.id) "
+            "SELECT a.id, a.may_go_negative, (SELECT COUNT(*) FROM locked), (SELECT COUNT(*) FROM updated) "
+            "FROM accounts a JOIN v ON v.id = a.id")
+
+
+def _flush_sql(deltas: dict[str, int], commit: bool) -> sql.Composed:
+    """The UPDATE of a transaction's floorless balances (in id order: processes flushing
+    together lock the same rows in the same order), followed by COMMIT as one simple query
+    when `commit`: one round trip, and these rows stay locked only while the COMMIT is written."""
+    values = sql.SQL(", ").join(sql.SQL("({}::text, {}::bigint)").format(sql.Literal(account), sql.Literal(amount))
+                                for account, amount in sorted(deltas.items()))
+    return sql.SQL("WITH v (id, amount) AS (VALUES {values}), "
+                   "locked AS (SELECT a.id FROM accounts a JOIN v ON v.id = a.id ORDER BY a.id FOR UPDATE OF a) "
+                   "UPDATE accounts a SET balance = a.balance + v.amount FROM v, locked "
+                   "WHERE a.id = v.id AND locked.id = v.id{commit}").format(
+                       values=values, commit=sql.SQL("; COMMIT" if commit else ""))
 
 
 class PostgresStore(Store):
@@ -207,6 +225,10 @@ class PostgresStore(Store):
         self._txid = 0       # the open transaction's id, to ask its fate after a broken COMMIT
         self._ids: list[int] = []    # transaction ids and RRNs taken from their sequences in blocks
         self._rrns: list[int] = []
+        # what the open transaction adds to accounts without a floor, written at COMMIT: the
+        # current unit's (dropped with its savepoint) and the released units' (`_flush_sql`)
+        self._unit_deltas: dict[str, int] | None = None
+        self._deltas: dict[str, int] = {}
         self._id_sequence = str(self._one("SELECT pg_get_serial_sequence('transactions', 'id')")[0])
 
     # --- the connection ------------------------------------------------------------------
@@ -229,13 +251,18 @@ class PostgresStore(Store):
                 log.debug("dropping a broken connection", exc_info=True)
         if self._in_transaction:
             self._lost = True
+        self._deltas, self._unit_deltas = {}, None
 
-    def _x(self, sql: str, params: Sequence[Any] = ()) -> Any:
+    def _x(self, statement: str, params: Sequence[Any] = ()) -> Any:
+        return self._x_raw(_pg(statement), params)
+
+    def _x_raw(self, statement: str | sql.Composed, params: Sequence[Any] | None = None) -> Any:
+        """Run a statement in psycopg's own form (`_x` translates the shared SQL first)."""
         if self._lost:
             raise StorageUnavailable("the transaction was lost with its connection")
         conn = self._connection()
         try:
-            return conn.execute(_pg(sql), params)  # statements are this package's
+            return conn.execute(statement, params)  # statements are this package's
         except psycopg.OperationalError as e:
             if conn.broken or conn.closed:
                 self._drop()
@@ -250,17 +277,36 @@ class PostgresStore(Store):
 
     def begin(self) -> None:
         self._lost = False
+        self._deltas = {}
+        self._unit_deltas = None
         cursor = self._x("BEGIN; SELECT txid_current()")   # one round trip (simple query protocol)
         self._in_transaction = True
         cursor.nextset()
         self._txid = int(cursor.fetchone()[0])
 
+    def savepoint(self) -> None:
+        super().savepoint()
+        self._unit_deltas = {}
+
+    def release(self) -> None:
+        super().release()
+        unit, self._unit_deltas = self._unit_deltas or {}, None
+        _add(self._deltas, unit)
+
+    def rollback_to(self) -> None:
+        self._unit_deltas = None
+        super().rollback_to()
+
     def commit(self) -> None:
-        """COMMIT; when the connection breaks during it, ask the database (txid_status, once it
+        """COMMIT, preceded in the same round trip by the floorless balances' UPDATE; when the connection breaks during it, ask the database (txid_status, once it
         answers again within `_FATE_WAIT_S`) whether it committed: committed is success,
         aborted is `StorageUnavailable`, no answer is `OutcomeUnknown`."""
+        deltas, self._deltas, self._unit_deltas = self._deltas, {}, None
         try:
-            self._x("COMMIT")
+            if deltas:
+                self._x_raw(_flush_sql(deltas, commit=True))
+            else:
+                self._x("COMMIT")
         except StorageUnavailable as e:
             if self._conn is not None:
                 raise   # the connection is alive: PostgreSQL refused it and rolled it back
@@ -290,6 +336,7 @@ class PostgresStore(Store):
         return None
 
     def rollback(self) -> None:
+        self._deltas, self._unit_deltas = {}, None
         lost = self._lost
         self._in_transaction = False
         self._lost = False
@@ -321,15 +368,38 @@ class PostgresStore(Store):
                             f"ON CONFLICT ON CONSTRAINT {DUPLICATE_KEY} DO NOTHING", row).rowcount == 1)
 
     def apply_legs(self, legs: Sequence[tuple[str, int]]) -> int:
+        """Floor accounts (cards, holds) change now, under their rows' locks, checked against
+        the floor; accounts without one (merchants, issuers, fees) are added up in memory and
+        change at COMMIT (`commit`), so no process holds their hot rows while its group runs."""
         try:
-            updated = int(self._x(_apply_legs_sql(len(legs)), [x for leg in legs for x in leg]).rowcount)
+            rows = self._x(_apply_legs_sql(len(legs)), [x for leg in legs for x in leg]).fetchall()
         except errors.CheckViolation:   # the backstop; the unit's savepoint takes it back
             raise NegativeBalance() from None
-        if updated == 0:
-            known = self._one("SELECT COUNT(*) FROM accounts WHERE id = ANY(%s)", ([a for a, _ in legs],))[0]
-            if known == len(legs):
-                raise NegativeBalance()
-        return updated
+        if len(rows) < len(legs):
+            return len(rows)   # an unknown account: the ledger's KeyError, the unit rolls back
+        locked, updated = int(rows[0][2]), int(rows[0][3])
+        if updated < locked:
+            raise NegativeBalance()
+        floorless = {str(account) for account, may_go_negative, _, _ in rows if may_go_negative}
+        deltas = {account: amount for account, amount in legs if account in floorless}
+        if deltas and not self._in_transaction:
+            self._x_raw(_flush_sql(deltas, commit=False))   # autocommit: written at once
+        else:
+            _add(self._deltas if self._unit_deltas is None else self._unit_deltas, deltas)
+        return len(rows)
+
+    def balance(self, account_id: str) -> int | None:
+        balance = super().balance(account_id)
+        return None if balance is None else balance + self._pending(account_id)
+
+    def account_state(self, account_id: str) -> tuple[int, bool] | None:
+        state = super().account_state(account_id)
+        return None if state is None else (state[0] + self._pending(account_id), state[1])
+
+    def _pending(self, account_id: str) -> int:
+        """What the open transaction adds to a floorless account at COMMIT (the transaction's own
+        reads see its writes, as they do on the floor accounts)."""
+        return self._deltas.get(account_id, 0) + (self._unit_deltas or {}).get(account_id, 0)
 
     def insert_posting(self, txn_id: int | None, kind: str, created_at: str,
                        legs: Sequence[tuple[str, int]]) -> int:
@@ -339,3 +409,8 @@ class PostgresStore(Store):
         self._x(f"INSERT INTO legs (posting_id, account_id, amount) VALUES {rows}",
                 [x for account, amount in legs for x in (posting_id, account, amount)])
         return posting_id
+
+
+def _add(total: dict[str, int], deltas: dict[str, int]) -> None:
+    for account, amount in deltas.items():
+        total[account] = total.get(account, 0) + amount
