@@ -17,10 +17,19 @@ one process's memory):
   processes, rising within one);
 - the duplicate rule is `ON CONFLICT ON CONSTRAINT` naming the unique key:
   a key taken by another process inserts nothing, whoever commits first;
-- a posting changes balances in one statement that locks the accounts' rows
-  (in id order), computes the new balances from the latest committed ones,
-  and updates only if none that may not go negative would (`apply_legs`);
-  the schema's CHECK stays the backstop;
+- a posting changes the balances of the accounts with a floor (cards, holds)
+  in one statement that locks their rows (in id order), computes the new
+  balances from the latest committed ones, and updates only if none would go
+  below zero (`apply_legs`); the schema's CHECK stays the backstop;
+- accounts without a floor (merchants, issuers, fees) need no check, so their
+  balances are not touched per posting: the transaction adds up what it owes
+  them in memory and one UPDATE, sent with the COMMIT in one round trip,
+  writes the sums. A merchant's row, which every sale credits, is then locked
+  only while a COMMIT is written, not for a whole group, and the processes no
+  longer take turns on it. Balances still equal the sum of the legs at every
+  commit; the open transaction's own reads add its pending sums;
+- a unit's RELEASE goes with the next SAVEPOINT, and a posting and its legs
+  are one statement: fewer round trips per sale, each one the process waits on;
 - sessions and working keys are rows every process reads (`shared = True`).
 
 Each host process has one writer connection (its group commit's). A lost
@@ -195,6 +204,14 @@ def _apply_legs_sql(legs: int) -> str:
             "FROM accounts a JOIN v ON v.id = a.id")
 
 
+@functools.cache
+def _insert_posting_sql(legs: int) -> str:
+    rows = ", ".join(["(%s::text, %s::bigint)"] + ["(%s, %s)"] * (legs - 1))
+    return ("WITH p AS (INSERT INTO postings (txn_id, kind, created_at) VALUES (%s, %s, %s) RETURNING id) "
+            "INSERT INTO legs (posting_id, account_id, amount) "
+            f"SELECT p.id, v.account, v.amount FROM p, (VALUES {rows}) v (account, amount) RETURNING posting_id")
+
+
 def _flush_sql(deltas: dict[str, int], commit: bool) -> sql.Composed:
     """The UPDATE of a transaction's floorless balances (in id order: processes flushing
     together lock the same rows in the same order), followed by COMMIT as one simple query
@@ -229,6 +246,7 @@ class PostgresStore(Store):
         # current unit's (dropped with its savepoint) and the released units' (`_flush_sql`)
         self._unit_deltas: dict[str, int] | None = None
         self._deltas: dict[str, int] = {}
+        self._release_pending = False   # the last unit's RELEASE, sent with the next SAVEPOINT
         self._id_sequence = str(self._one("SELECT pg_get_serial_sequence('transactions', 'id')")[0])
 
     # --- the connection ------------------------------------------------------------------
@@ -252,6 +270,7 @@ class PostgresStore(Store):
         if self._in_transaction:
             self._lost = True
         self._deltas, self._unit_deltas = {}, None
+        self._release_pending = False
 
     def _x(self, statement: str, params: Sequence[Any] = ()) -> Any:
         return self._x_raw(_pg(statement), params)
@@ -279,29 +298,35 @@ class PostgresStore(Store):
         self._lost = False
         self._deltas = {}
         self._unit_deltas = None
+        self._release_pending = False
         cursor = self._x("BEGIN; SELECT txid_current()")   # one round trip (simple query protocol)
         self._in_transaction = True
         cursor.nextset()
         self._txid = int(cursor.fetchone()[0])
 
     def savepoint(self) -> None:
-        super().savepoint()
+        """SAVEPOINT, after the previous unit's RELEASE in the same round trip (`release`)."""
+        self._x("RELEASE unit; SAVEPOINT unit" if self._release_pending else "SAVEPOINT unit")
+        self._release_pending = False
         self._unit_deltas = {}
 
     def release(self) -> None:
-        super().release()
+        """Keep the unit's work: its RELEASE goes with the next SAVEPOINT (or COMMIT releases
+        it), a round trip per unit saved; nothing rolls back to a released unit."""
+        self._release_pending = True
         unit, self._unit_deltas = self._unit_deltas or {}, None
         _add(self._deltas, unit)
 
     def rollback_to(self) -> None:
         self._unit_deltas = None
-        super().rollback_to()
+        self._x("ROLLBACK TO unit; RELEASE unit")
 
     def commit(self) -> None:
         """COMMIT, preceded in the same round trip by the floorless balances' UPDATE; when the connection breaks during it, ask the database (txid_status, once it
         answers again within `_FATE_WAIT_S`) whether it committed: committed is success,
         aborted is `StorageUnavailable`, no answer is `OutcomeUnknown`."""
         deltas, self._deltas, self._unit_deltas = self._deltas, {}, None
+        self._release_pending = False
         try:
             if deltas:
                 self._x_raw(_flush_sql(deltas, commit=True))
@@ -337,6 +362,7 @@ class PostgresStore(Store):
 
     def rollback(self) -> None:
         self._deltas, self._unit_deltas = {}, None
+        self._release_pending = False
         lost = self._lost
         self._in_transaction = False
         self._lost = False
@@ -403,12 +429,9 @@ class PostgresStore(Store):
 
     def insert_posting(self, txn_id: int | None, kind: str, created_at: str,
                        legs: Sequence[tuple[str, int]]) -> int:
-        posting_id = int(self._one("INSERT INTO postings (txn_id, kind, created_at) VALUES (?, ?, ?) RETURNING id",
-                                   (txn_id, kind, created_at))[0])
-        rows = ", ".join(["(?, ?, ?)"] * len(legs))
-        self._x(f"INSERT INTO legs (posting_id, account_id, amount) VALUES {rows}",
-                [x for account, amount in legs for x in (posting_id, account, amount)])
-        return posting_id
+        """The posting and its legs in one statement (one round trip)."""
+        return int(self._one(_insert_posting_sql(len(legs)),
+                             [txn_id, kind, created_at, *(x for leg in legs for x in leg)])[0])
 
 
 def _add(total: dict[str, int], deltas: dict[str, int]) -> None:
