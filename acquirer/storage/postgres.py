@@ -215,11 +215,13 @@ def _insert_posting_sql(legs: int) -> str:
 def _flush_sql(deltas: dict[str, int], commit: bool) -> sql.Composed:
     """The UPDATE of a transaction's floorless balances (in id order: processes flushing
     together lock the same rows in the same order), followed by COMMIT as one simple query
-    when `commit`: one round trip, and these rows stay locked only while the COMMIT is written."""
+    when `commit`: one round trip, and these rows stay locked only while the COMMIT is written.
+    NO KEY UPDATE (the lock an UPDATE of a balance takes anyway) leaves other transactions'
+    foreign-key checks on the same accounts (KEY SHARE, at their COMMIT) unblocked."""
     values = sql.SQL(", ").join(sql.SQL("({}::text, {}::bigint)").format(sql.Literal(account), sql.Literal(amount))
                                 for account, amount in sorted(deltas.items()))
     return sql.SQL("WITH v (id, amount) AS (VALUES {values}), "
-                   "locked AS (SELECT a.id FROM accounts a JOIN v ON v.id = a.id ORDER BY a.id FOR UPDATE OF a) "
+                   "locked AS (SELECT a.id FROM accounts a JOIN v ON v.id = a.id ORDER BY a.id FOR NO KEY UPDATE OF a) "
                    "UPDATE accounts a SET balance = a.balance + v.amount FROM v, locked "
                    "WHERE a.id = v.id AND locked.id = v.id{commit}").format(
                        values=values, commit=sql.SQL("; COMMIT" if commit else ""))
