@@ -2,9 +2,11 @@
 
 Every movement of money is a posting whose legs sum to zero; `post` refuses
 anything else before it touches the database, and a test sums the legs of
-every posting in the database. Each account's `balance` column is kept equal
-to the sum of its legs in the same savepoint as the legs, so reading a
-balance is one primary-key lookup (the authorization hot path reads several).
+every posting in the database. Each account's `balance` column equals the
+sum of its legs in every committed state, so reading a balance is one
+primary-key lookup (the authorization hot path reads several). SQLite
+updates it in the same savepoint as the legs; PostgreSQL does so for accounts
+with a floor and writes the others' sums at COMMIT (`acquirer.storage.postgres`).
 
 Accounts (ids are text, kinds fixed by the schema):
 

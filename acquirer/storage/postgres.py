@@ -17,10 +17,19 @@ one process's memory):
   processes, rising within one);
 - the duplicate rule is `ON CONFLICT ON CONSTRAINT` naming the unique key:
   a key taken by another process inserts nothing, whoever commits first;
-- a posting changes balances in one statement that locks the accounts' rows
-  (in id order), computes the new balances from the latest committed ones,
-  and updates only if none that may not go negative would (`apply_legs`);
-  the schema's CHECK stays the backstop;
+- a posting changes the balances of the accounts with a floor (cards, holds)
+  in one statement that locks their rows (in id order), computes the new
+  balances from the latest committed ones, and updates only if none would go
+  below zero (`apply_legs`); the schema's CHECK stays the backstop;
+- accounts without a floor (merchants, issuers, fees) need no check, so their
+  balances are not touched per posting: the transaction adds up what it owes
+  them in memory and one UPDATE, sent with the COMMIT in one round trip,
+  writes the sums. A merchant's row, which every sale credits, is then locked
+  only while a COMMIT is written, not for a whole group, and the processes no
+  longer take turns on it. Balances still equal the sum of the legs at every
+  commit; the open transaction's own reads add its pending sums;
+- a unit's RELEASE goes with the next SAVEPOINT, and a posting and its legs
+  are one statement: fewer round trips per sale, each one the process waits on;
 - sessions and working keys are rows every process reads (`shared = True`).
 
 Each host process has one writer connection (its group commit's). A lost
@@ -38,7 +47,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import psycopg
-from psycopg import errors
+from psycopg import errors, sql
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from acquirer.storage.migrations import (
@@ -175,19 +184,47 @@ def migrate_postgres(url: str) -> int:
 # --- the store ---------------------------------------------------------------------------------
 
 @functools.cache
-def _pg(sql: str) -> str:
+def _pg(statement: str) -> str:
     """The shared statement with psycopg's placeholders (the statements hold no other ? or %)."""
-    return sql.replace("?", "%s")
+    return statement.replace("?", "%s")
 
 
 @functools.cache
 def _apply_legs_sql(legs: int) -> str:
+    """Lock and update the legs' accounts that have a floor (in id order), only if none would go
+    below it; one row per known account: (id, may go negative, floor rows locked, rows updated).
+    Accounts without a floor are only read here: their balances change at COMMIT (`_flush_sql`)."""
     rows = ", ".join(["(%s::text, %s::bigint)"] + ["(%s, %s)"] * (legs - 1))
     return (f"WITH v (id, amount) AS (VALUES {rows}), "
-            "locked AS (SELECT a.id, a.balance + v.amount AS after, a.may_go_negative FROM accounts a "
-            "JOIN v ON v.id = a.id ORDER BY a.id FOR UPDATE OF a) "
-            "UPDATE accounts a SET balance = locked.after FROM locked WHERE a.id = locked.id "
-            "AND NOT EXISTS (SELECT 1 FROM locked WHERE may_go_negative = 0 AND after < 0)")
+            "locked AS (SELECT a.id, a.balance + v.amount AS after FROM accounts a "
+            "JOIN v ON v.id = a.id WHERE a.may_go_negative = 0 ORDER BY a.id FOR UPDATE OF a), "
+            "updated AS (UPDATE accounts a SET balance = locked.after FROM locked WHERE a.id = locked.id "
+            "AND NOT EXISTS (SELECT 1 FROM locked WHERE after < 0) RETURNING a.id) "
+            "SELECT a.id, a.may_go_negative, (SELECT COUNT(*) FROM locked), (SELECT COUNT(*) FROM updated) "
+            "FROM accounts a JOIN v ON v.id = a.id")
+
+
+@functools.cache
+def _insert_posting_sql(legs: int) -> str:
+    rows = ", ".join(["(%s::text, %s::bigint)"] + ["(%s, %s)"] * (legs - 1))
+    return ("WITH p AS (INSERT INTO postings (txn_id, kind, created_at) VALUES (%s, %s, %s) RETURNING id) "
+            "INSERT INTO legs (posting_id, account_id, amount) "
+            f"SELECT p.id, v.account, v.amount FROM p, (VALUES {rows}) v (account, amount) RETURNING posting_id")
+
+
+def _flush_sql(deltas: dict[str, int], commit: bool) -> sql.Composed:
+    """The UPDATE of a transaction's floorless balances (in id order: processes flushing
+    together lock the same rows in the same order), followed by COMMIT as one simple query
+    when `commit`: one round trip, and these rows stay locked only while the COMMIT is written.
+    NO KEY UPDATE (the lock an UPDATE of a balance takes anyway) leaves other transactions'
+    foreign-key checks on the same accounts (KEY SHARE, at their COMMIT) unblocked."""
+    values = sql.SQL(", ").join(sql.SQL("({}::text, {}::bigint)").format(sql.Literal(account), sql.Literal(amount))
+                                for account, amount in sorted(deltas.items()))
+    return sql.SQL("WITH v (id, amount) AS (VALUES {values}), "
+                   "locked AS (SELECT a.id FROM accounts a JOIN v ON v.id = a.id ORDER BY a.id FOR NO KEY UPDATE OF a) "
+                   "UPDATE accounts a SET balance = a.balance + v.amount FROM v, locked "
+                   "WHERE a.id = v.id AND locked.id = v.id{commit}").format(
+                       values=values, commit=sql.SQL("; COMMIT" if commit else ""))
 
 
 class PostgresStore(Store):
@@ -207,6 +244,11 @@ class PostgresStore(Store):
         self._txid = 0       # the open transaction's id, to ask its fate after a broken COMMIT
         self._ids: list[int] = []    # transaction ids and RRNs taken from their sequences in blocks
         self._rrns: list[int] = []
+        # what the open transaction adds to accounts without a floor, written at COMMIT: the
+        # current unit's (dropped with its savepoint) and the released units' (`_flush_sql`)
+        self._unit_deltas: dict[str, int] | None = None
+        self._deltas: dict[str, int] = {}
+        self._release_pending = False   # the last unit's RELEASE, sent with the next SAVEPOINT
         self._id_sequence = str(self._one("SELECT pg_get_serial_sequence('transactions', 'id')")[0])
 
     # --- the connection ------------------------------------------------------------------
@@ -229,13 +271,19 @@ class PostgresStore(Store):
                 log.debug("dropping a broken connection", exc_info=True)
         if self._in_transaction:
             self._lost = True
+        self._deltas, self._unit_deltas = {}, None
+        self._release_pending = False
 
-    def _x(self, sql: str, params: Sequence[Any] = ()) -> Any:
+    def _x(self, statement: str, params: Sequence[Any] = ()) -> Any:
+        return self._x_raw(_pg(statement), params)
+
+    def _x_raw(self, statement: str | sql.Composed, params: Sequence[Any] | None = None) -> Any:
+        """Run a statement in psycopg's own form (`_x` translates the shared SQL first)."""
         if self._lost:
             raise StorageUnavailable("the transaction was lost with its connection")
         conn = self._connection()
         try:
-            return conn.execute(_pg(sql), params)  # statements are this package's
+            return conn.execute(statement, params)  # statements are this package's
         except psycopg.OperationalError as e:
             if conn.broken or conn.closed:
                 self._drop()
@@ -250,17 +298,42 @@ class PostgresStore(Store):
 
     def begin(self) -> None:
         self._lost = False
+        self._deltas = {}
+        self._unit_deltas = None
+        self._release_pending = False
         cursor = self._x("BEGIN; SELECT txid_current()")   # one round trip (simple query protocol)
         self._in_transaction = True
         cursor.nextset()
         self._txid = int(cursor.fetchone()[0])
 
+    def savepoint(self) -> None:
+        """SAVEPOINT, after the previous unit's RELEASE in the same round trip (`release`)."""
+        self._x("RELEASE unit; SAVEPOINT unit" if self._release_pending else "SAVEPOINT unit")
+        self._release_pending = False
+        self._unit_deltas = {}
+
+    def release(self) -> None:
+        """Keep the unit's work: its RELEASE goes with the next SAVEPOINT (or COMMIT releases
+        it), a round trip per unit saved; nothing rolls back to a released unit."""
+        self._release_pending = True
+        unit, self._unit_deltas = self._unit_deltas or {}, None
+        _add(self._deltas, unit)
+
+    def rollback_to(self) -> None:
+        self._unit_deltas = None
+        self._x("ROLLBACK TO unit; RELEASE unit")
+
     def commit(self) -> None:
-        """COMMIT; when the connection breaks during it, ask the database (txid_status, once it
+        """COMMIT, preceded in the same round trip by the floorless balances' UPDATE; when the connection breaks during it, ask the database (txid_status, once it
         answers again within `_FATE_WAIT_S`) whether it committed: committed is success,
         aborted is `StorageUnavailable`, no answer is `OutcomeUnknown`."""
+        deltas, self._deltas, self._unit_deltas = self._deltas, {}, None
+        self._release_pending = False
         try:
-            self._x("COMMIT")
+            if deltas:
+                self._x_raw(_flush_sql(deltas, commit=True))
+            else:
+                self._x("COMMIT")
         except StorageUnavailable as e:
             if self._conn is not None:
                 raise   # the connection is alive: PostgreSQL refused it and rolled it back
@@ -290,6 +363,8 @@ class PostgresStore(Store):
         return None
 
     def rollback(self) -> None:
+        self._deltas, self._unit_deltas = {}, None
+        self._release_pending = False
         lost = self._lost
         self._in_transaction = False
         self._lost = False
@@ -321,21 +396,46 @@ class PostgresStore(Store):
                             f"ON CONFLICT ON CONSTRAINT {DUPLICATE_KEY} DO NOTHING", row).rowcount == 1)
 
     def apply_legs(self, legs: Sequence[tuple[str, int]]) -> int:
+        """Floor accounts (cards, holds) change now, under their rows' locks, checked against
+        the floor; accounts without one (merchants, issuers, fees) are added up in memory and
+        change at COMMIT (`commit`), so no process holds their hot rows while its group runs."""
         try:
-            updated = int(self._x(_apply_legs_sql(len(legs)), [x for leg in legs for x in leg]).rowcount)
+            rows = self._x(_apply_legs_sql(len(legs)), [x for leg in legs for x in leg]).fetchall()
         except errors.CheckViolation:   # the backstop; the unit's savepoint takes it back
             raise NegativeBalance() from None
-        if updated == 0:
-            known = self._one("SELECT COUNT(*) FROM accounts WHERE id = ANY(%s)", ([a for a, _ in legs],))[0]
-            if known == len(legs):
-                raise NegativeBalance()
-        return updated
+        if len(rows) < len(legs):
+            return len(rows)   # an unknown account: the ledger's KeyError, the unit rolls back
+        locked, updated = int(rows[0][2]), int(rows[0][3])
+        if updated < locked:
+            raise NegativeBalance()
+        floorless = {str(account) for account, may_go_negative, _, _ in rows if may_go_negative}
+        deltas = {account: amount for account, amount in legs if account in floorless}
+        if deltas and not self._in_transaction:
+            self._x_raw(_flush_sql(deltas, commit=False))   # autocommit: written at once
+        else:
+            _add(self._deltas if self._unit_deltas is None else self._unit_deltas, deltas)
+        return len(rows)
+
+    def balance(self, account_id: str) -> int | None:
+        balance = super().balance(account_id)
+        return None if balance is None else balance + self._pending(account_id)
+
+    def account_state(self, account_id: str) -> tuple[int, bool] | None:
+        state = super().account_state(account_id)
+        return None if state is None else (state[0] + self._pending(account_id), state[1])
+
+    def _pending(self, account_id: str) -> int:
+        """What the open transaction adds to a floorless account at COMMIT (the transaction's own
+        reads see its writes, as they do on the floor accounts)."""
+        return self._deltas.get(account_id, 0) + (self._unit_deltas or {}).get(account_id, 0)
 
     def insert_posting(self, txn_id: int | None, kind: str, created_at: str,
                        legs: Sequence[tuple[str, int]]) -> int:
-        posting_id = int(self._one("INSERT INTO postings (txn_id, kind, created_at) VALUES (?, ?, ?) RETURNING id",
-                                   (txn_id, kind, created_at))[0])
-        rows = ", ".join(["(?, ?, ?)"] * len(legs))
-        self._x(f"INSERT INTO legs (posting_id, account_id, amount) VALUES {rows}",
-                [x for account, amount in legs for x in (posting_id, account, amount)])
-        return posting_id
+        """The posting and its legs in one statement (one round trip)."""
+        return int(self._one(_insert_posting_sql(len(legs)),
+                             [txn_id, kind, created_at, *(x for leg in legs for x in leg)])[0])
+
+
+def _add(total: dict[str, int], deltas: dict[str, int]) -> None:
+    for account, amount in deltas.items():
+        total[account] = total.get(account, 0) + amount
