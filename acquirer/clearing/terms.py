@@ -21,11 +21,10 @@ from pydantic import (
     AfterValidator,
     ConfigDict,
     Field,
-    field_validator,
     model_validator,
 )
 
-from acquirer.protocol.clock import DEFAULT_CUTOFF, parse_cutoff
+from acquirer.protocol.clock import CutoffText, parse_cutoff
 from acquirer.protocol.settings_file import SettingsModel, load_settings
 from acquirer.protocol.fee_rounding import Rounding, percent_to_ppm
 from acquirer.clearing.settlement_calendar import ExtraYear, SettlementCalendar
@@ -155,7 +154,7 @@ class MerchantTerms(_Model):
 
 
 class ClearingSettings(_Model):
-    cutoff: str = "23:00"                 # Beijing time, HH:MM
+    cutoff: CutoffText = "23:00"                 # Beijing time, HH:MM
     holidays_file: str = HOLIDAYS_FILE    # relative to the configuration directory
     output_dir: str = "var/clearing"      # clearing files; relative to the working directory
     auto_clear: bool = True               # `acquirer serve` clears each day after its cut-off
@@ -163,15 +162,9 @@ class ClearingSettings(_Model):
     statement_host: str = "127.0.0.1"     # the statement endpoint: loopback unless set otherwise
     statement_port: Annotated[int, Field(ge=0, le=65535)] | None = 8586   # 0: any free port; none: off
 
-    @field_validator("cutoff")
-    @classmethod
-    def _cutoff(cls, v: str) -> str:
-        parse_cutoff(v)
-        return v
-
     @property
     def cutoff_time(self) -> time:
-        return parse_cutoff(self.cutoff) if self.cutoff else DEFAULT_CUTOFF
+        return parse_cutoff(self.cutoff)
 
 
 class ClearingConfig(_Model):

@@ -12,7 +12,10 @@ tz database, or the `tzdata` package).
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated
 from zoneinfo import ZoneInfo
+
+from pydantic import AfterValidator
 
 CHINA = ZoneInfo("Asia/Shanghai")
 
@@ -78,3 +81,12 @@ def parse_cutoff(text: str) -> time:
         return time(int(hours), int(minutes))
     except ValueError:
         raise ValueError(f"cut-off must be HH:MM (Beijing time), got {text!r}") from None
+
+
+def _checked_cutoff(text: str) -> str:
+    parse_cutoff(text)
+    return text
+
+
+#: a cut-off as settings files write it ("23:00", Beijing time), refused when not HH:MM
+CutoffText = Annotated[str, AfterValidator(_checked_cutoff)]

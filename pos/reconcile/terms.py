@@ -33,7 +33,7 @@ from typing import Annotated, Any
 
 from pydantic import AwareDatetime, ConfigDict, Field, PrivateAttr, field_validator
 
-from acquirer.protocol.clock import DEFAULT_CUTOFF, parse_cutoff
+from acquirer.protocol.clock import CutoffText, parse_cutoff
 from acquirer.protocol.fee_rounding import Rounding, fee_fen, percent_to_ppm
 from acquirer.protocol.settings_file import SettingsModel, load_settings
 from acquirer.protocol.statement import StatementLine
@@ -82,7 +82,7 @@ class MerchantTerms(SettingsModel):
     merchant: str = Field(pattern=r"^[0-9A-Za-z]{15}$")
     acquirer_url: str | None = None
     api_key: str | None = Field(default=None, min_length=16)   # TEST KEY in the shipped config
-    cutoff: str = "23:00"
+    cutoff: CutoffText = "23:00"
     plan: FeePlan | None = None
     plan_change: list[PlanChange] = []
 
@@ -101,15 +101,9 @@ class MerchantTerms(SettingsModel):
                 current = change
         return current
 
-    @field_validator("cutoff")
-    @classmethod
-    def _cutoff(cls, v: str) -> str:
-        parse_cutoff(v)
-        return v
-
     @property
     def cutoff_time(self) -> time:
-        return parse_cutoff(self.cutoff) if self.cutoff else DEFAULT_CUTOFF
+        return parse_cutoff(self.cutoff)
 
 
 def load_terms(path: Path) -> MerchantTerms:
