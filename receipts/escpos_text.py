@@ -3,7 +3,7 @@
 Why by hand: python-escpos's text path cannot print Chinese correctly. It
 sends any string containing a Han character whole as GB18030 without switching
 the printer into its Chinese mode, turns Han-free strings with CJK punctuation
-into '?', and sends `¥` as a four-byte GB18030 sequence (docs/devices.md). So the
+into '?', and sends `¥` as a four-byte GB18030 sequence (docs/device-facts.md). So the
 kit encodes text itself and hands python-escpos the bytes:
 
 - ASCII goes as is (every printer, in either mode);

@@ -2,7 +2,7 @@
 
 The model is plain, frozen data that validates itself on construction, so a
 receipt that exists is one that may be printed. In particular it REFUSES a full
-PAN: `masked_pan` may show at most the first 6 and the last 4 digits (docs/payments.md,
+PAN: `masked_pan` may show at most the first 6 and the last 4 digits (docs/payment-standards.md,
 "Cardholder data"). Because nothing else on a receipt can carry card data,
 a receipt (or its JSON, `to_json`) can be stored and printed again.
 

@@ -9,7 +9,7 @@
   digits. Terminal and host each use their own key (`[terminal] token_key`,
   `[host] token_key`), so their tokens differ, but the rule is this one.
 - **Mask.** What people, receipts and logs see: the first 6 and the last 4
-  digits, the middle as `*` (docs/payments.md, "Cardholder data"). A number
+  digits, the middle as `*` (docs/payment-standards.md, "Cardholder data"). A number
   of 10 digits or fewer is masked whole.
 """
 from __future__ import annotations

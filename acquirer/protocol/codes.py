@@ -1,6 +1,6 @@
 """Response codes (field 39) of the POS link, with English and Chinese text.
 
-The set is the one in common use on UnionPay-style POS links (docs/payments.md,
+The set is the one in common use on UnionPay-style POS links (docs/payment-standards.md,
 "The POS link"), plus ISO 8583's 09 "request in progress", which the wallet channel
 answers while the customer confirms a payment on the phone (docs/protocol.md
 section 11). Terminals show `zh`/`en` to the cashier; `approved` is true only for

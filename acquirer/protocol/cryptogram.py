@@ -7,7 +7,7 @@ cryptogram version number (CVN).
 
 Versions:
 
-- ``unionpay-cvn01`` (UnionPay / PBOC, docs/payments.md, "Contactless cards"). Written here:
+- ``unionpay-cvn01`` (UnionPay / PBOC, docs/payment-standards.md, "Contactless cards"). Written here:
   pyemv has no UnionPay CVN and its common session key derivation gives a
   different key. Card key (UDK) = EMV option A from the issuer master key;
   session key SK = 3DES_UDK(000000000000 || ATC) || 3DES_UDK(000000000000 ||

@@ -1,4 +1,4 @@
-"""Named structures inside fields 48, 54, 60 and 61 (docs/payments.md, "The POS link" and "Settlement").
+"""Named structures inside fields 48, 54, 60 and 61 (docs/payment-standards.md, "The POS link" and "Settlement").
 
 Each class has `encode() -> str` (the field value as it goes into a message
 dict) and `parse(value) -> instance`; `parse(x.encode()) == x`. Money is integer

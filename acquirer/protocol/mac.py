@@ -2,7 +2,7 @@
 
 Two MACs are in use per terminal (chosen in the terminal's configuration):
 
-- ``"ecb"``, the UnionPay POS "ECB" MAC (docs/payments.md, "The POS link"). No library
+- ``"ecb"``, the UnionPay POS "ECB" MAC (docs/payment-standards.md, "The POS link"). No library
   implements it, so it is written here: zero-pad the MAB to 8 bytes, XOR all
   8-byte blocks, write the result as 16 upper-case hex characters, DES-encrypt
   the first 8 characters with the MAC key, XOR with the last 8 characters,

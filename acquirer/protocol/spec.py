@@ -4,7 +4,7 @@ Why data: the field table below is the single description of the wire format.
 `SPEC` (the dict pyiso8583 4.x reads) is generated from it, the codec checks
 digits against it, and docs/protocol.md's field table is tested against it.
 
-Wire conventions (docs/payments.md, "The POS link"):
+Wire conventions (docs/payment-standards.md, "The POS link"):
 - "h" is 11 binary bytes: the 5-byte TPDU then the 6-byte header.
 - "t" the MTI, 2 bytes BCD; "p" the primary bitmap, 8 binary bytes. There is no
   secondary bitmap on this link: only fields 2-64 exist.

@@ -1,4 +1,4 @@
-"""The financial transaction table of the POS link (docs/payments.md, "The POS link"), as data.
+"""The financial transaction table of the POS link (docs/payment-standards.md, "The POS link"), as data.
 
 Each transaction type is told apart on the wire by MTI, processing code (field
 3), POS condition code (field 25) and the type code in field 60.1. Some

@@ -1,6 +1,6 @@
 """Wallet payment codes: each wallet's shape, and the self-authenticating digits of the kit's wallets.
 
-Shapes (docs/payments.md, "Payment codes"): Alipay 16 to 24
+Shapes (docs/payment-standards.md, "Payment codes"): Alipay 16 to 24
 digits starting 25 to 30, WeChat Pay 18 digits starting 10 to 15, the UnionPay
 app 19 digits starting 62. The prefix ranges do not overlap, so the digits
 alone name the wallet; the terminal (`pos.qr`) and the wallet back end

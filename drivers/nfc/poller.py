@@ -1,7 +1,7 @@
 """Waiting for a card from asyncio code, without blocking the event loop.
 
 nfcpy's polling blocks its thread and only looks at its `terminate` callback
-between sense rounds (docs/devices.md), so the poll runs in a worker thread and the
+between sense rounds (docs/device-facts.md), so the poll runs in a worker thread and the
 result crosses back with `loop.call_soon_threadsafe`. Cancelling the awaiting
 task sets the worker's cancel event: the worker stops after the sense round it
 is in (milliseconds), and the next poll on the same reader waits for it.

@@ -9,7 +9,7 @@ what a payment terminal needs around it:
   `udp[:HOST[:PORT]]` (nfcpy's emulated link), or a device path such as a
   pseudo-terminal (`/dev/pts/4`, optionally `/dev/pts/4:pn532`). nfcpy's own
   `tty:` lookup only knows names directly under /dev, so serial devices are
-  opened here from a transport built on the path (docs/devices.md), and locked so
+  opened here from a transport built on the path (docs/device-facts.md), and locked so
   a second program gets `ReaderBusy` instead of a garbled conversation;
 - a polling loop that a caller can cancel promptly (`poll(cancel)`): one sense
   round per `connect()` iteration, the pause between rounds spent waiting on

@@ -1,7 +1,7 @@
 """The card side of ISO/IEC 14443 Type A: activation, and the ISO-DEP block protocol.
 
 Written by hand because no library plays the card (PICC) role of ISO-DEP:
-nfcpy emulates Type 3 tags only (docs/devices.md). The
+nfcpy emulates Type 3 tags only (docs/device-facts.md). The
 simulated PN532 (`drivers.sim.pn532`) hands this module the frames its radio
 would carry, after CRC handling, exactly as a real chip does with
 InCommunicateThru, so nfcpy's ISO-DEP initiator code runs unmodified on the

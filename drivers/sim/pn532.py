@@ -10,7 +10,7 @@ commands it does not know. The slave side's path is what a reader opens:
 `nfc.clf.pn532` driver on it.
 
 Commands answered (the set nfcpy's driver uses to read ISO-DEP cards, see
-docs/devices.md): Diagnose 00 (line test, extended frames),
+docs/device-facts.md): Diagnose 00 (line test, extended frames),
 GetFirmwareVersion 02, ReadRegister 06, WriteRegister 08, SetSerialBaudRate 10
 (the Linux driver probes baud rates with stty; a pty accepts any), SetParameters
 12, SAMConfiguration 14, PowerDown 16, RFConfiguration 32 (field on/off and the

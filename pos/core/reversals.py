@@ -5,7 +5,7 @@ connection, a reply with a bad MAC or one that does not echo the request)
 gets its reversal decided in the journal, then sent (0400) until the host
 acknowledges it (0410 00), with back-off between attempts. Due reversals go
 before any new transaction, also after a restart. A wallet order's reversal
-is held until 15 s after the order was created (docs/payments.md, "Wallet
+is held until 15 s after the order was created (docs/payment-standards.md, "Wallet
 orders"). A type that cannot be reversed is marked "outcome unknown".
 """
 from __future__ import annotations

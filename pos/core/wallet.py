@@ -1,7 +1,7 @@
 """Wallet payments on the terminal: a customer's payment code, and a merchant-presented code.
 
 Both go to the acquirer's wallet channel (docs/protocol.md section 11), not
-to a card issuer, and follow the wallets' rules (docs/payments.md, "Wallet orders"):
+to a card issuer, and follow the wallets' rules (docs/payment-standards.md, "Wallet orders"):
 
 - **A customer's code** (Alipay, WeChat Pay, UnionPay app digits, scanned by
   the camera): a wallet sale carrying the code in field 63. The wallet pays

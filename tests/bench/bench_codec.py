@@ -16,7 +16,7 @@ from acquirer.protocol.transactions import TxnType
 from tests.bench import Row
 
 MAC_KEY = bytes.fromhex("6ECAFCE232B9AF939F09493CFC314CD7")  # TEST KEY
-# field 55 of a contactless sale: the request tags docs/payments.md lists
+# field 55 of a contactless sale: the request tags docs/payment-standards.md lists
 ICC = tlv.build([
     ("9F26", bytes.fromhex("A1B2C3D4E5F60718")), ("9F27", b"\x80"),
     ("9F10", bytes.fromhex("07010103A0A802010A010000000000")), ("9F37", bytes.fromhex("A1B2C3D4")),

@@ -1,9 +1,9 @@
 """Golden bytes: whole frames as another terminal would put them on the wire.
 
-Every byte below was worked out by hand from docs/payments.md ("The POS link") (field by
+Every byte below was worked out by hand from docs/payment-standards.md ("The POS link") (field by
 field, bitmap bit by bit) and only then compared with what the builders,
 `codec` and `framing` produce. The two MACs were cross-checked when the vectors
-were written: the ECB one by running the steps of docs/payments.md with a bare DES from
+were written: the ECB one by running the steps of docs/payment-standards.md with a bare DES from
 `cryptography`, the X9.19 ones with `pyemv.mac.mac_iso9797_3`.
 """
 from acquirer.protocol import codec, framing

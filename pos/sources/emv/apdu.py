@@ -1,6 +1,6 @@
 """The command APDUs a contactless kernel sends, and the answers' status words.
 
-Tiny on purpose: the EMV commands are fixed byte layouts (docs/payments.md
+Tiny on purpose: the EMV commands are fixed byte layouts (docs/payment-standards.md
 section 3), and no kept library builds them for a terminal.
 """
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Field 55 (ICC data) of the authorisation request, in the order the acquirer lists.
 
-docs/payments.md, "Contactless cards": 9F26 9F27 9F10 9F37 9F36 95 9A 9C 9F02 5F2A 82 9F1A
+docs/payment-standards.md, "Contactless cards": 9F26 9F27 9F10 9F37 9F36 95 9A 9C 9F02 5F2A 82 9F1A
 9F03 9F33 always, then 9F34 9F35 9F1E 84 9F09 9F41 when the terminal has them.
 The values are the very bytes the card's cryptogram covered.
 """

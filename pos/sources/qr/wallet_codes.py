@@ -1,6 +1,6 @@
 """Wallet payment codes: the digits a customer's wallet app shows as a QR or barcode.
 
-The wallets publish the shape of their codes (docs/payments.md, "Payment codes"): Alipay 16
+The wallets publish the shape of their codes (docs/payment-standards.md, "Payment codes"): Alipay 16
 to 24 digits starting 25 to 30, WeChat Pay 18 digits starting 10 to 15, the
 UnionPay app 19 digits starting 62. The prefix ranges do not overlap, so a code
 belongs to at most one wallet; anything else is refused before it reaches the
