@@ -152,7 +152,13 @@ def _failures() -> Iterator[None]:
 
 
 def _run(config: PosConfig, work: Callable[[Engine], Awaitable[Any]],
-         observer: ev.Observer | None = None, pin: str | None = None) -> Any:
+         observer: ev.Observer | None = None, pin: str | None = None, resume: bool = True) -> Any:
+    """Open the terminal, run `work` on its engine, close it.
+
+    `resume`: keep working with the keys of the last sign-on while they are
+    good (docs/terminal.md, "Working keys between commands"); `pos signon`
+    passes False to sign on afresh.
+    """
     printer = EventPrinter(err)
 
     def observe(event: ev.Event) -> None:
@@ -161,7 +167,7 @@ def _run(config: PosConfig, work: Callable[[Engine], Awaitable[Any]],
             observer(event)
 
     async def go() -> Any:
-        async with open_terminal(config, observe, pinpad=FixedPin(pin)) as engine:
+        async with open_terminal(config, observe, pinpad=FixedPin(pin), resume=resume) as engine:
             return await work(engine)
 
     with _failures():
@@ -468,7 +474,7 @@ def signon(config: PosConfig) -> None:
     async def work(engine: Engine) -> tuple[str, int]:
         return engine.journal.batch, await engine.flush_reversals()
 
-    batch, reversed_ = _run(config, work)
+    batch, reversed_ = _run(config, work, resume=False)
     out.print(f"signed on, batch {batch}" + (f"; {reversed_} reversal(s) acknowledged" if reversed_ else ""))
 
 
