@@ -81,6 +81,15 @@ ERROR_TEXTS: dict[str, tuple[str, str]] = {
     "device.camera": ("Camera: {error}", "扫码器：{error}"),
     "error.terminal": ("{detail}", "{detail}"),
     "reconcile.failed": ("Cannot reconcile: {detail}", "无法对账：{detail}"),
+    # --- `pos refund --trace` (pos/cli/originals.py) ---
+    "refund.bad_trace": ("The trace number must be up to 6 digits, got {trace}.", "流水号必须是 1 到 6 位数字：{trace}。"),
+    "refund.no_trace": ("No transaction with trace {trace} in this terminal's journal.",
+                        "本终端流水中没有流水号 {trace} 的交易。"),
+    "refund.not_refundable": ("Trace {trace} is a {txn_kind} ({state}): only an approved sale, completion or "
+                              "wallet sale can be refunded.",
+                              "流水号 {trace} 是{txn_kind}交易（{state}）：只有成功的消费、预授权完成或钱包消费可以退货。"),
+    "refund.over_original": ("A refund of {amount} is more than the {original} of trace {trace}: nothing was sent.",
+                             "退货金额 {amount} 超过流水号 {trace} 的原交易金额 {original}：未发送任何交易。"),
 }
 
 

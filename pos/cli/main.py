@@ -33,6 +33,7 @@ from acquirer.config import resolve_config_dir
 from acquirer.protocol.errors import KIND_TABLE, ErrorKind, TillkitError
 from acquirer.protocol.pinblock import PinBlockError, check_pin
 from drivers.sim.contactless import FAULTS
+from pos.cli.originals import refund_original
 from pos.cli.reconcile import reconcile_command
 from pos.cli.render import EventPrinter, outcome_lines
 from pos.cli.sim import sim
@@ -40,7 +41,7 @@ from pos.core import events as ev
 from pos.core.amount import format_amount, parse_amount
 from pos.core.config import EMBEDDED, PosConfig, load_config
 from pos.core.engine import WALLET_ORDERS, Engine, Outcome
-from pos.core.errors import CardNotRead
+from pos.core.errors import CardNotRead, OriginalNotFound
 from pos.core.payment import PaymentSource
 from pos.core.pinpad import FixedPin
 from pos.daemon.cli import daemon
@@ -389,19 +390,43 @@ def void(config: PosConfig, trace: str, cards: tuple[str, ...], card_fault: str 
 
 
 @main.command(context_settings=AMOUNT_COMMAND)
-@click.argument("rrn")
-@click.argument("amount")
+@click.argument("original_and_amount", metavar="[RRN] AMOUNT", nargs=-1, required=True)
+@click.option("--trace", metavar="TRACE", help="Refund the sale with this trace number (as on its slip) "
+                                               "instead of naming its RRN.")
 @card_option
 @fault_option
 @manual_option
 @json_option
 @click.pass_obj
-def refund(config: PosConfig, rrn: str, amount: str, cards: tuple[str, ...], card_fault: str | None,
-           manual: bool, as_json: bool) -> None:
-    """Refund AMOUNT yuan of the sale with reference number RRN."""
-    fen = _amount(config, amount)
+def refund(config: PosConfig, original_and_amount: tuple[str, ...], trace: str | None, cards: tuple[str, ...],
+           card_fault: str | None, manual: bool, as_json: bool) -> None:
+    """Refund AMOUNT yuan of the sale with reference number RRN (or `--trace TRACE`), in any batch."""
+    wanted = 1 if trace is not None else 2
+    if len(original_and_amount) != wanted:
+        raise click.UsageError("give RRN AMOUNT, or --trace TRACE AMOUNT")
+    fen = _amount(config, original_and_amount[-1])
+    if trace is not None:
+        rrn = _refund_rrn(config, trace, fen)
+    else:
+        rrn = original_and_amount[0]
     _finish(_pay(config, cards, card_fault, manual, lambda engine, sources: engine.refund(rrn, fen, sources),
                  lambda journal: journal.find_by_rrn(rrn, ("sale", "completion", *WALLET_ORDERS))), as_json)
+
+
+def _refund_rrn(config: PosConfig, trace: str, fen: int) -> str:
+    """The RRN of the sale `pos refund --trace` names (refused, exit 2, when there is none to refund)."""
+    journal = Journal(config.journal_path) if config.journal_path.exists() else None
+    try:
+        with _failures():
+            if journal is None:
+                raise OriginalNotFound(f"no transaction with trace {trace.zfill(6)} in this terminal's journal",
+                                       message_key="refund.no_trace", trace=trace.zfill(6))
+            original = refund_original(journal, trace, fen)
+    finally:
+        if journal is not None:
+            journal.close()
+    assert original.rrn is not None
+    return original.rrn
 
 
 @main.command()
