@@ -45,9 +45,9 @@ from pos.core.errors import CardNotRead, OriginalNotFound
 from pos.core.payment import PaymentSource
 from pos.core.pinpad import FixedPin
 from pos.daemon.cli import daemon
-from pos.devices.contactless import open_contactless
 from pos.devices.errors import as_tillkit_error
 from pos.devices.printing import receipt_name
+from pos.devices.station import open_station
 from pos.devices.terminal import open_receipts, open_terminal
 from pos.journal import store as j
 from pos.journal.receipts import find_receipt
@@ -178,17 +178,19 @@ def _run(config: PosConfig, work: Callable[[Engine], Awaitable[Any]],
 def _pay(config: PosConfig, cards: tuple[str, ...], fault: str | None, manual: bool,
          work: Callable[[Engine, list[PaymentSource]], Awaitable[Outcome]],
          original: Callable[[Journal], Txn | None] | None = None,
-         camera: PaymentSource | None = None, pin: str | None = None) -> Outcome:
+         camera: str | None = None, pin: str | None = None) -> Outcome:
     """Run a card transaction with the payment source the options choose.
 
-    `--manual` prompts for the card number and expiry. Otherwise the card is
-    tapped on the contactless reader of `[nfc] reader`: a real reader waits
-    for the cardholder; on the simulated one `--card NAME` taps that test card
-    (given twice: two cards in the field), misbehaving as `--card-fault` says,
-    and with no `--card` a void/refund/completion taps the original's card and
-    a new payment the default card. `camera` (`--camera`) is armed with the
-    reader, first to produce wins; on the simulated reader it is armed alone
-    unless `--card` puts a card in the field too.
+    `--manual` prompts for the card number and expiry. Otherwise the devices
+    are the station's (`pos.devices.station`, the one assembly every face
+    uses): the card is tapped on the contactless reader of `[nfc] reader`: a
+    real reader waits for the cardholder; on the simulated one `--card NAME`
+    taps that test card (given twice: two cards in the field), misbehaving as
+    `--card-fault` says, and with no `--card` a void/refund/completion taps
+    the original's card and a new payment the default card. The camera
+    (`--camera SOURCE`) is armed with the reader, first to produce wins; on
+    the simulated reader it is armed alone unless `--card` puts a card in
+    the field too.
     """
     if manual and (cards or fault):
         raise click.UsageError("--manual excludes --card and --card-fault")
@@ -202,11 +204,12 @@ def _pay(config: PosConfig, cards: tuple[str, ...], fault: str | None, manual: b
         raise click.UsageError(f"--card and --card-fault tap test cards on the simulated reader "
                                f"([nfc] reader = \"sim\"); this terminal's reader is "
                                f"{config.nfc.reader!r}: tap a card on it")
-    with _failures(), open_contactless(config) as contactless:
-        wallet = contactless.cards
-        scanning = [camera] if camera is not None else []
+    with _failures(), open_station(config, camera, simulator=False, reader_required=True,
+                                   on_code_refused=_camera_refused) as station:
+        wallet = station.test_cards
+        scanning = [station.scanner] if station.scanner is not None else []
         if wallet is None:   # a real reader: the cardholder taps
-            return _run(config, lambda engine: work(engine, [contactless.reader, *scanning]), pin=pin)
+            return _run(config, lambda engine: work(engine, station.sources), pin=pin)
         chosen = wallet.card(*cards, fault=fault) if cards else None   # unknown names: refused before start
 
         def choose(engine: Engine) -> list[PaymentSource]:
@@ -311,19 +314,12 @@ def sale(config: PosConfig, amount: str, cards: tuple[str, ...], card_fault: str
     if camera is not None and manual:
         raise click.UsageError("--manual excludes --camera")
     _finish(_pay(config, cards, card_fault, manual, lambda engine, sources: engine.sale(fen, sources),
-                 camera=_camera(config, camera) if camera is not None else None, pin=pin), as_json)
+                 camera=camera, pin=pin), as_json)
 
 
-def _camera(config: PosConfig, source: str) -> PaymentSource:
-    """`--camera SOURCE` as a payment source; a refused code's message goes to stderr and the scan goes on."""
-    from pos.sources.qr.source import CameraSource  # OpenCV loads only for a camera sale
-
-    def refused(error: QrPayloadError) -> None:
-        err.print(f"[yellow]camera: {escape(error.message)}[/] ({escape(error.reason)})", highlight=False)
-
-    device = int(source) if source.isdigit() else source
-    return CameraSource(device, backend=config.qr.camera_backend, timeout_s=config.qr.camera_timeout_s,
-                        on_refused=refused)
+def _camera_refused(error: QrPayloadError) -> None:
+    """A code the camera refused: its message to stderr; the scan goes on."""
+    err.print(f"[yellow]camera: {escape(error.message)}[/] ({escape(error.reason)})", highlight=False)
 
 
 def _code_display(png: Path | None) -> ev.Observer:
@@ -607,8 +603,8 @@ def demo(config: PosConfig) -> None:
     with tempfile.TemporaryDirectory(prefix="pos-demo-") as scratch:
         demo_config = replace(config, state_dir=Path(scratch), host_named=False,
                               host=config.host.model_copy(update={"address": EMBEDDED}))
-        with _failures(), open_contactless(demo_config) as contactless:
-            wallet = contactless.cards
+        with _failures(), open_station(demo_config, None, simulator=False, reader_required=True) as station:
+            wallet = station.test_cards
             if wallet is None:
                 raise Refused(f"pos demo taps the test cards on the simulated reader: set [nfc] reader = \"sim\" "
                               f"(this terminal's is {config.nfc.reader!r})")
