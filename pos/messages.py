@@ -81,6 +81,19 @@ ERROR_TEXTS: dict[str, tuple[str, str]] = {
     "device.camera": ("Camera: {error}", "扫码器：{error}"),
     "error.terminal": ("{detail}", "{detail}"),
     "reconcile.failed": ("Cannot reconcile: {detail}", "无法对账：{detail}"),
+    # --- amounts as typed (pos/core/amount.py), worded for the command line and the screens ---
+    "amount.empty": ("Amount refused: amount is empty: type an amount in yuan such as 12.34",
+                     "金额为空：请输入以元为单位的金额，例如 12.34。"),
+    "amount.negative": ("Amount refused: amount {amount} is negative: amounts must be greater than zero",
+                        "金额 {amount} 为负数：金额必须大于零。"),
+    "amount.decimals": ("Amount refused: amount {amount} has more than two decimals: fen is the smallest unit",
+                        "金额 {amount} 超过两位小数：最小单位为分。"),
+    "amount.not_a_number": ("Amount refused: amount {amount} is not a number: type yuan such as 12.34",
+                            "金额 {amount} 不是数字：请输入以元为单位的金额，例如 12.34。"),
+    "amount.over_maximum": ("Amount refused: amount {amount} is over this terminal's maximum of {maximum}",
+                            "金额 {amount} 超过本终端的上限 {maximum}。"),
+    "amount.zero": ("Amount refused: amount {amount} is zero: amounts must be greater than zero",
+                    "金额 {amount} 为零：金额必须大于零。"),
     # --- `pos refund --trace` (pos/cli/originals.py) ---
     "refund.bad_trace": ("The trace number must be up to 6 digits, got {trace}.", "流水号必须是 1 到 6 位数字：{trace}。"),
     "refund.no_trace": ("No transaction with trace {trace} in this terminal's journal.",
@@ -207,6 +220,7 @@ CLI_TEXTS: dict[str, tuple[str, str]] = {
                                "--show-code 不能与 --card、--card-fault、--manual、--pin、--camera 同用"),
     "cli.code_png_needs": ("--code-png goes with --show-code", "--code-png 需与 --show-code 同用"),
     "cli.manual_no_camera": ("--manual excludes --camera", "--manual 不能与 --camera 同用"),
+    "cli.bad_pin": ("{detail}", "密码格式不正确（{detail}）：应为 4 到 12 位数字"),
     "cli.refund_form": ("give RRN AMOUNT, or --trace TRACE AMOUNT", "请给出 参考号 金额，或 --trace 流水号 金额"),
 }
 

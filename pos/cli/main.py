@@ -308,7 +308,7 @@ def _pin(ctx: click.Context, param: click.Parameter, value: str | None) -> str |
         if value is not None:
             check_pin(value)
     except PinBlockError as error:
-        raise click.BadParameter(str(error)) from None
+        raise click.BadParameter(cli_text(ctx.meta.get(LANGUAGE, "en"), "cli.bad_pin", detail=str(error))) from None
     return value
 
 

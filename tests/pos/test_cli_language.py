@@ -33,6 +33,11 @@ def test_the_same_error_in_english_and_chinese(tmp_path):
     assert refund_en.returncode == refund_zh.returncode == 2
     assert "no transaction with trace 000077 in this terminal's journal" in refund_en.stderr
     assert "本终端流水中没有流水号 000077 的交易。" in refund_zh.stderr
+    amount_en = invoke_pos(config, state, "sale", "-5")
+    amount_zh = invoke_pos(config, state, "--lang", "zh", "sale", "-5")
+    assert amount_en.returncode == amount_zh.returncode == 2
+    assert amount_en.stderr.strip() == "Error: amount '-5' is negative: amounts must be greater than zero"
+    assert amount_zh.stderr.strip() == "错误：金额 '-5' 为负数：金额必须大于零。"
     usage = invoke_pos(config, state, "--lang", "zh", "sale", "1", "--manual", "--card", "visa")
     assert usage.returncode == 2 and "--manual 不能与 --card、--card-fault 同用" in usage.stderr
 
