@@ -149,3 +149,29 @@ def test_signon_signs_on_afresh_and_settlement_starts_a_new_session(tmp_path):
     after = invoke_pos(config_dir, state, "sale", "1.00", "--card", "visa")   # batch 000002: sign on for it
     assert after.returncode == 0 and "signing on to the host" in after.stderr
     assert _kept(state)[1] == "000002"
+
+
+def test_a_host_holding_other_keys_answers_a0_and_the_terminal_signs_on_and_resends(tmp_path):
+    """Keys rotated behind the terminal's back: a copy of the terminal signs on and uses the new keys."""
+    import shutil
+
+    config_dir = make_config(tmp_path)
+    state, twin = tmp_path / "state", tmp_path / "twin"
+    line = Line()
+    with AcquirerServer(config_dir, tmp_path / "acquirer.db") as server, ProxyThread(server.port, line) as proxy:
+        first = run_pos(config_dir, state, "sale", "1.00", "--card", "visa", "--json", host=proxy.address)
+        assert first.returncode == 0, first.stderr
+        shutil.copytree(state, twin)
+        assert run_pos(config_dir, twin, "signon").returncode == 0
+        assert run_pos(config_dir, twin, "sale", "4.00", "--card", "mastercard").returncode == 0   # new keys in use
+        second = run_pos(config_dir, state, "sale", "2.00", "--card", "visa", "--json")
+    assert second.returncode == 0, second.stderr
+    sold = json.loads(second.stdout)
+    assert (sold["state"], sold["response_code"]) == ("approved", "00")
+    assert (line.up("0800"), line.up("0200")) == (3, 4)             # first, twin, the re-sign-on; A0 then the resend
+    assert line.seen[(DOWN, "0210")] == 4
+    host = HostLedger(tmp_path / "acquirer.db", config_dir).transactions()
+    assert host[(sold["batch"], sold["stan"])].status == "approved"
+    assert host[(sold["batch"], sold["stan"])].amount == 200
+    assert journal_rows(state, "SELECT amount, state, response_code FROM transactions ORDER BY id") == [
+        (100, "approved", "00"), (200, "approved", "00")]
