@@ -175,3 +175,21 @@ def test_a_host_holding_other_keys_answers_a0_and_the_terminal_signs_on_and_rese
     assert host[(sold["batch"], sold["stan"])].amount == 200
     assert journal_rows(state, "SELECT amount, state, response_code FROM transactions ORDER BY id") == [
         (100, "approved", "00"), (200, "approved", "00")]
+
+
+def test_a_settlement_under_kept_keys_with_a_host_that_forgot_signs_on_and_settles(tmp_path):
+    config_dir = make_config(tmp_path)
+    state = tmp_path / "state"
+    line = Line()
+    with AcquirerServer(config_dir, tmp_path / "first.db") as first_host, \
+            ProxyThread(first_host.port, line) as proxy:
+        assert run_pos(config_dir, state, "sale", "1.00", "--card", "visa", host=proxy.address).returncode == 0
+        first_host.stop()
+        with AcquirerServer(config_dir, tmp_path / "fresh.db") as fresh_host:
+            proxy.proxy.upstream_port = fresh_host.port
+            settled = run_pos(config_dir, state, "settle", "--json")
+    assert settled.returncode == 0, settled.stderr
+    result = json.loads(settled.stdout)
+    assert result["batch"] == "000001" and result["next_batch"] == "000002"
+    assert (line.up("0800"), line.up("0500")) == (2, 2)            # 0500 refused (77); sign on; 0500 again
+    assert journal_rows(state, "SELECT batch, state FROM batches ORDER BY batch")[0] == ("000001", "closed")
