@@ -64,12 +64,12 @@ class Paper:
         self.console.print(Panel(Group(*rows), title="printed on the simulated printer", width=self.columns + 4))
 
 
-async def run_demo(engine: Engine, cards: VirtualCards, console: Console) -> None:
+async def run_demo(engine: Engine, cards: VirtualCards, console: Console, language: str = "en") -> None:
     paper = Paper(engine, console)
 
     def show(title: str, outcome: Outcome) -> None:
         console.rule(title, style="dim")
-        for line in outcome_lines(outcome):
+        for line in outcome_lines(outcome, language):
             console.print(line)
         paper.show()
 

@@ -33,25 +33,27 @@ from acquirer.config import resolve_config_dir
 from acquirer.protocol.errors import KIND_TABLE, ErrorKind, TillkitError
 from acquirer.protocol.pinblock import PinBlockError, check_pin
 from drivers.sim.contactless import FAULTS
+from pos.cli.originals import refund_original
 from pos.cli.reconcile import reconcile_command
-from pos.cli.render import EventPrinter, outcome_lines
+from pos.cli.render import EventPrinter, kind_word, outcome_lines, state_word
 from pos.cli.sim import sim
 from pos.core import events as ev
 from pos.core.amount import format_amount, parse_amount
-from pos.core.config import EMBEDDED, PosConfig, load_config
+from pos.core.config import EMBEDDED, PosConfig, load_config, load_pos_file
 from pos.core.engine import WALLET_ORDERS, Engine, Outcome
-from pos.core.errors import CardNotRead
+from pos.core.errors import CardNotRead, OriginalNotFound
 from pos.core.payment import PaymentSource
 from pos.core.pinpad import FixedPin
 from pos.daemon.cli import daemon
-from pos.devices.contactless import open_contactless
 from pos.devices.errors import as_tillkit_error
 from pos.devices.printing import receipt_name
+from pos.devices.station import open_station
 from pos.devices.terminal import open_receipts, open_terminal
 from pos.journal import store as j
 from pos.journal.receipts import find_receipt
 from pos.journal.report import shift_report
 from pos.journal.store import Journal, Txn
+from pos.messages import cli_text, error_text
 from pos.sources.manual_entry import ManualEntry
 from pos.sources.qr.errors import QrPayloadError
 from receipts import render_text, report_to_dict
@@ -72,7 +74,17 @@ err = Console(stderr=True)
 
 
 class Failure(click.ClickException):
-    """An error as the command line reports it: its English message, the exit status of its kind."""
+    """An error as the command line reports it: its message in the command's language, the exit status of its kind."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.language = language()   # click shows the error after the command's context has closed
+
+    def show(self, file: Any = None) -> None:
+        if self.language != "zh":
+            super().show(file)
+            return
+        click.echo(f"错误：{self.format_message()}", file=file, err=file is None)
 
 
 #: one failure class per exit status of the kinds table (click reads `exit_code` from the class)
@@ -93,8 +105,30 @@ class TerminalFailure(Failure):
     exit_code = EXIT_TERMINAL
 
 
+#: where the command's language is kept for its helpers (`click.Context.meta`)
+LANGUAGE = "pos.language"
+LANGUAGES = ("en", "zh")
+
+
+def language() -> str:
+    """The language of this `pos` command: `--lang`, $TILLKIT_LANG, else pos.toml `[tui] language`."""
+    context = click.get_current_context(silent=True)
+    return context.meta.get(LANGUAGE, "en") if context is not None else "en"
+
+
+def t(key: str, **values: object) -> str:
+    """The command line's words for `key` in this command's language (`pos.messages.CLI_TEXTS`)."""
+    return cli_text(language(), key, **values)
+
+
 def failure(error: TillkitError) -> Failure:
-    """Any tillkit error as the command line's message and exit status (by its kind, docs/errors.md)."""
+    """Any tillkit error as the command line's message and exit status (by its kind, docs/errors.md).
+
+    In Chinese the message is the error's key worded by `pos.messages`; in
+    English it stays the error's own sentence, as `pos` always printed it.
+    """
+    if language() == "zh":
+        return FAILURES[error.row.exit_code](error_text("zh", error))
     message = str(error)
     if isinstance(error, CardNotRead):
         message = f"{error.prompt} ({error.reason}); nothing was sent"
@@ -111,9 +145,12 @@ def failure(error: TillkitError) -> Failure:
 @click.option("--host", "host_address", metavar="ADDRESS",
               help='"embedded" or HOST:PORT of `acquirer serve` (default: [host] address of pos.toml).')
 @click.option("-v", "--verbose", is_flag=True, help="Log the link and the engine to stderr.")
+@click.option("--lang", "lang", type=click.Choice(LANGUAGES), envvar="TILLKIT_LANG",
+              help="Language of what pos prints: en or zh (default: $TILLKIT_LANG, else pos.toml [tui] language, "
+                   "else en).")
 @click.pass_context
 def main(ctx: click.Context, config_dir: Path | None, state_dir: Path | None,
-         host_address: str | None, verbose: bool) -> None:
+         host_address: str | None, verbose: bool, lang: str | None) -> None:
     """tillkit terminal: sales, voids, refunds, pre-auths, balance, history and settlement.
 
     With no command, `pos` opens the checkout screen (the TUI).
@@ -123,14 +160,17 @@ def main(ctx: click.Context, config_dir: Path | None, state_dir: Path | None,
     if not verbose:   # nfcpy logs a card leaving the field as an error; the outcome line says it
         logging.getLogger("nfc").setLevel(logging.CRITICAL)
     directory = resolve_config_dir(config_dir)
+    ctx.meta[LANGUAGE] = lang or "en"
     try:
         ctx.obj = load_config(directory, state_dir=state_dir, host_address=host_address)
+        if lang is None:   # the till's display language, as the checkout screen starts in it
+            tui = load_pos_file(directory).tui
+            ctx.meta[LANGUAGE] = tui.language if tui is not None else "en"
     except TillkitError as e:
         raise failure(e) from None
     if ctx.invoked_subcommand is None:
         if not (sys.stdin.isatty() and sys.stdout.isatty()):
-            raise click.UsageError("`pos` with no command opens the checkout screen, which needs a terminal; "
-                                   "`pos --help` lists the commands")
+            raise click.UsageError(t("cli.no_tty"))
         from pos.tui import run as run_tui  # Textual loads only for the checkout screen
 
         with _failures():
@@ -152,8 +192,14 @@ def _failures() -> Iterator[None]:
 
 
 def _run(config: PosConfig, work: Callable[[Engine], Awaitable[Any]],
-         observer: ev.Observer | None = None, pin: str | None = None) -> Any:
-    printer = EventPrinter(err)
+         observer: ev.Observer | None = None, pin: str | None = None, resume: bool = True) -> Any:
+    """Open the terminal, run `work` on its engine, close it.
+
+    `resume`: keep working with the keys of the last sign-on while they are
+    good (docs/terminal.md, "Working keys between commands"); `pos signon`
+    passes False to sign on afresh.
+    """
+    printer = EventPrinter(err, language())
 
     def observe(event: ev.Event) -> None:
         printer(event)
@@ -161,7 +207,7 @@ def _run(config: PosConfig, work: Callable[[Engine], Awaitable[Any]],
             observer(event)
 
     async def go() -> Any:
-        async with open_terminal(config, observe, pinpad=FixedPin(pin)) as engine:
+        async with open_terminal(config, observe, pinpad=FixedPin(pin), resume=resume) as engine:
             return await work(engine)
 
     with _failures():
@@ -171,35 +217,36 @@ def _run(config: PosConfig, work: Callable[[Engine], Awaitable[Any]],
 def _pay(config: PosConfig, cards: tuple[str, ...], fault: str | None, manual: bool,
          work: Callable[[Engine, list[PaymentSource]], Awaitable[Outcome]],
          original: Callable[[Journal], Txn | None] | None = None,
-         camera: PaymentSource | None = None, pin: str | None = None) -> Outcome:
+         camera: str | None = None, pin: str | None = None) -> Outcome:
     """Run a card transaction with the payment source the options choose.
 
-    `--manual` prompts for the card number and expiry. Otherwise the card is
-    tapped on the contactless reader of `[nfc] reader`: a real reader waits
-    for the cardholder; on the simulated one `--card NAME` taps that test card
-    (given twice: two cards in the field), misbehaving as `--card-fault` says,
-    and with no `--card` a void/refund/completion taps the original's card and
-    a new payment the default card. `camera` (`--camera`) is armed with the
-    reader, first to produce wins; on the simulated reader it is armed alone
-    unless `--card` puts a card in the field too.
+    `--manual` prompts for the card number and expiry. Otherwise the devices
+    are the station's (`pos.devices.station`, the one assembly every face
+    uses): the card is tapped on the contactless reader of `[nfc] reader`: a
+    real reader waits for the cardholder; on the simulated one `--card NAME`
+    taps that test card (given twice: two cards in the field), misbehaving as
+    `--card-fault` says, and with no `--card` a void/refund/completion taps
+    the original's card and a new payment the default card. The camera
+    (`--camera SOURCE`) is armed with the reader, first to produce wins; on
+    the simulated reader it is armed alone unless `--card` puts a card in
+    the field too.
     """
     if manual and (cards or fault):
-        raise click.UsageError("--manual excludes --card and --card-fault")
+        raise click.UsageError(t("cli.manual_excludes"))
     if manual:
-        pan = click.prompt("Card number", err=True)
-        expiry = click.prompt("Expiry (YYMM)", err=True)
+        pan = click.prompt(t("cli.card_number"), err=True)
+        expiry = click.prompt(t("cli.expiry"), err=True)
         with _failures():
             entry = ManualEntry(pan, expiry)
         return _run(config, lambda engine: work(engine, [entry]), pin=pin)
     if (cards or fault) and not config.nfc.simulated:
-        raise click.UsageError(f"--card and --card-fault tap test cards on the simulated reader "
-                               f"([nfc] reader = \"sim\"); this terminal's reader is "
-                               f"{config.nfc.reader!r}: tap a card on it")
-    with _failures(), open_contactless(config) as contactless:
-        wallet = contactless.cards
-        scanning = [camera] if camera is not None else []
+        raise click.UsageError(t("cli.sim_only", reader=repr(config.nfc.reader)))
+    with _failures(), open_station(config, camera, simulator=False, reader_required=True,
+                                   on_code_refused=_camera_refused) as station:
+        wallet = station.test_cards
+        scanning = [station.scanner] if station.scanner is not None else []
         if wallet is None:   # a real reader: the cardholder taps
-            return _run(config, lambda engine: work(engine, [contactless.reader, *scanning]), pin=pin)
+            return _run(config, lambda engine: work(engine, station.sources), pin=pin)
         chosen = wallet.card(*cards, fault=fault) if cards else None   # unknown names: refused before start
 
         def choose(engine: Engine) -> list[PaymentSource]:
@@ -212,7 +259,7 @@ def _pay(config: PosConfig, cards: tuple[str, ...], fault: str | None, manual: b
                 return []
             name = wallet.name_for(config.terminal.token_key, txn.pan_token)
             if name is None:
-                raise Refused("the original's card is not a test card: present it with --card NAME or --manual")
+                raise Refused(t("cli.not_test_card"))
             return [wallet.card(name, fault=fault)]
 
         return _run(config, lambda engine: work(engine, choose(engine)), pin=pin)
@@ -241,7 +288,7 @@ def _finish(outcome: Outcome, as_json: bool) -> None:
                                    "message": outcome.message, "balance": outcome.balance},
                                   ensure_ascii=False))
     else:
-        for line in outcome_lines(outcome):
+        for line in outcome_lines(outcome, language()):
             out.print(line)
     if outcome.approved:
         return
@@ -261,7 +308,7 @@ def _pin(ctx: click.Context, param: click.Parameter, value: str | None) -> str |
         if value is not None:
             check_pin(value)
     except PinBlockError as error:
-        raise click.BadParameter(str(error)) from None
+        raise click.BadParameter(cli_text(ctx.meta.get(LANGUAGE, "en"), "cli.bad_pin", detail=str(error))) from None
     return value
 
 
@@ -296,27 +343,20 @@ def sale(config: PosConfig, amount: str, cards: tuple[str, ...], card_fault: str
     fen = _amount(config, amount)
     if show_code:
         if cards or card_fault or manual or pin or camera:
-            raise click.UsageError("--show-code excludes --card, --card-fault, --manual, --pin and --camera")
+            raise click.UsageError(t("cli.show_code_excludes"))
         _finish(_run(config, lambda engine: engine.mpm_sale(fen), _code_display(code_png)), as_json)
         return
     if code_png is not None:
-        raise click.UsageError("--code-png goes with --show-code")
+        raise click.UsageError(t("cli.code_png_needs"))
     if camera is not None and manual:
-        raise click.UsageError("--manual excludes --camera")
+        raise click.UsageError(t("cli.manual_no_camera"))
     _finish(_pay(config, cards, card_fault, manual, lambda engine, sources: engine.sale(fen, sources),
-                 camera=_camera(config, camera) if camera is not None else None, pin=pin), as_json)
+                 camera=camera, pin=pin), as_json)
 
 
-def _camera(config: PosConfig, source: str) -> PaymentSource:
-    """`--camera SOURCE` as a payment source; a refused code's message goes to stderr and the scan goes on."""
-    from pos.sources.qr.source import CameraSource  # OpenCV loads only for a camera sale
-
-    def refused(error: QrPayloadError) -> None:
-        err.print(f"[yellow]camera: {escape(error.message)}[/] ({escape(error.reason)})", highlight=False)
-
-    device = int(source) if source.isdigit() else source
-    return CameraSource(device, backend=config.qr.camera_backend, timeout_s=config.qr.camera_timeout_s,
-                        on_refused=refused)
+def _camera_refused(error: QrPayloadError) -> None:
+    """A code the camera refused: its message to stderr; the scan goes on."""
+    err.print(t("cli.camera_refused", message=escape(error.message), reason=escape(error.reason)), highlight=False)
 
 
 def _code_display(png: Path | None) -> ev.Observer:
@@ -331,7 +371,7 @@ def _code_display(png: Path | None) -> ev.Observer:
             partial = png.with_name(png.name + ".partial")
             code.make_image().save(partial, format="PNG")
             partial.replace(png)
-            err.print(f"payment code written to {png}", highlight=False)
+            err.print(t("cli.code_written", path=png), highlight=False)
 
     return show
 
@@ -383,19 +423,43 @@ def void(config: PosConfig, trace: str, cards: tuple[str, ...], card_fault: str 
 
 
 @main.command(context_settings=AMOUNT_COMMAND)
-@click.argument("rrn")
-@click.argument("amount")
+@click.argument("original_and_amount", metavar="[RRN] AMOUNT", nargs=-1, required=True)
+@click.option("--trace", metavar="TRACE", help="Refund the sale with this trace number (as on its slip) "
+                                               "instead of naming its RRN.")
 @card_option
 @fault_option
 @manual_option
 @json_option
 @click.pass_obj
-def refund(config: PosConfig, rrn: str, amount: str, cards: tuple[str, ...], card_fault: str | None,
-           manual: bool, as_json: bool) -> None:
-    """Refund AMOUNT yuan of the sale with reference number RRN."""
-    fen = _amount(config, amount)
+def refund(config: PosConfig, original_and_amount: tuple[str, ...], trace: str | None, cards: tuple[str, ...],
+           card_fault: str | None, manual: bool, as_json: bool) -> None:
+    """Refund AMOUNT yuan of the sale with reference number RRN (or `--trace TRACE`), in any batch."""
+    wanted = 1 if trace is not None else 2
+    if len(original_and_amount) != wanted:
+        raise click.UsageError(t("cli.refund_form"))
+    fen = _amount(config, original_and_amount[-1])
+    if trace is not None:
+        rrn = _refund_rrn(config, trace, fen)
+    else:
+        rrn = original_and_amount[0]
     _finish(_pay(config, cards, card_fault, manual, lambda engine, sources: engine.refund(rrn, fen, sources),
                  lambda journal: journal.find_by_rrn(rrn, ("sale", "completion", *WALLET_ORDERS))), as_json)
+
+
+def _refund_rrn(config: PosConfig, trace: str, fen: int) -> str:
+    """The RRN of the sale `pos refund --trace` names (refused, exit 2, when there is none to refund)."""
+    journal = Journal(config.journal_path) if config.journal_path.exists() else None
+    try:
+        with _failures():
+            if journal is None:
+                raise OriginalNotFound(f"no transaction with trace {trace.zfill(6)} in this terminal's journal",
+                                       message_key="refund.no_trace", trace=trace.zfill(6))
+            original = refund_original(journal, trace, fen)
+    finally:
+        if journal is not None:
+            journal.close()
+    assert original.rrn is not None
+    return original.rrn
 
 
 @main.command()
@@ -425,17 +489,18 @@ def history(config: PosConfig, as_json: bool, limit: int | None) -> None:
         txns = journal.history(limit)
         journal.close()
     if as_json:
-        out.print_json(json.dumps([_txn_json(t) for t in txns], ensure_ascii=False))
+        out.print_json(json.dumps([_txn_json(txn) for txn in txns], ensure_ascii=False))
         return
-    table = Table(title=f"journal {config.journal_path}")
-    for column in ("trace", "batch", "type", "amount", "card", "entry", "AID", "application", "cryptogram",
-                   "code", "RRN", "auth", "state", "time (UTC)"):
+    table = Table(title=t("cli.history_title", path=config.journal_path))
+    for column in t("cli.history_columns").split("|"):
         table.add_column(column, no_wrap=True)
-    for t in txns:
-        card = t.masked_pan or " ".join(part for part in (t.wallet, t.wallet_code) if part)
-        table.add_row(t.stan, t.batch, t.type, format_amount(t.amount), card, t.entry_mode or "",
-                      t.aid or "", t.app_label or "", _cryptogram(t), t.response_code or "", t.rrn or "",
-                      t.auth_code or "", t.state, t.created_at[:19])
+    words = language()
+    for txn in txns:
+        card = txn.masked_pan or " ".join(part for part in (txn.wallet, txn.wallet_code) if part)
+        table.add_row(txn.stan, txn.batch, kind_word(words, txn.type), format_amount(txn.amount), card,
+                      txn.entry_mode or "", txn.aid or "", txn.app_label or "", _cryptogram(txn),
+                      txn.response_code or "", txn.rrn or "", txn.auth_code or "", state_word(words, txn.state),
+                      txn.created_at[:19])
     # a pipe or file gets every column whole; a terminal gets what fits its width
     Console(width=None if out.is_terminal else 200).print(table)
 
@@ -454,11 +519,11 @@ def settle(config: PosConfig, as_json: bool) -> None:
             "credit_amount": result.closed_on.credit_amount, "credit_count": result.closed_on.credit_count,
         }))
         return
-    state = "balanced" if result.balanced else f"out of balance: {result.uploaded} transactions uploaded"
-    out.print(f"batch {result.batch} settled ({state}); closed on debits "
-              f"{format_amount(result.closed_on.debit_amount)} ({result.closed_on.debit_count}), credits "
-              f"{format_amount(result.closed_on.credit_amount)} ({result.closed_on.credit_count}); "
-              f"next batch {result.next_batch}")
+    state = t("cli.balanced") if result.balanced else t("cli.out_of_balance", uploaded=result.uploaded)
+    out.print(t("cli.settled", batch=result.batch, state=state,
+                debit=format_amount(result.closed_on.debit_amount), debits=result.closed_on.debit_count,
+                credit=format_amount(result.closed_on.credit_amount), credits=result.closed_on.credit_count,
+                next_batch=result.next_batch))
 
 
 @main.command()
@@ -468,8 +533,8 @@ def signon(config: PosConfig) -> None:
     async def work(engine: Engine) -> tuple[str, int]:
         return engine.journal.batch, await engine.flush_reversals()
 
-    batch, reversed_ = _run(config, work)
-    out.print(f"signed on, batch {batch}" + (f"; {reversed_} reversal(s) acknowledged" if reversed_ else ""))
+    batch, reversed_ = _run(config, work, resume=False)
+    out.print(t("cli.signed_on", batch=batch) + (t("cli.reversals_acknowledged", count=reversed_) if reversed_ else ""))
 
 
 @main.command()
@@ -483,21 +548,18 @@ def reprint(config: PosConfig, trace: str | None, as_text: bool) -> None:
         _reprint_text(config, trace)
         return
     if config.printer is None:
-        raise TerminalFailure('no printer: pos.toml [printer] connection is "none" '
-                              '(`pos reprint --text` writes the receipt to the screen)')
+        raise TerminalFailure(t("cli.no_printer"))
 
     async def go() -> Any:
-        async with open_receipts(config, EventPrinter(err)) as printer:
+        async with open_receipts(config, EventPrinter(err, language())) as printer:
             assert printer is not None
             return await printer.reprint(trace)
 
     with _failures():
         txn, result = asyncio.run(go())
     if not result.printed:
-        raise TerminalFailure(f"{receipt_name(txn)} not reprinted: {result.error}. It stays in the print queue "
-                              f"and prints once the printer is back (at the next transaction, `pos reprint` "
-                              f"or start)")
-    out.print(f"{receipt_name(txn)} printed", highlight=False)
+        raise TerminalFailure(t("cli.not_reprinted", what=receipt_name(txn), error=result.error))
+    out.print(t("cli.reprinted", what=receipt_name(txn)), highlight=False)
 
 
 @main.command()
@@ -521,14 +583,14 @@ def report(config: PosConfig, kind: str, as_json: bool) -> None:
         journal.close()
     if config.printer is not None:
         async def go() -> Any:
-            async with open_receipts(config, EventPrinter(err)) as printer:
+            async with open_receipts(config, EventPrinter(err, language())) as printer:
                 assert printer is not None
                 return await printer.report(shift)
 
         with _failures():
             printed = asyncio.run(go())
         if not printed.printed:
-            err.print(f"{shift.kind} report not printed: {printed.error} (it stays in the print queue)",
+            err.print(t("cli.report_not_printed", kind=shift.kind, error=printed.error),
                       highlight=False)
     if as_json:
         out.print_json(json.dumps(report_to_dict(shift)))
@@ -539,7 +601,7 @@ def report(config: PosConfig, kind: str, as_json: bool) -> None:
 def _reprint_text(config: PosConfig, trace: str | None) -> None:
     """The receipt as plain text, as wide as the printer's paper (reads the journal only)."""
     if not config.journal_path.exists():
-        raise Refused("no transaction with a receipt in the journal yet")
+        raise Refused(t("cli.no_receipt_yet"))
     journal = Journal(config.journal_path)
     try:
         with _failures():
@@ -560,7 +622,7 @@ def init(config: PosConfig) -> None:
 
     with _failures():
         address = asyncio.run(bind_only())
-    out.print(f"terminal {config.terminal.tid} is bound to the acquirer {address}", highlight=False)
+    out.print(t("cli.bound", tid=config.terminal.tid, address=address), highlight=False)
 
 
 @main.command()
@@ -576,12 +638,11 @@ def demo(config: PosConfig) -> None:
     with tempfile.TemporaryDirectory(prefix="pos-demo-") as scratch:
         demo_config = replace(config, state_dir=Path(scratch), host_named=False,
                               host=config.host.model_copy(update={"address": EMBEDDED}))
-        with _failures(), open_contactless(demo_config) as contactless:
-            wallet = contactless.cards
+        with _failures(), open_station(demo_config, None, simulator=False, reader_required=True) as station:
+            wallet = station.test_cards
             if wallet is None:
-                raise Refused(f"pos demo taps the test cards on the simulated reader: set [nfc] reader = \"sim\" "
-                              f"(this terminal's is {config.nfc.reader!r})")
-            _run(demo_config, lambda engine: run_demo(engine, wallet, out))
+                raise Refused(t("cli.demo_needs_sim", reader=repr(config.nfc.reader)))
+            _run(demo_config, lambda engine: run_demo(engine, wallet, out, language()))
 
 
 main.add_command(sim)

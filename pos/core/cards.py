@@ -61,11 +61,15 @@ class CardPayments:
                          entry_mode: str, original: Txn | None, pin: str | None) -> Outcome:
         d = self.table[txn_type]
         with_icc = txn_type in (TxnType.SALE, TxnType.PREAUTH, TxnType.BALANCE) and card.icc_data is not None
-        card_input = CardInput(
-            entry_mode=entry_mode, pan=None if card.track2 else card.pan, track2=card.track2,
-            expiry=card.expiry, psn=card.psn.zfill(3) if card.psn else None,
-            icc=card.icc_data if with_icc else None,
-            pin_block=encrypt_pin(keys.pin, pin, card.pan) if pin else None)
+
+        def card_input_under(keys: WorkingKeys) -> CardInput:
+            return CardInput(
+                entry_mode=entry_mode, pan=None if card.track2 else card.pan, track2=card.track2,
+                expiry=card.expiry, psn=card.psn.zfill(3) if card.psn else None,
+                icc=card.icc_data if with_icc else None,
+                pin_block=encrypt_pin(keys.pin, pin, card.pan) if pin else None)
+
+        card_input = card_input_under(keys)
         columns: dict[str, Any] = {**original_columns(original), **card_columns(card, pin, with_icc)}
         txn = self.journal.begin(
             type=txn_type.value, amount=amount or 0, currency=self.config.terminal.currency,
@@ -78,16 +82,20 @@ class CardPayments:
             **columns,
         )
         self.reversals.remember_pan(txn.id, card.pan)
-        try:
+
+        def request_under(keys: WorkingKeys) -> tuple[dict[str, str], bytes]:
             message = FinancialRequest(
-                txn=txn_type, terminal=self.session.terminal, stan=txn.stan, batch=txn.batch, card=card_input,
-                amount=amount, currency=txn.currency, original=original_fields(txn),
+                txn=txn_type, terminal=self.session.terminal, stan=txn.stan, batch=txn.batch,
+                card=card_input_under(keys), amount=amount, currency=txn.currency, original=original_fields(txn),
             ).to_message(self.table)
-            payload = codec.sign(message, self.config.terminal.mac, keys.mac)
+            return message, codec.sign(message, self.config.terminal.mac, keys.mac)
+
+        try:
+            message, payload = request_under(keys)
         except Exception:
             self.journal.abandon(txn.id)
             raise
-        answer = await self.authorizer.send(txn, message, payload)
+        answer = await self.authorizer.send(txn, message, payload, request_under)
         if isinstance(answer, Outcome):
             return answer
         arpc_check = arpc_line(card, answer) if with_icc and "cryptogram" in card.extra else None

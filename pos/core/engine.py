@@ -111,11 +111,17 @@ class Engine:
 
     # --- life cycle ----------------------------------------------------------------
 
-    async def start(self) -> int:
-        """After a (re)start: armed reversals become due, then sign on. Returns reversals recovered."""
+    async def start(self, resume: bool = False) -> int:
+        """After a (re)start: armed reversals become due, then sign on. Returns reversals recovered.
+
+        `resume`: take back the working keys the journal kept from the last
+        sign-on when they are still good (`HostSession.resume`) instead of
+        signing on -- what a command line run once per transaction wants.
+        """
         with self.guard.hold("start"):
             recovered = self.journal.recover()
-            await self.session.sign_on()
+            if not (resume and self.session.resume()):
+                await self.session.sign_on()
             if self.printer is not None:
                 await self.authorizer.print("queued receipts", self.printer.start())
             return recovered

@@ -10,9 +10,10 @@ decided is only noted. A printer fault never undoes or hides anything.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 
 from acquirer.protocol.codes import describe, describe_wallet
+from acquirer.protocol.keys import WorkingKeys
 from acquirer.protocol.messages import Reply
 from acquirer.protocol.transactions import WALLET_TYPES, TxnType
 from pos.core import events as ev
@@ -20,7 +21,8 @@ from pos.core.faults import fault_point
 from pos.core.outcome import Outcome, Printer
 from pos.core.response_words import code_words
 from pos.core.reversals import Reversals
-from pos.core.session import REASON_TIMEOUT, HostSession, Untrusted
+from pos.core.errors import SignOnFailed
+from pos.core.session import REASON_TIMEOUT, SIGN_ON_AGAIN_CODES, HostSession, KeysRefused, Untrusted
 from pos.hostlink.link import ConnectionLost, HostUnavailable
 from pos.journal import store as j
 from pos.journal.store import JournalError, Txn
@@ -31,6 +33,8 @@ log = logging.getLogger(__name__)
 VOID_OF = {TxnType.SALE: TxnType.VOID, TxnType.COMPLETION: TxnType.COMPLETION_VOID,
            TxnType.PREAUTH: TxnType.PREAUTH_VOID}
 VOIDS = frozenset({*VOID_OF.values(), TxnType.WALLET_VOID})
+#: builds a journalled request again under other working keys: (message, signed payload)
+Resign = Callable[[WorkingKeys], tuple[dict[str, str], bytes]]
 
 
 class Authorizer:
@@ -40,8 +44,42 @@ class Authorizer:
         self.journal = session.journal
         self.printer = printer
 
-    async def send(self, txn: Txn, message: dict[str, str], payload: bytes) -> Reply | Outcome:
-        """Send a journalled request: its trusted reply, or the `Outcome` of having none (reversal, unknown)."""
+    async def send(self, txn: Txn, message: dict[str, str], payload: bytes,
+                   resign: Resign | None = None) -> Reply | Outcome:
+        """Send a journalled request: its trusted reply, or the `Outcome` of having none (reversal, unknown).
+
+        `resign` builds the same request under other working keys. With it, a
+        request made with keys taken back from the journal that the host
+        refuses with "sign on again" (it forgot the session, or holds other
+        keys) is sent once more, same trace, after a fresh sign-on: the host
+        refused it before processing it.
+        """
+        resumed = self.session.resumed
+        while True:
+            try:
+                answer = await self._send_once(txn, message, payload)
+            except KeysRefused as e:
+                if resign is None or not resumed or not await self._sign_on_again(txn):
+                    return await self.reversals.no_answer(txn, e.reason, str(e))
+            else:
+                if (not isinstance(answer, Reply) or answer.response_code not in SIGN_ON_AGAIN_CODES
+                        or resign is None or not resumed or not await self._sign_on_again(txn)):
+                    return answer
+            assert self.session.keys is not None and resign is not None
+            message, payload = resign(self.session.keys)
+            resumed = False
+
+    async def _sign_on_again(self, txn: Txn) -> bool:
+        """A fresh sign-on for a request refused under kept keys; False if it failed (the refusal stands)."""
+        log.info("the host refused trace %s under the kept working keys: signing on again", txn.stan)
+        try:
+            await self.session.sign_on()
+        except SignOnFailed as e:
+            log.warning("signing on again for trace %s failed: %s", txn.stan, e)
+            return False
+        return True
+
+    async def _send_once(self, txn: Txn, message: dict[str, str], payload: bytes) -> Reply | Outcome:
         key = (f"{int(message['t']) + 10:04d}", txn.stan)
         self.session.emit(ev.Authorizing(txn.type, txn.stan, txn.batch, txn.amount))
         fault_point("before_send")
@@ -63,6 +101,8 @@ class Authorizer:
         fault_point("after_reply")
         try:
             return self.session.check_reply(message, msg, raw)
+        except KeysRefused:
+            raise
         except Untrusted as e:
             return await self.reversals.no_answer(txn, e.reason, str(e))
 

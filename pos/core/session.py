@@ -6,6 +6,17 @@ request for its matching reply within `[host] timeout_s`, and the checks
 that make a reply the answer to what was asked (echoed fields, MAC). A reply
 that fails them raises `Untrusted` with the field 39 reason the reversal
 will carry; the flows decide what that means for their transaction.
+
+Working keys outlive the process (docs/terminal.md, "Working keys between
+commands"): every sign-on keeps field 62 exactly as the host sent it -- the
+keys under the terminal master key, with their check values -- in the
+journal, never the clear keys. `resume` takes them back (decrypted with the
+TMK, KCVs checked) when they came from the terminal's host, for the open
+batch, on today's China business date; anything else signs on afresh. Keys
+taken back are unconfirmed until the host answers a request made with them:
+a host that forgot the session (77, or A0 because it holds other keys) gets a
+fresh sign-on and the same request again (`Authorizer.send`), since it
+refused the request before processing it.
 """
 from __future__ import annotations
 
@@ -14,6 +25,7 @@ import logging
 
 from acquirer.protocol import codec
 from acquirer.protocol.codec import ProtocolError
+from acquirer.protocol.clock import business_date
 from acquirer.protocol.codes import describe
 from acquirer.protocol.keys import KeyCheckError, KeyFormatError, WorkingKeys, unpack_field62
 from acquirer.protocol.messages import Reply, SignOn, Terminal
@@ -23,7 +35,7 @@ from pos.core.errors import SignOnFailed
 from pos.core.observers import Observers
 from pos.hostlink.link import ConnectionLost, HostLink, Received, ReplyKey
 from pos.journal import store as j
-from pos.journal.store import Journal
+from pos.journal.store import Journal, StoredSession
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +57,10 @@ class Untrusted(Exception):
         self.reason = reason
 
 
+class KeysRefused(Untrusted):
+    """The host answered "sign on again" (77/A0) under a MAC this terminal cannot check: it holds other keys."""
+
+
 class HostSession:
     """Sign-on state and the exchange of messages with the acquirer host."""
 
@@ -54,6 +70,7 @@ class HostSession:
         self.link = link
         self.emit = emit
         self.keys: WorkingKeys | None = None
+        self.resumed = False   # the keys came from the journal and no reply has confirmed them yet
         t = config.terminal
         self.terminal = Terminal(t.tid, t.mid)
         link.on_unmatched = self._late_reply
@@ -63,8 +80,8 @@ class HostSession:
         return self.config.host.timeout_s
 
     async def sign_on(self) -> str:
-        """0800/0810: fresh working keys under the TMK (KCVs checked); returns the batch."""
-        self.keys = None
+        """0800/0810: fresh working keys under the TMK (KCVs checked), kept as received; returns the batch."""
+        self._drop_keys()
         self.emit(ev.SigningOn(self.link.address))
         stan = self.journal.next_stan()
         request = SignOn(self.terminal, stan, self.journal.batch, key_mode="003",
@@ -95,8 +112,44 @@ class HostSession:
             closed = self.journal.follow_host_batch(reply.field60.batch)
             if closed is not None:
                 log.warning("batch %s was settled on the host: closed here too", closed)
+        self.journal.keep_host_session(StoredSession(self.config.host.address, reply.field62, self.journal.batch,
+                                                     business_date().isoformat()))
         self.emit(ev.SignedOn(self.journal.batch))
         return self.journal.batch
+
+    def resume(self) -> bool:
+        """Take back the working keys of the last sign-on kept in the journal; False when they will not do.
+
+        They do when they came from this terminal's host, for the open batch,
+        on today's China business date (a terminal signs on each day and after
+        each settlement), and decrypt under the TMK to keys whose KCVs match.
+        """
+        kept = self.journal.host_session()
+        if kept is None:
+            return False
+        reason = None
+        if kept.host != self.config.host.address:
+            reason = f"they came from {kept.host}"
+        elif kept.batch != self.journal.batch:
+            reason = f"they were issued for batch {kept.batch}"
+        elif kept.business_date != business_date().isoformat():
+            reason = f"they are of {kept.business_date}"
+        else:
+            try:
+                self.keys = unpack_field62(self.config.terminal.tmk, kept.field62)
+            except (KeyCheckError, KeyFormatError) as e:
+                reason = f"they fail their check ({e})"
+        if reason is not None:
+            log.info("kept working keys not used: %s; signing on", reason)
+            self._drop_keys()
+            return False
+        self.resumed = True
+        return True
+
+    def _drop_keys(self) -> None:
+        self.keys = None
+        self.resumed = False
+        self.journal.forget_host_session()
 
     async def working_keys(self) -> WorkingKeys:
         """The current working keys, signing on first when there are none."""
@@ -135,14 +188,18 @@ class HostSession:
         code = msg.get("39", "")
         if codec.has_mac(payload):
             if not codec.verify(payload, self.config.terminal.mac, self.keys.mac):
+                if code in SIGN_ON_AGAIN_CODES:
+                    self._drop_keys()
+                    raise KeysRefused(REASON_MAC, f"the host answers {code} under keys this terminal does not hold")
                 raise Untrusted(REASON_MAC, "reply MAC (field 64) is wrong")
+            self.resumed = False   # the host MACed its answer with these keys: they are its keys
         elif code == "00":
             raise Untrusted(REASON_MAC, "approval without a MAC (field 64)")
         if code == DUPLICATE:
             raise Untrusted(REASON_MALFUNCTION, "host reports a duplicate: the outcome is unknown")
         _, header = codec.split_h(msg["h"])
         if code in SIGN_ON_AGAIN_CODES or header.processing_requirement == SIGN_ON_AGAIN_REQUIREMENT:
-            self.keys = None   # the host asks for a fresh sign-on before the next message
+            self._drop_keys()   # the host asks for a fresh sign-on before the next message
         try:
             return Reply.from_message(msg)
         except ProtocolError as e:

@@ -16,6 +16,7 @@ from pos.core import events as ev
 from pos.core.errors import SettlementFailed
 from pos.core.outcome import SettlementOutcome
 from pos.core.recording import Authorizer
+from pos.core.session import SIGN_ON_AGAIN_CODES
 from pos.hostlink.link import ConnectionLost
 
 
@@ -100,6 +101,10 @@ class BatchSettlement:
             reply = Reply.from_message(msg)
         except ProtocolError as e:
             raise SettlementFailed(f"{what}: reply unreadable: {e}", step=what) from None
+        if reply.response_code in SIGN_ON_AGAIN_CODES and self.session.resumed:
+            # the host forgot the session whose keys were kept: sign on, then ask again (docs/terminal.md)
+            await self.session.sign_on()
+            return await self._management(message, reply_mti, stan, what)
         if reply.response_code != "00":
             raise SettlementFailed(f"{what} refused: {describe(reply.response_code)}",
                                    message_key="engine.settlement_refused", step=what, response_code=reply.response_code)

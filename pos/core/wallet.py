@@ -44,6 +44,7 @@ from typing import Any
 
 from acquirer.protocol import codec
 from acquirer.protocol.clock import mmdd
+from acquirer.protocol.keys import WorkingKeys
 from acquirer.protocol.messages import CardInput, FinancialRequest, Original, Reply
 from acquirer.protocol.mpm import build_dynamic_mpm
 from acquirer.protocol.transactions import TxnTable, TxnType
@@ -87,17 +88,20 @@ class WalletPayments:
             processing_code=d.processing_code, condition_code=d.condition_code, reversible=d.reversible,
             entry_mode=ENTRY_MODE_QR, scheme=original.scheme, wallet=original.wallet,
             wallet_code=original.wallet_code, txn_date=mmdd(), **link)
-        try:
-            keys = await self.session.working_keys()
+
+        def request_under(keys: WorkingKeys) -> tuple[dict[str, str], bytes]:
             message = FinancialRequest(
                 txn=txn_type, terminal=self.session.terminal, stan=txn.stan, batch=txn.batch,
                 card=CardInput(ENTRY_MODE_QR), amount=amount, currency=txn.currency,
                 original=original_fields(txn)).to_message(self.table)
-            payload = codec.sign(message, self.config.terminal.mac, keys.mac)
+            return message, codec.sign(message, self.config.terminal.mac, keys.mac)
+
+        try:
+            message, payload = request_under(await self.session.working_keys())
         except Exception:
             self.journal.abandon(txn.id)
             raise
-        answer = await self.authorizer.send(txn, message, payload)
+        answer = await self.authorizer.send(txn, message, payload, request_under)
         if not isinstance(answer, Reply):   # no trustworthy answer: reversed (or due)
             return answer
         return await self._finish(txn, answer)
@@ -145,17 +149,20 @@ class WalletPayments:
 
     async def _send_order(self, txn: Txn, wallet_data: str) -> Outcome | None:
         """The wallet or MPM sale: its final outcome, or None when the customer has yet to pay (09)."""
-        try:
-            keys = await self.session.working_keys()
+
+        def request_under(keys: WorkingKeys) -> tuple[dict[str, str], bytes]:
             message = FinancialRequest(
                 txn=TxnType(txn.type), terminal=self.session.terminal, stan=txn.stan, batch=txn.batch,
                 card=CardInput(ENTRY_MODE_QR), amount=txn.amount, currency=txn.currency,
                 wallet_data=wallet_data).to_message(self.table)
-            payload = codec.sign(message, self.config.terminal.mac, keys.mac)
+            return message, codec.sign(message, self.config.terminal.mac, keys.mac)
+
+        try:
+            message, payload = request_under(await self.session.working_keys())
         except Exception:
             self.journal.abandon(txn.id)
             raise
-        answer = await self.authorizer.send(txn, message, payload)
+        answer = await self.authorizer.send(txn, message, payload, request_under)
         if not isinstance(answer, Reply):   # no trustworthy answer: reversed (or due)
             return answer
         if answer.response_code == USER_PAYING:

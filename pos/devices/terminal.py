@@ -150,11 +150,13 @@ async def _open_state(stack: AsyncExitStack, config: PosConfig, lock_wait_s: flo
 @asynccontextmanager
 async def open_terminal(config: PosConfig, observer: ev.Observer | None = None, *,
                         printer: Printer | None = None, pinpad: PinPad | None = None, sign_on: bool = True,
-                        lock_wait_s: float = 30.0) -> AsyncIterator[Engine]:
+                        resume: bool = False, lock_wait_s: float = 30.0) -> AsyncIterator[Engine]:
     """Lock the state directory, open the journal, the printer and the link, recover, sign on.
 
     `printer` None: the printer pos.toml `[printer]` names (none with connection "none").
     `pinpad`: the face's PIN pad (the TUI's dialog, the CLI's `--pin`); None: no PIN pad.
+    `resume`: use the working keys kept from the last sign-on when they are still good
+    (`Engine.start`); the command line does, a long-running face signs on at start.
     The printer's and the link's events reach every observer the engine has
     (`Engine.add_observer`), not only `observer`.
     """
@@ -171,7 +173,7 @@ async def open_terminal(config: PosConfig, observer: ev.Observer | None = None, 
             link = await stack.enter_async_context(tcp_link(config, observers))
         engine = Engine(config, journal, link, observers=observers, printer=printer, pinpad=pinpad)
         if sign_on:
-            await engine.start()
+            await engine.start(resume=resume)
         else:
             journal.recover()
         yield engine

@@ -175,6 +175,20 @@ def _migration_6(db: sqlite_utils.Database) -> None:
     db.execute("UPDATE transactions SET pan_token = lower(pan_token) WHERE pan_token IS NOT NULL")
 
 
+@JOURNAL_MIGRATIONS(name="0007_host_session")
+def _migration_7(db: sqlite_utils.Database) -> None:
+    """The session with the host kept between commands (docs/terminal.md, "Working keys between commands").
+
+    One row: field 62 of the last sign-on exactly as the host sent it -- the
+    working keys encrypted under the terminal master key, each followed by
+    its check value -- never the clear keys; the host it came from, the batch
+    and the China business date it is good for.
+    """
+    db.table("host_session").create({"id": int, "host": str, "field62": str, "batch": str,
+                                     "business_date": str, "signed_on_at": str},
+                                    pk="id", not_null={"host", "field62", "batch", "business_date"})
+
+
 #: migrations numbered in `PRAGMA user_version` before the migration set existed, in order
 USER_VERSION_MIGRATIONS = ("0001_transactions_reversals_counters_batches", "0002_receipt_columns",
                            "0003_arpc_check", "0004_wallet_orders")
@@ -247,6 +261,15 @@ class Reversal:
     reason: str
     attempts: int
     not_before: float | None = None   # Unix time before which it must not be sent (wallet orders)
+
+
+class StoredSession(NamedTuple):
+    """A sign-on kept in the journal: `field62` is the keys under the TMK plus their KCVs, as received."""
+
+    host: str            # the host address that issued the keys
+    field62: bytes
+    batch: str           # the batch they were issued for
+    business_date: str   # the China business date (YYYY-MM-DD) of the sign-on
 
 
 @dataclass(frozen=True)
@@ -603,6 +626,25 @@ class Journal:
             self.db.execute("INSERT INTO host_binding (id, address, bound_at) VALUES (1, ?, ?) "
                             "ON CONFLICT (id) DO UPDATE SET address = excluded.address, "
                             "bound_at = excluded.bound_at", [address, utc_now()])
+
+    # --- the session with the host (working keys under the TMK, never in clear) -------------
+
+    def host_session(self) -> StoredSession | None:
+        """The last sign-on's field 62 as the host sent it, with what it is good for (None: none kept)."""
+        row = self.db.execute("SELECT host, field62, batch, business_date FROM host_session WHERE id = 1").fetchone()
+        return StoredSession(row[0], bytes.fromhex(row[1]), row[2], row[3]) if row else None
+
+    def keep_host_session(self, session: StoredSession) -> None:
+        with self._atomic():
+            self.db.execute("INSERT INTO host_session (id, host, field62, batch, business_date, signed_on_at) "
+                            "VALUES (1, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET host = excluded.host, "
+                            "field62 = excluded.field62, batch = excluded.batch, "
+                            "business_date = excluded.business_date, signed_on_at = excluded.signed_on_at",
+                            [session.host, session.field62.hex().upper(), session.batch, session.business_date,
+                             utc_now()])
+
+    def forget_host_session(self) -> None:
+        self.db.execute("DELETE FROM host_session WHERE id = 1")
 
     def open_batch_in_use(self) -> bool:
         """True when the open batch holds a transaction that reached (or may have reached) the host."""
