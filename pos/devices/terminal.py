@@ -142,7 +142,7 @@ async def _open_state(stack: AsyncExitStack, config: PosConfig, lock_wait_s: flo
     lock = TerminalLock(config.state_dir, lock_wait_s)
     await lock.acquire()
     stack.callback(lock.release)
-    journal = Journal(config.journal_path)
+    journal = Journal(config.journal_path, default_operator=config.terminal.operator)
     stack.callback(journal.close)
     return journal
 
