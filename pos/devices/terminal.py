@@ -178,6 +178,13 @@ async def open_terminal(config: PosConfig, observer: ev.Observer | None = None, 
 
 
 @asynccontextmanager
+async def open_journal(config: PosConfig, *, lock_wait_s: float = 30.0) -> AsyncIterator[Journal]:
+    """The journal alone, the state directory locked (`pos operator`: no host, no printer)."""
+    async with AsyncExitStack() as stack:
+        yield await _open_state(stack, config, lock_wait_s)
+
+
+@asynccontextmanager
 async def open_receipts(config: PosConfig, observer: ev.Observer | None = None, *,
                         lock_wait_s: float = 30.0) -> AsyncIterator[ReceiptPrinter | None]:
     """The journal and the configured printer, without the host (`pos reprint`); None: no printer."""

@@ -625,6 +625,11 @@ class Journal:
         """The cashier signed on at the till, else the default operator (None: neither)."""
         return self._signed_on or self.default_operator
 
+    @property
+    def signed_on_operator(self) -> str | None:
+        """The cashier signed on (None: nobody; rows name the default operator)."""
+        return self._signed_on
+
     def sign_on_operator(self, operator: str) -> None:
         """From now on, rows written name `operator` (kept across restarts and between CLI commands)."""
         self.db.execute("INSERT INTO till_operator (id, operator, signed_on_at) VALUES (1, ?, ?) "
