@@ -484,6 +484,8 @@ def signon(config: PosConfig) -> None:
 def reprint(config: PosConfig, trace: str | None, as_text: bool, kept: KeptSlip | None) -> None:
     """Print the last receipt again (or trace TRACE's, the last settlement's or report's), marked REPRINT."""
     if kept is not None:
+        if trace is not None:
+            raise Refused(f"give a TRACE or --{kept}, not both")
         reprint_kept(config, kept, as_text)
         return
     if as_text:

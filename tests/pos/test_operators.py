@@ -154,5 +154,7 @@ def test_the_last_report_and_settlement_reprint_as_first_printed_marked_reprint(
     z_again = invoke_pos(config, state, "reprint", "--report", "--text").stdout
     assert "结算汇总Z报表" in z_again and "重打印 REPRINT" in z_again
 
+    both = invoke_pos(config, state, "reprint", "000001", "--report")
+    assert both.returncode == 2 and "not both" in both.stderr
     paper = invoke_pos(config, state, "reprint", "--report")      # on the configured (simulated) printer
     assert paper.returncode == 0 and "Z report of batch 000001 reprinted" in paper.stdout
