@@ -62,6 +62,7 @@ ERROR_TEXTS: dict[str, tuple[str, str]] = {
     "link.host_unavailable": ("Host unreachable: {detail}", "主机不可达：{detail}"),
     "link.connection_lost": ("The connection to the host was lost: {detail}", "与主机的连接中断：{detail}"),
     "receipt.not_found": ("{detail}", "{detail}"),
+    "operator.refused": ("{detail}", "{detail}"),
     "qr.refused": ("{detail}", "{detail}"),
     "manual.invalid": ("Card number or expiry refused: {detail}", "卡号或有效期不正确：{detail}"),
     "amount.invalid": ("Amount refused: {detail}", "金额不正确：{detail}"),

@@ -48,7 +48,9 @@ from receipts.report import (
     ReportTransaction,
     ShiftReport,
     Totals,
+    report_from_json,
     report_to_dict,
+    report_to_json,
 )
 from receipts.text import render_text
 
@@ -88,6 +90,8 @@ __all__ = [
     "render_copies",
     "render_escpos",
     "render_text",
+    "report_from_json",
     "report_to_dict",
+    "report_to_json",
     "to_json",
 ]

@@ -262,7 +262,8 @@ def _shift_report(page: _Page, report: ShiftReport) -> None:
         (labels.BY_CHANNEL, [(labels.channel(key.split(":", 1)[1], key.startswith("wallet:")), totals)
                              for key, totals in report.by_channel().items()]),
         (labels.BY_ENTRY_MODE, [(labels.ENTRY[mode], totals) for mode, totals in report.by_entry_mode().items()]),
-        (labels.BY_OPERATOR, [(f"{labels.OPERATOR} {name}", totals) for name, totals in report.by_operator().items()]),
+        (labels.BY_OPERATOR, [(f"{labels.OPERATOR} {report.operator_label(name)}", totals)
+                              for name, totals in report.by_operator().items()]),
     )
     for title, groups in sections:
         if not groups:

@@ -21,15 +21,17 @@ and balance enquiries move none: they are counted, not netted.
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cached_property
 from typing import Literal, TypeVar
 
-from receipts.model import EntryMode, Merchant, TransactionType
+from receipts.model import EntryMode, Merchant, ReceiptFieldError, TransactionType
 
-__all__ = ["Count", "ReportTransaction", "ShiftReport", "Totals", "report_to_dict"]
+__all__ = ["Count", "ReportTransaction", "ShiftReport", "Totals", "report_from_json", "report_to_dict",
+           "report_to_json"]
 
 ReportKind = Literal["X", "Z"]
 K = TypeVar("K")
@@ -123,6 +125,7 @@ class ShiftReport:
     transactions: tuple[ReportTransaction, ...] = field(default=())
     balanced: bool | None = None    # Z: the host's verdict on the batch totals; X: None
     reprint: bool = False
+    operator_names: tuple[tuple[str, str], ...] = ()   # (number, name) of the registered operators
 
     def __post_init__(self) -> None:
         if self.kind not in ("X", "Z"):
@@ -132,6 +135,16 @@ class ShiftReport:
         if (self.kind == "Z") != (self.balanced is not None):
             raise ValueError("a Z report carries the host's verdict (balanced), an X report none")
         object.__setattr__(self, "transactions", tuple(self.transactions))
+        object.__setattr__(self, "operator_names", tuple((str(k), str(v)) for k, v in self.operator_names))
+
+    def as_reprint(self) -> ShiftReport:
+        """The same report, marked as a reprint (`pos reprint --report`)."""
+        return replace(self, reprint=True)
+
+    def operator_label(self, operator: str) -> str:
+        """"01 Wang Fang": the operator's number and, when registered, its name."""
+        name = dict(self.operator_names).get(operator)
+        return f"{operator} {name}" if name else operator
 
     # computed once: the text, the ESC/POS and the JSON of a report all read them
     @cached_property
@@ -187,4 +200,31 @@ def report_to_dict(report: ShiftReport) -> dict[str, object]:
         "by_channel": {name: _totals_dict(t) for name, t in report.by_channel().items()},
         "by_entry_mode": {mode.name.lower(): _totals_dict(t) for mode, t in report.by_entry_mode().items()},
         "by_operator": {name: _totals_dict(t) for name, t in report.by_operator().items()},
+        "operator_names": dict(report.operator_names),
     }
+
+
+def report_to_json(report: ShiftReport) -> str:
+    """The report as the journal keeps it once printed (every line, so a reprint says the same)."""
+    return json.dumps({
+        "kind": report.kind, "merchant": report.merchant.__dict__, "terminal_id": report.terminal_id,
+        "batch": report.batch, "when": report.when.isoformat(), "operator": report.operator,
+        "balanced": report.balanced, "operator_names": [list(pair) for pair in report.operator_names],
+        "transactions": [[t.transaction.value, t.amount_fen, t.channel, t.wallet, t.entry_mode.value, t.operator,
+                          t.reversed] for t in report.transactions],
+    }, ensure_ascii=False, sort_keys=True)
+
+
+def report_from_json(text: str) -> ShiftReport:
+    """A report kept by `report_to_json` (ReceiptFieldError when it is not one)."""
+    try:
+        data = json.loads(text)
+        lines = tuple(ReportTransaction(TransactionType(kind), amount, channel, wallet, EntryMode(entry), operator,
+                                        reversed_)
+                      for kind, amount, channel, wallet, entry, operator, reversed_ in data["transactions"])
+        return ShiftReport(data["kind"], Merchant(**data["merchant"]), data["terminal_id"], data["batch"],
+                           datetime.fromisoformat(data["when"]), data["operator"], lines,
+                           balanced=data["balanced"],
+                           operator_names=tuple((k, v) for k, v in data["operator_names"]))
+    except (KeyError, TypeError, ValueError) as e:
+        raise ReceiptFieldError("report", f"not a kept X or Z report: {e}") from e

@@ -33,8 +33,10 @@ from acquirer.config import resolve_config_dir
 from acquirer.protocol.errors import KIND_TABLE, ErrorKind, TillkitError
 from acquirer.protocol.pinblock import PinBlockError, check_pin
 from drivers.sim.contactless import FAULTS
+from pos.cli.operators import operator
 from pos.cli.originals import refund_original
 from pos.cli.reconcile import reconcile_command
+from pos.cli.reprints import KeptSlip, reprint_kept
 from pos.cli.render import EventPrinter, kind_word, outcome_lines, state_word
 from pos.cli.sim import sim
 from pos.core import events as ev
@@ -541,9 +543,16 @@ def signon(config: PosConfig) -> None:
 @click.argument("trace", required=False)
 @click.option("--text", "as_text", is_flag=True,
               help="Write the receipt as plain text to stdout instead of printing it.")
+@click.option("--settlement", "kept", flag_value="settlement", help="The last settlement summary instead.")
+@click.option("--report", "kept", flag_value="report", help="The last X or Z report instead.")
 @click.pass_obj
-def reprint(config: PosConfig, trace: str | None, as_text: bool) -> None:
-    """Print the last receipt again (or trace TRACE's), marked REPRINT."""
+def reprint(config: PosConfig, trace: str | None, as_text: bool, kept: KeptSlip | None) -> None:
+    """Print the last receipt again (or trace TRACE's, the last settlement's or report's), marked REPRINT."""
+    if kept is not None:
+        if trace is not None:
+            raise Refused(f"give a TRACE or --{kept}, not both")
+        reprint_kept(config, kept, as_text)
+        return
     if as_text:
         _reprint_text(config, trace)
         return
@@ -648,6 +657,7 @@ def demo(config: PosConfig) -> None:
 main.add_command(sim)
 main.add_command(daemon)
 main.add_command(reconcile_command)
+main.add_command(operator)
 
 if __name__ == "__main__":
     main()

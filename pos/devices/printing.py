@@ -40,8 +40,18 @@ from drivers.printer import PrinterConnection, PrintJob, PrintQueue, PrintResult
 from pos.core import events as ev
 from pos.core.config import PosConfig
 from pos.journal.receipts import PRINTED_TYPES, SETTLEMENT_LINES, find_receipt, settlement_receipt, transaction_receipt
+from pos.journal.reprints import last_report, last_settlement, report_name
 from pos.journal.store import Journal, Txn
-from receipts import Document, PrinterProfile, ReconciliationSlip, ShiftReport, render_copies, to_json
+from receipts import (
+    Document,
+    PrinterProfile,
+    ReconciliationSlip,
+    SettlementReceipt,
+    ShiftReport,
+    render_copies,
+    report_to_json,
+    to_json,
+)
 
 if TYPE_CHECKING:   # the simulator itself loads only when pos.toml names it
     from drivers.sim.printer import SimulatedPrinter
@@ -128,15 +138,27 @@ class ReceiptPrinter:
         return await self._print(receipt, receipt_name(txn))
 
     async def report(self, report: ShiftReport) -> PrintResult:
-        """An X or Z report (`pos report x|z`)."""
-        return await self._print(report, f"{report.kind} report of batch {report.batch:06d}")
+        """An X or Z report (`pos report x|z`, the TUI's report screen), kept in the journal for a reprint."""
+        self.journal.record_report(report.kind, f"{report.batch:06d}", report_to_json(report))
+        return await self._print(report, report_name(report))
+
+    async def reprint_report(self) -> tuple[ShiftReport, PrintResult]:
+        """The last X or Z report printed, again, marked REPRINT (`ReceiptNotFound` if none)."""
+        report = last_report(self.journal)
+        return report, await self._print(report.as_reprint(), f"{report_name(report)}, reprint")
 
     async def settlement(self, batch: str) -> PrintResult:
         """The summary of a batch just closed."""
         summary = settlement_receipt(self.journal.closed_batch(batch),
-                                     self.journal.type_totals(batch, SETTLEMENT_LINES), self.config)
+                                     self.journal.type_totals(batch, SETTLEMENT_LINES), self.config,
+                                     self.journal.operator)
         self.journal.set_batch_receipt(batch, to_json(summary))
         return await self._print(summary, f"settlement of batch {batch}")
+
+    async def reprint_settlement(self) -> tuple[SettlementReceipt, PrintResult]:
+        """The summary of the batch closed last, again, marked REPRINT (`ReceiptNotFound` if none)."""
+        summary = last_settlement(self.journal, self.config)
+        return summary, await self._print(summary.as_reprint(), f"settlement of batch {summary.batch:06d}, reprint")
 
     async def reconciliation(self, slip: ReconciliationSlip) -> PrintResult:
         """The summary of `pos reconcile` (not kept in the journal: the report can be made again)."""

@@ -142,7 +142,7 @@ async def _open_state(stack: AsyncExitStack, config: PosConfig, lock_wait_s: flo
     lock = TerminalLock(config.state_dir, lock_wait_s)
     await lock.acquire()
     stack.callback(lock.release)
-    journal = Journal(config.journal_path)
+    journal = Journal(config.journal_path, default_operator=config.terminal.operator)
     stack.callback(journal.close)
     return journal
 
@@ -177,6 +177,13 @@ async def open_terminal(config: PosConfig, observer: ev.Observer | None = None, 
         else:
             journal.recover()
         yield engine
+
+
+@asynccontextmanager
+async def open_journal(config: PosConfig, *, lock_wait_s: float = 30.0) -> AsyncIterator[Journal]:
+    """The journal alone, the state directory locked (`pos operator`: no host, no printer)."""
+    async with AsyncExitStack() as stack:
+        yield await _open_state(stack, config, lock_wait_s)
 
 
 @asynccontextmanager

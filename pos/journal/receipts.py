@@ -94,6 +94,11 @@ def card_columns(card: CardData, pin: str | None, with_icc: bool) -> dict[str, A
     return {"app_cryptogram": cryptogram.hex().upper() if cryptogram else None, "cvm": _cvm(card, pin).value}
 
 
+def operator_of(txn: Txn, config: PosConfig) -> str:
+    """The cashier a row names; a row written before operators were journalled names the configured one."""
+    return txn.operator or config.terminal.operator
+
+
 def merchant_of(config: PosConfig) -> Merchant:
     return Merchant(config.receipt.merchant_name_zh, config.receipt.merchant_name_en, config.terminal.mid)
 
@@ -140,7 +145,7 @@ def transaction_receipt(txn: Txn, config: PosConfig) -> Receipt:
         cryptogram=txn.app_cryptogram if with_cryptogram else None,
         cryptogram_kind=txn.cryptogram if with_cryptogram else None)
     return Receipt(
-        merchant=merchant_of(config), terminal_id=config.terminal.tid, operator=config.terminal.operator,
+        merchant=merchant_of(config), terminal_id=config.terminal.tid, operator=operator_of(txn, config),
         batch=int(txn.batch), trace=int(txn.stan), when=when, transaction=PRINTED_TYPES[txn.type],
         amount_fen=txn.amount, card=card, outcome=_outcome(txn), cvm=Cvm(txn.cvm or Cvm.SIGNATURE),
         rrn=txn.rrn, auth_code=txn.auth_code,
@@ -171,7 +176,7 @@ def _wallet_receipt(txn: Txn, config: PosConfig, when: datetime) -> Receipt:
     card = CardDetails(scheme=txn.wallet or "mpm", masked_pan=txn.wallet_code or UNSEEN_ACCOUNT,
                        entry_mode=EntryMode.QR)
     return Receipt(
-        merchant=merchant_of(config), terminal_id=config.terminal.tid, operator=config.terminal.operator,
+        merchant=merchant_of(config), terminal_id=config.terminal.tid, operator=operator_of(txn, config),
         batch=int(txn.batch), trace=int(txn.stan), when=when, transaction=PRINTED_TYPES[txn.type],
         amount_fen=txn.amount, card=card, outcome=_outcome(txn), cvm=Cvm.CDCVM,
         rrn=txn.rrn, auth_code=txn.auth_code,
@@ -205,11 +210,13 @@ def find_receipt(journal: Journal, config: PosConfig, trace: str | None = None) 
 
 
 def settlement_receipt(batch: dict[str, Any], totals: dict[str, tuple[int, int]],
-                       config: PosConfig) -> SettlementReceipt:
-    """The summary of a closed batch: count and amount per type, net, and whether the host agreed."""
+                       config: PosConfig, operator: str | None = None) -> SettlementReceipt:
+    """The summary of a closed batch: count and amount per type, net, and whether the host agreed.
+
+    `operator`: who settled (the cashier signed on; default the configured one)."""
     lines = tuple(SettlementTotal(PRINTED_TYPES[kind], *totals.get(kind, (0, 0)))
                   for kind in SETTLEMENT_LINES if kind in ALWAYS_SHOWN or kind in totals)
     return SettlementReceipt(
-        merchant=merchant_of(config), terminal_id=config.terminal.tid, operator=config.terminal.operator,
+        merchant=merchant_of(config), terminal_id=config.terminal.tid, operator=operator or config.terminal.operator,
         batch=int(batch["batch"]), when=datetime.fromisoformat(batch["closed_at"]), totals=lines,
         balanced=bool(batch["balanced"]))

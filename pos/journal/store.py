@@ -189,6 +189,26 @@ def _migration_7(db: sqlite_utils.Database) -> None:
                                     pk="id", not_null={"host", "field62", "batch", "business_date"})
 
 
+@JOURNAL_MIGRATIONS(name="0008_operators_and_reports")
+def _migration_8(db: sqlite_utils.Database) -> None:
+    """Several cashiers, and report slips that can be reprinted (docs/terminal.md, "Operators").
+
+    `transactions.operator`: who was signed on at the till when the row was
+    written (NULL on rows written before this migration: the reports and slips
+    show the configured `[terminal] operator` for them). `operators`: the
+    till's cashiers, a password kept only as a scrypt hash (`pos.journal.operators`).
+    `till_operator`: the one cashier signed on now (none: the configured default).
+    `reports`: every X or Z report as printed (JSON), so a reprint says the same.
+    """
+    db.table("transactions").add_column("operator", str)
+    db.table("operators").create({"id": str, "name": str, "password_hash": str, "added_at": str},
+                                 pk="id", not_null={"name", "added_at"})
+    db.table("till_operator").create({"id": int, "operator": str, "signed_on_at": str}, pk="id",
+                                     not_null={"operator", "signed_on_at"})
+    db.table("reports").create({"id": int, "kind": str, "batch": str, "printed_at": str, "report": str},
+                               pk="id", not_null={"kind", "batch", "printed_at", "report"})
+
+
 #: migrations numbered in `PRAGMA user_version` before the migration set existed, in order
 USER_VERSION_MIGRATIONS = ("0001_transactions_reversals_counters_batches", "0002_receipt_columns",
                            "0003_arpc_check", "0004_wallet_orders")
@@ -203,6 +223,7 @@ class ReportRow(NamedTuple):
     scheme: str | None
     wallet: str | None
     entry_mode: str | None
+    operator: str | None
 
 
 @dataclass(frozen=True)
@@ -247,6 +268,7 @@ class Txn:
     arpc_check: str | None
     wallet: str | None = None
     wallet_code: str | None = None
+    operator: str | None = None      # the cashier signed on when it was written (None: before operators)
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Txn:
@@ -304,7 +326,8 @@ def _known_names() -> set[str]:
 class Journal:
     """The terminal's SQLite journal. One process at a time (the engine holds a lock)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, default_operator: str | None = None) -> None:
+        """`default_operator`: who a row names when no cashier signed on (pos.toml `[terminal] operator`)."""
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(str(path), isolation_level=None, timeout=30)
         self.db = sqlite_utils.Database(conn)
@@ -312,6 +335,9 @@ class Journal:
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.execute("PRAGMA foreign_keys=ON")
         self._migrate()
+        self.default_operator = default_operator
+        row = self.db.execute("SELECT operator FROM till_operator WHERE id = 1").fetchone()
+        self._signed_on: str | None = row[0] if row else None
 
     def close(self) -> None:
         self.db.close()
@@ -431,7 +457,8 @@ class Journal:
             txn_id = self._insert("transactions", {
                 "type": type, "state": PENDING, "amount": amount, "currency": currency,
                 "stan": stan, "batch": self.batch, "processing_code": processing_code,
-                "condition_code": condition_code, "created_at": now, "updated_at": now, **card,
+                "condition_code": condition_code, "created_at": now, "updated_at": now,
+                "operator": self.operator, **card,
             })
             if reversible:
                 self._insert("reversals", {"txn_id": txn_id, "state": ARMED, "attempts": 0,
@@ -614,6 +641,69 @@ class Journal:
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row)) for row in cursor]
 
+    # --- operators (the registry itself is pos.journal.operators) ----------------------------
+
+    @property
+    def operator(self) -> str | None:
+        """The cashier signed on at the till, else the default operator (None: neither)."""
+        return self._signed_on or self.default_operator
+
+    @property
+    def signed_on_operator(self) -> str | None:
+        """The cashier signed on (None: nobody; rows name the default operator)."""
+        return self._signed_on
+
+    def sign_on_operator(self, operator: str) -> None:
+        """From now on, rows written name `operator` (kept across restarts and between CLI commands)."""
+        self.db.execute("INSERT INTO till_operator (id, operator, signed_on_at) VALUES (1, ?, ?) "
+                        "ON CONFLICT (id) DO UPDATE SET operator = excluded.operator, "
+                        "signed_on_at = excluded.signed_on_at", [operator, utc_now()])
+        self._signed_on = operator
+
+    def sign_off_operator(self) -> None:
+        self.db.execute("DELETE FROM till_operator WHERE id = 1")
+        self._signed_on = None
+
+    def operator_rows(self) -> list[dict[str, Any]]:
+        """Every registered operator (id, name, password_hash, added_at), by id."""
+        return list(self.db.table("operators").rows_where(order_by="id"))
+
+    def operator_row(self, operator: str) -> dict[str, Any] | None:
+        found = list(self.db.table("operators").rows_where("id = ?", [operator]))
+        return found[0] if found else None
+
+    def put_operator(self, operator: str, name: str, password_hash: str | None) -> None:
+        self.db.table("operators").upsert({"id": operator, "name": name, "password_hash": password_hash,
+                                           "added_at": utc_now()}, pk="id")
+
+    def delete_operator(self, operator: str) -> bool:
+        """Remove `operator` from the registry (its journal rows keep its number); False if unknown."""
+        with self._atomic():
+            cursor = self.db.execute("DELETE FROM operators WHERE id = ?", [operator])
+            if cursor.rowcount and self._signed_on == operator:
+                self.db.execute("DELETE FROM till_operator WHERE id = 1")
+        if cursor.rowcount and self._signed_on == operator:
+            self._signed_on = None
+        return bool(cursor.rowcount)
+
+    # --- reports as printed --------------------------------------------------------------
+
+    def record_report(self, kind: str, batch: str, report: str) -> None:
+        """Keep an X or Z report as printed (JSON), for `pos reprint --report`."""
+        self._insert("reports", {"kind": kind, "batch": batch, "printed_at": utc_now(), "report": report})
+
+    def last_report(self, kind: str | None = None) -> str | None:
+        """The JSON of the latest report printed (of `kind` "X" or "Z" when given), None if none."""
+        where, args = ("WHERE kind = ?", [kind]) if kind else ("", [])
+        row = self.db.execute(f"SELECT report FROM reports {where} ORDER BY id DESC LIMIT 1", args).fetchone()
+        return row[0] if row else None
+
+    def last_closed_batch(self) -> str | None:
+        """The batch closed last (None: none closed yet)."""
+        row = self.db.execute("SELECT batch FROM batches WHERE state = 'closed' "
+                              "ORDER BY closed_at DESC, batch DESC LIMIT 1").fetchone()
+        return row[0] if row else None
+
     # --- the acquirer this terminal is bound to ------------------------------------------
 
     def bound_host(self) -> str | None:
@@ -667,7 +757,8 @@ class Journal:
         """What the X and Z reports need of every transaction of a batch, oldest first (one query: a
         Z report reads a whole day's rows)."""
         return [ReportRow(*row) for row in self.db.execute(
-            "SELECT type, state, amount, scheme, wallet, entry_mode FROM transactions WHERE batch = ? ORDER BY id",
+            "SELECT type, state, amount, scheme, wallet, entry_mode, operator FROM transactions WHERE batch = ? "
+            "ORDER BY id",
             [batch]).fetchall()]
 
     def totals(self, batch: str | None = None) -> BatchTotals:

@@ -67,6 +67,7 @@ class CheckoutApp(App[None]):
         Binding("f5", "receipt", show=False),
         Binding("f6", "simulator", show=False),
         Binding("f7", "reconcile", show=False),
+        Binding("f8", "reports", show=False),
         Binding("f9", "language", show=False),
         Binding("f10", "sign_on", show=False),
         Binding("ctrl+q", "quit", show=False, priority=True),
@@ -319,6 +320,12 @@ class CheckoutApp(App[None]):
             self.call_from_thread(self.show_notice, "recon.failed", detail=str(e))
             return
         self.call_from_thread(self.push_screen, ReconcileScreen(report))
+
+    def action_reports(self) -> None:
+        """F8: the X report of the open batch; Z settles and closes (`pos.tui.screens.report`)."""
+        from pos.tui.screens.report import ReportScreen
+
+        self._open(ReportScreen())
 
     def action_settings(self) -> None:
         from pos.tui.screens.settings import SettingsScreen

@@ -34,8 +34,8 @@ def test_stans_rise_wrap_after_999999_and_survive_reopen(tmp_path):
 def test_migrations_are_recorded_by_sqlite_utils_and_a_newer_journal_is_refused(tmp_path):
     journal = Journal(tmp_path / "journal.db")
     applied = [m.name for m in j.JOURNAL_MIGRATIONS.applied(journal.db)]
-    assert applied[:4] == list(j.USER_VERSION_MIGRATIONS) and applied[4:6] == ["0005_host_binding", "0006_pan_token_lower_case"]
-    assert "0007_host_session" in applied[6:]
+    assert applied[:4] == list(j.USER_VERSION_MIGRATIONS) and applied[4:] == [
+        "0005_host_binding", "0006_pan_token_lower_case", "0007_host_session", "0008_operators_and_reports"]
     assert journal.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     journal.db["_sqlite_migrations"].insert({"migration_set": "pos.journal", "name": "0099_from_the_future",
                                              "applied_at": "2030-01-01"})
@@ -67,8 +67,9 @@ def test_an_old_user_version_journal_opens_and_is_migrated_forward(tmp_path, ver
     assert (old.stan, old.amount, old.rrn, old.wallet, old.arpc_check) == ("000007", 1234, "123456789012", None, None)
     assert "wallet" in journal.db["transactions"].columns_dict and journal.db["host_binding"].exists()
     applied = [m.name for m in j.JOURNAL_MIGRATIONS.applied(journal.db)]
-    assert "0006_pan_token_lower_case" in applied and "0007_host_session" in applied
+    assert applied[-3:] == ["0006_pan_token_lower_case", "0007_host_session", "0008_operators_and_reports"]
     assert journal.db["host_session"].exists()
+    assert old.operator is None and journal.db["operators"].exists()
     assert old.pan_token == "0a1b2c3d4e5f60718293a4b5c6d7e8f9"   # the token rule the terminal uses now
     journal.close()
     Journal(tmp_path / "journal.db").close()   # opening again applies nothing twice

@@ -101,13 +101,18 @@ def day_of_transactions() -> tuple[ReportTransaction, ...]:
     )
 
 
+#: the two cashiers of the day, as registered (`pos operator add`): the reports name them
+OPERATORS = (("01", "Wang Fang"), ("02", "Li Na"))
+
+
 def x_report(**changes: object) -> ShiftReport:
-    report = ShiftReport("X", MERCHANT, TERMINAL_ID, 1, WHEN, "01", day_of_transactions())
+    report = ShiftReport("X", MERCHANT, TERMINAL_ID, 1, WHEN, "01", day_of_transactions(), operator_names=OPERATORS)
     return replace(report, **changes)
 
 
 def z_report(balanced: bool = True, **changes: object) -> ShiftReport:
-    report = ShiftReport("Z", MERCHANT, TERMINAL_ID, 1, WHEN, "02", day_of_transactions(), balanced=balanced)
+    report = ShiftReport("Z", MERCHANT, TERMINAL_ID, 1, WHEN, "02", day_of_transactions(), balanced=balanced,
+                         operator_names=OPERATORS)
     return replace(report, **changes)
 
 

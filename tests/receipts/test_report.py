@@ -17,13 +17,16 @@ from drivers.sim.escpos_interpreter import interpret
 from receipts import (
     Count,
     EntryMode,
+    ReceiptFieldError,
     ReportTransaction,
     ShiftReport,
     TransactionType,
     render_copies,
     render_escpos,
     render_text,
+    report_from_json,
     report_to_dict,
+    report_to_json,
 )
 from receipts.width import display_width
 from tests.receipts import samples
@@ -102,7 +105,7 @@ def test_reports_on_printers_without_a_chinese_font_print_english_text(profiles,
     document = interpret(render_escpos(samples.z_report(balanced=False), profiles[profile_name]))
     lines = document.text_lines
     assert lines[0] == "Z REPORT" and "OUT OF BALANCE" in lines
-    assert "ALIPAY" in lines and "UNIONPAY APP" in lines and "WECHAT PAY" in lines and "OPERATOR 02" in lines
+    assert "ALIPAY" in lines and "UNIONPAY APP" in lines and "WECHAT PAY" in lines and "OPERATOR 02 Li Na" in lines
     assert all(line.isascii() or "¥" in line for line in lines)
     assert len(document.images) == 1   # the merchant's Chinese name, and nothing else, is drawn
 
@@ -131,3 +134,29 @@ def test_amounts_are_non_negative_integer_fen():
     for amount in (-1, 1.5, True):
         with pytest.raises(ValueError, match="non-negative integer"):
             ReportTransaction(TransactionType.SALE, amount, "visa", False, EntryMode.CHIP, "01")  # type: ignore[arg-type]
+
+
+def test_a_reprinted_report_is_marked_and_otherwise_the_same_paper():
+    first = render_text(samples.z_report(), 48).splitlines()
+    again = render_text(samples.z_report().as_reprint(), 48).splitlines()
+    assert again[2].strip() == "重打印 REPRINT"
+    assert again[:2] + again[3:] == first
+
+
+def test_a_kept_report_reads_back_as_the_report_printed():
+    for report in (samples.x_report(), samples.z_report(balanced=False)):
+        kept = report_from_json(report_to_json(report))
+        assert kept == report
+        assert render_text(kept, 32) == render_text(report, 32)
+
+
+def test_a_kept_report_that_is_not_one_is_refused():
+    with pytest.raises(ReceiptFieldError, match="report"):
+        report_from_json('{"kind": "X"}')
+
+
+def test_the_operator_section_names_each_registered_cashier_and_numbers_an_unregistered_one():
+    report = samples.x_report(operator_names=(("01", "Wang Fang"),))
+    lines = render_text(report, 48).splitlines()
+    assert "操作员 OPERATOR 01 Wang Fang" in lines and "操作员 OPERATOR 02" in lines
+    assert report_to_dict(report)["operator_names"] == {"01": "Wang Fang"}
