@@ -22,6 +22,7 @@ from textual import work
 from textual.app import App
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.timer import Timer
 
 from acquirer.protocol.errors import TillkitError
 from pos.core import events as ev
@@ -39,7 +40,7 @@ from pos.tui.messages import DeviceProblem
 from pos.tui.paper import PaperTrail
 from pos.tui.pinpad import DialogPinPad
 from pos.tui.settings import TuiSettings, load_tui_settings
-from pos.tui.state import Notice, Till
+from pos.tui.state import NOTICE_SECONDS, Notice, Till
 from pos.tui.widgets import NoticeBar, StatusBar
 
 log = logging.getLogger(__name__)
@@ -86,6 +87,8 @@ class CheckoutApp(App[None]):
         self._loop_thread = threading.get_ident()
         self._engine_ready = asyncio.Event()
         self._terminal_closing = asyncio.Event()
+        self._notice_timer: Timer | None = None
+        self.notice_seconds = dict(NOTICE_SECONDS)   # by level; a test may give itself longer to read
 
     # --- words ------------------------------------------------------------------
 
@@ -213,11 +216,20 @@ class CheckoutApp(App[None]):
     # --- notices and bars ------------------------------------------------------------
 
     def show_notice(self, key: str, *, level: str = "error", **values: object) -> None:
+        """One notice at a time, in the notice line (never a toast over the result); it expires.
+
+        A new notice replaces the one shown (the same one again only restarts
+        its time); it goes after `notice_seconds[level]`.
+        """
         self.till.notice = Notice(key, values, level)
-        if level != "information":   # the notice bar says it; a toast draws the eye to trouble
-            self.notify(self.till.notice.text(self.language),
-                        severity="error" if level == "error" else "warning", timeout=8)
+        if self._notice_timer is not None:
+            self._notice_timer.stop()
+        self._notice_timer = self.set_timer(self.notice_seconds[level], self._expire_notice)
         self.refresh_bars()
+
+    def _expire_notice(self) -> None:
+        self._notice_timer = None
+        self.clear_notice()
 
     def clear_notice(self) -> None:
         self.till.notice = None

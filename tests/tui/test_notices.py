@@ -6,7 +6,6 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
-from pos.tui.app import make_app
 from tests.pos.support import make_config
 from tests.tui.support import (
     charge,
@@ -15,7 +14,6 @@ from tests.tui.support import (
     screen_name,
     screen_text,
     sign_on,
-    tui_config,
     wait_for,
 )
 
@@ -31,7 +29,7 @@ def closed_port() -> int:
 async def test_host_down_at_sign_on(tmp_path: Path) -> None:
     config_dir = make_config(tmp_path, pos={"timeout_s": 0.6, "connect_timeout_s": 0.2,
                                             "backoff_initial_s": 0.05, "backoff_max_s": 0.1})
-    app = make_app(tui_config(tmp_path, config_dir, host_address=f"127.0.0.1:{closed_port()}"))
+    app = new_app(tmp_path, config_dir=config_dir, host_address=f"127.0.0.1:{closed_port()}")
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: screen_name(pilot) == "SignOnScreen" and app.engine is not None)
         await pilot.press(*"0000", "enter")
@@ -69,7 +67,7 @@ async def test_printer_out_of_paper_keeps_the_sale_on_screen(tmp_path: Path) -> 
 async def test_no_answer_reverses_and_says_so(tmp_path: Path) -> None:
     # the terminal gives up after 2 s; the issuer answers after 2.8 s, inside the switch's 3 s
     config_dir = make_config(tmp_path, pos={"timeout_s": 2.0}, issuers={"cup-bank": ("slow", 2800)})
-    app = make_app(tui_config(tmp_path, config_dir))
+    app = new_app(tmp_path, config_dir=config_dir)
     async with app.run_test(size=(80, 24)) as pilot:
         await sign_on(pilot)
         await charge(pilot, "1234", "card:unionpay-debit")
@@ -85,7 +83,7 @@ async def test_no_answer_reverses_and_says_so(tmp_path: Path) -> None:
 @pilot_test
 async def test_reader_unplugged_at_start(tmp_path: Path) -> None:
     config_dir = make_config(tmp_path, pos={"reader": "/dev/ttyUSB97"})
-    app = make_app(tui_config(tmp_path, config_dir))
+    app = new_app(tmp_path, config_dir=config_dir)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: app.till.notice is not None, "a notice")
         shown = screen_text(pilot)

@@ -1,4 +1,9 @@
-"""Operator sign-on: the cashier's number and password, then the terminal signs on to the host."""
+"""Operator sign-on: the cashier's number and password, then the terminal signs on to the host.
+
+Enter signs on; so does F10, which every notice about a failed sign-on or an
+unreachable host offers ("press F10 to try again"), here as on every other
+screen.
+"""
 from __future__ import annotations
 
 from textual import work
@@ -12,8 +17,8 @@ from pos.tui.widgets.bars import Hint
 
 
 class SignOnScreen(TillScreen):
-    BINDINGS = [Binding("escape", "back_if_signed_on", show=False)]
-    HINTS = (Hint("↵", "key.signon", "sign_on"), Hint("F4", "key.settings", "app.settings"),
+    BINDINGS = [Binding("escape", "back_if_signed_on", show=False), Binding("f10", "sign_on", show=False)]
+    HINTS = (Hint("↵", "key.signon", "sign_on"), Hint("F10", "key.signon", "sign_on"), Hint("F4", "key.settings", "app.settings"),
              Hint("F9", "key.language", "app.language"), Hint("^Q", "key.quit", "app.quit"))
 
     def __init__(self) -> None:
