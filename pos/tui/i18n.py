@@ -255,7 +255,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "trace.title": ("Pre-auth to complete", "要完成的预授权"),
     "trace.for": ("Trace number of the pre-auth (completing {amount})", "预授权流水号（完成金额 {amount}）"),
     "sim.pay_title": ("Simulator: the customer scans the code with…", "模拟器：顾客用以下应用扫码…"),
-    "sim.pay_with": ("{wallet} app", "{wallet} App"),
+    "sim.pay_with": ("Pay with the {wallet} app", "用{wallet}付款"),
     "sim.pay_failed": ("The wallet app could not pay: {detail}. Press F6 to try again or Esc to cancel.",
                        "钱包应用无法付款：{detail}。按 F6 重试，或按 Esc 取消。"),
     "sim.pay_declined": ("{wallet} refused to pay ({detail}). The code stays on screen: F6 to pay again, "
