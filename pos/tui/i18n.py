@@ -264,6 +264,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "key.preauth": ("Pre-auth", "预授权"),
     "key.completion": ("Completion", "预授权完成"),
     "key.balance": ("Balance", "余额"),
+    "key.retry": ("Try again", "重试"),
     # bindings
     "key.quit": ("Quit", "退出"),
     "key.history": ("History", "记录"),

@@ -217,3 +217,23 @@ async def test_wallet_sale_partial_refund_from_history(tmp_path: Path) -> None:
         slip = slip_of(app.engine.printer.simulator.document.text, refund)   # type: ignore[union-attr]
         assert "REFUND" in slip and "云闪付" in slip and "¥12.00" in slip
         await app.action_quit()
+
+
+@pilot_test
+async def test_the_receipt_preview_scrolls_to_the_cardholder_copy(tmp_path: Path) -> None:
+    from textual.containers import VerticalScroll
+
+    app = new_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_on(pilot)
+        await wallet_sale(pilot, "1888", "alipay")
+        await pilot.press("r")
+        await wait_for(pilot, lambda: screen_name(pilot) == "ReceiptScreen")
+        scroll = app.screen.query_one("#receipt-scroll", VerticalScroll)
+        await wait_for(pilot, lambda: scroll.max_scroll_y > 0, "a receipt longer than the screen")
+        assert scroll.scroll_y == 0
+        await pilot.press("end")                                 # the keys a cashier tries: End, PgDn, arrows
+        await wait_for(pilot, lambda: scroll.scroll_y == scroll.max_scroll_y, "the end of the paper")
+        await pilot.press("home", "pagedown")
+        await wait_for(pilot, lambda: 0 < scroll.scroll_y, "a page down")
+        await app.action_quit()

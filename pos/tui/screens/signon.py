@@ -18,7 +18,7 @@ from pos.tui.widgets.bars import Hint
 
 class SignOnScreen(TillScreen):
     BINDINGS = [Binding("escape", "back_if_signed_on", show=False), Binding("f10", "sign_on", show=False)]
-    HINTS = (Hint("↵", "key.signon", "sign_on"), Hint("F10", "key.signon", "sign_on"), Hint("F4", "key.settings", "app.settings"),
+    HINTS = (Hint("↵", "key.signon", "sign_on"), Hint("F10", "key.retry", "sign_on"), Hint("F4", "key.settings", "app.settings"),
              Hint("F9", "key.language", "app.language"), Hint("^Q", "key.quit", "app.quit"))
 
     def __init__(self) -> None:
