@@ -124,13 +124,13 @@ class CheckoutApp(App[None]):
                     self._engine_ready.set()
                     self.refresh_bars()
                     await self._terminal_closing.wait()
-        except TillkitError as e:
-            self.show_notice("notice.refused", detail=self.error_text(e))
+        except TillkitError as e:   # the till cannot work: the reason stays on screen
+            self.show_notice("notice.terminal_closed", detail=self.error_text(e), lasting=True)
         except OSError as e:
-            self.show_notice("notice.refused", detail=str(e))
+            self.show_notice("notice.terminal_closed", detail=str(e), lasting=True)
         except Exception as e:   # whatever stops the terminal from opening is shown, never a crash
             log.exception("the terminal could not open")
-            self.show_notice("notice.refused", detail=f"the terminal could not open: {type(e).__name__}: {e}")
+            self.show_notice("notice.terminal_closed", detail=f"{type(e).__name__}: {e}", lasting=True)
         finally:
             self.engine = None
             self._engine_ready.set()
@@ -215,16 +215,19 @@ class CheckoutApp(App[None]):
 
     # --- notices and bars ------------------------------------------------------------
 
-    def show_notice(self, key: str, *, level: str = "error", **values: object) -> None:
+    def show_notice(self, key: str, *, level: str = "error", lasting: bool = False, **values: object) -> None:
         """One notice at a time, in the notice line (never a toast over the result); it expires.
 
         A new notice replaces the one shown (the same one again only restarts
-        its time); it goes after `notice_seconds[level]`.
+        its time); it goes after `notice_seconds[level]`, unless `lasting`:
+        the reason the till cannot work at all stays until something replaces it.
         """
         self.till.notice = Notice(key, values, level)
         if self._notice_timer is not None:
             self._notice_timer.stop()
-        self._notice_timer = self.set_timer(self.notice_seconds[level], self._expire_notice)
+            self._notice_timer = None
+        if not lasting:
+            self._notice_timer = self.set_timer(self.notice_seconds[level], self._expire_notice)
         self.refresh_bars()
 
     def _expire_notice(self) -> None:
@@ -377,7 +380,7 @@ class CheckoutApp(App[None]):
         try:
             _, result = await printer.reprint(txn.stan)
         except ReceiptNotFound as e:
-            self.show_notice("notice.refused", detail=str(e), level="warning")
+            self.show_notice("notice.refused", detail=self.error_text(e), level="warning")
             return False
         return result.printed
 

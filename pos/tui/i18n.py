@@ -244,7 +244,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "notice.refused": ("{detail}", "{detail}"),
     "notice.busy": ("A transaction is still running: wait for its result.", "交易进行中：请等待结果。"),
     "notice.not_signed_on": ("Sign on first (F10).", "请先签到（F10）。"),
-    "notice.settle_failed": ("Settlement failed: {detail}", "结算失败：{detail}"),
+    "notice.settle_failed": ("Settlement failed: {detail}. The batch stays open: press Enter to settle again.",
+                             "结算失败：{detail}。批次未关闭：按回车重新结算。"),
     # --- the payment screen's other transactions, the merchant-presented code, notices (issue 11) ---
     "pay.scan_code": ("Scan with Alipay, WeChat Pay or the UnionPay app", "请用支付宝、微信或云闪付扫码付款"),
     "pay.code_bill": ("Order {bill}", "订单号 {bill}"),
@@ -265,6 +266,9 @@ TEXTS: dict[str, tuple[str, str]] = {
     "key.completion": ("Completion", "预授权完成"),
     "key.balance": ("Balance", "余额"),
     "key.retry": ("Try again", "重试"),
+    "pay.done_only": ("Enter: done", "回车：完成"),
+    "notice.terminal_closed": ("The terminal could not open: {detail}. Fix this, then quit (Ctrl+Q) and start "
+                               "pos again.", "终端无法启动：{detail}。请排除问题后退出（Ctrl+Q）并重新启动 pos。"),
     # bindings
     "key.quit": ("Quit", "退出"),
     "key.history": ("History", "记录"),

@@ -122,6 +122,9 @@ async def test_balance_inquiry_shows_the_cards_balance(tmp_path: Path) -> None:
         shown = screen_text(pilot)
         assert "Balance" in shown and "APPROVED" in shown and "Available balance ¥" in shown and row["stan"] in shown
         assert "Balance  ¥0.00" not in shown                   # no amount is asked, none is shown
+        assert "R: receipt" not in shown and "Enter: done" in shown   # its slip is the screen: nothing to print
+        await pilot.press("p")
+        assert app.till.notice is None                            # not offered, so not tried
         await app.action_quit()
 
 

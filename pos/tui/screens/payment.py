@@ -35,6 +35,7 @@ from pos.core.errors import CardNotRead, ReversalOutstanding
 from pos.core.payment import PaymentSource
 from pos.devices.errors import as_tillkit_error
 from pos.journal import store as j
+from pos.journal.receipts import PRINTED_TYPES
 from pos.journal.store import Txn
 from pos.tui.format import kind_text, short_card
 from pos.tui.i18n import card_prompt, translate
@@ -98,7 +99,11 @@ class PaymentScreen(TillScreen):
             return CODE_HINTS
         if self.phase != DONE:
             return WAITING_HINTS
-        return DONE_HINTS if self.outcome is not None else REFUSED_HINTS
+        return DONE_HINTS if self._has_receipt() else REFUSED_HINTS
+
+    def _has_receipt(self) -> bool:
+        """A slip exists for the outcome on screen (a balance inquiry's shows on the screen only)."""
+        return self.outcome is not None and self.outcome.txn.type in PRINTED_TYPES
 
     def on_mount(self) -> None:
         if self.job is not None:
@@ -323,7 +328,7 @@ class PaymentScreen(TillScreen):
         yield Static(Text(self._facts(txn)), classes="facts")
         if outcome.balance is not None:
             yield Static(t("pay.balance", amount=format_amount(outcome.balance)), classes="detail")
-        yield Static(t("pay.done_keys"), classes="keys")
+        yield Static(t("pay.done_keys" if self._has_receipt() else "pay.done_only"), classes="keys")
 
     def _decline_reason(self, outcome: Outcome) -> ComposeResult:
         declined = self.declined
@@ -423,9 +428,9 @@ class PaymentScreen(TillScreen):
     def action_receipt(self) -> None:
         from pos.tui.screens.receipt import ReceiptScreen
 
-        if self.phase == DONE and self.outcome is not None:
+        if self.phase == DONE and self.outcome is not None and self._has_receipt():
             self.app.push_screen(ReceiptScreen(self.outcome.txn))
 
     async def action_print_again(self) -> None:
-        if self.phase == DONE and self.outcome is not None:
+        if self.phase == DONE and self.outcome is not None and self._has_receipt():
             await self.till_app.reprint(self.outcome.txn)
