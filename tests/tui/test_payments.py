@@ -62,6 +62,8 @@ async def test_esc_while_the_code_is_shown_cancels_the_order(tmp_path: Path) -> 
         shown = screen_text(pilot)
         assert "NOT APPROVED" in shown and "reversed, no money taken" in shown and row["stan"] in shown
         assert screen_name(pilot) == "PaymentScreen"             # the outcome of this payment stays
+        await pilot.press("f10")                                 # what a host notice offers, here too
+        await wait_for(pilot, lambda: screen_name(pilot) == "SignOnScreen", "the sign-on screen")
         await app.action_quit()
 
 
