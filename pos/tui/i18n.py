@@ -107,6 +107,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "kind.wallet_sale": ("Wallet sale", "扫码消费"),
     "kind.mpm_sale": ("Code sale", "主扫消费"),
     "kind.wallet_query": ("Wallet query", "订单查询"),
+    "kind.wallet_void": ("Wallet void", "扫码撤销"),
+    "kind.wallet_refund": ("Wallet refund", "扫码退货"),
     "state.pending": ("pending", "处理中"),
     "state.approved": ("approved", "成功"),
     "state.declined": ("declined", "拒绝"),

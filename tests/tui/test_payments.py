@@ -195,6 +195,13 @@ async def test_wallet_sale_void_from_history(tmp_path: Path) -> None:
         assert "Void  ¥23.45" in shown and "APPROVED" in shown and shows(shown, void)
         slip = slip_of(app.engine.printer.simulator.document.text, void)   # type: ignore[union-attr]
         assert "消费撤销 VOID" in slip and "微信" in slip and f"ORIG. VOUCHER                    {sale['stan']}" in slip
+        await pilot.press("enter")                               # back in the history: both rows, in words
+        await wait_for(pilot, lambda: screen_name(pilot) == "HistoryScreen")
+        await wait_for(pilot, lambda: "Wallet void" in screen_text(pilot) or
+                       app.screen.query_one("#txns").row_count == 2, "the void in the history")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: screen_name(pilot) == "AmountScreen")
+        assert f"Last: Wallet void ¥23.45 approved · Trace {void['stan']}" in screen_text(pilot)
         await app.action_quit()
 
 
@@ -242,3 +249,13 @@ async def test_the_receipt_preview_scrolls_to_the_cardholder_copy(tmp_path: Path
         await pilot.press("home", "pagedown")
         await wait_for(pilot, lambda: 0 < scroll.scroll_y, "a page down")
         await app.action_quit()
+
+
+def test_every_transaction_type_has_its_words() -> None:
+    """No internal name on screen ("wallet_sale", "mpm_sale"): every type the engine journals, in both languages."""
+    from acquirer.protocol.transactions import TxnType
+    from pos.tui.format import kind_text
+
+    for txn_type in TxnType:
+        en, zh = kind_text("en", txn_type.value), kind_text("zh", txn_type.value)
+        assert "_" not in en and en != txn_type.value and zh != en
