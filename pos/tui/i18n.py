@@ -165,7 +165,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     # reconciliation (pos reconcile at the till)
     "recon.title": ("Reconciliation", "对账"),
     "recon.fetching": ("Fetching the acquirer's statement…", "正在获取收单机构对账单…"),
-    "recon.failed": ("Cannot reconcile: {detail}", "无法对账：{detail}"),
+    "recon.failed": ("Cannot reconcile: {detail}. Press F7 to try again.", "无法对账：{detail}。按 F7 重试。"),
     "recon.all_matched": ("every line matched", "全部相符"),
     "recon.exceptions": ("{count} exception(s)", "{count} 笔差错"),
     "recon.channel": ("Channel", "渠道"),
