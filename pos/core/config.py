@@ -190,7 +190,6 @@ class QrSettings(SettingsModel):
     mpm_timeout_s: Positive = 120.0        # a shown merchant code not paid within this: cancelled (reversed)
     mcc: Annotated[str, _pattern(r"[0-9]{4}", "4 digits")] = "5411"   # merchant category code (52)
     merchant_city: Annotated[str, _pattern(r".{1,15}", "1 to 15 characters")] = "Shanghai"   # 60
-    merchant_city_zh: Annotated[str, _pattern(r".{1,15}", "1 to 15 characters")] = "上海"      # 64.02
 
     @field_validator("camera_backend")
     @classmethod

@@ -116,11 +116,13 @@ class WalletPayments:
         if answer is not None:
             return answer
         qr = self.config.qr
+        # no template 64 (the name in Chinese): its UTF-8 bytes push the code from version 6 to 8,
+        # 49 modules, which no longer fits the 24 rows of the till's screen (docs/tui.md); the wallet
+        # app shows the merchant's registered name anyway
         payload = build_dynamic_mpm(
             amount_fen=amount, merchant_id=terminal.mid, terminal_id=terminal.tid,
             merchant_name=self.config.receipt.merchant_name_en, merchant_city=qr.merchant_city, mcc=qr.mcc,
-            bill_number=bill, name_local=self.config.receipt.merchant_name_zh, city_local=qr.merchant_city_zh,
-            currency=self.config.terminal.currency)
+            bill_number=bill, currency=self.config.terminal.currency)
         self.session.emit(ev.ShowingCode(payload, amount, txn.stan, bill, qr.mpm_timeout_s))
         return await self._wait_for_customer(txn, created + qr.mpm_timeout_s, abort,
                                              f"the merchant code was not paid within {qr.mpm_timeout_s:g} s")

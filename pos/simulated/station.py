@@ -21,6 +21,7 @@ from typing import Generic, TypeVar
 import cv2
 
 from acquirer.config import CARDS_FILE
+from acquirer.protocol.wallet_app import AppAnswer
 from acquirer.protocol.wallets import WALLETS_FILE
 from drivers.camera import CameraError
 from drivers.sim.contactless import load_profiles
@@ -29,6 +30,7 @@ from pos.core.config import PosConfig
 from pos.core.payment import CardData, PaymentRequest, WalletCode
 from pos.sources.qr.errors import QrPayloadError
 from pos.devices.kinds import CAMERA, READER, NotArmed
+from pos.devices.terminal import WALLET_APPS_FILE
 from pos.journal.store import Txn
 from pos.simulated.virtual_card import ATC_DIR, VirtualCard, VirtualCards
 
@@ -158,6 +160,7 @@ class Simulator:
         # payment codes are made with the test wallets' keys (wallets.toml), as the wallet app would
         self._wallet = VirtualWallet(cards_file=cards_file, wallets_file=config.config_dir / WALLETS_FILE,
                                      state_dir=config.state_dir / ATC_DIR)
+        self._apps_address = config.state_dir / WALLET_APPS_FILE
         self.reader = reader
         self.camera = camera
         profiles = load_profiles(cards_file)
@@ -206,3 +209,20 @@ class Simulator:
             code = self._wallet.cpm_code() if item.name == "cpm" else self._wallet.issue(item.name)
             self.camera.slot.put(code.payload)
         return item
+
+    def pay_shown_code(self, payload: str, wallet: str) -> AppAnswer:
+        """The customer scans the merchant-presented code on screen and pays it in `wallet`'s app.
+
+        Goes through the acquirer's wallet-apps endpoint, as `pos sim pay-mpm`
+        does; the embedded host writes where it listens into the state
+        directory. Blocking (a socket exchange with the host): call it off the
+        loop that runs the embedded host. `WalletError` when the endpoint is
+        unreachable or answers nonsense.
+        """
+        from drivers.sim.wallet import WalletUnreachable
+
+        try:
+            host, _, port = self._apps_address.read_text().strip().rpartition(":")
+        except OSError as e:
+            raise WalletUnreachable(f"no wallet-apps endpoint of an embedded host: {e}") from None
+        return self._wallet.pay_merchant_code(payload, wallet, (host, int(port)))

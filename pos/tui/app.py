@@ -22,6 +22,7 @@ from textual import work
 from textual.app import App
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.timer import Timer
 
 from acquirer.protocol.errors import TillkitError
 from pos.core import events as ev
@@ -39,7 +40,7 @@ from pos.tui.messages import DeviceProblem
 from pos.tui.paper import PaperTrail
 from pos.tui.pinpad import DialogPinPad
 from pos.tui.settings import TuiSettings, load_tui_settings
-from pos.tui.state import Notice, Till
+from pos.tui.state import NOTICE_SECONDS, Notice, Till
 from pos.tui.widgets import NoticeBar, StatusBar
 
 log = logging.getLogger(__name__)
@@ -87,6 +88,8 @@ class CheckoutApp(App[None]):
         self._loop_thread = threading.get_ident()
         self._engine_ready = asyncio.Event()
         self._terminal_closing = asyncio.Event()
+        self._notice_timer: Timer | None = None
+        self.notice_seconds = dict(NOTICE_SECONDS)   # by level; a test may give itself longer to read
 
     # --- words ------------------------------------------------------------------
 
@@ -122,13 +125,13 @@ class CheckoutApp(App[None]):
                     self._engine_ready.set()
                     self.refresh_bars()
                     await self._terminal_closing.wait()
-        except TillkitError as e:
-            self.show_notice("notice.refused", detail=self.error_text(e))
+        except TillkitError as e:   # the till cannot work: the reason stays on screen
+            self.show_notice("notice.terminal_closed", detail=self.error_text(e), lasting=True)
         except OSError as e:
-            self.show_notice("notice.refused", detail=str(e))
+            self.show_notice("notice.terminal_closed", detail=str(e), lasting=True)
         except Exception as e:   # whatever stops the terminal from opening is shown, never a crash
             log.exception("the terminal could not open")
-            self.show_notice("notice.refused", detail=f"the terminal could not open: {type(e).__name__}: {e}")
+            self.show_notice("notice.terminal_closed", detail=f"{type(e).__name__}: {e}", lasting=True)
         finally:
             self.engine = None
             self._engine_ready.set()
@@ -213,12 +216,24 @@ class CheckoutApp(App[None]):
 
     # --- notices and bars ------------------------------------------------------------
 
-    def show_notice(self, key: str, *, level: str = "error", **values: object) -> None:
+    def show_notice(self, key: str, *, level: str = "error", lasting: bool = False, **values: object) -> None:
+        """One notice at a time, in the notice line (never a toast over the result); it expires.
+
+        A new notice replaces the one shown (the same one again only restarts
+        its time); it goes after `notice_seconds[level]`, unless `lasting`:
+        the reason the till cannot work at all stays until something replaces it.
+        """
         self.till.notice = Notice(key, values, level)
-        if level != "information":   # the notice bar says it; a toast draws the eye to trouble
-            self.notify(self.till.notice.text(self.language),
-                        severity="error" if level == "error" else "warning", timeout=8)
+        if self._notice_timer is not None:
+            self._notice_timer.stop()
+            self._notice_timer = None
+        if not lasting:
+            self._notice_timer = self.set_timer(self.notice_seconds[level], self._expire_notice)
         self.refresh_bars()
+
+    def _expire_notice(self) -> None:
+        self._notice_timer = None
+        self.clear_notice()
 
     def clear_notice(self) -> None:
         self.till.notice = None
@@ -372,7 +387,7 @@ class CheckoutApp(App[None]):
         try:
             _, result = await printer.reprint(txn.stan)
         except ReceiptNotFound as e:
-            self.show_notice("notice.refused", detail=str(e), level="warning")
+            self.show_notice("notice.refused", detail=self.error_text(e), level="warning")
             return False
         return result.printed
 

@@ -107,6 +107,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "kind.wallet_sale": ("Wallet sale", "扫码消费"),
     "kind.mpm_sale": ("Code sale", "主扫消费"),
     "kind.wallet_query": ("Wallet query", "订单查询"),
+    "kind.wallet_void": ("Wallet void", "扫码撤销"),
+    "kind.wallet_refund": ("Wallet refund", "扫码退货"),
     "state.pending": ("pending", "处理中"),
     "state.approved": ("approved", "成功"),
     "state.declined": ("declined", "拒绝"),
@@ -189,7 +191,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     # reconciliation (pos reconcile at the till)
     "recon.title": ("Reconciliation", "对账"),
     "recon.fetching": ("Fetching the acquirer's statement…", "正在获取收单机构对账单…"),
-    "recon.failed": ("Cannot reconcile: {detail}", "无法对账：{detail}"),
+    "recon.failed": ("Cannot reconcile: {detail}. Press F7 to try again.", "无法对账：{detail}。按 F7 重试。"),
     "recon.all_matched": ("every line matched", "全部相符"),
     "recon.exceptions": ("{count} exception(s)", "{count} 笔差错"),
     "recon.channel": ("Channel", "渠道"),
@@ -257,8 +259,8 @@ TEXTS: dict[str, tuple[str, str]] = {
                                     "冲正尚未确认：{detail}。请检查主机连接，按 F10 重新签到并重发。"),
     "notice.reversal_pending": ("Reversal of trace {stan} pending ({detail}): it is sent before the next "
                                 "transaction.", "流水号 {stan} 待冲正（{detail}）：下一笔交易前自动发送。"),
-    "notice.reader": ("Card reader problem: {detail}. Check the reader's cable, then press Enter to try again.",
-                      "读卡器故障：{detail}。请检查读卡器连接，然后按回车重试。"),
+    "notice.reader": ("Card reader problem: {detail}. Check the reader's cable, then Enter and Enter again "
+                      "to charge once more.", "读卡器故障：{detail}。请检查读卡器连接，然后按回车，再按回车重新收款。"),
     "notice.camera": ("Code scanner problem: {detail}. Check the camera, then try again.",
                       "扫码器故障：{detail}。请检查摄像头后重试。"),
     "notice.printer": ("Printer problem: {detail}. The transaction stands; fix the printer, then press P to "
@@ -270,7 +272,31 @@ TEXTS: dict[str, tuple[str, str]] = {
     "notice.refused": ("{detail}", "{detail}"),
     "notice.busy": ("A transaction is still running: wait for its result.", "交易进行中：请等待结果。"),
     "notice.not_signed_on": ("Sign on first (F10).", "请先签到（F10）。"),
-    "notice.settle_failed": ("Settlement failed: {detail}", "结算失败：{detail}"),
+    "notice.settle_failed": ("Settlement failed: {detail}. The batch stays open: press Enter to settle again.",
+                             "结算失败：{detail}。批次未关闭：按回车重新结算。"),
+    # --- the payment screen's other transactions, the merchant-presented code, notices (issue 11) ---
+    "pay.scan_code": ("Scan with Alipay, WeChat Pay or the UnionPay app", "请用支付宝、微信或云闪付扫码付款"),
+    "pay.code_bill": ("Order {bill}", "订单号 {bill}"),
+    "pay.code_timeout": ("Cancelled if not paid within {seconds} s", "{seconds} 秒内未付款将自动取消"),
+    "pay.code_keys": ("Esc: cancel (the order is reversed)", "Esc：取消（订单将被冲正）"),
+    "pay.code_too_big": ("The payment code is too big for this screen: Esc, and take the payment another way.",
+                         "收款码超出屏幕尺寸：请按 Esc 取消，改用其他方式收款。"),
+    "trace.title": ("Pre-auth to complete", "要完成的预授权"),
+    "trace.for": ("Trace number of the pre-auth (completing {amount})", "预授权流水号（完成金额 {amount}）"),
+    "sim.pay_title": ("Simulator: the customer scans the code with…", "模拟器：顾客用以下应用扫码…"),
+    "sim.pay_with": ("Pay with the {wallet} app", "用{wallet}付款"),
+    "sim.pay_failed": ("The wallet app could not pay: {detail}. Press F6 to try again or Esc to cancel.",
+                       "钱包应用无法付款：{detail}。按 F6 重试，或按 Esc 取消。"),
+    "sim.pay_declined": ("{wallet} refused to pay ({detail}). The code stays on screen: F6 to pay again, "
+                         "Esc to cancel.", "{wallet}拒绝付款（{detail}）。收款码仍在屏幕上：按 F6 重新付款，按 Esc 取消。"),
+    "key.mpm": ("Show code", "收款码"),
+    "key.preauth": ("Pre-auth", "预授权"),
+    "key.completion": ("Completion", "预授权完成"),
+    "key.balance": ("Balance", "余额"),
+    "key.retry": ("Try again", "重试"),
+    "pay.done_only": ("Enter: done", "回车：完成"),
+    "notice.terminal_closed": ("The terminal could not open: {detail}. Fix this, then quit (Ctrl+Q) and start "
+                               "pos again.", "终端无法启动：{detail}。请排除问题后退出（Ctrl+Q）并重新启动 pos。"),
     # bindings
     "key.quit": ("Quit", "退出"),
     "key.history": ("History", "记录"),

@@ -8,6 +8,9 @@ from pos.tui.i18n import translate
 
 _LEVEL_STYLE = {"error": "bold white on dark_red", "warning": "bold black on yellow",
                 "information": "black on cyan"}
+#: how long a notice stays, by level: it only has to be read -- the status bar keeps the state
+#: (host down, printer fault) for as long as it lasts, and a stale notice must not sit beside a result
+NOTICE_SECONDS = {"error": 8.0, "warning": 6.0, "information": 4.0}
 
 
 @dataclass(frozen=True)

@@ -35,8 +35,14 @@ def tui_config(tmp_path: Path, config_dir: Path = CONFIG, host_address: str | No
     return load_config(config_dir, state_dir=tmp_path / "state", host_address=host_address)
 
 
+#: how long notices stay in tests that read them: a loaded machine may take seconds between two checks
+READING_S = 600.0
+
+
 def new_app(tmp_path: Path, **kwargs: object) -> CheckoutApp:
-    return make_app(tui_config(tmp_path, **kwargs))  # type: ignore[arg-type]
+    app = make_app(tui_config(tmp_path, **kwargs))  # type: ignore[arg-type]
+    app.notice_seconds = dict.fromkeys(app.notice_seconds, READING_S)
+    return app
 
 
 async def wait_for(pilot: Pilot[None], what: Callable[[], object], why: str = "") -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 from textual.widgets import OptionList
 
 from pos.journal.store import Journal
-from pos.tui.app import CheckoutApp, make_app
+from pos.tui.app import CheckoutApp
 from tests.tui.support import (
     charge,
     new_app,
@@ -140,14 +140,13 @@ async def test_a_configured_camera_is_armed_with_the_reader(tmp_path: Path) -> N
     """[tui] camera names a real camera source (here an image file, read through OpenCV like a device)."""
     from drivers.sim.wallet import write_wallet_code
     from tests.pos.support import make_config
-    from tests.tui.support import tui_config
 
     config_dir = make_config(tmp_path)
     image = tmp_path / "phone.png"
     write_wallet_code("cpm", image, cards_file=config_dir / "cards.toml", state_dir=tmp_path / "state" / "cards")
     pos_toml = config_dir / "pos.toml"
     pos_toml.write_text(pos_toml.read_text().replace('camera = "sim"', f'camera = "{image}"', 1))
-    app = make_app(tui_config(tmp_path, config_dir))
+    app = new_app(tmp_path, config_dir=config_dir)
     async with app.run_test(size=(80, 24)) as pilot:
         await sign_on(pilot)
         assert "Camera ok" in screen_text(pilot)

@@ -5,9 +5,9 @@ import shutil
 import socket
 from pathlib import Path
 
-from pos.tui.app import make_app
+
 from tests.pos.support import CONFIG, make_config
-from tests.tui.support import pilot_test, screen_name, screen_text, sign_on, tui_config, wait_for
+from tests.tui.support import new_app, pilot_test, screen_name, screen_text, sign_on, wait_for
 
 
 def closed_port() -> int:
@@ -19,7 +19,7 @@ def closed_port() -> int:
 @pilot_test
 async def test_f7_without_terms_or_acquirer_says_why(tmp_path: Path) -> None:
     config_dir = make_config(tmp_path)
-    app = make_app(tui_config(tmp_path, config_dir))
+    app = new_app(tmp_path, config_dir=config_dir)
     async with app.run_test(size=(80, 24)) as pilot:
         await sign_on(pilot)
         await pilot.press("f7")

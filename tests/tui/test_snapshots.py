@@ -341,3 +341,67 @@ def test_reconciliation_chinese(snap_compare, tmp_path: Path) -> None:
         await show(pilot, ReconcileScreen(report))
 
     assert snap_compare(new_app(tmp_path), terminal_size=SIZE, run_before=run_before)
+
+
+def _fixed_code(app: Any) -> ev.ShowingCode:
+    """The code the engine shows for a ¥67.89 sale (trace 000007), built as the engine builds it."""
+    from acquirer.protocol.mpm import build_dynamic_mpm
+
+    config = app.config
+    bill = f"{config.terminal.tid}000001000007"
+    payload = build_dynamic_mpm(
+        amount_fen=67_89, merchant_id=config.terminal.mid, terminal_id=config.terminal.tid,
+        merchant_name=config.receipt.merchant_name_en, merchant_city=config.qr.merchant_city, mcc=config.qr.mcc,
+        bill_number=bill, currency=config.terminal.currency)
+    return ev.ShowingCode(payload, 67_89, "000007", bill, config.qr.mpm_timeout_s)
+
+
+def _merchant_code(language: str):  # type: ignore[no-untyped-def]
+    def test(snap_compare, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+        app = new_app(tmp_path)
+
+        async def run_before(pilot: Pilot[None]) -> None:
+            await signed_on(pilot)
+            if language == "zh":
+                await pilot.press("f9")
+            screen = PaymentScreen("mpm_sale", 67_89, None)
+            await show(pilot, screen)
+            screen.follow(ev.Authorizing("mpm_sale", "000007", "000001", 67_89))
+            screen.follow(_fixed_code(app))
+            await pilot.pause()
+
+        assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+    return test
+
+
+test_merchant_presented_code = _merchant_code("en")
+test_merchant_presented_code_chinese = _merchant_code("zh")
+
+WALLET_SALE = dict(type="wallet_sale", amount=18_88, masked_pan=None, scheme="alipay", aid=None, app_label=None,
+                   cryptogram=None, app_cryptogram=None, cvm=None, entry_mode="032", processing_code="190000",
+                   wallet="alipay", wallet_code="2500**********7160")
+
+
+def _wallet_receipt(language: str):  # type: ignore[no-untyped-def]
+    def test(snap_compare, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+        app = new_app(tmp_path)
+
+        async def run_before(pilot: Pilot[None]) -> None:
+            await signed_on(pilot)
+            if language == "zh":
+                await pilot.press("f9")
+            txn = fixed_txn(**WALLET_SALE)
+            printer = app.config.printer
+            assert printer is not None
+            interpreter = Interpreter()
+            interpreter.feed(render_copies(transaction_receipt(txn, app.config), printer.profile))
+            await show(pilot, ReceiptScreen(txn, paper=paper_lines(interpreter.finish().items)))
+
+        assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+    return test
+
+
+test_wallet_receipt_preview = _wallet_receipt("en")
+test_wallet_receipt_preview_chinese = _wallet_receipt("zh")

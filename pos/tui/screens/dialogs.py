@@ -1,4 +1,4 @@
-"""Small dialogs over a screen: the card's PIN, the supervisor PIN, a refund amount."""
+"""Small dialogs over a screen: the card's PIN, the supervisor PIN, a refund amount, a pre-auth's trace."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
@@ -132,3 +132,26 @@ class RefundAmountScreen(_Dialog):
             self.amount, self.message = fen, ""
             self.query_one("#refund-amount", Static).update(format_amount(fen))
         self.query_one("#refund-message", Static).update(self.message)
+
+
+class PreauthTraceScreen(_Dialog):
+    """The trace number of the pre-auth a completion completes (digits, as on its slip).
+
+    Whether that pre-auth exists and may be completed for the amount is the
+    engine's decision; its refusal shows on the payment screen.
+    """
+
+    def __init__(self, amount: int) -> None:
+        super().__init__()
+        self.amount = amount
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(self.t("trace.title"), classes="dialog-title")
+            yield Static(self.t("trace.for", amount=format_amount(self.amount)), classes="detail")
+            yield Input(restrict=r"[0-9]*", max_length=6, id="preauth-trace")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if event.value:
+            self.close(event.value)

@@ -21,7 +21,8 @@ from pos.tui.screens.dialogs import RefundAmountScreen, SupervisorPinScreen
 from pos.tui.screens.payment import PaymentScreen
 from pos.tui.widgets.bars import Hint
 
-KINDS = ("sale", "wallet_sale", "void", "refund", "preauth", "completion", "balance")
+KINDS = ("sale", "wallet_sale", "mpm_sale", "void", "wallet_void", "refund", "wallet_refund", "preauth",
+         "completion", "balance")
 STATES = ("approved", "declined", "voided", "reversed", "reversal_due", "unknown", "not_sent")
 HISTORY_LIMIT = 500
 

@@ -1,10 +1,13 @@
 """One transaction on screen: waiting for the card or code, authorizing, and the result.
 
-The screen runs the engine call it is given (a sale, void or refund) in a
-worker and follows the engine's events: waiting on every armed source (Esc
-cancels, and only then: once a card is read the engine owns the
-transaction), the card read, authorizing with the trace number, then the
-outcome. The result stays on screen until the cashier moves on; device and
+The screen runs the engine call it is given (a sale, pre-auth, completion,
+balance inquiry, void or refund) in a worker and follows the engine's
+events: waiting on every armed source (Esc cancels, and only then: once a
+card is read the engine owns the transaction), the card read, authorizing
+with the trace number, then the outcome. A merchant-presented code sale
+shows its QR code (half blocks, `receipts.qr_cells`) beside the amount while
+the customer's wallet pays it; Esc cancels it there too (the engine reverses
+the order) and the screen then shows that outcome. The result stays on screen until the cashier moves on; device and
 host problems appear as notices beside it, never instead of it.
 
 It dismisses with the journaled transaction (None if nothing was journaled).
@@ -19,7 +22,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from rich.text import Text
 from textual import events, work
 from textual.app import ComposeResult
-from textual.containers import Vertical
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 from textual.worker import Worker
 
@@ -31,11 +35,14 @@ from pos.core.errors import CardNotRead, ReversalOutstanding
 from pos.core.payment import PaymentSource
 from pos.devices.errors import as_tillkit_error
 from pos.journal import store as j
+from pos.journal.receipts import PRINTED_TYPES
 from pos.journal.store import Txn
 from pos.tui.format import kind_text, short_card
 from pos.tui.i18n import card_prompt, translate
 from pos.tui.screens.base import TillScreen
+from pos.tui.widgets import KeyBar, NoticeBar, StatusBar
 from pos.tui.widgets.bars import Hint
+from receipts.qr_cells import qr_cells
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +50,18 @@ log = logging.getLogger(__name__)
 Job = Callable[[Engine, Sequence[PaymentSource]], Awaitable[Outcome]]
 
 PREPARING, WAITING, CARD_READ, AUTHORIZING, DONE = "preparing", "waiting", "card_read", "authorizing", "done"
+SHOWING_CODE = "showing_code"   # a merchant-presented code on screen, for the customer's wallet app
+
+#: rows the code may take: the screen's 24 less the status bar and the key hints
+CODE_ROWS = 22
 
 WAITING_HINTS = (Hint("F6", "key.simulator", "app.simulator"), Hint("Esc", "key.cancel", "cancel"),
                  Hint("F9", "key.language", "app.language"))
 DONE_HINTS = (Hint("↵", "key.done", "done"), Hint("R", "key.receipt", "receipt"),
               Hint("P", "key.print", "print_again"), Hint("F9", "key.language", "app.language"))
 REFUSED_HINTS = (Hint("↵", "key.done", "done"), Hint("F9", "key.language", "app.language"))
+CODE_HINTS = (Hint("F6", "key.simulator", "simulator"), Hint("Esc", "key.cancel", "cancel"),
+              Hint("F9", "key.language", "app.language"))
 
 
 #: the keys this screen answers, handled in `on_key` (not as bindings) so a key typed before what
@@ -57,6 +70,7 @@ KEY_ACTIONS = {"escape": "cancel", "enter": "done", "r": "receipt", "p": "print_
 
 
 class PaymentScreen(TillScreen):
+    BINDINGS = [Binding("f6", "simulator", show=False)]   # over the app's F6: a shown code is paid, not presented
 
     def __init__(self, kind: str, amount: int, job: Job | None, *, original: Txn | None = None) -> None:
         super().__init__()
@@ -69,6 +83,7 @@ class PaymentScreen(TillScreen):
         self.card: ev.CardRead | None = None
         self.code: ev.WalletCodeRead | None = None
         self.confirming: tuple[str, float] | None = None   # (wallet, seconds) while the customer confirms
+        self.shown: ev.ShowingCode | None = None   # the merchant-presented code on screen
         self.stan = ""
         self.declined: ev.Declined | None = None
         self.outcome: Outcome | None = None
@@ -80,9 +95,15 @@ class PaymentScreen(TillScreen):
 
     @property
     def HINTS(self) -> tuple[Hint, ...]:  # type: ignore[override]
+        if self.phase == SHOWING_CODE:
+            return CODE_HINTS
         if self.phase != DONE:
             return WAITING_HINTS
-        return DONE_HINTS if self.outcome is not None else REFUSED_HINTS
+        return DONE_HINTS if self._has_receipt() else REFUSED_HINTS
+
+    def _has_receipt(self) -> bool:
+        """A slip exists for the outcome on screen (a balance inquiry's shows on the screen only)."""
+        return self.outcome is not None and self.outcome.txn.type in PRINTED_TYPES
 
     def on_mount(self) -> None:
         if self.job is not None:
@@ -155,6 +176,9 @@ class PaymentScreen(TillScreen):
             case ev.WalletCodeRead() as code:
                 self.code = code
                 self._set_phase(CARD_READ)
+            case ev.ShowingCode() as shown:
+                self.shown = shown
+                self._set_phase(SHOWING_CODE)
             case ev.CustomerConfirming(wallet, _, timeout_s):
                 self.confirming = (wallet, timeout_s)
                 self._set_phase(AUTHORIZING)
@@ -194,8 +218,40 @@ class PaymentScreen(TillScreen):
         if self.is_mounted:
             self.refresh(recompose=True)
 
+    def compose(self) -> ComposeResult:
+        if self.phase != SHOWING_CODE:
+            yield from super().compose()
+            return
+        # the code takes every row between the status bar and the key hints: notices go beside it
+        yield StatusBar(id="status-bar")
+        yield from self._code_body()
+        with Vertical(id="bottom"):
+            yield KeyBar(self.HINTS)
+
+    def _code_body(self) -> ComposeResult:
+        t = self.t
+        assert self.shown is not None
+        cells = qr_cells(self.shown.payload, max_rows=CODE_ROWS)
+        language = self.till_app.language
+        other = "zh" if language == "en" else "en"
+        with Horizontal(id="code-panel"):
+            if cells.fits(cells.width, CODE_ROWS):
+                yield Static("\n".join(cells.lines), id="code")
+            else:   # a cut-off code cannot be scanned: say so rather than draw it
+                yield Static(t("pay.code_too_big"), id="code-missing", classes="refused")
+            with Vertical(id="code-side"):
+                yield Static(kind_text(language, self.kind), id="code-title")
+                yield Static(format_amount(self.shown.amount), id="code-amount")
+                yield Static(t("pay.scan_code"), classes="prompt")
+                yield Static(translate(other, "pay.scan_code"), classes="prompt-other")
+                yield Static(t("pay.code_bill", bill=self.shown.bill), classes="detail")
+                yield Static(t("pay.code_timeout", seconds=f"{self.shown.timeout_s:g}"), classes="detail")
+                yield Static(t("pay.code_keys"), classes="keys")
+                yield NoticeBar(id="code-notice")
+
     def body(self) -> ComposeResult:
-        title = f"{kind_text(self.till_app.language, self.kind)}  {format_amount(self.amount)}"
+        amount = "" if self.kind == "balance" else f"  {format_amount(self.amount)}"
+        title = f"{kind_text(self.till_app.language, self.kind)}{amount}"
         with Vertical(id="payment-panel", classes=self._result_class()):
             yield Static(title, id="payment-title")
             yield from self._phase_body()
@@ -272,7 +328,7 @@ class PaymentScreen(TillScreen):
         yield Static(Text(self._facts(txn)), classes="facts")
         if outcome.balance is not None:
             yield Static(t("pay.balance", amount=format_amount(outcome.balance)), classes="detail")
-        yield Static(t("pay.done_keys"), classes="keys")
+        yield Static(t("pay.done_keys" if self._has_receipt() else "pay.done_only"), classes="keys")
 
     def _decline_reason(self, outcome: Outcome) -> ComposeResult:
         declined = self.declined
@@ -328,9 +384,42 @@ class PaymentScreen(TillScreen):
         """
         engine = self.till_app.engine
         confirming = self.phase == AUTHORIZING and self.confirming is not None
-        if engine is None or not (self.phase == WAITING or confirming):
+        if engine is None or not (self.phase in (WAITING, SHOWING_CODE) or confirming):
             return
         engine.abort()
+
+    def action_simulator(self) -> None:
+        """F6 while a merchant-presented code is shown: which wallet app pays it (the simulator's customer)."""
+        from pos.tui.screens.simulator import PayShownCodeScreen
+
+        if self.phase != SHOWING_CODE:
+            self.app.action_simulator()   # type: ignore[attr-defined]
+            return
+        if self.till_app.station.simulator is None:
+            self.till_app.show_notice("sim.none", level="information")
+            return
+        self.app.push_screen(PayShownCodeScreen(), self._pay_shown_code)
+
+    def _pay_shown_code(self, wallet: str | None) -> None:
+        if wallet is not None and self.shown is not None and self.phase == SHOWING_CODE:
+            self._customer_pays(self.shown.payload, wallet)
+
+    @work(thread=True, group="customer", exit_on_error=False)
+    def _customer_pays(self, payload: str, wallet: str) -> None:
+        """The simulated customer's phone pays the code (a socket exchange with the host: off the loop)."""
+        from drivers.sim.wallet import WalletError
+
+        app = self.till_app
+        simulator = app.station.simulator
+        assert simulator is not None
+        try:
+            answer = simulator.pay_shown_code(payload, wallet)
+        except WalletError as e:
+            app.call_from_thread(app.show_notice, "sim.pay_failed", detail=str(e), level="warning")
+            return
+        if not answer.paid:   # the engine's next query hears the same; the customer may try again
+            app.call_from_thread(app.show_notice, "sim.pay_declined", level="warning",
+                                 wallet=app.t(f"wallet.{wallet}"), detail=f"{answer.response_code} {answer.message}")
 
     def action_done(self) -> None:
         if self.phase == DONE:
@@ -339,9 +428,9 @@ class PaymentScreen(TillScreen):
     def action_receipt(self) -> None:
         from pos.tui.screens.receipt import ReceiptScreen
 
-        if self.phase == DONE and self.outcome is not None:
+        if self.phase == DONE and self.outcome is not None and self._has_receipt():
             self.app.push_screen(ReceiptScreen(self.outcome.txn))
 
     async def action_print_again(self) -> None:
-        if self.phase == DONE and self.outcome is not None:
+        if self.phase == DONE and self.outcome is not None and self._has_receipt():
             await self.till_app.reprint(self.outcome.txn)

@@ -65,7 +65,7 @@ class ReceiptScreen(TillScreen):
         if await self.till_app.reprint(self.txn):
             self.paper = None   # from now on, the paper the printer just printed
             self.query_one("#receipt-paper", Static).update(self._paper())
-            self.app.notify(self.t("receipt.printed", stan=self.txn.stan))
+            self.till_app.show_notice("receipt.printed", level="information", stan=self.txn.stan)
 
 
 def _draw(lines: list[PaperLine], columns: int) -> Text:

@@ -6,6 +6,10 @@ until then the test operators of pos.toml `[tui.operators]`. The cashier
 signed on is recorded in the journal, so every row written from then on,
 every slip and the reports' "by operator" lines name that cashier. F10
 brings this screen back to switch cashier.
+
+Enter signs on; so does F10, which every notice about a failed sign-on or an
+unreachable host offers ("press F10 to try again"), here as on every other
+screen.
 """
 from __future__ import annotations
 
@@ -23,8 +27,8 @@ from pos.tui.widgets.bars import Hint
 
 
 class SignOnScreen(TillScreen):
-    BINDINGS = [Binding("escape", "back_if_signed_on", show=False)]
-    HINTS = (Hint("↵", "key.signon", "sign_on"), Hint("F4", "key.settings", "app.settings"),
+    BINDINGS = [Binding("escape", "back_if_signed_on", show=False), Binding("f10", "sign_on", show=False)]
+    HINTS = (Hint("↵", "key.signon", "sign_on"), Hint("F10", "key.retry", "sign_on"), Hint("F4", "key.settings", "app.settings"),
              Hint("F9", "key.language", "app.language"), Hint("^Q", "key.quit", "app.quit"))
 
     def __init__(self) -> None:

@@ -67,3 +67,45 @@ class SimulatorScreen(ModalScreen[str | None]):
             return
         self._answered = True
         self.dismiss(key)
+
+
+#: the wallet apps a customer can pay a merchant-presented code with (drivers.sim.wallet CODE_KINDS but CPM)
+PAYING_WALLETS = ("alipay", "wechat", "unionpay")
+
+
+class PayShownCodeScreen(ModalScreen[str | None]):
+    """The simulator while a merchant-presented code is on screen: which wallet app scans and pays it.
+
+    Dismisses with the wallet's name (None: nobody pays); the payment screen
+    then pays the code through the acquirer's wallet-apps endpoint, as the
+    customer's phone would.
+    """
+
+    BINDINGS = [Binding("escape", "close", show=False)]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._answered = False
+
+    def compose(self) -> ComposeResult:
+        app = cast("CheckoutApp", self.app)
+        options = [Option(app.t("sim.pay_with", wallet=app.t(f"wallet.{w}")), id=w) for w in PAYING_WALLETS]
+        with Vertical(classes="dialog", id="pay-shown-code"):
+            yield Static(app.t("sim.pay_title"), classes="dialog-title")
+            yield OptionList(*options, id="paying-wallets")
+
+    def on_mount(self) -> None:
+        self.query_one(OptionList).highlighted = 0
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self._close(event.option.id)
+
+    def action_close(self) -> None:
+        self._close(None)
+
+    def _close(self, wallet: str | None) -> None:
+        if self._answered:   # once: see SimulatorScreen._close
+            return
+        self._answered = True
+        self.dismiss(wallet)
