@@ -10,7 +10,6 @@ Takes bytes; imports nothing of the app (receipts renders the bytes; the termina
 reads config/printers.toml and hands over the settings, `pos.core.printers_file`).
 """
 from drivers.printer.config import (
-    STATUS_MODES,
     ConnectionConfig,
     CupsConfig,
     FileConfig,
@@ -34,7 +33,6 @@ from drivers.printer.queue import JobRecord, PrintJob, PrintQueue, PrintResult
 from drivers.printer.status import PrinterStatus
 
 __all__ = [
-    "STATUS_MODES",
     "ConnectionConfig",
     "CoverOpenError",
     "CupsConfig",

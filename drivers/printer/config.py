@@ -21,14 +21,12 @@ __all__ = [
     "NetworkConfig",
     "PrinterConfig",
     "SerialConfig",
-    "STATUS_MODES",
     "SimConfig",
     "StatusMode",
     "UsbConfig",
 ]
 
 StatusMode = Literal["full", "online", "none"]
-STATUS_MODES: tuple[StatusMode, ...] = ("full", "online", "none")
 
 
 @dataclass(frozen=True)
