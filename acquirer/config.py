@@ -242,7 +242,7 @@ def _issuers(path: Path, rows: list[IssuerRow]) -> dict[str, IssuerSettings]:
 def _bin_route(path: Path, i: int, row: BinRow, issuers: Mapping[str, IssuerSettings]) -> BinRoute:
     if row.issuer not in issuers:
         raise ConfigError(str(path), f"bin[{i}].issuer", f"no [[issuer]] named {row.issuer!r}")
-    low, high = (row.prefix, row.prefix) if row.prefix is not None else row.range or ("", "")
+    low, high = row.bounds
     return BinRoute(low=low, high=high, network=row.network, issuer=row.issuer)
 
 

@@ -147,6 +147,14 @@ class BinRow(SettingsModel):
             raise ValueError(f"must be [low, high]: two digit strings of equal length, low <= high; got {bounds!r}")
         return bounds
 
+    @property
+    def bounds(self) -> tuple[str, str]:
+        """(low, high): a prefix is a range of one."""
+        if self.prefix is not None:
+            return self.prefix, self.prefix
+        assert self.range is not None   # the validator lets exactly one of them through
+        return self.range[0], self.range[1]
+
 
 class MerchantRow(SettingsModel):
     mid: Annotated[str, _characters(15, "42")]
