@@ -35,8 +35,8 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from acquirer.cli_errors import ConfigFailure
 from acquirer.config import AcquirerConfig, ConfigError, load_config
-from acquirer.protocol.errors import KIND_TABLE, ErrorKind
 
 if TYPE_CHECKING:   # the protocol workers load with `serve` only
     from acquirer.protocol_workers import ProtocolWork
@@ -48,12 +48,6 @@ if TYPE_CHECKING:
 __all__ = ["main"]
 
 log = logging.getLogger("acquirer")
-
-
-class ConfigFailure(click.ClickException):
-    """A configuration file refused: its one line, and the exit status of kind "terminal" (docs/errors.md)."""
-
-    exit_code = KIND_TABLE[ErrorKind.TERMINAL].exit_code
 
 
 def _load(config_dir: str | None) -> AcquirerConfig:
@@ -252,7 +246,7 @@ async def _start_clearing(config: AcquirerConfig, target: str, alone: bool) -> C
     try:
         clearing_config, calendar = load_clearing(config.directory)
     except SettingsError as e:
-        raise click.ClickException(str(e)) from None
+        raise ConfigFailure(str(e)) from None
     server = ClearingServer(clearing_config, calendar, config.host.institution,
                             lambda: open_store(target, config.database.synchronous))
     bound = await server.start(endpoint=alone)

@@ -7,7 +7,8 @@
     render_text(receipt, columns=32)           -> str   (screens, logs, `pos reprint --text`)
     render_escpos(receipt, profile)            -> bytes (one copy)
     render_copies(receipt, profile)            -> bytes (every copy it gets: hand to drivers.printer.PrintQueue)
-    profile = load_profile("config/printers.toml", "80mm")
+    profile = PrinterProfile("80mm", columns=48, dots=576, chinese="gb18030", native_qr=True,
+                             escpos_profile="TM-T20II")   (pos.core.printers_file reads them from printers.toml)
 
 Imports nothing of the app but (potentially) acquirer.protocol; the printer
 driver takes the bytes.
@@ -38,9 +39,6 @@ from receipts.reconciliation import ReconciliationChannel, ReconciliationExcepti
 from receipts.payment_code import PaymentCodeSlip
 from receipts.profile import (
     PrinterProfile,
-    ProfileConfigError,
-    load_profile,
-    load_profiles,
 )
 from receipts.qr_cells import QrCells, qr_cells
 from receipts.report import (
@@ -67,7 +65,6 @@ __all__ = [
     "Outcome",
     "PaymentCodeSlip",
     "PrinterProfile",
-    "ProfileConfigError",
     "QrCells",
     "Receipt",
     "ReceiptFieldError",
@@ -84,8 +81,6 @@ __all__ = [
     "check_masked_pan",
     "format_amount",
     "from_json",
-    "load_profile",
-    "load_profiles",
     "qr_cells",
     "render_copies",
     "render_escpos",

@@ -29,6 +29,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from acquirer.clearing.errors import ClearingError
 from acquirer.clearing.files import statement_csv, statement_json
 from acquirer.clearing.terms import load_clearing
+from acquirer.cli_errors import ConfigFailure
 from acquirer.protocol.settings_file import SettingsError
 from acquirer.config import ConfigError, load_config
 
@@ -58,8 +59,11 @@ def _clearing(config_dir: str | None, db_target: str | None) -> Iterator[Any]:
     try:
         config = load_config(config_dir)
         clearing_config, calendar = load_clearing(config.directory)
+    except (ConfigError, SettingsError) as e:
+        raise ConfigFailure(str(e)) from None
+    try:
         store = open_store(db_target or config.database.target, config.database.synchronous)
-    except (ConfigError, SettingsError, MigrationError, StorageUnavailable) as e:
+    except (MigrationError, StorageUnavailable) as e:
         raise click.ClickException(str(e)) from None
     try:
         yield Clearing(store, clearing_config, calendar, config.host.institution,

@@ -1,17 +1,15 @@
-"""ESC/POS receipt printers: connections from config, status checks, a persisted print queue.
+"""ESC/POS receipt printers: connections from plain settings, status checks, a persisted print queue.
 
-    config = load_printer_config("config/printers.toml", connection="network", profile="80mm")
-    queue = PrintQueue("var/print-queue.db", PrinterConnection(config.connection, config.status))
+    queue = PrintQueue("var/print-queue.db", PrinterConnection(NetworkConfig("192.0.2.50", 9100)))
     result = queue.submit(PrintJob(data, reference="000123", reprint_data=reprint_bytes))
     if not result.printed: show(result.error)      # typed PrinterError; the job waits in the queue
     queue.retry_pending()                           # e.g. on a timer, or when the cashier asks
     queue.reprint(queue.last("000123").id)
 
-Takes bytes; imports nothing of the app (receipts renders the bytes).
+Takes bytes; imports nothing of the app (receipts renders the bytes; the terminal
+reads config/printers.toml and hands over the settings, `pos.core.printers_file`).
 """
 from drivers.printer.config import (
-    CONNECTION_KINDS,
-    STATUS_MODES,
     ConnectionConfig,
     CupsConfig,
     FileConfig,
@@ -20,7 +18,6 @@ from drivers.printer.config import (
     SerialConfig,
     SimConfig,
     UsbConfig,
-    load_printer_config,
 )
 from drivers.printer.connection import PrinterConnection
 from drivers.printer.errors import (
@@ -36,8 +33,6 @@ from drivers.printer.queue import JobRecord, PrintJob, PrintQueue, PrintResult
 from drivers.printer.status import PrinterStatus
 
 __all__ = [
-    "CONNECTION_KINDS",
-    "STATUS_MODES",
     "ConnectionConfig",
     "CoverOpenError",
     "CupsConfig",
@@ -59,5 +54,4 @@ __all__ = [
     "SerialConfig",
     "SimConfig",
     "UsbConfig",
-    "load_printer_config",
 ]

@@ -22,12 +22,11 @@ from pydantic import AfterValidator, BeforeValidator, Field, field_validator
 
 from acquirer.protocol.settings_file import SettingsError, SettingsModel, load_settings
 from drivers.nfc import InvalidReaderPath, parse_reader_path
-from drivers.printer import CONNECTION_KINDS, PrinterConfig, PrinterConfigError, load_printer_config
 from drivers.printer.config import StatusMode
-from receipts import Merchant, PrinterProfile, ProfileConfigError, ReceiptFieldError, load_profile
+from pos.core.printers_file import CONNECTION_KINDS, PRINTERS_FILE, PrinterSettings, load_printer
+from receipts import Merchant, ReceiptFieldError
 
 POS_FILE = "pos.toml"
-PRINTERS_FILE = "printers.toml"
 NO_PRINTER = "none"
 #: what an e-receipt link template may use
 RECEIPT_URL_FIELDS = ("mid", "tid", "batch", "trace", "date")
@@ -156,7 +155,7 @@ def _check_receipt_url(url: str) -> None:
 
 
 class PrinterSection(SettingsModel):
-    """`[printer]` as written: a connection table and a profile of printers.toml."""
+    """`[printer]` as written: a connection table and a profile of printers.toml (`pos.core.printers_file`)."""
 
     connection: str
     profile: str
@@ -172,12 +171,6 @@ def _one_of(value: str, options: tuple[str, ...]) -> str:
     if value not in options:
         raise ValueError("must be " + " or ".join(f'"{o}"' for o in options))
     return value
-
-
-@dataclass(frozen=True)
-class PrinterSettings:
-    printer: PrinterConfig     # the connection (printers.toml [printer.KIND]) and its status mode
-    profile: PrinterProfile    # printers.toml [profile.NAME]: paper width, Chinese mode, QR
 
 
 class QrSettings(SettingsModel):
@@ -266,7 +259,7 @@ def load_config(config_dir: Path, *, state_dir: Path | None = None,
             raise ConfigError("--host", "address", f"{e}, got {host_address!r}") from None
     return PosConfig(config_dir=config_dir, terminal=data.terminal, host=host, nfc=data.nfc,
                      state_dir=state_dir or Path(data.state.dir), receipt=data.receipt,
-                     printer=_printer(path, data.printer, config_dir / PRINTERS_FILE), qr=data.qr,
+                     printer=_printer(data.printer, config_dir / PRINTERS_FILE), qr=data.qr,
                      host_named=host_address is not None)
 
 
@@ -275,12 +268,8 @@ def load_pos_file(config_dir: Path) -> PosFile:
     return load_settings(config_dir / POS_FILE, PosFile)
 
 
-def _printer(path: Path, section: PrinterSection, printers: Path) -> PrinterSettings | None:
+def _printer(section: PrinterSection, printers: Path) -> PrinterSettings | None:
+    """The printer `[printer]` chose, from printers.toml (its errors name that file); None: no printer."""
     if section.connection == NO_PRINTER:
         return None
-    try:
-        printer = load_printer_config(printers, section.connection, section.profile, section.status)
-        return PrinterSettings(printer, load_profile(printers, section.profile))
-    except (PrinterConfigError, ProfileConfigError) as e:
-        raise ConfigError(str(path), "printer", f"connection {section.connection!r}, "
-                                               f"profile {section.profile!r}: {e}") from None
+    return load_printer(printers, section.connection, section.profile, section.status)

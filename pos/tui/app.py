@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from typing import Any, Protocol
+from typing import Any
 
 from textual import work
 from textual.app import App
@@ -41,18 +41,13 @@ from pos.tui.paper import PaperTrail
 from pos.tui.pinpad import DialogPinPad
 from pos.tui.settings import TuiSettings, load_tui_settings
 from pos.tui.state import NOTICE_SECONDS, Notice, Till
+from pos.tui.till_app import TillApp, TransactionView
 from pos.tui.widgets import NoticeBar, StatusBar
 
 log = logging.getLogger(__name__)
 
 #: another pos on the same state directory: say so after this long rather than wait for it
 LOCK_WAIT_S = 2.0
-
-
-class TransactionView(Protocol):
-    """A screen running an engine call: it follows the engine's events while the call runs."""
-
-    def follow(self, event: ev.Event) -> None: ...
 
 
 class CheckoutApp(App[None]):
@@ -395,3 +390,7 @@ class CheckoutApp(App[None]):
 def make_app(config: PosConfig, *, settings: TuiSettings | None = None) -> CheckoutApp:
     """The checkout app over `config` and its devices (`[nfc] reader`, `[tui] camera`, `[printer]`)."""
     return CheckoutApp(config, settings or load_tui_settings(config.config_dir))
+
+
+#: the screens type their app as `TillApp` (no import back to this module); mypy checks the app is one
+_SCREENS_SEE: type[TillApp] = CheckoutApp

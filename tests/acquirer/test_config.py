@@ -32,6 +32,11 @@ def test_config_directory_option_then_environment_then_repository(monkeypatch, t
     ('synchronous = "NORMAL"', 'synchronous = "OFF"', "database.synchronous"),
     ('switch_timeout_ms = 3000', 'switch_timeout_ms = "soon"', "host.switch_timeout_ms"),
     ('range = ["51", "55"]', 'range = ["55", "51"]', "bin[2].range"),
+    ('range = ["51", "55"]', 'range = ["51", "55"]\nprefix = "5"', "bin[2].range"),
+    ('tid = "10000001"', 'tid = "1000001"', "terminal[0].tid"),
+    ("[server]\n", '[processing_codes]\nsael = "190000"\n\n[server]\n', "processing_codes"),
+    ("[server]\n", '[processing_codes]\nsale = "19"\n\n[server]\n', "processing_codes"),
+    ("[fees]\n", "[fees]\nextra = -1\n", "fees.extra"),
 ])
 def test_errors_name_the_file_and_the_key(tmp_path, old, new, key):
     directory = make_config(tmp_path, replace={old: new})

@@ -7,7 +7,7 @@ from acquirer.switch import NoRoute, Switch
 
 def _switch(*routes: BinRoute) -> Switch:
     names = {r.issuer for r in routes}
-    return Switch(routes, [IssuerSettings(n, "unionpay") for n in names], timeout_ms=100)
+    return Switch(routes, [IssuerSettings(n, "unionpay", b"", "normal", 0) for n in names], timeout_ms=100)
 
 
 def test_prefixes_and_ranges_longest_match_first():

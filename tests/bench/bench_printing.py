@@ -25,7 +25,8 @@ from drivers.sim.printer import SimulatedPrinter
 from pos.core.config import load_config
 from pos.devices.contactless import open_contactless
 from pos.devices.terminal import open_terminal
-from receipts import load_profiles, render_copies, render_escpos
+from pos.core.printers_file import load_profiles
+from receipts import render_copies, render_escpos
 from tests.bench import Row
 from tests.pos.printing_support import use_printer
 from tests.pos.support import make_config

@@ -18,7 +18,8 @@ from pathlib import Path
 from pos.core.config import load_config
 from pos.journal.report import shift_report
 from pos.journal.store import Journal
-from receipts import load_profiles, render_escpos, render_text, report_to_dict
+from pos.core.printers_file import load_profiles
+from receipts import render_escpos, render_text, report_to_dict
 from tests.bench import Row
 from tests.pos.support import make_config
 

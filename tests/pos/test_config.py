@@ -74,7 +74,7 @@ def test_missing_file_and_bad_toml(tmp_path):
 
 @pytest.mark.parametrize("old, new, message", [
     ('connection = "sim"', 'connection = "bluetooth"', r'pos.toml: printer.connection: must be "sim" or "network"'),
-    ('profile = "80mm"', 'profile = "76mm"', r"pos.toml: printer: connection 'sim', profile '76mm': .*printers.toml: no profile '76mm'"),
+    ('profile = "80mm"', 'profile = "80mm"\nstatus = "sometimes"', r"pos.toml: printer.status: input should be 'full', 'online' or 'none'"),
     ('merchant_name_zh = "天天便利店"', 'merchant_name_zh = ""', r"pos.toml: receipt.merchant_name_zh: .*non-empty"),
     ("/{batch}/{trace}", "/{batch}/{stan}", r"pos.toml: receipt.url: uses stan; known placeholders: \{mid\}"),
     ('url = "https://', 'url = "ftp://', r"pos.toml: receipt.url: must be an http\(s\) link"),
@@ -84,6 +84,14 @@ def test_bad_receipt_and_printer_values_are_named(tmp_path, old, new, message):
     with pytest.raises(ConfigError, match=message) as info:
         load_config(directory)
     assert str(directory / "pos.toml") in str(info.value)
+
+
+def test_a_profile_printers_toml_lacks_is_named_in_that_file(tmp_path):
+    directory = _write(tmp_path, 'profile = "80mm"', 'profile = "76mm"')
+    with pytest.raises(ConfigError) as info:
+        load_config(directory)
+    assert str(info.value).startswith(f"{directory / 'printers.toml'}: profile.76mm: missing (pos.toml [printer] "
+                                      f"profile names it; have: 58mm, ")
 
 
 def test_the_shipped_terminal_prints_on_the_simulated_printer():

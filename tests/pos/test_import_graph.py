@@ -2,8 +2,9 @@
 
 The graph is grimp's (the library import-linter is built on), over every
 module of pos, acquirer, drivers and receipts. Imports made only for the type
-checker (`if TYPE_CHECKING:`) are left out: they never run, so they cannot
-form a cycle at import time.
+checker (`if TYPE_CHECKING:`) count too: they do not run, but a cycle among
+them is still two modules that cannot be understood one without the other
+(the TUI's screens type their app through `pos.tui.till_app` for that reason).
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ PACKAGES = ("pos", "acquirer", "drivers", "receipts")
 
 @pytest.fixture(scope="module")
 def graph() -> grimp.ImportGraph:
-    return grimp.build_graph(*PACKAGES, exclude_type_checking_imports=True)
+    return grimp.build_graph(*PACKAGES, exclude_type_checking_imports=False)
 
 
 def cycles(graph: grimp.ImportGraph) -> list[set[str]]:
@@ -79,6 +80,8 @@ def test_the_cycle_finder_finds_a_cycle():
 
 def test_no_import_cycle_anywhere(graph):
     assert len(graph.modules) > 150
+    # the graph holds the imports made only for the type checker (till_app imports the engine only so)
+    assert graph.direct_import_exists(importer="pos.tui.till_app", imported="pos.core.engine")
     assert cycles(graph) == []
 
 

@@ -1,4 +1,4 @@
-"""Printer connections from config/printers.toml, and the errors a person can act on."""
+"""Printer connections from their settings, and the errors a person can act on."""
 from __future__ import annotations
 
 import socket
@@ -20,59 +20,8 @@ from drivers.printer import (
     SerialConfig,
     SimConfig,
     UsbConfig,
-    load_printer_config,
 )
 from tests.receipts.samples import CONFIG
-
-SHIPPED = (CONFIG / "printers.toml").read_text(encoding="utf-8")
-
-
-def config_with(tmp_path, connection: str, edit: tuple[str, str] = ("", ""), status=None):
-    path = tmp_path / "printers.toml"
-    path.write_text(SHIPPED.replace(*edit), encoding="utf-8")
-    return load_printer_config(path, connection, "80mm", status)
-
-
-def test_the_shipped_simulator_takes_any_free_port():
-    config = load_printer_config(CONFIG / "printers.toml", "sim", "80mm")
-    assert (config.profile, config.connection, config.status) == ("80mm", SimConfig(0), "full")
-
-
-@pytest.mark.parametrize("kind, expected, status", [
-    ("network", NetworkConfig("192.0.2.50", 9100, 3.0), "full"),
-    ("serial", SerialConfig("/dev/ttyUSB0", 9600, 0.3), "full"),
-    ("usb", UsbConfig(0x0416, 0x5011), "full"),
-    ("file", FileConfig("/dev/usb/lp0"), "none"),
-    ("cups", CupsConfig("receipt"), "online"),
-])
-def test_each_example_connection_loads(tmp_path, kind, expected, status):
-    config = config_with(tmp_path, kind)
-    assert config.connection == expected and config.status == status
-
-
-def test_a_chosen_status_mode_replaces_the_connections_default(tmp_path):
-    assert config_with(tmp_path, "network", status="online").status == "online"
-
-
-@pytest.mark.parametrize("kind, edit, message", [
-    ("usb", ('vendor = "0416"', 'vendor = "printer"'), "[printer.usb] vendor must be 4 hex digits"),
-    ("network", ('host = "192.0.2.50"', 'hostname = "192.0.2.50"'), "[printer.network] has unknown key 'hostname'"),
-    ("serial", ("baudrate = 9600", "baudrate = -1"), "[printer.serial] baudrate must be positive"),
-    ("sim", ("port = 0                    #", "port = 70000 #"), "[printer.sim] port must be 0..65535"),
-    ("sim", ("[printer.sim]", '[printer]\nconnection = "sim"\n[printer.sim]'), "[printer] connection is not a connection table"),
-])
-def test_bad_config_names_file_and_key(tmp_path, kind, edit, message):
-    assert edit[0] in SHIPPED
-    with pytest.raises(PrinterConfigError) as caught:
-        config_with(tmp_path, kind, edit)
-    assert message in str(caught.value) and str(tmp_path / "printers.toml") in str(caught.value)
-
-
-@pytest.mark.parametrize("kind, status, message", [
-    ("bluetooth", None, "connection must be one of"), ("sim", "sometimes", "status must be")])
-def test_bad_choices_are_named(kind, status, message):
-    with pytest.raises(PrinterConfigError, match=message):
-        load_printer_config(CONFIG / "printers.toml", kind, "80mm", status)
 
 
 def test_the_simulator_is_not_a_device_connection():

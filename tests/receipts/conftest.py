@@ -1,6 +1,6 @@
 import pytest
 
-from receipts import load_profiles
+from pos.core.printers_file import load_profiles
 from tests.receipts.samples import CONFIG
 
 

@@ -11,7 +11,8 @@ from acquirer.protocol.statement import read_statement
 from drivers.sim.escpos_interpreter import interpret
 from pos.reconcile.service import reconcile
 from pos.reconcile.slip import reconciliation_slip
-from receipts import Merchant, load_profile, render_escpos, render_text
+from pos.core.printers_file import load_profiles
+from receipts import Merchant, render_escpos, render_text
 from receipts.model import UnmaskedPanError
 from receipts.reconciliation import ReconciliationException
 from tests.pos.support import CONFIG, invoke_pos, make_config
@@ -41,7 +42,7 @@ def test_golden_printed_summary(tmp_path):
 
 def test_the_escpos_bytes_read_back_to_the_same_lines(tmp_path):
     slip = reconciliation_slip(_day(tmp_path), MERCHANT, WHEN)
-    profile = load_profile(CONFIG / "printers.toml", "58mm")
+    profile = load_profiles(CONFIG / "printers.toml")["58mm"]
     printed = [line.strip() for line in interpret(render_escpos(slip, profile)).text_lines]
     assert printed == [line.strip() for line in render_text(slip, profile.columns).splitlines()]
     assert "差错 EXCEPTIONS: 2" in printed and "0002/000003             -¥30.00" in printed

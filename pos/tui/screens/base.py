@@ -1,17 +1,16 @@
 """What every full screen of the till has: the status bar on top, the notice and key hints below."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import Any, ClassVar, cast
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import Screen
 
+from pos.tui.till_app import TillApp
 from pos.tui.widgets import KeyBar, NoticeBar, StatusBar
 from pos.tui.widgets.bars import Hint
 
-if TYPE_CHECKING:
-    from pos.tui.app import CheckoutApp
 
 #: the keys every home-like screen offers
 GLOBAL_HINTS = (Hint("F2", "key.history", "app.history"), Hint("F3", "key.settle", "app.settle"),
@@ -27,8 +26,8 @@ class TillScreen(Screen[Any]):
     HINTS: ClassVar[tuple[Hint, ...]] = GLOBAL_HINTS
 
     @property
-    def till_app(self) -> CheckoutApp:
-        return cast("CheckoutApp", self.app)
+    def till_app(self) -> TillApp:
+        return cast("TillApp", self.app)
 
     def t(self, key: str, **values: object) -> str:
         return self.till_app.t(key, **values)

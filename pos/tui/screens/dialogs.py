@@ -1,7 +1,7 @@
 """Small dialogs over a screen: the card's PIN, the supervisor PIN, a refund amount, a pre-auth's trace."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import cast
 
 from textual import events
 from textual.app import ComposeResult
@@ -12,9 +12,7 @@ from textual.widgets import Input, Static
 
 from pos.core.amount import format_amount
 from pos.journal.store import Txn
-
-if TYPE_CHECKING:
-    from pos.tui.app import CheckoutApp
+from pos.tui.till_app import TillApp
 
 
 class _Dialog(ModalScreen[object]):
@@ -34,8 +32,8 @@ class _Dialog(ModalScreen[object]):
         self.dismiss(result)
 
     @property
-    def till_app(self) -> CheckoutApp:
-        return cast("CheckoutApp", self.app)
+    def till_app(self) -> TillApp:
+        return cast("TillApp", self.app)
 
     def t(self, key: str, **values: object) -> str:
         return self.till_app.t(key, **values)

@@ -1,7 +1,7 @@
 """The simulator panel: choose what the customer presents (card, phone, band or wallet code)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import cast
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -11,9 +11,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from pos.simulated.station import Simulator
-
-if TYPE_CHECKING:
-    from pos.tui.app import CheckoutApp
+from pos.tui.till_app import TillApp
 
 GROUPS = ("cards", "devices", "codes", "trouble")
 
@@ -31,7 +29,7 @@ class SimulatorScreen(ModalScreen[str | None]):
         self._answered = False
 
     def compose(self) -> ComposeResult:
-        app = cast("CheckoutApp", self.app)
+        app = cast("TillApp", self.app)
         options: list[Option | None] = []
         for group in GROUPS:
             options.append(Option(f"── {app.t(f'sim.{group}')} ──", id=f"group-{group}", disabled=True))

@@ -7,16 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, cast
+from typing import cast
 
 from rich.text import Text
 from textual.events import Click
 from textual.widgets import Static
 
 from pos.devices.kinds import ABSENT, CAMERA, FAULT, OK, PRINTER, READER, SIMULATED
-
-if TYPE_CHECKING:
-    from pos.tui.app import CheckoutApp
+from pos.tui.till_app import TillApp
 
 _DEVICE_STYLE = {OK: "green", SIMULATED: "cyan", ABSENT: "dim", FAULT: "bold red"}
 _HOST_STYLE = {"online": "green", "signing_on": "yellow", "offline": "yellow", "down": "bold red",
@@ -28,7 +26,7 @@ class StatusBar(Static):
     """Host link and sign-on, reader, camera, printer, batch and operator, in one line."""
 
     def render(self) -> Text:
-        app = cast("CheckoutApp", self.app)
+        app = cast("TillApp", self.app)
         till = app.till
         t = app.t
         text = Text(no_wrap=True, overflow="ellipsis")
@@ -52,7 +50,7 @@ class NoticeBar(Static):
     """The latest device or host notice: what happened and what to do. Hidden when there is none."""
 
     def render(self) -> Text:
-        app = cast("CheckoutApp", self.app)
+        app = cast("TillApp", self.app)
         notice = app.till.notice
         if notice is None:
             return Text("")
@@ -62,7 +60,7 @@ class NoticeBar(Static):
         self.sync()
 
     def sync(self) -> None:
-        app = cast("CheckoutApp", self.app)
+        app = cast("TillApp", self.app)
         self.display = app.till.notice is not None
         self.refresh()
 
@@ -96,6 +94,6 @@ class KeyBar(Static):
         self.hints = tuple(hints)
 
     def compose(self):
-        app = cast("CheckoutApp", self.app)
+        app = cast("TillApp", self.app)
         for hint in self.hints:
             yield KeyHint(hint, app.t(hint.text))
