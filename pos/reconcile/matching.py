@@ -25,8 +25,8 @@ from __future__ import annotations
 import functools
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import NamedTuple
 
 from acquirer.protocol.clock import CHINA, clearing_date
 from acquirer.protocol.statement import Statement, StatementLine
@@ -47,9 +47,9 @@ NO_MONEY = frozenset({"declined", "not_sent", "pending", "unknown"})
 NEAR_CUTOFF = timedelta(minutes=5)
 
 
-@dataclass(frozen=True, slots=True)
-class ReconciledLine:
-    """One line of the reconciliation: a record, a statement line, or both, in one category."""
+class ReconciledLine(NamedTuple):
+    """One line of the reconciliation: a record, a statement line, or both, in one category (a named tuple:
+    immutable and quick to make, one per transaction)."""
 
     category: Category
     reason: str

@@ -26,12 +26,13 @@ no fee is checked.
 """
 from __future__ import annotations
 
+import functools
 from datetime import datetime, time
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
-from pydantic import AwareDatetime, ConfigDict, Field, PrivateAttr, field_validator
+from pydantic import AwareDatetime, ConfigDict, Field, field_validator
 
 from acquirer.protocol.clock import CutoffText, parse_cutoff
 from acquirer.protocol.fee_rounding import Rounding, fee_fen, percent_to_ppm
@@ -58,14 +59,11 @@ class FeePlan(SettingsModel):
         percent_to_ppm(v)
         return v
 
-    _ppm: int = PrivateAttr(0)
-
-    def model_post_init(self, context: Any, /) -> None:
-        self._ppm = percent_to_ppm(self.acquirer_pct)   # once, not once per line (Decimal is slow)
-
-    @property
+    @functools.cached_property
     def acquirer_ppm(self) -> int:
-        return self._ppm
+        """Once, not once per line (Decimal is slow); a cached property lives in the instance's dict, read as
+        fast as a field (a private attribute goes through pydantic's `__getattr__` at every line)."""
+        return percent_to_ppm(self.acquirer_pct)
 
     def acquirer_fee(self, amount: int) -> int:
         return fee_fen(amount, self.acquirer_ppm, self.acquirer_cap_fen, self.fee_rounding)

@@ -67,7 +67,7 @@ def _scenario(directory: Path, days: list[date], per_terminal_day: int) -> tuple
     from acquirer.clearing.terms import ClearingConfig, HolidaysFile
     from acquirer.protocol.clock import DEFAULT_CUTOFF, clearing_date
     from pos.journal.store import Journal
-    from pos.reconcile.records import export_records, records_from_rows
+    from pos.reconcile.records import export_records, journal_records
     from tests.clearing.helpers import Files
 
     events = []
@@ -80,7 +80,7 @@ def _scenario(directory: Path, days: list[date], per_terminal_day: int) -> tuple
     for tid, path in zip(TIDS[1:], journals[1:], strict=True):
         journal = Journal(path)
         out = directory / f"{tid}.json"
-        out.write_bytes(export_records(records_from_rows(journal.rows_since(""), tid, MID), tid, MID))
+        out.write_bytes(export_records(journal_records(journal, "", tid, MID), tid, MID))
         journal.close()
         exports.append(out)
     engine = FeeEngine(ClearingConfig.model_validate({
@@ -102,14 +102,14 @@ def _scenario(directory: Path, days: list[date], per_terminal_day: int) -> tuple
 def _reconcile(own: Path, exports: list[Path], statements: list[Path], first: date,
                last: date) -> tuple[float, float, int, int]:
     from pos.journal.store import Journal
-    from pos.reconcile.records import load_export, records_from_rows
+    from pos.reconcile.records import journal_records, load_export
     from pos.reconcile.service import read_statement_file, reconcile
     from pos.reconcile.terms import MerchantTerms
 
     terms = MerchantTerms.model_validate({"merchant": MID, "plan": {"acquirer_pct": "0.1"}})
     began, cpu = time.perf_counter(), time.process_time()
     journal = Journal(own)
-    records = records_from_rows(journal.rows_since(f"{first - timedelta(days=2):%Y-%m-%d}"), TIDS[0], MID)
+    records = journal_records(journal, f"{first - timedelta(days=2):%Y-%m-%d}", TIDS[0], MID)
     journal.close()
     for path in exports:
         records += load_export(path, MID)
