@@ -36,6 +36,7 @@ from pos.reconcile.service import (
     EXIT_CANNOT_RECONCILE,
     exit_code,
     reconcile,
+    without_cycle_collector,
 )
 from pos.reconcile.slip import reconciliation_slip
 
@@ -94,26 +95,27 @@ def reconcile_command(ctx: click.Context, day: str | None, first: str | None, la
     if ctx.invoked_subcommand is not None:
         return
     config: PosConfig = ctx.obj
-    try:
-        terms = terms_of(config)
-        begin, end = _range(day, first, last, terms.cutoff_time)
-        records = own_records(config, begin)
-        for path in journals:
-            records += load_export(path, terms.merchant)
-        statements = gather_statements(terms, statement_files, fetch, begin, end)
-        report = reconcile(records, statements, begin, end, terms)
-        if csv_file is not None:
-            _write(csv_file, report.to_csv().encode("utf-8"))
-        if chart_file is not None:
-            from pos.reconcile.chart import render_chart  # matplotlib loads only for --chart
+    with without_cycle_collector():
+        try:
+            terms = terms_of(config)
+            begin, end = _range(day, first, last, terms.cutoff_time)
+            records = own_records(config, begin)
+            for path in journals:
+                records += load_export(path, terms.merchant)
+            statements = gather_statements(terms, statement_files, fetch, begin, end)
+            report = reconcile(records, statements, begin, end, terms)
+            if csv_file is not None:
+                _write(csv_file, report.to_csv().encode("utf-8"))
+            if chart_file is not None:
+                from pos.reconcile.chart import render_chart  # matplotlib loads only for --chart
 
-            _write(chart_file, render_chart(report))
-    except TillkitError as e:
-        raise CannotReconcile(e) from None
-    if as_json:
-        click.echo(report.to_json(), nl=False)
-    else:
-        show(report, Console(width=None if sys.stdout.isatty() else 120, highlight=False))
+                _write(chart_file, render_chart(report))
+        except TillkitError as e:
+            raise CannotReconcile(e) from None
+        if as_json:
+            click.echo(report.to_json(), nl=False)
+        else:
+            show(report, Console(width=None if sys.stdout.isatty() else 120, highlight=False))
     if to_printer:
         _print(config, report)
     ctx.exit(exit_code(report))

@@ -36,7 +36,7 @@ from pos.reconcile.records import TerminalRecord
 from pos.reconcile.terms import FeePlan, fee_problem
 from receipts import format_amount
 
-__all__ = ["CODE_OF", "ReconciledLine", "match"]
+__all__ = ["CODE_OF", "ReconciledLine", "match", "transmitted_at"]
 
 #: the statement code each journal type clears as
 CODE_OF = {"sale": "SAL", "completion": "CMP", "void": "VOD", "completion_void": "CVD", "refund": "RFD",
@@ -77,6 +77,12 @@ def _beijing(moment: datetime) -> str:
 def _transmitted(line: StatementLine) -> date:
     """The line's transmission date (its MMDD in the year that puts it nearest its clearing day)."""
     return _mmdd_near(line.transmission_time[:4], line.clearing_date)
+
+
+def transmitted_at(line: StatementLine) -> datetime:
+    """The line's transmission moment (Beijing, aware): its date as `_transmitted` finds it, its hhmmss."""
+    t = line.transmission_time
+    return datetime.combine(_transmitted(line), time(int(t[4:6]), int(t[6:8]), int(t[8:10])), CHINA)
 
 
 @functools.lru_cache(maxsize=4096)

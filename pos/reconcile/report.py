@@ -15,16 +15,16 @@ import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
-from acquirer.protocol.clock import CHINA
 from acquirer.protocol.statement import Statement, StatementLine
 from pos.reconcile.categories import INFO, Category
-from pos.reconcile.matching import ReconciledLine
+from pos.reconcile.matching import ReconciledLine, transmitted_at
 
 __all__ = ["ChannelTotal", "DayTotal", "Payout", "Report", "build_report", "channel_of", "entry_mode_name"]
 
+_NEVER = datetime.min.replace(tzinfo=UTC)
 ENTRY_MODES = {"01": "manual", "02": "swipe", "03": "QR code", "05": "chip", "07": "contactless"}
 
 
@@ -181,11 +181,12 @@ def _record_channel(line: ReconciledLine) -> str:
     return f"wallet {r.wallet}" if r.wallet else f"card {r.scheme or '-'}"
 
 
-def _when(line: ReconciledLine) -> str:
-    """MMDDhhmmss (Beijing) of the line: the terminal's moment, else the acquirer's transmission time."""
+def _when(line: ReconciledLine) -> datetime:
+    """When the line happened: the terminal's moment, else the acquirer's transmission time (both aware,
+    so they compare; no formatting per line)."""
     if line.record is not None:
-        return line.record.created_at.astimezone(CHINA).strftime("%m%d%H%M%S")
-    return line.line.transmission_time if line.line is not None else ""
+        return line.record.created_at
+    return transmitted_at(line.line) if line.line is not None else _NEVER
 
 
 def build_report(merchant: str, first: date, last: date, lines: list[ReconciledLine],

@@ -103,20 +103,21 @@ def _reconcile(own: Path, exports: list[Path], statements: list[Path], first: da
                last: date) -> tuple[float, float, int, int]:
     from pos.journal.store import Journal
     from pos.reconcile.records import journal_records, load_export
-    from pos.reconcile.service import read_statement_file, reconcile
+    from pos.reconcile.service import read_statement_file, reconcile, without_cycle_collector
     from pos.reconcile.terms import MerchantTerms
 
     terms = MerchantTerms.model_validate({"merchant": MID, "plan": {"acquirer_pct": "0.1"}})
     began, cpu = time.perf_counter(), time.process_time()
-    journal = Journal(own)
-    records = journal_records(journal, f"{first - timedelta(days=2):%Y-%m-%d}", TIDS[0], MID)
-    journal.close()
-    for path in exports:
-        records += load_export(path, MID)
-    read = [read_statement_file(path, MID) for path in statements]
-    report = reconcile(records, read, first, last, terms)
-    report.to_json()
-    report.to_csv()
+    with without_cycle_collector():   # as `pos reconcile` does
+        journal = Journal(own)
+        records = journal_records(journal, f"{first - timedelta(days=2):%Y-%m-%d}", TIDS[0], MID)
+        journal.close()
+        for path in exports:
+            records += load_export(path, MID)
+        read = [read_statement_file(path, MID) for path in statements]
+        report = reconcile(records, read, first, last, terms)
+        report.to_json()
+        report.to_csv()
     return time.perf_counter() - began, time.process_time() - cpu, len(report.lines), len(report.exceptions)
 
 
