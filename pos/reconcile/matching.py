@@ -113,22 +113,30 @@ class _Lines:
             self.lines.extend(statement.lines)
         self.taken = [False] * len(self.lines)
         self.by_key: dict[tuple[str, str], list[int]] = defaultdict(list)
-        self.by_rrn: dict[str, list[int]] = defaultdict(list)
         for i, line in enumerate(self.lines):
             self.by_key[(line.terminal, line.stan)].append(i)
-            if line.rrn:
-                self.by_rrn[line.rrn].append(i)
+        self._by_rrn: dict[str, list[int]] | None = None
 
-    def find(self, record: TerminalRecord, codes: frozenset[str], *, by_amount: bool = True) -> int | None:
-        local = record.created_at.astimezone(CHINA).date()
+    @property
+    def by_rrn(self) -> dict[str, list[int]]:
+        """The lines by RRN, indexed the first time the second key is needed (most records pair by the first)."""
+        if self._by_rrn is None:
+            self._by_rrn = defaultdict(list)
+            for i, line in enumerate(self.lines):
+                if line.rrn:
+                    self._by_rrn[line.rrn].append(i)
+        return self._by_rrn
+
+    def find(self, record: TerminalRecord, code: str, local: date) -> int | None:
+        """The first line not yet taken for `record` (taken on `local`, its Beijing date) with statement `code`."""
         for i in self.by_key.get((record.terminal, record.stan), ()):
             line = self.lines[i]
-            if not self.taken[i] and line.code in codes and abs((_transmitted(line) - local).days) <= 1:
+            if not self.taken[i] and line.code == code and abs((_transmitted(line) - local).days) <= 1:
                 return i
-        if record.rrn and by_amount:
+        if record.rrn:
             for i in self.by_rrn.get(record.rrn, ()):
                 line = self.lines[i]
-                if not self.taken[i] and line.code in codes and abs(line.amount) == record.amount:
+                if not self.taken[i] and line.code == code and abs(line.amount) == record.amount:
                     return i
         return None
 
@@ -165,11 +173,12 @@ def match(records: Iterable[TerminalRecord], statements: Sequence[Statement], fi
     ordered = sorted((r for r in records if r.type in CODE_OF), key=lambda r: (r.created_at, r.terminal, r.id))
     approved_keys: set[tuple[str, str]] = set()
     for record in ordered:
-        day = clearing_date(record.created_at, cutoff)
+        local = record.created_at.astimezone(CHINA)   # once: the clearing day and the matching both need it
+        day = clearing_date(local, cutoff)
         if not (first - timedelta(days=1) <= day <= last + timedelta(days=1)):
             continue
         code = CODE_OF[record.type]
-        found = pool.find(record, frozenset({code}))
+        found = pool.find(record, code, local.date())
         if record.state in EXPECTED:
             approved_keys.add((record.terminal, record.stan))
             if found is None:
@@ -188,7 +197,7 @@ def match(records: Iterable[TerminalRecord], statements: Sequence[Statement], fi
                                               f"{pending}; the acquirer cleared nothing", day, record, None))
                 continue
             line = pool.take(found)
-            reversal = pool.find(record, frozenset({"RVS"}))
+            reversal = pool.find(record, "RVS", local.date())
             if reversal is None:
                 if in_range(day) or in_range(line.clearing_date):
                     still = ("its reversal is still due at the terminal" if record.state == "reversal_due"

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import json
+import operator
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -111,7 +112,8 @@ def export_records(records: Iterable[TerminalRecord], terminal: str, merchant: s
     return (json.dumps(body, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
 
 
-_NAMES = frozenset(COLUMNS)
+#: an export object's `COLUMNS`, as a tuple (KeyError when one is missing)
+_PICK = operator.itemgetter(*COLUMNS)
 
 
 def load_export(path: Path, merchant: str) -> list[TerminalRecord]:
@@ -132,9 +134,13 @@ def load_export(path: Path, merchant: str) -> list[TerminalRecord]:
                              f"{body.get('merchant')}, not {merchant}")
     terminal = str(body.get("terminal", ""))
     rows = body.get("records")
-    if not isinstance(rows, list) or not all(isinstance(r, dict) and _NAMES <= set(r) for r in rows):
-        raise ReconcileError(f"{path}: the export's records are incomplete")
     try:
-        return records_from_rows([tuple(r[name] for name in COLUMNS) for r in rows], terminal, merchant)
+        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+            raise TypeError
+        picked = [_PICK(r) for r in rows]
+    except (KeyError, TypeError):
+        raise ReconcileError(f"{path}: the export's records are incomplete") from None
+    try:
+        return records_from_rows(picked, terminal, merchant)
     except (KeyError, TypeError, ValueError) as e:
         raise ReconcileError(f"{path}: a record of the export is malformed ({e})") from None
