@@ -253,6 +253,8 @@ def _paired(record: TerminalRecord, line: StatementLine, day: date, plan: FeePla
 
 def _missing(record: TerminalRecord, day: date, pool: _Lines, cutoff: time) -> ReconciledLine:
     what = _what(record)
+    hint = (" -- it was close to the cut-off: it may be on the next day's statement"
+            if _near_cutoff(record.created_at, cutoff) else "")
     if record.type in ("void", "completion_void") and record.original_stan:
         originals = [pool.lines[i] for i in pool.by_key.get((record.terminal, record.original_stan), ())
                      if pool.lines[i].code in ("SAL", "CMP")]
@@ -260,9 +262,7 @@ def _missing(record: TerminalRecord, day: date, pool: _Lines, cutoff: time) -> R
             return ReconciledLine(
                 Category.VOIDED_BUT_CLEARED, f"{what}: voided trace {record.original_stan} at the terminal, but the "
                 f"acquirer cleared the original ({format_amount(originals[0].amount)} on {originals[0].clearing_date}) "
-                f"and no void", day, record, None)
-    hint = (" -- it was close to the cut-off: it may be on the next day's statement"
-            if _near_cutoff(record.created_at, cutoff) else "")
+                f"and no void{hint}", day, record, None)
     return ReconciledLine(Category.TERMINAL_ONLY, f"{what}: approved at the terminal, the acquirer has no line "
                           f"for it{hint}", day, record, None)
 

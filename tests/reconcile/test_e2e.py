@@ -276,6 +276,8 @@ def test_cut_off_late_void_and_tampered_amount_through_serve(tmp_path, monkeypat
         ]), report["lines"]
         other_day = next(x for x in report["lines"] if x["category"] == "cleared_on_another_day")
         assert f"counts it on {day + timedelta(days=1)}" in other_day["reason"]
+        late_void = next(x for x in report["lines"] if x["category"] == "voided_but_cleared")
+        assert late_void["reason"].endswith("it may be on the next day's statement")
         gross = 1_234 + 888 + 5_500 + 7_000
         assert report["totals"]["gross"] == gross
         assert report["totals"]["net"] == gross - report["totals"]["fees"] > 0
