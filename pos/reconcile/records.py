@@ -84,7 +84,7 @@ def records_from_rows(rows: Iterable[Sequence[Any]], terminal: str, merchant: st
 
     A card number that is not masked is refused (`ReconcileError`) and not repeated.
     """
-    out = []
+    out: list[TerminalRecord] = []
     append = out.append
     for (id_, kind, state, amount, stan, batch, rrn, auth_code, masked, scheme, wallet, entry_mode, created_at,
          original_stan, original_rrn) in rows:
