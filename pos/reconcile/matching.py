@@ -80,9 +80,14 @@ def _transmitted(line: StatementLine) -> date:
 
 
 def transmitted_at(line: StatementLine) -> datetime:
-    """The line's transmission moment (Beijing, aware): its date as `_transmitted` finds it, its hhmmss."""
+    """The line's transmission moment (Beijing, aware): its date as `_transmitted` finds it, its hhmmss
+    (the start of that day when the digits are no time of day: a line is only ordered by it)."""
     t = line.transmission_time
-    return datetime.combine(_transmitted(line), time(int(t[4:6]), int(t[6:8]), int(t[8:10])), CHINA)
+    try:
+        at = time(int(t[4:6]), int(t[6:8]), int(t[8:10]))
+    except ValueError:
+        at = time(0)
+    return datetime.combine(_transmitted(line), at, CHINA)
 
 
 @functools.lru_cache(maxsize=4096)
