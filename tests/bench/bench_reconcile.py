@@ -7,7 +7,10 @@ format; the acquirer's statement of each day written by the clearing run
 from the same transactions, with a few lines changed so that every
 exception category has work to do. Timed: what `pos reconcile` does --
 read this till's journal and the exports, read and check every statement,
-match, build the report, and render its JSON and CSV.
+match, build the report, and render its JSON and CSV, with the cycle
+collector paused as the command pauses it. The detail column gives the CPU
+time beside the wall time: on a shared machine the CPU time is the figure to
+compare.
 """
 from __future__ import annotations
 

@@ -7,6 +7,11 @@ whose reversal arrives (matched, net zero), a chargeback opened at the acquirer 
 back), and a fee plan on the acquirer that is not the merchant's contract for one of the tills' merchant
 terms (fee differs, checked with a second `reconcile.toml`). Before the day is cleared, and with a
 wrong API key, `--fetch` exits 4 with one line.
+
+The second test makes the other three at the cut-off: a till whose clock runs ahead of the acquirer's
+(cleared on another day), a void held on the line past the host's cut-off (voided at the terminal but
+cleared), and a man in the middle holding the working keys (amount differs; docs/reconcile.md says why
+nothing less can). Between them every category happens through live traffic at least once.
 """
 from __future__ import annotations
 
