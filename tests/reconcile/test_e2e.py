@@ -199,7 +199,7 @@ def test_three_tills_a_day_through_serve_reconciled(tmp_path):
 
 
 HOST_BEHIND_S = 8.0   # the acquirer's clock runs this far behind the tills' (TILLKIT_TEST_HOST_CLOCK_OFFSET_S)
-VOID_LEAD_S = 6.0     # the void starts this long before the cut-off (its process needs a moment to start)
+VOID_LEAD_S = 10.0    # the void starts this long before the cut-off (its process needs a moment to start)
 
 
 @pytest.mark.slow
@@ -209,7 +209,7 @@ def test_cut_off_late_void_and_tampered_amount_through_serve(tmp_path, monkeypat
     - cleared on another day: till 1's clock is 8 s ahead of the acquirer's; a sale taken 0.3 s after the
       cut-off by the till's clock is on the next clearing day at the till, and the host, which received it
       7.7 s before the cut-off by its own clock, clears it on this one.
-    - voided at the terminal but cleared: till 4 voids a sale 6 s before the cut-off; the line holds the
+    - voided at the terminal but cleared: till 4 voids a sale 10 s before the cut-off; the line holds the
       void's request until the cut-off has passed at the host, so the host clears the sale today and the
       void tomorrow, while the till, answered in time, shows the sale voided today.
     - amount differs: a man in the middle with till 2's working keys turns its 50.00 sale into 55.00 at
@@ -217,7 +217,7 @@ def test_cut_off_late_void_and_tampered_amount_through_serve(tmp_path, monkeypat
     """
     from acquirer.cli import CLOCK_OFFSET_ENV
 
-    cutoff_at, cutoff = cutoff_ahead(15)
+    cutoff_at, cutoff = cutoff_ahead(20)
     monkeypatch.setenv(CLOCK_OFFSET_ENV, str(-HOST_BEHIND_S))
     config_dir, host, statements = serve_clearing(tmp_path, cutoff)
     try:
