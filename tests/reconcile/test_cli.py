@@ -206,3 +206,8 @@ def test_the_summary_prints_every_exception_as_written_not_as_markup():
     assert "2 exception(s)" in out
     assert f"acquirer only ({DAY}): SAL 1.00 on terminal [bold]10000009[/bold] (trace 000001)" in out
     assert f"terminal only ({DAY}): sale 2.00: approved at the terminal\n  what to do: the acquirer has" in out
+    terminal = Console(file=io.StringIO(), width=80, highlight=False, force_terminal=True, color_system="standard")
+    show(Report(MID, ("10000001",), DAY, DAY, [odd, late]), terminal)
+    coloured = terminal.file.getvalue()
+    assert "\x1b[1macquirer only\x1b[0m" in coloured           # the title bold on a terminal ...
+    assert "terminal [bold]10000009[/bold] (trace" in coloured  # ... the reason as written
