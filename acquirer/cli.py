@@ -18,17 +18,26 @@
 
 Configuration: `--config DIR`, else `TILLKIT_CONFIG`, else the repository's
 `config/`. Every key and card printed is test data.
+
+For tests only, `TILLKIT_TEST_HOST_CLOCK_OFFSET_S` (seconds, may be negative)
+sets the host's clock -- the moments it stamps on transactions and the cut-off
+its automatic clearing waits for -- that far off the machine's, so an
+end-to-end test can have tills whose clocks disagree with the acquirer's at a
+cut-off (docs/reconcile.md, "Through live traffic"). Unset, the host keeps the
+machine's time.
 """
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
+import os
 import signal
 import socket
 import sys
 from collections.abc import Callable
 from contextlib import suppress
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import click
@@ -48,6 +57,22 @@ if TYPE_CHECKING:
 __all__ = ["main"]
 
 log = logging.getLogger("acquirer")
+
+
+#: for tests only (see the module docstring): the host's clock this many seconds off the machine's
+CLOCK_OFFSET_ENV = "TILLKIT_TEST_HOST_CLOCK_OFFSET_S"
+
+
+def _host_clock() -> Callable[[], datetime]:
+    """The host's clock (UTC, aware): the machine's, shifted by `CLOCK_OFFSET_ENV` when a test sets it."""
+    text = os.environ.get(CLOCK_OFFSET_ENV, "")
+    if not text:
+        return lambda: datetime.now(UTC)
+    try:
+        offset = timedelta(seconds=float(text))
+    except ValueError:
+        raise click.ClickException(f"{CLOCK_OFFSET_ENV}={text!r} is not a number of seconds") from None
+    return lambda: datetime.now(UTC) + offset
 
 
 def _load(config_dir: str | None) -> AcquirerConfig:
@@ -176,6 +201,7 @@ async def _serve(config: AcquirerConfig, config_dir: str | None, address: str, p
     """One host process's event loop. Alone it prints its listening lines; under a supervisor
     (`ready` given) the supervisor prints them once every process called `ready`."""
     from acquirer.host import Host
+    from acquirer.protocol.clock import CHINA
     from acquirer.server import Server
     from acquirer.storage import (
         Checkpointer,
@@ -191,7 +217,8 @@ async def _serve(config: AcquirerConfig, config_dir: str | None, address: str, p
     except MigrationError as e:
         raise click.ClickException(str(e)) from None
     checkpointer = None if is_postgres_url(target) else Checkpointer(target).start()
-    host = Host(config, store, protocol=protocol)
+    clock = _host_clock()
+    host = Host(config, store, protocol=protocol, clock=lambda: clock().astimezone(CHINA))
     server = Server(host, config.server.max_frame, config.server.idle_timeout_s, config.limits)
     bound_address, bound_port = await server.start(address, port, sock=sock)
     loop = asyncio.get_running_loop()
@@ -210,7 +237,7 @@ async def _serve(config: AcquirerConfig, config_dir: str | None, address: str, p
         from acquirer import metrics_http
         metrics_address, bound_metrics = metrics_http.start(address, metrics_port)
         click.echo(f"metrics listening on {metrics_address}:{bound_metrics}")
-    clearing = await _start_clearing(config, target, alone=ready is None)
+    clearing = await _start_clearing(config, target, alone=ready is None, clock=clock)
     sys.stdout.flush()
     if ready is not None:
         ready()
@@ -230,7 +257,8 @@ async def _serve(config: AcquirerConfig, config_dir: str | None, address: str, p
     store.close()
 
 
-async def _start_clearing(config: AcquirerConfig, target: str, alone: bool) -> ClearingServer | None:
+async def _start_clearing(config: AcquirerConfig, target: str, alone: bool,
+                          clock: Callable[[], datetime]) -> ClearingServer | None:
     """Automatic clearing and the statement endpoint, when the configuration has `clearing.toml`.
 
     The endpoint only in a host that runs alone: supervised processes would each bind its port.
@@ -248,7 +276,7 @@ async def _start_clearing(config: AcquirerConfig, target: str, alone: bool) -> C
     except SettingsError as e:
         raise ConfigFailure(str(e)) from None
     server = ClearingServer(clearing_config, calendar, config.host.institution,
-                            lambda: open_store(target, config.database.synchronous))
+                            lambda: open_store(target, config.database.synchronous), clock)
     bound = await server.start(endpoint=alone)
     if bound is not None:
         click.echo(f"statements listening on {bound[0]}:{bound[1]}")

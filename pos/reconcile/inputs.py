@@ -15,7 +15,7 @@ from acquirer.protocol.statement import Statement
 from pos.core.config import PosConfig
 from pos.journal.store import Journal
 from pos.reconcile.errors import ReconcileError
-from pos.reconcile.records import TerminalRecord, records_from_rows
+from pos.reconcile.records import TerminalRecord, journal_records
 from pos.reconcile.service import days_between, read_statement_bytes, read_statement_file
 from pos.reconcile.terms import MerchantTerms, load_terms
 
@@ -46,7 +46,7 @@ def own_records(config: PosConfig, since: date | None = None) -> list[TerminalRe
     start = "" if since is None else f"{since - timedelta(days=2):%Y-%m-%d}"
     journal = Journal(config.journal_path)
     try:
-        return records_from_rows(journal.rows_since(start), config.terminal.tid, config.terminal.mid)
+        return journal_records(journal, start, config.terminal.tid, config.terminal.mid)
     finally:
         journal.close()
 

@@ -25,8 +25,8 @@ from __future__ import annotations
 import functools
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import NamedTuple
 
 from acquirer.protocol.clock import CHINA, clearing_date
 from acquirer.protocol.statement import Statement, StatementLine
@@ -36,7 +36,7 @@ from pos.reconcile.records import TerminalRecord
 from pos.reconcile.terms import FeePlan, fee_problem
 from receipts import format_amount
 
-__all__ = ["CODE_OF", "ReconciledLine", "match"]
+__all__ = ["CODE_OF", "ReconciledLine", "match", "transmitted_at"]
 
 #: the statement code each journal type clears as
 CODE_OF = {"sale": "SAL", "completion": "CMP", "void": "VOD", "completion_void": "CVD", "refund": "RFD",
@@ -47,9 +47,9 @@ NO_MONEY = frozenset({"declined", "not_sent", "pending", "unknown"})
 NEAR_CUTOFF = timedelta(minutes=5)
 
 
-@dataclass(frozen=True, slots=True)
-class ReconciledLine:
-    """One line of the reconciliation: a record, a statement line, or both, in one category."""
+class ReconciledLine(NamedTuple):
+    """One line of the reconciliation: a record, a statement line, or both, in one category (a named tuple:
+    immutable and quick to make, one per transaction)."""
 
     category: Category
     reason: str
@@ -77,6 +77,17 @@ def _beijing(moment: datetime) -> str:
 def _transmitted(line: StatementLine) -> date:
     """The line's transmission date (its MMDD in the year that puts it nearest its clearing day)."""
     return _mmdd_near(line.transmission_time[:4], line.clearing_date)
+
+
+def transmitted_at(line: StatementLine) -> datetime:
+    """The line's transmission moment (Beijing, aware): its date as `_transmitted` finds it, its hhmmss
+    (the start of that day when the digits are no time of day: a line is only ordered by it)."""
+    t = line.transmission_time
+    try:
+        at = time(int(t[4:6]), int(t[6:8]), int(t[8:10]))
+    except ValueError:
+        at = time(0)
+    return datetime.combine(_transmitted(line), at, CHINA)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -107,22 +118,30 @@ class _Lines:
             self.lines.extend(statement.lines)
         self.taken = [False] * len(self.lines)
         self.by_key: dict[tuple[str, str], list[int]] = defaultdict(list)
-        self.by_rrn: dict[str, list[int]] = defaultdict(list)
         for i, line in enumerate(self.lines):
             self.by_key[(line.terminal, line.stan)].append(i)
-            if line.rrn:
-                self.by_rrn[line.rrn].append(i)
+        self._by_rrn: dict[str, list[int]] | None = None
 
-    def find(self, record: TerminalRecord, codes: frozenset[str], *, by_amount: bool = True) -> int | None:
-        local = record.created_at.astimezone(CHINA).date()
+    @property
+    def by_rrn(self) -> dict[str, list[int]]:
+        """The lines by RRN, indexed the first time the second key is needed (most records pair by the first)."""
+        if self._by_rrn is None:
+            self._by_rrn = defaultdict(list)
+            for i, line in enumerate(self.lines):
+                if line.rrn:
+                    self._by_rrn[line.rrn].append(i)
+        return self._by_rrn
+
+    def find(self, record: TerminalRecord, code: str, local: date) -> int | None:
+        """The first line not yet taken for `record` (taken on `local`, its Beijing date) with statement `code`."""
         for i in self.by_key.get((record.terminal, record.stan), ()):
             line = self.lines[i]
-            if not self.taken[i] and line.code in codes and abs((_transmitted(line) - local).days) <= 1:
+            if not self.taken[i] and line.code == code and abs((_transmitted(line) - local).days) <= 1:
                 return i
-        if record.rrn and by_amount:
+        if record.rrn:
             for i in self.by_rrn.get(record.rrn, ()):
                 line = self.lines[i]
-                if not self.taken[i] and line.code in codes and abs(line.amount) == record.amount:
+                if not self.taken[i] and line.code == code and abs(line.amount) == record.amount:
                     return i
         return None
 
@@ -159,11 +178,12 @@ def match(records: Iterable[TerminalRecord], statements: Sequence[Statement], fi
     ordered = sorted((r for r in records if r.type in CODE_OF), key=lambda r: (r.created_at, r.terminal, r.id))
     approved_keys: set[tuple[str, str]] = set()
     for record in ordered:
-        day = clearing_date(record.created_at, cutoff)
+        local = record.created_at.astimezone(CHINA)   # once: the clearing day and the matching both need it
+        day = clearing_date(local, cutoff)
         if not (first - timedelta(days=1) <= day <= last + timedelta(days=1)):
             continue
         code = CODE_OF[record.type]
-        found = pool.find(record, frozenset({code}))
+        found = pool.find(record, code, local.date())
         if record.state in EXPECTED:
             approved_keys.add((record.terminal, record.stan))
             if found is None:
@@ -182,7 +202,7 @@ def match(records: Iterable[TerminalRecord], statements: Sequence[Statement], fi
                                               f"{pending}; the acquirer cleared nothing", day, record, None))
                 continue
             line = pool.take(found)
-            reversal = pool.find(record, frozenset({"RVS"}))
+            reversal = pool.find(record, "RVS", local.date())
             if reversal is None:
                 if in_range(day) or in_range(line.clearing_date):
                     still = ("its reversal is still due at the terminal" if record.state == "reversal_due"
@@ -238,6 +258,8 @@ def _paired(record: TerminalRecord, line: StatementLine, day: date, plan: FeePla
 
 def _missing(record: TerminalRecord, day: date, pool: _Lines, cutoff: time) -> ReconciledLine:
     what = _what(record)
+    hint = (" -- it was close to the cut-off: it may be on the next day's statement"
+            if _near_cutoff(record.created_at, cutoff) else "")
     if record.type in ("void", "completion_void") and record.original_stan:
         originals = [pool.lines[i] for i in pool.by_key.get((record.terminal, record.original_stan), ())
                      if pool.lines[i].code in ("SAL", "CMP")]
@@ -245,9 +267,7 @@ def _missing(record: TerminalRecord, day: date, pool: _Lines, cutoff: time) -> R
             return ReconciledLine(
                 Category.VOIDED_BUT_CLEARED, f"{what}: voided trace {record.original_stan} at the terminal, but the "
                 f"acquirer cleared the original ({format_amount(originals[0].amount)} on {originals[0].clearing_date}) "
-                f"and no void", day, record, None)
-    hint = (" -- it was close to the cut-off: it may be on the next day's statement"
-            if _near_cutoff(record.created_at, cutoff) else "")
+                f"and no void{hint}", day, record, None)
     return ReconciledLine(Category.TERMINAL_ONLY, f"{what}: approved at the terminal, the acquirer has no line "
                           f"for it{hint}", day, record, None)
 

@@ -15,24 +15,29 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterable
-from dataclasses import asdict, dataclass, fields
+import operator
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
+from pos.journal.store import Journal
 from pos.reconcile.errors import ReconcileError
 from receipts.model import UnmaskedPanError, check_masked_pan
 
-__all__ = ["EXPORT_FORMAT", "TerminalRecord", "export_records", "load_export", "records_from_rows"]
+__all__ = ["COLUMNS", "EXPORT_FORMAT", "TerminalRecord", "export_records", "journal_records", "load_export",
+           "records_from_rows"]
 
 EXPORT_FORMAT = "tillkit-journal"
 EXPORT_VERSION = 1
 
 
-@dataclass(frozen=True, slots=True)
-class TerminalRecord:
-    """One journal row of one terminal (display-safe: masked PAN only)."""
+class TerminalRecord(NamedTuple):
+    """One journal row of one terminal (display-safe: masked PAN only).
+
+    A named tuple: immutable, and made several times faster than a frozen dataclass (a month of three
+    tills is hundreds of thousands of records).
+    """
 
     terminal: str
     merchant: str
@@ -53,9 +58,13 @@ class TerminalRecord:
     original_rrn: str | None
 
     def as_json(self) -> dict[str, Any]:
-        out = asdict(self)
+        out = self._asdict()
         out["created_at"] = self.created_at.isoformat()
         return out
+
+
+#: the journal columns a record is made of, in `TerminalRecord` order (after terminal and merchant)
+COLUMNS = TerminalRecord._fields[2:]
 
 
 def _moment(text: str) -> datetime:
@@ -69,28 +78,31 @@ def _check_masked(masked: str) -> None:
     check_masked_pan(masked)
 
 
-def records_from_rows(rows: Iterable[Any], terminal: str, merchant: str) -> list[TerminalRecord]:
-    """Journal rows (`pos` journal `Txn`s, or the dicts of an export) as records of `terminal`.
+def records_from_rows(rows: Iterable[Sequence[Any]], terminal: str, merchant: str) -> list[TerminalRecord]:
+    """Rows of `COLUMNS` (tuples from `Journal.rows_since`, or made from an export's objects) as records of
+    `terminal`.
 
     A card number that is not masked is refused (`ReconcileError`) and not repeated.
     """
-    out = []
-    for row in rows:
-        r: dict[str, Any] = row if isinstance(row, dict) else vars(row)
-        masked = r.get("masked_pan")
+    out: list[TerminalRecord] = []
+    append = out.append
+    for (id_, kind, state, amount, stan, batch, rrn, auth_code, masked, scheme, wallet, entry_mode, created_at,
+         original_stan, original_rrn) in rows:
         if masked is not None:
             try:
                 _check_masked(masked)
             except UnmaskedPanError:
-                raise ReconcileError(f"terminal {terminal}, trace {r.get('stan')}: the card number is not "
+                raise ReconcileError(f"terminal {terminal}, trace {stan}: the card number is not "
                                      f"masked; the record is refused and not shown") from None
-        out.append(TerminalRecord(
-            terminal=terminal, merchant=merchant, id=int(r["id"]), type=str(r["type"]), state=str(r["state"]),
-            amount=int(r["amount"]), stan=str(r["stan"]), batch=str(r["batch"]), rrn=r.get("rrn"),
-            auth_code=r.get("auth_code"), masked_pan=masked, scheme=r.get("scheme"), wallet=r.get("wallet"),
-            entry_mode=r.get("entry_mode"), created_at=_moment(str(r["created_at"])),
-            original_stan=r.get("original_stan"), original_rrn=r.get("original_rrn")))
+        append(TerminalRecord(terminal, merchant, int(id_), str(kind), str(state), int(amount), str(stan),
+                              str(batch), rrn, auth_code, masked, scheme, wallet, entry_mode, _moment(str(created_at)),
+                              original_stan, original_rrn))
     return out
+
+
+def journal_records(journal: Journal, since: str, terminal: str, merchant: str) -> list[TerminalRecord]:
+    """The records of `journal` created at or after `since` (UTC, the journal's `created_at` format)."""
+    return records_from_rows(journal.rows_since(since, COLUMNS), terminal, merchant)
 
 
 def export_records(records: Iterable[TerminalRecord], terminal: str, merchant: str) -> bytes:
@@ -100,7 +112,8 @@ def export_records(records: Iterable[TerminalRecord], terminal: str, merchant: s
     return (json.dumps(body, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
 
 
-_NAMES = {f.name for f in fields(TerminalRecord)} - {"terminal", "merchant"}
+#: an export object's `COLUMNS`, as a tuple (KeyError when one is missing)
+_PICK = operator.itemgetter(*COLUMNS)
 
 
 def load_export(path: Path, merchant: str) -> list[TerminalRecord]:
@@ -121,9 +134,13 @@ def load_export(path: Path, merchant: str) -> list[TerminalRecord]:
                              f"{body.get('merchant')}, not {merchant}")
     terminal = str(body.get("terminal", ""))
     rows = body.get("records")
-    if not isinstance(rows, list) or not all(isinstance(r, dict) and _NAMES <= set(r) for r in rows):
-        raise ReconcileError(f"{path}: the export's records are incomplete")
     try:
-        return records_from_rows(rows, terminal, merchant)
+        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+            raise TypeError
+        picked = [_PICK(r) for r in rows]
+    except (KeyError, TypeError):
+        raise ReconcileError(f"{path}: the export's records are incomplete") from None
+    try:
+        return records_from_rows(picked, terminal, merchant)
     except (KeyError, TypeError, ValueError) as e:
         raise ReconcileError(f"{path}: a record of the export is malformed ({e})") from None

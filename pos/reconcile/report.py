@@ -10,31 +10,27 @@ than the statement's masked account.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
-from acquirer.protocol.clock import CHINA
 from acquirer.protocol.statement import Statement, StatementLine
 from pos.reconcile.categories import INFO, Category
-from pos.reconcile.matching import ReconciledLine
+from pos.reconcile.matching import ReconciledLine, transmitted_at
 
 __all__ = ["ChannelTotal", "DayTotal", "Payout", "Report", "build_report", "channel_of", "entry_mode_name"]
 
+_NEVER = datetime.min.replace(tzinfo=UTC)
 ENTRY_MODES = {"01": "manual", "02": "swipe", "03": "QR code", "05": "chip", "07": "contactless"}
 
 
 def entry_mode_name(entry_mode: str | None) -> str:
     return ENTRY_MODES.get((entry_mode or "")[:2], "-")
-
-
-def channel_of(line: StatementLine) -> str:
-    """`card unionpay`, `card visa`, `wallet alipay`, ...: how the customer paid."""
-    return f"{'wallet' if line.card_type == 'W' else 'card'} {line.scheme}"
 
 
 @dataclass
@@ -82,7 +78,7 @@ class Report:
     payouts: list[Payout] = field(default_factory=list)
     checksums: dict[str, str | None] = field(default_factory=dict)
     terminal_total: int = 0
-    _rows: list[dict[str, Any]] | None = field(default=None, repr=False)
+    _rows: list[tuple[Any, ...]] | None = field(default=None, repr=False)
 
     @property
     def exceptions(self) -> list[ReconciledLine]:
@@ -128,7 +124,7 @@ class Report:
                          "clearing_days": [d.isoformat() for d in p.days], "net": p.net} for p in self.payouts],
             "categories": [{"category": c.value, "title": INFO[c].title, "lines": n, "amount": amount}
                            for c, n, amount in self.by_category()],
-            "lines": self.rows(),
+            "lines": [dict(zip(CSV_COLUMNS, row)) for row in self.rows()],
             "statements": dict(self.checksums),
         }
 
@@ -141,37 +137,56 @@ class Report:
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(CSV_COLUMNS)
-        writer.writerows([row[c] for c in CSV_COLUMNS] for row in self.rows())
+        writer.writerows(self.rows())
         return out.getvalue()
 
-    def rows(self) -> list[dict[str, Any]]:
-        """One dict per line, the columns of `CSV_COLUMNS` (made once: JSON and CSV both use them)."""
+    def rows(self) -> list[tuple[Any, ...]]:
+        """One tuple per line, in the order of `CSV_COLUMNS` (made once: JSON and CSV both use them)."""
         if self._rows is None:
-            self._rows = [_line_json(line) for line in self.lines]
+            self._rows = [_line_row(line) for line in self.lines]
         return self._rows
 
 
-CSV_COLUMNS = ["day", "category", "reason", "action", "terminal", "batch", "stan", "rrn", "account", "code",
-               "channel", "entry_mode", "terminal_amount", "acquirer_amount", "fees", "net", "cleared_on"]
+CSV_COLUMNS = ("day", "category", "reason", "action", "terminal", "batch", "stan", "rrn", "account", "code",
+               "channel", "entry_mode", "terminal_amount", "acquirer_amount", "fees", "net", "cleared_on")
+#: a category's name in the files and what to do, looked up once per category rather than per line
+_CATEGORY_COLUMNS = {c: (c.value, INFO[c].action) for c in Category}
 
 
-def _line_json(line: ReconciledLine) -> dict[str, Any]:
+@functools.lru_cache(maxsize=1024)
+def _iso(day: date) -> str:
+    return day.isoformat()
+
+
+@functools.lru_cache(maxsize=256)
+def _channel(card_type: str, scheme: str) -> str:
+    return f"{'wallet' if card_type == 'W' else 'card'} {scheme}"
+
+
+def channel_of(line: StatementLine) -> str:
+    """`card unionpay`, `card visa`, `wallet alipay`, ...: how the customer paid."""
+    return _channel(line.card_type, line.scheme)
+
+
+def _line_row(line: ReconciledLine) -> tuple[Any, ...]:
+    """A line's columns (`CSV_COLUMNS`): the statement's figures where there is a statement line, the
+    terminal's where only the record is."""
     r, s = line.record, line.line
-    return {
-        "day": line.day.isoformat(), "category": line.category.value, "reason": line.reason,
-        "action": INFO[line.category].action,
-        "terminal": r.terminal if r else s.terminal if s else "",
-        "batch": r.batch if r else "",
-        "stan": r.stan if r else s.stan if s else "",
-        "rrn": (s.rrn if s else None) or (r.rrn if r else "") or "",
-        "account": (s.account if s else None) or (r.masked_pan if r else "") or "",
-        "code": s.code if s else "",
-        "channel": channel_of(s) if s else _record_channel(line),
-        "entry_mode": entry_mode_name(r.entry_mode if r else None),
-        "terminal_amount": line.terminal_amount, "acquirer_amount": line.acquirer_amount,
-        "fees": s.mdr if s else None, "net": s.settlement_amount if s else None,
-        "cleared_on": s.clearing_date.isoformat() if s else None,
-    }
+    category, action = _CATEGORY_COLUMNS[line.category]
+    if s is not None:
+        rrn = s.rrn or (r.rrn if r else "") or ""
+        account = s.account or (r.masked_pan if r else "") or ""
+        terminal, stan = (r.terminal, r.stan) if r else (s.terminal, s.stan)
+        code, channel, fees, net, cleared = (s.code, _channel(s.card_type, s.scheme), s.mdr, s.settlement_amount,
+                                             _iso(s.clearing_date))
+    else:
+        rrn = (r.rrn if r else "") or ""
+        account = (r.masked_pan if r else "") or ""
+        terminal, stan = (r.terminal, r.stan) if r else ("", "")
+        code, channel, fees, net, cleared = "", _record_channel(line), None, None, None
+    return (_iso(line.day), category, line.reason, action, terminal, r.batch if r else "", stan, rrn, account, code,
+            channel, entry_mode_name(r.entry_mode if r else None), line.terminal_amount, line.acquirer_amount,
+            fees, net, cleared)
 
 
 def _record_channel(line: ReconciledLine) -> str:
@@ -181,11 +196,12 @@ def _record_channel(line: ReconciledLine) -> str:
     return f"wallet {r.wallet}" if r.wallet else f"card {r.scheme or '-'}"
 
 
-def _when(line: ReconciledLine) -> str:
-    """MMDDhhmmss (Beijing) of the line: the terminal's moment, else the acquirer's transmission time."""
+def _when(line: ReconciledLine) -> datetime:
+    """When the line happened: the terminal's moment, else the acquirer's transmission time (both aware,
+    so they compare; no formatting per line)."""
     if line.record is not None:
-        return line.record.created_at.astimezone(CHINA).strftime("%m%d%H%M%S")
-    return line.line.transmission_time if line.line is not None else ""
+        return line.record.created_at
+    return transmitted_at(line.line) if line.line is not None else _NEVER
 
 
 def build_report(merchant: str, first: date, last: date, lines: list[ReconciledLine],

@@ -9,7 +9,9 @@ exceptions found are in the report (exit 1).
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import gc
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -22,12 +24,30 @@ from pos.reconcile.report import Report, build_report
 from pos.reconcile.terms import MerchantTerms
 
 __all__ = ["EXIT_ALL_MATCHED", "EXIT_CANNOT_RECONCILE", "EXIT_EXCEPTIONS", "days_between", "exit_code",
-           "read_statement_bytes", "read_statement_file", "reconcile"]
+           "read_statement_bytes", "read_statement_file", "reconcile", "without_cycle_collector"]
 
 #: docs/reconcile.md: 0 every line matched, 1 exceptions found, 4 could not reconcile (the kind of `ReconcileError`)
 EXIT_ALL_MATCHED, EXIT_EXCEPTIONS = 0, 1
 EXIT_CANNOT_RECONCILE = KIND_TABLE[ReconcileError.kind].exit_code
 MAX_DAYS = 366
+
+
+@contextmanager
+def without_cycle_collector() -> Iterator[None]:
+    """Python's cycle collector paused while a reconciliation reads and matches.
+
+    Why: reading, matching and reporting a day of 100,000 transactions makes over a million small objects
+    (records, lines, tuples, dicts) that hold no reference cycles, and the collector would walk the growing
+    heap again and again to find nothing -- about a second of CPU, a quarter of the whole. Reference
+    counting still frees every one of them; the collector is restored as it was on the way out.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def days_between(first: date, last: date) -> list[date]:

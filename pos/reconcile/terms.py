@@ -26,12 +26,13 @@ no fee is checked.
 """
 from __future__ import annotations
 
+import functools
 from datetime import datetime, time
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
-from pydantic import AwareDatetime, ConfigDict, Field, PrivateAttr, field_validator
+from pydantic import AwareDatetime, ConfigDict, Field, field_validator
 
 from acquirer.protocol.clock import CutoffText, parse_cutoff
 from acquirer.protocol.fee_rounding import Rounding, fee_fen, percent_to_ppm
@@ -58,14 +59,11 @@ class FeePlan(SettingsModel):
         percent_to_ppm(v)
         return v
 
-    _ppm: int = PrivateAttr(0)
-
-    def model_post_init(self, context: Any, /) -> None:
-        self._ppm = percent_to_ppm(self.acquirer_pct)   # once, not once per line (Decimal is slow)
-
-    @property
+    @functools.cached_property
     def acquirer_ppm(self) -> int:
-        return self._ppm
+        """Once, not once per line (Decimal is slow); a cached property lives in the instance's dict, read as
+        fast as a field (a private attribute goes through pydantic's `__getattr__` at every line)."""
+        return percent_to_ppm(self.acquirer_pct)
 
     def acquirer_fee(self, amount: int) -> int:
         return fee_fen(amount, self.acquirer_ppm, self.acquirer_cap_fen, self.fee_rounding)
@@ -119,21 +117,24 @@ def fee_problem(line: StatementLine, plan: FeePlan | None) -> str | None:
         return None
     if plan is None:
         return None
-    expected = plan.acquirer_fee(line.amount)
+    expected = fee_fen(line.amount, plan.acquirer_ppm, plan.acquirer_cap_fen, plan.fee_rounding)
     if line.acquirer_fee != expected:
         return (f"acquirer fee {line.acquirer_fee} fen, the plan ({plan.acquirer_pct}%"
                 f"{f' capped at {plan.acquirer_cap_fen}' if plan.acquirer_cap_fen is not None else ''}) "
                 f"gives {expected} fen")
     if line.scheme == "unionpay" and line.card_type in ("D", "C"):
-        issuer_max = ISSUER_DEBIT_MAX if line.card_type == "D" else ISSUER_CREDIT_MAX
-        for name, fee, (rate, cap) in (("issuer", line.issuer_fee, issuer_max),
-                                       ("network", line.network_fee, NETWORK_MAX)):
-            if _surely_within(fee, line.amount, rate, cap):
-                continue
-            ceiling = abs(fee_fen(line.amount, rate, cap))
-            if abs(fee) > ceiling:
-                return f"{name} fee {fee} fen is above the regulated maximum ({ceiling} fen)"
+        rate, cap = ISSUER_DEBIT_MAX if line.card_type == "D" else ISSUER_CREDIT_MAX
+        return _above("issuer", line.issuer_fee, line.amount, rate, cap) or \
+            _above("network", line.network_fee, line.amount, *NETWORK_MAX)
     return None
+
+
+def _above(name: str, fee: int, amount: int, rate_ppm: int, cap: int | None) -> str | None:
+    """Why `fee` is above the regulated maximum on `amount`; None when it is not."""
+    if _surely_within(fee, amount, rate_ppm, cap):
+        return None
+    ceiling = abs(fee_fen(amount, rate_ppm, cap))
+    return f"{name} fee {fee} fen is above the regulated maximum ({ceiling} fen)" if abs(fee) > ceiling else None
 
 
 def _surely_within(fee: int, amount: int, rate_ppm: int, cap: int | None) -> bool:

@@ -8,7 +8,8 @@ type checker); this Protocol names the part of the app they use instead, and
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:   # types only; none of these modules imports a screen
     from acquirer.protocol.errors import TillkitError
@@ -44,11 +45,15 @@ class TillApp(Protocol):
 
     def error_text(self, error: TillkitError) -> str: ...
 
-    def show_notice(self, key: str, *, level: str = "error", **values: object) -> None: ...
+    def show_notice(self, key: str, *, level: str = "error", lasting: bool = False, **values: object) -> None: ...
 
     def clear_notice(self) -> None: ...
 
     async def sign_on(self, operator: str) -> bool: ...
+
+    async def wait_engine(self) -> Engine | None: ...
+
+    def call_from_thread(self, callback: Callable[..., Any], *args: Any, **kwargs: Any) -> Any: ...
 
     @property
     def signed_on(self) -> bool: ...

@@ -1,4 +1,5 @@
-"""A loopback TCP proxy that damages 8583 traffic on purpose: drops, delays, duplicates, cuts.
+"""A loopback TCP proxy that damages 8583 traffic on purpose: drops, delays, duplicates, cuts (and, given
+a `Rewrite`, changes messages as a man in the middle would).
 
 It sits between the terminal and `acquirer serve` and understands only the
 link's framing (2-byte length + payload), so it can act on whole messages:
@@ -31,6 +32,8 @@ class Fault(Enum):
 
 #: (direction, MTI) -> what happens to the frame
 Policy = Callable[[str, str], Fault]
+#: (direction, payload) -> the payload forwarded (a man in the middle that changes messages)
+Rewrite = Callable[[str, bytes], bytes]
 
 
 def mti_of(payload: bytes) -> str:
@@ -57,10 +60,12 @@ class RandomFaults:
 class FaultProxy:
     """Listens on 127.0.0.1 (ephemeral port) and forwards to `upstream_port` through `policy`."""
 
-    def __init__(self, upstream_port: int, policy: Policy, delay_s: float = 1.0) -> None:
+    def __init__(self, upstream_port: int, policy: Policy, delay_s: float = 1.0,
+                 rewrite: Rewrite | None = None) -> None:
         self.upstream_port = upstream_port
         self.policy = policy
         self.delay_s = delay_s
+        self.rewrite = rewrite
         self.counts: Counter[str] = Counter()
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.Task[None]] = set()
@@ -114,6 +119,9 @@ class FaultProxy:
                     break
                 if fault is Fault.DELAY:
                     await asyncio.sleep(self.delay_s)
+                if self.rewrite is not None:
+                    payload = self.rewrite(direction, payload)
+                    prefix = len(payload).to_bytes(2, "big")
                 writer.write(prefix + payload)
                 if fault is Fault.DUPLICATE:
                     writer.write(prefix + payload)
@@ -129,8 +137,9 @@ class FaultProxy:
 class ProxyThread:
     """A `FaultProxy` on its own event loop in a thread, for tests that run `pos` as processes."""
 
-    def __init__(self, upstream_port: int, policy: Policy, delay_s: float = 1.0) -> None:
-        self.proxy = FaultProxy(upstream_port, policy, delay_s)
+    def __init__(self, upstream_port: int, policy: Policy, delay_s: float = 1.0,
+                 rewrite: Rewrite | None = None) -> None:
+        self.proxy = FaultProxy(upstream_port, policy, delay_s, rewrite)
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.port = 0

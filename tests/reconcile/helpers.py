@@ -20,7 +20,7 @@ from acquirer.clearing.run import clear_day
 from acquirer.clearing.terms import ClearingConfig, HolidaysFile
 from acquirer.protocol.clock import DEFAULT_CUTOFF, clearing_date
 from pos.journal.store import APPROVED, VOIDED, Journal, Txn
-from pos.reconcile.records import TerminalRecord, records_from_rows
+from pos.reconcile.records import TerminalRecord, journal_records
 from pos.reconcile.terms import MerchantTerms
 from tests.clearing.helpers import Files
 
@@ -140,7 +140,7 @@ class Till:
         return txn
 
     def records(self) -> list[TerminalRecord]:
-        return records_from_rows(self.journal.history(), self.tid, self.mid)
+        return journal_records(self.journal, "", self.tid, self.mid)
 
 
 def statement(events: list[ClearingEvent], day: date = DAY, mid: str = MID,

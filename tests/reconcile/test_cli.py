@@ -13,7 +13,7 @@ from PIL import Image
 from acquirer.clearing.events import LineCode
 from pos.reconcile.chart import HEIGHT_PX, WIDTH_PX
 from tests.pos.support import CONFIG, invoke_pos, make_config
-from tests.reconcile.helpers import DAY, OTHER_MID, Till, beijing, statement
+from tests.reconcile.helpers import DAY, MID, OTHER_MID, Till, beijing, statement
 
 TID = "10000001"   # config/pos.toml's terminal
 
@@ -184,3 +184,30 @@ def test_another_merchants_export_is_refused(shop, tmp_path):
                                 "merchant": OTHER_MID, "records": []}))
     done = reconcile(shop, "--statement", write(tmp_path, statement([])), "--journal", str(path))
     assert done.returncode == 4 and f"belongs to merchant {OTHER_MID}" in done.stderr
+
+
+def test_the_summary_prints_every_exception_as_written_not_as_markup():
+    """The exceptions go out as one text: a reason holding what looks like Rich markup is shown as is."""
+    import io
+
+    from rich.console import Console
+
+    from pos.cli.reconcile import show
+    from pos.reconcile.categories import Category
+    from pos.reconcile.matching import ReconciledLine
+    from pos.reconcile.report import Report
+
+    odd = ReconciledLine(Category.ACQUIRER_ONLY, "SAL 1.00 on terminal [bold]10000009[/bold] (trace 000001)", DAY,
+                         None, None)
+    late = ReconciledLine(Category.TERMINAL_ONLY, "sale 2.00: approved at the terminal", DAY, None, None)
+    console = Console(file=io.StringIO(), width=80, highlight=False)
+    show(Report(MID, ("10000001",), DAY, DAY, [odd, late]), console)
+    out = console.file.getvalue()
+    assert "2 exception(s)" in out
+    assert f"acquirer only ({DAY}): SAL 1.00 on terminal [bold]10000009[/bold] (trace 000001)" in out
+    assert f"terminal only ({DAY}): sale 2.00: approved at the terminal\n  what to do: the acquirer has" in out
+    terminal = Console(file=io.StringIO(), width=80, highlight=False, force_terminal=True, color_system="standard")
+    show(Report(MID, ("10000001",), DAY, DAY, [odd, late]), terminal)
+    coloured = terminal.file.getvalue()
+    assert "\x1b[1macquirer only\x1b[0m" in coloured           # the title bold on a terminal ...
+    assert "terminal [bold]10000009[/bold] (trace" in coloured  # ... the reason as written

@@ -1,7 +1,6 @@
 """The fee check against the merchant's plan and the regulated maxima, on both sides of each limit."""
 from __future__ import annotations
 
-import dataclasses
 from datetime import date
 
 import pytest
@@ -35,7 +34,7 @@ def test_fee_limits(amount, issuer, network, acquirer, card, problem):
 
 
 def test_a_dispute_carries_no_fee():
-    chargeback = dataclasses.replace(line(-10_000, 0, 0, 0), code="CHB")
+    chargeback = line(-10_000, 0, 0, 0)._replace(code="CHB")
     assert fee_problem(chargeback, PLAN) is None
-    charged = dataclasses.replace(chargeback, acquirer_fee=-10, mdr=-10, settlement_amount=-9_990)
+    charged = chargeback._replace(acquirer_fee=-10, mdr=-10, settlement_amount=-9_990)
     assert fee_problem(charged, PLAN) == "a dispute line carries no fee, this one -10 fen"

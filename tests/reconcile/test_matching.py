@@ -1,7 +1,7 @@
 """Matching, category by category: real journal rows of several tills against a real statement file."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -199,3 +199,16 @@ def test_cleared_on_the_day_after_the_range_is_reported_in_the_range(tills):
     report = run(tills, DAY + timedelta(days=1))            # the 4th's statement given as a neighbour only
     assert [(x.category, x.day, x.record.stan) for x in report.lines] == [(Category.OTHER_DAY, DAY, late.stan)]
     assert [d.day for d in report.days] == [DAY]
+
+
+def test_a_transmission_time_that_is_no_time_of_day_only_orders_the_line():
+    """A statement's MMDDhhmmss is only checked for digits; one that is no time orders its line at midnight."""
+    from acquirer.protocol.clock import CHINA
+    from acquirer.protocol.statement import StatementLine
+    from pos.reconcile.matching import transmitted_at
+
+    good = StatementLine("SAL", False, DAY, "1203101502", "000001", "000000000001", "123456", "10000001", MID,
+                         "5411", "621483******0015", "unionpay", "cup-bank", "D", 100, 0, 0, 0, 0, 0, 100, None)
+    odd = good._replace(transmission_time="1203996199")
+    assert transmitted_at(good) == datetime(2026, 12, 3, 10, 15, 2, tzinfo=CHINA)
+    assert transmitted_at(odd) == datetime(2026, 12, 3, tzinfo=CHINA)

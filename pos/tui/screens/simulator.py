@@ -86,7 +86,7 @@ class PayShownCodeScreen(ModalScreen[str | None]):
         self._answered = False
 
     def compose(self) -> ComposeResult:
-        app = cast("CheckoutApp", self.app)
+        app = cast("TillApp", self.app)
         options = [Option(app.t("sim.pay_with", wallet=app.t(f"wallet.{w}")), id=w) for w in PAYING_WALLETS]
         with Vertical(classes="dialog", id="pay-shown-code"):
             yield Static(app.t("sim.pay_title"), classes="dialog-title")
