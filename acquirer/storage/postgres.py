@@ -50,12 +50,7 @@ import psycopg
 from psycopg import errors, sql
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from acquirer.storage.migrations import (
-    MIGRATIONS,
-    POSTGRES_ADDITIONS,
-    POSTGRES_OVERRIDES,
-    MigrationError,
-)
+from acquirer.storage.migrations import MIGRATIONS, MigrationError
 from acquirer.storage.store import (
     TXN_INSERT,
     NegativeBalance,
@@ -152,14 +147,17 @@ def postgres_version(conn: psycopg.Connection[Any]) -> int:
 
 
 def migrate_postgres(url: str) -> int:
-    """Apply the migrations the database lacks, each in its own transaction; returns the version.
+    """Apply the steps of `acquirer.storage.migrations` the database lacks, each in its own
+    transaction; returns the version.
 
-    Refuses (MigrationError) a database newer than this code. Several
-    processes starting together are serialised by an advisory lock.
+    The same list SQLite applies through sqlite-utils' `Migrations`; recorded
+    here in `schema_migrations` by version, because sqlite-utils drives SQLite
+    connections only. Refuses (MigrationError) a database newer than this
+    code. Several processes starting together are serialised by an advisory lock.
     """
     latest = MIGRATIONS[-1][0]
     with psycopg.connect(url, autocommit=True) as conn:
-        for version, description, script in MIGRATIONS:
+        for version, description, script, postgres, postgres_extra in MIGRATIONS:
             with conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
                 conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, "
@@ -169,9 +167,9 @@ def migrate_postgres(url: str) -> int:
                     raise MigrationError(f"database schema version {current} is newer than this code ({latest})")
                 if version <= current:
                     continue
-                for statement in postgres_script(POSTGRES_OVERRIDES.get(version, script)):
+                for statement in postgres_script(script if postgres is None else postgres):
                     conn.execute(statement)  # the schema's own text
-                for statement in _split(POSTGRES_ADDITIONS.get(version, "")):
+                for statement in _split(postgres_extra):
                     conn.execute(statement)
                 conn.execute("INSERT INTO schema_migrations VALUES (%s, %s, to_char(now() AT TIME ZONE 'UTC', "
                              "'YYYY-MM-DD HH24:MI:SS'))", (version, description))
