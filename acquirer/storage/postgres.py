@@ -314,19 +314,23 @@ class PostgresStore(Store):
 
     # --- transactions ------------------------------------------------------------------------
 
-    def begin(self) -> None:
-        """BEGIN, in pipeline mode until COMMIT: it goes with the first unit's statements."""
+    def begin(self, *, pipeline: bool = False) -> None:
+        """BEGIN; with `pipeline` (the group commit's transactions) in pipeline mode until
+        COMMIT: it goes with the first unit's statements. Without (clearing: it streams rows
+        through a server-side cursor, which pipeline mode does not allow), one statement at
+        a time."""
         self._lost = False
         self._deltas = {}
         self._unit_deltas = None
         self._release_pending = False
         conn = self._connection()
-        try:
-            self._pipeline = conn.pipeline()
-            self._pipe = self._pipeline.__enter__()
-        except psycopg.OperationalError as e:
-            self._pipeline = self._pipe = None
-            self._failed(conn, e)
+        if pipeline:
+            try:
+                self._pipeline = conn.pipeline()
+                self._pipe = self._pipeline.__enter__()
+            except psycopg.OperationalError as e:
+                self._pipeline = self._pipe = None
+                self._failed(conn, e)
         self._x("BEGIN", wait=False)
         self._txid_cursor = self._x("SELECT txid_current()", wait=False)
         self._in_transaction = True
