@@ -28,8 +28,12 @@ one process's memory):
   only while a COMMIT is written, not for a whole group, and the processes no
   longer take turns on it. Balances still equal the sum of the legs at every
   commit; the open transaction's own reads add its pending sums;
-- a unit's RELEASE goes with the next SAVEPOINT, and a posting and its legs
-  are one statement: fewer round trips per sale, each one the process waits on;
+- the group commit's transactions run in psycopg's pipeline mode: a statement
+  whose result nobody reads (BEGIN, SAVEPOINT, RELEASE, a posting with its
+  legs, whose id is taken from its sequence beforehand) is queued and goes
+  with the next statement that is read, so a sale is 4 round trips, each one
+  the process waits on (docs/storage.md); clearing's transactions, which
+  stream rows through a server-side cursor, run without it;
 - sessions and working keys are rows every process reads (`shared = True`).
 
 Each host process has one writer connection (its group commit's). A lost
