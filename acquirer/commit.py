@@ -68,7 +68,7 @@ class GroupCommit:
 
     def _begin_unit(self) -> None:
         if not self._open:
-            self.store.begin()
+            self.store.begin(pipeline=True)   # a unit reads few of its statements' results
             self._open = True
             self._schedule_commit()
         self.store.savepoint()

@@ -1,24 +1,119 @@
-"""The acquirer's schema, one list for both backends (SQLite and PostgreSQL).
+"""The acquirer's schema: one list of migration steps, the source of truth for both backends.
 
-Each migration is (version, description, script). The script is written in
-the SQL both databases share; `acquirer.storage.postgres` turns SQLite's
-storage classes into PostgreSQL's (see `postgres_script`) and replaces the
-few statements PostgreSQL does differently through `POSTGRES_OVERRIDES`
-(version -> script), adding what only it needs (`POSTGRES_ADDITIONS`).
-Adding a migration means appending here: both backends then apply it, and
-both refuse a database newer than the list.
+Each step is a `Migration`: its version, what it does, and its script in the
+SQL both databases share. Where PostgreSQL must say something differently the
+step carries PostgreSQL's own text beside the shared one (`postgres`), and
+what only PostgreSQL needs (`postgres_extra`); `acquirer.storage.postgres`
+turns SQLite's storage classes into PostgreSQL's types (`postgres_script`).
+Adding a migration means appending a step here: both backends then apply it.
+
+How each backend applies the list:
+
+- SQLite, like every SQLite database of the kit, through
+  `sqlite_utils.migrations.Migrations` (`acquirer.storage.sqlite`), one
+  migration per step, named by its version (`0001`, ...), recorded in
+  `_sqlite_migrations`;
+- PostgreSQL through `acquirer.storage.postgres.migrate_postgres`, with its
+  own record (`schema_migrations`): sqlite-utils drives a SQLite connection
+  only, and PostgreSQL also needs each step under an advisory lock so that
+  host processes starting together do not race.
+
+Both refuse a database that has a step this code does not know.
 """
 from __future__ import annotations
 
-__all__ = ["MIGRATIONS", "POSTGRES_ADDITIONS", "POSTGRES_OVERRIDES", "MigrationError", "latest_version"]
+from typing import NamedTuple
+
+__all__ = ["MIGRATIONS", "Migration", "MigrationError", "latest_version"]
 
 
 class MigrationError(RuntimeError):
     """The database cannot be brought to the schema this code expects."""
 
 
-MIGRATIONS: tuple[tuple[int, str, str], ...] = (
-    (1, "ledger, cards, terminals, batches, transactions, reversals", """
+class Migration(NamedTuple):
+    """One step of the schema (see the module docstring)."""
+
+    version: int
+    description: str
+    script: str                  # the SQL both databases share (SQLite runs it as written)
+    postgres: str | None = None  # PostgreSQL's own text instead of `script`, where its dialect differs
+    postgres_extra: str = ""     # what only PostgreSQL needs, run after the step's script
+
+    @property
+    def name(self) -> str:
+        """The step's name in sqlite-utils' record: its version, never changed once released."""
+        return f"{self.version:04d}"
+
+
+#: migration 2 on SQLite: a wallet payment waits for the customer ('pending'); the status CHECK
+#: is part of the table, so the table is rebuilt (SQLite's documented way, foreign keys off:
+#: `acquirer.storage.sqlite.migrate` turns them off around the migrations)
+_TRANSACTIONS_PENDING_REBUILT = """CREATE TABLE transactions_v2 (
+    id INTEGER PRIMARY KEY,
+    txn_type TEXT NOT NULL,              -- protocol.transactions.TxnType value
+    tid TEXT NOT NULL,
+    mid TEXT NOT NULL,
+    batch TEXT NOT NULL,
+    stan TEXT NOT NULL,
+    local_date TEXT NOT NULL,            -- Asia/Shanghai date the host received it (YYYY-MM-DD)
+    amount INTEGER NOT NULL,             -- fen
+    currency TEXT NOT NULL,
+    card_token TEXT,
+    masked_pan TEXT,
+    scheme TEXT,                         -- card scheme, or the wallet (alipay, wechat, unionpay)
+    issuer TEXT,
+    entry_mode TEXT,
+    status TEXT NOT NULL CHECK (status IN
+        ('approved', 'declined', 'voided', 'reversed', 'completed', 'tombstone', 'pending')),
+    response_code TEXT,
+    rrn TEXT UNIQUE,
+    auth_code TEXT,
+    original_id INTEGER REFERENCES transactions(id),
+    refunded INTEGER NOT NULL DEFAULT 0, -- fen refunded against this transaction
+    created_at TEXT NOT NULL,
+    UNIQUE (tid, mid, batch, stan, local_date)
+);
+INSERT INTO transactions_v2 SELECT * FROM transactions;
+DROP TABLE transactions;
+ALTER TABLE transactions_v2 RENAME TO transactions;
+"""
+
+#: migration 2 on PostgreSQL: the same CHECK replaced in place (the tables that refer to
+#: `transactions` keep their foreign keys)
+_TRANSACTIONS_PENDING_IN_PLACE = """
+ALTER TABLE transactions DROP CONSTRAINT transactions_status_check;
+ALTER TABLE transactions ADD CONSTRAINT transactions_status_check CHECK (status IN
+    ('approved', 'declined', 'voided', 'reversed', 'completed', 'tombstone', 'pending'));
+"""
+
+_WALLET_TABLES = """
+CREATE TABLE wallet_orders (
+    txn_id INTEGER PRIMARY KEY REFERENCES transactions(id),  -- the order's record (wallet_sale, mpm_sale)
+    channel TEXT NOT NULL CHECK (channel IN ('code', 'mpm')),  -- customer's code / merchant's code
+    wallet TEXT,                         -- alipay, wechat, unionpay (an MPM order: once paid)
+    account INTEGER,                     -- the account's number in its wallet (an MPM order: once paid)
+    masked_code TEXT,                    -- the payment code, first 4 and last 4 digits
+    bill TEXT,                           -- MPM: the bill number the terminal put in its code (62.01)
+    state TEXT NOT NULL CHECK (state IN ('user_paying', 'awaiting_payment', 'paid', 'failed', 'closed')),
+    confirm_at REAL,                     -- Unix time the simulated customer confirms; NULL: never
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX wallet_orders_bill ON wallet_orders (bill) WHERE bill IS NOT NULL;
+
+CREATE TABLE wallet_codes (
+    digest TEXT PRIMARY KEY,             -- keyed HMAC of the code (tokens.pan_token): each code works once
+    wallet TEXT NOT NULL,
+    account INTEGER NOT NULL,
+    txn_id INTEGER REFERENCES transactions(id),  -- the order it paid (or tried to)
+    used_at TEXT NOT NULL
+) WITHOUT ROWID;
+"""
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "ledger, cards, terminals, batches, transactions, reversals", """
 CREATE TABLE accounts (
     id TEXT PRIMARY KEY,                 -- card:<token>, hold:<token>, merchant:<mid>, issuer:<name>, fee:<name>
     kind TEXT NOT NULL CHECK (kind IN ('cardholder', 'hold', 'merchant', 'issuer', 'fee')),
@@ -131,63 +226,13 @@ CREATE TABLE batch_uploads (
     matched_id INTEGER REFERENCES transactions(id),  -- the host's record of it, if any
     created_at TEXT NOT NULL
 );
-"""),
-    (2, "wallet channel: pending transactions, wallet orders, used payment codes", """
--- a wallet payment waits for the customer ('pending') until paid, failed or closed: the status
--- CHECK is part of the table, so the table is rebuilt (SQLite's documented 12-step way, foreign
--- keys off: `migrate` turns them off around the migrations)
-CREATE TABLE transactions_v2 (
-    id INTEGER PRIMARY KEY,
-    txn_type TEXT NOT NULL,              -- protocol.transactions.TxnType value
-    tid TEXT NOT NULL,
-    mid TEXT NOT NULL,
-    batch TEXT NOT NULL,
-    stan TEXT NOT NULL,
-    local_date TEXT NOT NULL,            -- Asia/Shanghai date the host received it (YYYY-MM-DD)
-    amount INTEGER NOT NULL,             -- fen
-    currency TEXT NOT NULL,
-    card_token TEXT,
-    masked_pan TEXT,
-    scheme TEXT,                         -- card scheme, or the wallet (alipay, wechat, unionpay)
-    issuer TEXT,
-    entry_mode TEXT,
-    status TEXT NOT NULL CHECK (status IN
-        ('approved', 'declined', 'voided', 'reversed', 'completed', 'tombstone', 'pending')),
-    response_code TEXT,
-    rrn TEXT UNIQUE,
-    auth_code TEXT,
-    original_id INTEGER REFERENCES transactions(id),
-    refunded INTEGER NOT NULL DEFAULT 0, -- fen refunded against this transaction
-    created_at TEXT NOT NULL,
-    UNIQUE (tid, mid, batch, stan, local_date)
-);
-INSERT INTO transactions_v2 SELECT * FROM transactions;
-DROP TABLE transactions;
-ALTER TABLE transactions_v2 RENAME TO transactions;
-
-CREATE TABLE wallet_orders (
-    txn_id INTEGER PRIMARY KEY REFERENCES transactions(id),  -- the order's record (wallet_sale, mpm_sale)
-    channel TEXT NOT NULL CHECK (channel IN ('code', 'mpm')),  -- customer's code / merchant's code
-    wallet TEXT,                         -- alipay, wechat, unionpay (an MPM order: once paid)
-    account INTEGER,                     -- the account's number in its wallet (an MPM order: once paid)
-    masked_code TEXT,                    -- the payment code, first 4 and last 4 digits
-    bill TEXT,                           -- MPM: the bill number the terminal put in its code (62.01)
-    state TEXT NOT NULL CHECK (state IN ('user_paying', 'awaiting_payment', 'paid', 'failed', 'closed')),
-    confirm_at REAL,                     -- Unix time the simulated customer confirms; NULL: never
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL
-);
-CREATE INDEX wallet_orders_bill ON wallet_orders (bill) WHERE bill IS NOT NULL;
-
-CREATE TABLE wallet_codes (
-    digest TEXT PRIMARY KEY,             -- keyed HMAC of the code (tokens.pan_token): each code works once
-    wallet TEXT NOT NULL,
-    account INTEGER NOT NULL,
-    txn_id INTEGER REFERENCES transactions(id),  -- the order it paid (or tried to)
-    used_at TEXT NOT NULL
-) WITHOUT ROWID;
-"""),
-    (3, "trace-number reuse and sign-on keys not yet used (issue 12)", """
+""",
+              # several host processes issue RRNs: from a sequence (SQLite's one process counts itself)
+              postgres_extra="CREATE SEQUENCE rrn_seq MINVALUE 1 MAXVALUE 999999999999 CYCLE;\n"),
+    Migration(2, "wallet channel: pending transactions, wallet orders, used payment codes",
+              _TRANSACTIONS_PENDING_REBUILT + _WALLET_TABLES,
+              postgres=_TRANSACTIONS_PENDING_IN_PLACE + _WALLET_TABLES),
+    Migration(3, "trace-number reuse and sign-on keys not yet used (issue 12)", """
 -- keyed HMAC of a request's field 55 (tokens.icc_fingerprint): a resent request has the same,
 -- another card transaction under the same STAN another (processing: duplicates and reuses)
 ALTER TABLE transactions ADD COLUMN fingerprint TEXT;
@@ -220,7 +265,7 @@ CREATE TABLE pending_signons (
 );
 CREATE INDEX pending_signons_terminal ON pending_signons (tid, mid);
 """),
-    (4, "clearing: cleared days, clearing lines, merchants' days, disputes", """
+    Migration(4, "clearing: cleared days, clearing lines, merchants' days, disputes", """
 -- one row per cleared day, written in the same transaction as its lines and postings
 CREATE TABLE clearing_days (
     clearing_date TEXT PRIMARY KEY,      -- YYYY-MM-DD (Asia/Shanghai business day)
@@ -291,22 +336,3 @@ CREATE TABLE disputes (
 
 def latest_version() -> int:
     return MIGRATIONS[-1][0]
-
-
-#: What PostgreSQL runs instead of (or after) a migration's shared script, by version. The
-#: rest of the schema is the shared script translated (`acquirer.storage.postgres.postgres_script`).
-POSTGRES_OVERRIDES: dict[int, str] = {
-    # migration 2 rebuilds `transactions` to widen its status CHECK, SQLite's only way; PostgreSQL
-    # replaces the constraint in place (its other tables keep their foreign keys to it)
-    2: """
-ALTER TABLE transactions DROP CONSTRAINT transactions_status_check;
-ALTER TABLE transactions ADD CONSTRAINT transactions_status_check CHECK (status IN
-    ('approved', 'declined', 'voided', 'reversed', 'completed', 'tombstone', 'pending'));
-""" + MIGRATIONS[1][2].split("ALTER TABLE transactions_v2 RENAME TO transactions;", 1)[1],
-}
-
-#: Objects only PostgreSQL needs, created with a migration (version -> script): the sequence
-#: RRNs come from when several host processes issue them (SQLite's one process counts itself).
-POSTGRES_ADDITIONS: dict[int, str] = {
-    1: "CREATE SEQUENCE rrn_seq MINVALUE 1 MAXVALUE 999999999999 CYCLE;\n",
-}

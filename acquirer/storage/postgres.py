@@ -28,8 +28,12 @@ one process's memory):
   only while a COMMIT is written, not for a whole group, and the processes no
   longer take turns on it. Balances still equal the sum of the legs at every
   commit; the open transaction's own reads add its pending sums;
-- a unit's RELEASE goes with the next SAVEPOINT, and a posting and its legs
-  are one statement: fewer round trips per sale, each one the process waits on;
+- the group commit's transactions run in psycopg's pipeline mode: a statement
+  whose result nobody reads (BEGIN, SAVEPOINT, RELEASE, a posting with its
+  legs, whose id is taken from its sequence beforehand) is queued and goes
+  with the next statement that is read, so a sale is 4 round trips, each one
+  the process waits on (docs/storage.md); clearing's transactions, which
+  stream rows through a server-side cursor, run without it;
 - sessions and working keys are rows every process reads (`shared = True`).
 
 Each host process has one writer connection (its group commit's). A lost
@@ -44,18 +48,13 @@ import logging
 import re
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import psycopg
 from psycopg import errors, sql
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from acquirer.storage.migrations import (
-    MIGRATIONS,
-    POSTGRES_ADDITIONS,
-    POSTGRES_OVERRIDES,
-    MigrationError,
-)
+from acquirer.storage.migrations import MIGRATIONS, MigrationError
 from acquirer.storage.store import (
     TXN_INSERT,
     NegativeBalance,
@@ -152,14 +151,17 @@ def postgres_version(conn: psycopg.Connection[Any]) -> int:
 
 
 def migrate_postgres(url: str) -> int:
-    """Apply the migrations the database lacks, each in its own transaction; returns the version.
+    """Apply the steps of `acquirer.storage.migrations` the database lacks, each in its own
+    transaction; returns the version.
 
-    Refuses (MigrationError) a database newer than this code. Several
-    processes starting together are serialised by an advisory lock.
+    The same list SQLite applies through sqlite-utils' `Migrations`; recorded
+    here in `schema_migrations` by version, because sqlite-utils drives SQLite
+    connections only. Refuses (MigrationError) a database newer than this
+    code. Several processes starting together are serialised by an advisory lock.
     """
     latest = MIGRATIONS[-1][0]
     with psycopg.connect(url, autocommit=True) as conn:
-        for version, description, script in MIGRATIONS:
+        for version, description, script, postgres, postgres_extra in MIGRATIONS:
             with conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
                 conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, "
@@ -169,9 +171,9 @@ def migrate_postgres(url: str) -> int:
                     raise MigrationError(f"database schema version {current} is newer than this code ({latest})")
                 if version <= current:
                     continue
-                for statement in postgres_script(POSTGRES_OVERRIDES.get(version, script)):
+                for statement in postgres_script(script if postgres is None else postgres):
                     conn.execute(statement)  # the schema's own text
-                for statement in _split(POSTGRES_ADDITIONS.get(version, "")):
+                for statement in _split(postgres_extra):
                     conn.execute(statement)
                 conn.execute("INSERT INTO schema_migrations VALUES (%s, %s, to_char(now() AT TIME ZONE 'UTC', "
                              "'YYYY-MM-DD HH24:MI:SS'))", (version, description))
@@ -207,15 +209,15 @@ def _apply_legs_sql(legs: int) -> str:
 @functools.cache
 def _insert_posting_sql(legs: int) -> str:
     rows = ", ".join(["(%s::text, %s::bigint)"] + ["(%s, %s)"] * (legs - 1))
-    return ("WITH p AS (INSERT INTO postings (txn_id, kind, created_at) VALUES (%s, %s, %s) RETURNING id) "
+    return ("WITH p AS (INSERT INTO postings (id, txn_id, kind, created_at) VALUES (%s, %s, %s, %s) RETURNING id) "
             "INSERT INTO legs (posting_id, account_id, amount) "
-            f"SELECT p.id, v.account, v.amount FROM p, (VALUES {rows}) v (account, amount) RETURNING posting_id")
+            f"SELECT p.id, v.account, v.amount FROM p, (VALUES {rows}) v (account, amount)")
 
 
-def _flush_sql(deltas: dict[str, int], commit: bool) -> sql.Composed:
+def _flush_sql(deltas: dict[str, int]) -> sql.Composed:
     """The UPDATE of a transaction's floorless balances (in id order: processes flushing
-    together lock the same rows in the same order), followed by COMMIT as one simple query
-    when `commit`: one round trip, and these rows stay locked only while the COMMIT is written.
+    together lock the same rows in the same order), queued just before COMMIT: one round
+    trip, and these rows stay locked only while the COMMIT is written.
     NO KEY UPDATE (the lock an UPDATE of a balance takes anyway) leaves other transactions'
     foreign-key checks on the same accounts (KEY SHARE, at their COMMIT) unblocked."""
     values = sql.SQL(", ").join(sql.SQL("({}::text, {}::bigint)").format(sql.Literal(account), sql.Literal(amount))
@@ -223,8 +225,7 @@ def _flush_sql(deltas: dict[str, int], commit: bool) -> sql.Composed:
     return sql.SQL("WITH v (id, amount) AS (VALUES {values}), "
                    "locked AS (SELECT a.id FROM accounts a JOIN v ON v.id = a.id ORDER BY a.id FOR NO KEY UPDATE OF a) "
                    "UPDATE accounts a SET balance = a.balance + v.amount FROM v, locked "
-                   "WHERE a.id = v.id AND locked.id = v.id{commit}").format(
-                       values=values, commit=sql.SQL("; COMMIT" if commit else ""))
+                   "WHERE a.id = v.id AND locked.id = v.id").format(values=values)
 
 
 class PostgresStore(Store):
@@ -242,14 +243,21 @@ class PostgresStore(Store):
         self._in_transaction = False
         self._lost = False   # the open transaction went with its connection
         self._txid = 0       # the open transaction's id, to ask its fate after a broken COMMIT
-        self._ids: list[int] = []    # transaction ids and RRNs taken from their sequences in blocks
+        self._ids: list[int] = []    # transaction and posting ids and RRNs taken from their sequences in blocks
+        self._posting_ids: list[int] = []
         self._rrns: list[int] = []
+        # an open transaction runs in pipeline mode: statements whose result nobody reads
+        # (SAVEPOINT, RELEASE, BEGIN, a posting) go with the next one that is read
+        self._pipeline: Any = None           # the context manager of `conn.pipeline()`
+        self._pipe: psycopg.Pipeline | None = None
+        self._txid_cursor: Any = None
         # what the open transaction adds to accounts without a floor, written at COMMIT: the
         # current unit's (dropped with its savepoint) and the released units' (`_flush_sql`)
         self._unit_deltas: dict[str, int] | None = None
         self._deltas: dict[str, int] = {}
         self._release_pending = False   # the last unit's RELEASE, sent with the next SAVEPOINT
         self._id_sequence = str(self._one("SELECT pg_get_serial_sequence('transactions', 'id')")[0])
+        self._posting_sequence = str(self._one("SELECT pg_get_serial_sequence('postings', 'id')")[0])
 
     # --- the connection ------------------------------------------------------------------
 
@@ -273,22 +281,36 @@ class PostgresStore(Store):
             self._lost = True
         self._deltas, self._unit_deltas = {}, None
         self._release_pending = False
+        self._pipeline = self._pipe = self._txid_cursor = None   # went with the connection
 
-    def _x(self, statement: str, params: Sequence[Any] = ()) -> Any:
-        return self._x_raw(_pg(statement), params)
+    def _x(self, statement: str, params: Sequence[Any] = (), *, wait: bool = True) -> Any:
+        return self._x_raw(_pg(statement), params, wait=wait)
 
-    def _x_raw(self, statement: str | sql.Composed, params: Sequence[Any] | None = None) -> Any:
-        """Run a statement in psycopg's own form (`_x` translates the shared SQL first)."""
+    def _x_raw(self, statement: str | sql.Composed, params: Sequence[Any] | None = None, *,
+               wait: bool = True) -> Any:
+        """Run a statement in psycopg's own form (`_x` translates the shared SQL first).
+
+        In an open transaction (pipeline mode) the statement is queued; `wait` sends it with
+        everything queued before it in one round trip and waits for the results (needed
+        before reading the cursor). `wait=False`: its result is not read, it goes with the
+        next statement that is; an error in it surfaces there.
+        """
         if self._lost:
             raise StorageUnavailable("the transaction was lost with its connection")
         conn = self._connection()
         try:
-            return conn.execute(statement, params)  # statements are this package's
+            cursor = conn.execute(statement, params)  # statements are this package's
+            if wait and self._pipe is not None:
+                self._pipe.sync()
+            return cursor
         except psycopg.OperationalError as e:
-            if conn.broken or conn.closed:
-                self._drop()
-                raise StorageUnavailable(f"PostgreSQL connection lost: {e}") from None
-            raise StorageUnavailable(f"PostgreSQL: {e}") from None   # deadlock, serialization, shutdown
+            self._failed(conn, e)
+
+    def _failed(self, conn: psycopg.Connection[Any], e: psycopg.OperationalError) -> NoReturn:
+        if conn.broken or conn.closed:
+            self._drop()
+            raise StorageUnavailable(f"PostgreSQL connection lost: {e}") from None
+        raise StorageUnavailable(f"PostgreSQL: {e}") from None   # deadlock, serialization, shutdown
 
     def close(self) -> None:
         self._drop()
@@ -296,19 +318,33 @@ class PostgresStore(Store):
 
     # --- transactions ------------------------------------------------------------------------
 
-    def begin(self) -> None:
+    def begin(self, *, pipeline: bool = False) -> None:
+        """BEGIN; with `pipeline` (the group commit's transactions) in pipeline mode until
+        COMMIT: it goes with the first unit's statements. Without (clearing: it streams rows
+        through a server-side cursor, which pipeline mode does not allow), one statement at
+        a time."""
         self._lost = False
         self._deltas = {}
         self._unit_deltas = None
         self._release_pending = False
-        cursor = self._x("BEGIN; SELECT txid_current()")   # one round trip (simple query protocol)
+        conn = self._connection()
+        if pipeline:
+            try:
+                self._pipeline = conn.pipeline()
+                self._pipe = self._pipeline.__enter__()
+            except psycopg.OperationalError as e:
+                self._pipeline = self._pipe = None
+                self._failed(conn, e)
+        self._x("BEGIN", wait=False)
+        self._txid_cursor = self._x("SELECT txid_current()", wait=False)
         self._in_transaction = True
-        cursor.nextset()
-        self._txid = int(cursor.fetchone()[0])
 
     def savepoint(self) -> None:
-        """SAVEPOINT, after the previous unit's RELEASE in the same round trip (`release`)."""
-        self._x("RELEASE unit; SAVEPOINT unit" if self._release_pending else "SAVEPOINT unit")
+        """SAVEPOINT (after the previous unit's RELEASE, `release`), sent with the unit's first
+        statement that is read."""
+        if self._release_pending:
+            self._x("RELEASE unit", wait=False)
+        self._x("SAVEPOINT unit", wait=False)
         self._release_pending = False
         self._unit_deltas = {}
 
@@ -321,21 +357,53 @@ class PostgresStore(Store):
 
     def rollback_to(self) -> None:
         self._unit_deltas = None
-        self._x("ROLLBACK TO unit; RELEASE unit")
+        self._settle_pipeline()
+        self._x("ROLLBACK TO unit", wait=False)
+        self._x("RELEASE unit")
+
+    def _settle_pipeline(self) -> None:
+        """After an error in pipeline mode PostgreSQL skips what follows until a sync: sync,
+        so that ROLLBACK TO runs (the statements skipped belonged to the failed unit)."""
+        if self._pipe is None or self._conn is None:
+            return
+        try:
+            self._pipe.sync()
+        except psycopg.OperationalError as e:
+            if self._conn.broken or self._conn.closed:
+                self._failed(self._conn, e)
+        except psycopg.Error:
+            pass   # the unit's own error, reported already
+
+    def _end_pipeline(self) -> None:
+        """Leave pipeline mode: sends what is queued and a sync, in one round trip, and raises
+        the first error among the results."""
+        pipeline, self._pipeline, self._pipe = self._pipeline, None, None
+        if pipeline is None:
+            return
+        conn = self._conn
+        try:
+            pipeline.__exit__(None, None, None)
+        except psycopg.OperationalError as e:
+            if conn is not None:
+                self._failed(conn, e)
+            raise StorageUnavailable(f"PostgreSQL connection lost: {e}") from None
 
     def commit(self) -> None:
-        """COMMIT, preceded in the same round trip by the floorless balances' UPDATE; when the connection breaks during it, ask the database (txid_status, once it
+        """COMMIT, preceded in the same round trip by what is queued and the floorless balances'
+        UPDATE; when the connection breaks during it, ask the database (txid_status, once it
         answers again within `_FATE_WAIT_S`) whether it committed: committed is success,
         aborted is `StorageUnavailable`, no answer is `OutcomeUnknown`."""
         deltas, self._deltas, self._unit_deltas = self._deltas, {}, None
         self._release_pending = False
         try:
+            self._txid = int(self._txid_cursor.fetchone()[0])   # read with the first statement that waited
             if deltas:
-                self._x_raw(_flush_sql(deltas, commit=True))
-            else:
-                self._x("COMMIT")
+                self._x_raw(_flush_sql(deltas), wait=False)
+            self._x("COMMIT", wait=False)
+            self._end_pipeline()
         except StorageUnavailable as e:
             if self._conn is not None:
+                self._end_pipeline_quietly()
                 raise   # the connection is alive: PostgreSQL refused it and rolled it back
             self._in_transaction = self._lost = False
             fate = self._fate(self._txid)
@@ -346,10 +414,19 @@ class PostgresStore(Store):
                 raise
             raise OutcomeUnknown(f"{e}; txid {self._txid} is {fate or 'not known'}") from None
         except psycopg.Error as e:   # a deferred foreign key, ...: PostgreSQL rolled it back
+            self._end_pipeline_quietly()
             raise StorageUnavailable(f"commit failed: {e}") from None
         finally:
             self._in_transaction = False
             self._lost = False
+            self._txid_cursor = None
+
+    def _end_pipeline_quietly(self) -> None:
+        """Leave pipeline mode after a failure (the connection stays usable for a ROLLBACK)."""
+        try:
+            self._end_pipeline()
+        except (StorageUnavailable, psycopg.Error):
+            log.debug("leaving pipeline mode after a failure", exc_info=True)
 
     def _fate(self, txid: int) -> str | None:
         """txid_status of a transaction, asked on a new connection (None: no answer in time)."""
@@ -368,7 +445,10 @@ class PostgresStore(Store):
         lost = self._lost
         self._in_transaction = False
         self._lost = False
+        self._txid_cursor = None
         if not lost and self._conn is not None:
+            self._settle_pipeline()
+            self._end_pipeline_quietly()
             self._x("ROLLBACK")
 
     # --- what differs from the shared statements -----------------------------------------------
@@ -411,7 +491,7 @@ class PostgresStore(Store):
         floorless = {str(account) for account, may_go_negative, _, _ in rows if may_go_negative}
         deltas = {account: amount for account, amount in legs if account in floorless}
         if deltas and not self._in_transaction:
-            self._x_raw(_flush_sql(deltas, commit=False))   # autocommit: written at once
+            self._x_raw(_flush_sql(deltas))   # autocommit: written at once
         else:
             _add(self._deltas if self._unit_deltas is None else self._unit_deltas, deltas)
         return len(rows)
@@ -431,9 +511,14 @@ class PostgresStore(Store):
 
     def insert_posting(self, txn_id: int | None, kind: str, created_at: str,
                        legs: Sequence[tuple[str, int]]) -> int:
-        """The posting and its legs in one statement (one round trip)."""
-        return int(self._one(_insert_posting_sql(len(legs)),
-                             [txn_id, kind, created_at, *(x for leg in legs for x in leg)])[0])
+        """The posting and its legs in one statement, its id taken beforehand (`_block`), so
+        nothing waits for it: it goes with the transaction's next statement that is read."""
+        if not self._posting_ids:
+            self._posting_ids = self._block(self._posting_sequence)
+        posting_id = self._posting_ids.pop()
+        self._x_raw(_insert_posting_sql(len(legs)),
+                    [posting_id, txn_id, kind, created_at, *(x for leg in legs for x in leg)], wait=False)
+        return posting_id
 
 
 def _add(total: dict[str, int], deltas: dict[str, int]) -> None:

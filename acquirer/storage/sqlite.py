@@ -11,10 +11,14 @@ The connection runs in autocommit mode (`isolation_level=None`): the host
 issues BEGIN / SAVEPOINT / COMMIT itself, because Python's implicit
 transactions would commit or begin at the wrong moments for group commit.
 
-Migrations (`acquirer.storage.migrations`) are numbered SQL scripts applied in
-order, each in its own transaction, and recorded in `schema_migrations`; a
-database newer than the code is refused. Invariants live in the schema where
-SQLite can hold them:
+Migrations: the steps of `acquirer.storage.migrations` (the one list both
+backends apply) run through `sqlite_utils.migrations.Migrations`, the kit's one
+migration mechanism for SQLite, each in its own transaction, recorded in
+`_sqlite_migrations` (set `acquirer`). A database with a step this code does not
+know is refused. A database made by the runner used before (versions recorded in
+`schema_migrations`) is adopted: its versions are recorded as applied, its old
+record dropped, and it is migrated on from there. Invariants live in the schema
+where SQLite can hold them:
 
 - `accounts.balance` may not go negative unless the account allows it
   (cardholder and hold accounts do not) -- the ledger checks first and the
@@ -40,10 +44,11 @@ import threading
 from pathlib import Path
 
 import sqlite_utils
+from sqlite_utils.migrations import Migrations
 
-from acquirer.storage.migrations import MIGRATIONS, MigrationError
+from acquirer.storage.migrations import MIGRATIONS, Migration, MigrationError
 
-__all__ = ["Checkpointer", "migrate", "open_database", "schema_version"]
+__all__ = ["ACQUIRER_MIGRATIONS", "Checkpointer", "migrate", "open_database", "schema_version"]
 
 log = logging.getLogger("acquirer.storage.sqlite")
 
@@ -115,46 +120,70 @@ def _level(synchronous: str) -> str:
     return level
 
 
+#: the acquirer's migration set: one sqlite-utils migration per step of MIGRATIONS
+ACQUIRER_MIGRATIONS = Migrations("acquirer")
+
+
+def _register(step: Migration) -> None:
+    @ACQUIRER_MIGRATIONS(name=step.name)
+    def apply(db: sqlite_utils.Database) -> None:   # inside the transaction sqlite-utils opens
+        for statement in _statements(step.script):
+            db.execute(statement)
+
+
+for _step in MIGRATIONS:
+    _register(_step)
+
+_VERSIONS = {step.name: step.version for step in MIGRATIONS}
+
+#: the record of the runner used before sqlite-utils' (version, description, applied_at)
+_OLD_RECORD = "schema_migrations"
+
+
 def schema_version(db: sqlite_utils.Database) -> int:
     """The highest migration applied (0 for a new database)."""
-    if "schema_migrations" not in db.table_names():
-        return 0
-    row = db.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
-    return row[0] or 0
+    applied = [_VERSIONS.get(m.name) for m in ACQUIRER_MIGRATIONS.applied(db)]
+    if None in applied:
+        unknown = sorted(m.name for m in ACQUIRER_MIGRATIONS.applied(db) if m.name not in _VERSIONS)
+        raise MigrationError(f"database schema has migrations {', '.join(unknown)}, newer than this code "
+                             f"({MIGRATIONS[-1].version})")
+    return max((v for v in applied if v is not None), default=0)
 
 
 def migrate(db: sqlite_utils.Database) -> int:
     """Apply the migrations this database lacks; returns the resulting version."""
-    db.execute("CREATE TABLE IF NOT EXISTS schema_migrations "
-               "(version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)")
-    current = schema_version(db)
-    latest = MIGRATIONS[-1][0]
-    if current > latest:
-        raise MigrationError(f"database schema version {current} is newer than this code ({latest})")
+    _adopt_old_record(db)
+    schema_version(db)   # refuses a database newer than the code
     enforced = db.execute("PRAGMA foreign_keys").fetchone()[0]
     db.execute("PRAGMA foreign_keys=OFF")   # a table rebuild drops a table others refer to
     try:
-        _apply(db, current)
+        ACQUIRER_MIGRATIONS.apply(db)
     finally:
         db.execute(f"PRAGMA foreign_keys={'ON' if enforced else 'OFF'}")
-    return latest
+    return schema_version(db)
 
 
-def _apply(db: sqlite_utils.Database, current: int) -> None:
-    for version, description, script in MIGRATIONS:
-        if version <= current:
-            continue
-        # executescript would COMMIT on its own; run the statements inside one transaction
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            for statement in _statements(script):
-                db.execute(statement)
-            db.execute("INSERT INTO schema_migrations VALUES (?, ?, datetime('now'))",
-                       [version, description])
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+def _adopt_old_record(db: sqlite_utils.Database) -> None:
+    """A database the previous runner migrated: record its versions in sqlite-utils' record
+    and drop the old one, in one transaction (an older host then fails at start instead of
+    running on a schema it does not know)."""
+    if _OLD_RECORD not in db.table_names():
+        return
+    versions = [int(v) for (v,) in db.execute(f"SELECT version FROM {_OLD_RECORD} ORDER BY version")]
+    newer = [v for v in versions if v > MIGRATIONS[-1].version]
+    if newer:
+        raise MigrationError(f"database schema version {max(newer)} is newer than this code "
+                             f"({MIGRATIONS[-1].version})")
+    ACQUIRER_MIGRATIONS.ensure_migrations_table(db)
+    applied = {m.name for m in ACQUIRER_MIGRATIONS.applied(db)}
+    names = {step.version: step.name for step in MIGRATIONS}
+    with db.atomic():
+        for version in versions:
+            if names[version] not in applied:
+                db.table(ACQUIRER_MIGRATIONS.migrations_table).insert(
+                    {"migration_set": ACQUIRER_MIGRATIONS.name, "name": names[version],
+                     "applied_at": "adopted from schema_migrations"})
+        db.execute(f"DROP TABLE {_OLD_RECORD}")
 
 
 def _statements(script: str) -> list[str]:

@@ -81,7 +81,10 @@ class Store:
 
     # --- transactions (acquirer.commit) --------------------------------------------------------
 
-    def begin(self) -> None:
+    def begin(self, *, pipeline: bool = False) -> None:
+        """Open a transaction. `pipeline`: the caller reads the results of few of its statements
+        (the host's group commit), so a backend may queue the others (PostgreSQL's pipeline
+        mode); a caller that streams rows through a server-side cursor leaves it off."""
         raise NotImplementedError
 
     def savepoint(self) -> None:
@@ -388,7 +391,7 @@ class SQLiteStore(Store):
     def _x(self, sql: str, params: Sequence[Any] = ()) -> Any:
         return self._execute(sql, params)
 
-    def begin(self) -> None:
+    def begin(self, *, pipeline: bool = False) -> None:
         try:
             self._execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as e:   # locked by another process, disk I/O, ...

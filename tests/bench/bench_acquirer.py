@@ -320,10 +320,24 @@ UNBOUNDED_LIMITS = ("\n[limits]\nmax_in_flight = 1000000\nmax_in_flight_total = 
                     "strikes = 1000000000\n")
 
 
+def _postgres_cpu(datadir: Path) -> float:
+    """CPU seconds of a PostgreSQL cluster: the postmaster and every process it started
+    (backends, WAL writer, checkpointer, autovacuum)."""
+    postmaster = int((datadir / "postmaster.pid").read_text().split()[0])
+    total = 0.0
+    for pid in [postmaster, *(int(c) for c in Path(f"/proc/{postmaster}/task/{postmaster}/children").read_text().split())]:
+        try:
+            total += _cpu_seconds(pid)
+        except FileNotFoundError:   # a backend that ended meanwhile
+            pass
+    return total
+
+
 def _measure(quick: bool, limits: str = "", db: str | None = None, processes: int = 1,
-             terminals: int = TERMINALS) -> tuple[dict, list[float], list[str]]:
+             terminals: int = TERMINALS, pg_datadir: Path | None = None) -> tuple[dict, list[float], list[str]]:
     """One host (with `limits` appended to its configuration; on SQLite, or on the PostgreSQL
-    database `db` with `processes` host processes) under the load process."""
+    database `db` with `processes` host processes) under the load process. With `pg_datadir`,
+    the cluster's CPU over the run is the last item of the CPU list."""
     full = (100 if quick else 800) * TERMINALS // terminals   # sales per terminal at max throughput
     warmup = 10 if quick else 50
     with tempfile.TemporaryDirectory() as tmp:
@@ -335,9 +349,12 @@ def _measure(quick: bool, limits: str = "", db: str | None = None, processes: in
         try:
             pids = _host_processes(process.pid)
             cpu_before = _cpu_by_process(pids)
+            pg_before = _postgres_cpu(pg_datadir) if pg_datadir else 0.0
             with multiprocessing.get_context("spawn").Pool(1) as pool:
                 result = pool.apply_async(_load, (address, terminals, warmup, full)).get(timeout=900)
             cpu_used = [after - before for after, before in zip(_cpu_by_process(pids), cpu_before)]
+            if pg_datadir:
+                cpu_used.append(_postgres_cpu(pg_datadir) - pg_before)
         finally:
             process.send_signal(signal.SIGTERM)
             process.wait(30)
@@ -408,8 +425,12 @@ def postgres_rows(quick: bool, processes: tuple[int, ...] = PG_PROCESSES, termin
     rows = []
     with running_cluster() as cluster:
         for count in processes:
-            result, cpu_used, _ = _measure(quick, db=cluster.create_database(), processes=count,
-                                               terminals=terminals)
+            result, cpu_used, stats = _measure(quick, db=cluster.create_database(), processes=count,
+                                               terminals=terminals, pg_datadir=cluster.datadir)
+            answered = _answered(result, terminals)
+            host_cpu, pg_cpu = sum(cpu_used[:-1]) / answered * 1e6, cpu_used[-1] / answered * 1e6
+            units = sum(int(line.split("group commit: ", 1)[1].split()[0]) for line in stats)
+            commits = sum(int(line.rsplit(" in ", 1)[1].split()[0]) for line in stats)
             peak, half = result["peak"], result["half"]
             declined = {k: v for k, v in {**peak["codes"], **half["codes"]}.items() if k != "00"}
             rows.append(Row(
@@ -417,8 +438,9 @@ def postgres_rows(quick: bool, processes: tuple[int, ...] = PG_PROCESSES, termin
                 f"{peak['rate']:,.0f} auth/s",
                 f"p50 {peak['p50']:.1f} ms, p99 {peak['p99']:.1f} ms at peak; half rate "
                 f"({half['rate']:,.0f} auth/s) p50 {half['p50']:.1f} ms, p99 {half['p99']:.1f} ms; "
-                f"host CPU {sum(cpu_used) / _answered(result, terminals) * 1e6:.0f} µs per request (PostgreSQL's "
-                f"own not counted); {terminals} terminals x {WINDOW} in flight; {os.cpu_count()} CPUs"
+                f"CPU per request: host {host_cpu:.0f} µs, PostgreSQL {pg_cpu:.0f} µs; "
+                f"{units / max(commits, 1):.1f} requests per COMMIT; "
+                f"{terminals} terminals x {WINDOW} in flight; {os.cpu_count()} CPUs"
                 + (f"; declines {declined}" if declined else ""),
                 ">= 2,000 auth/s"))
     return rows
