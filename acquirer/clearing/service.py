@@ -37,8 +37,8 @@ from acquirer.clearing.events import (
 )
 from acquirer.clearing.fees import FeeEngine
 from acquirer.clearing.files import RecordFile
-from acquirer.clearing.payouts import PayoutLine, payout_lines, write_payouts
-from acquirer.clearing.run import DayResult, Posting, price, write_day
+from acquirer.clearing.payouts import PayoutLine, payout_account, payout_lines, write_payouts
+from acquirer.clearing.run import DayResult, Posting, payable_account, price, write_day
 from acquirer.clearing.settlement_calendar import SettlementCalendar
 from acquirer.clearing.terms import ClearingConfig
 from acquirer.ledger import Ledger
@@ -275,16 +275,58 @@ class Clearing:
     def payouts(self, settlement: date) -> list[PayoutLine]:
         """Payout lines of a settlement date, with what earlier dates carried in."""
         carried: dict[str, int] = {}
-        lines: list[PayoutLine] = []
+        for when, lines in self._payout_dates(settlement):
+            if when == settlement:
+                return lines
+            carried = {p.mid: p.carried_out for p in lines if p.carried_out}
+        return payout_lines({}, carried, self.config.merchants)
+
+    def pay(self, settlement: date) -> tuple[Path, list[PayoutLine], list[date]]:
+        """Payouts of settlement date S: the instruction file, and the ledger postings that empty the
+        merchants' payable accounts into `payout:<date>` (the funds sent to the banks that day).
+
+        Every settlement date up to S with merchants due and no payout posted yet is posted, in
+        order, one posting per date; whether a date was posted is its `payout:<date>` account (opened
+        in the same transaction, so a second run -- or a concurrent one -- posts nothing). Refused
+        until every clearing day paid on or before S is cleared (S's own clearing day has begun and
+        nothing before it is uncleared): a payout must never pay part of a date.
+        Returns (file, S's lines, the dates posted now).
+        """
+        last = settlement - timedelta(days=1)
+        self._check_over(last)
+        first = self.db.first_uncleared(day_window(last, self.cutoff)[1])
+        if first is not None:
+            day = clearing_date(datetime.fromisoformat(first), self.cutoff)
+            raise ClearingError(f"clearing day {day} holds uncleared money: clear it before paying {settlement}")
+        ledger = Ledger(self.store)
+        stamp = self.clock().isoformat()
+        posted: list[date] = []
+        self.store.begin()
+        try:
+            for when, lines in self._payout_dates(settlement):
+                account = payout_account(when)
+                if not ledger.open_account(account, "merchant"):
+                    continue                                   # posted before
+                legs = [(payable_account(p.mid), -p.paid) for p in lines if p.paid]
+                if legs:
+                    ledger.post("payout", [*legs, (account, sum(p.paid for p in lines))], None, stamp)
+                posted.append(when)
+            self.store.commit()
+        except BaseException:
+            self.store.rollback()
+            raise
+        return self.write_payouts(settlement), self.payouts(settlement), posted
+
+    def _payout_dates(self, until: date) -> Iterator[tuple[date, list[PayoutLine]]]:
+        """(settlement date, payout lines) of every date up to `until` with merchants due, in order."""
+        carried: dict[str, int] = {}
         by_date: dict[date, dict[str, tuple[int, int]]] = {}
-        for when, mid, days, net in self.db.merchant_dues(settlement):
+        for when, mid, days, net in self.db.merchant_dues(until):
             by_date.setdefault(when, {})[mid] = (days, net)
         for when in sorted(by_date):
             lines = payout_lines(by_date[when], carried, self.config.merchants)
             carried = {p.mid: p.carried_out for p in lines if p.carried_out}
-        if settlement not in by_date:
-            lines = payout_lines({}, carried, self.config.merchants)
-        return lines
+            yield when, lines
 
     def write_payouts(self, settlement: date) -> Path:
         path = self.output_dir / "payouts" / f"payouts-{settlement.isoformat()}.txt"
