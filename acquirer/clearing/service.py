@@ -129,10 +129,18 @@ class Clearing:
             return DayOutcome(day, settlement, lines, True, directory)
         settlement = self.calendar.settlement_date(day)      # an unknown year stops here, before anything
         partial = self.output_dir / f"{day.isoformat()}.partial"
-        shutil.rmtree(partial, ignore_errors=True)
-        partial.mkdir(parents=True)
         self.store.begin()
         try:
+            # one clearing at a time (several host processes, `acquirer clear` beside `serve`): the
+            # lock before the partial directory, so two runs never write the same files
+            self.db.lock_clearing()
+            cleared = self.db.cleared_days()
+            done = cleared.get(day)
+            if done is not None:                 # another run cleared it while this one waited
+                self.store.rollback()
+                return DayOutcome(day, done[0], done[1], True, directory)
+            shutil.rmtree(partial, ignore_errors=True)
+            partial.mkdir(parents=True)
             result = self._run(day, settlement, cleared, partial, progress)
             self._post(result)
             self.db.save_merchant_days(day, settlement, [

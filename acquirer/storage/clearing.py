@@ -82,6 +82,12 @@ class ClearingStore:
             (day.isoformat(), settlement.isoformat(), lines, json.dumps(checksums, sort_keys=True),
              cleared_at)).rowcount == 1)
 
+    def lock_clearing(self) -> None:
+        """Hold the clearing lock until the transaction ends. PostgreSQL: a transaction-level
+        advisory lock (other processes' runs wait here); SQLite: the write lock `begin` took."""
+        if self.store.shared:
+            self._x("SELECT pg_advisory_xact_lock(hashtext('tillkit clearing'))")
+
     # --- events ---------------------------------------------------------------------------
 
     def day_events(self, end: datetime) -> Iterator[EventRow]:
