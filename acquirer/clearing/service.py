@@ -182,10 +182,12 @@ class Clearing:
                           key=lambda e: (e.mid, e.occurred_at, e.source, e.source_id))
         postings = (self._event(row) for row in self.db.day_events(end))
         merged = _merge(postings, disputes)
+        start = day_window(day, self.cutoff)[0]
         for event in merged:
-            natural = clearing_date(event.occurred_at, self.cutoff)
-            if natural < day and natural not in cleared:
-                raise ClearingError(f"clearing day {natural} holds uncleared money: clear it first")
+            if event.occurred_at < start:   # before the day: only from a day already cleared (late)
+                natural = clearing_date(event.occurred_at, self.cutoff)
+                if natural not in cleared:
+                    raise ClearingError(f"clearing day {natural} holds uncleared money: clear it first")
             yield event
 
     def _event(self, row: EventRow) -> ClearingEvent:
@@ -218,8 +220,9 @@ class Clearing:
     def _post(self, result: DayResult) -> None:
         ledger = Ledger(self.store)
         stamp = self.clock().isoformat()
+        opened: set[str] = set()
         for posting in result.postings:
-            _open_accounts(ledger, posting)
+            _open_accounts(ledger, posting, opened)
             ledger.post("clearing", posting.legs, None, stamp)
 
     # --- disputes -------------------------------------------------------------------------------
@@ -357,8 +360,12 @@ def _opener(directory: Path) -> Callable[[str], BinaryIO]:
     return opener
 
 
-def _open_accounts(ledger: Ledger, posting: Posting) -> None:
+def _open_accounts(ledger: Ledger, posting: Posting, opened: set[str]) -> None:
+    """Open the posting's accounts that this run has not opened yet (one statement each)."""
     for account, _ in posting.legs:
+        if account in opened:
+            continue
+        opened.add(account)
         if account.startswith("payable:"):
             ledger.open_account(account, "merchant")
         elif account.startswith("fee:"):
@@ -369,9 +376,9 @@ def _open_accounts(ledger: Ledger, posting: Posting) -> None:
 
 def _line_row(line: ClearingLine, seq: int) -> tuple[Any, ...]:
     e, f = line.event, line.fees
-    return (e.source, e.source_id, line.clearing_date.isoformat(), seq, e.txn_id, e.code.value, int(line.late),
+    return (e.source, e.source_id, line.clearing_date.isoformat(), seq, e.txn_id, e.code._value_, int(line.late),
             e.occurred_at.isoformat(), e.tid, e.mid, e.stan, e.rrn, e.auth_code, e.masked_account, e.scheme,
-            e.institution, e.channel.value, int(e.credit), e.amount, line.mcc, f.issuer, f.network_acquirer,
+            e.institution, e.channel._value_, int(e.credit), e.amount, line.mcc, f.issuer, f.network_acquirer,
             f.network_issuer, f.acquirer, None if e.original_date is None else e.original_date.isoformat())
 
 
