@@ -319,3 +319,41 @@ def test_payouts_empty_the_payable_accounts_once_and_carry_a_negative_balance(da
     assert balance(day, "payout:2026-12-07") == 0
     assert day.sql("SELECT COUNT(*) FROM postings WHERE kind = 'payout'")[0][0] == 1
     ledger_balanced(day)
+
+
+def test_two_runs_at_once_clear_a_day_once(tmp_path, pg_url):
+    """Two clearing runs on one PostgreSQL database at the same moment (two host processes, or
+    `acquirer clear` beside `serve`): the clearing lock lets one clear; the other finds it cleared."""
+    import threading
+
+    day = Day(tmp_path, pg_url)
+    try:
+        t1 = day.terminal("10000001")
+        cards = [day.card(name) for name in ("unionpay-debit", "unionpay-credit", "visa")]
+        for n in range(60):
+            assert t1.sale(cards[n % 3], 1_000 + n)["39"] == "00"
+        day.at(23, 30)
+        other = Clearing(open_store(pg_url), day.clearing.config, day.clearing.calendar, day.clearing.acquirer,
+                         day.clearing.output_dir, clock=day.clearing.clock)
+        outcomes: list[object] = []
+        start = threading.Barrier(2)
+
+        def run(clearing: Clearing) -> None:
+            start.wait()
+            outcomes.append(clearing.clear(DAY))
+
+        threads = [threading.Thread(target=run, args=(c,)) for c in (day.clearing, other)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        other.store.close()
+        assert sorted(o.already for o in outcomes) == [False, True]   # type: ignore[attr-defined]
+        assert day.sql("SELECT COUNT(*) FROM clearing_lines")[0][0] == 60
+        assert day.sql("SELECT COUNT(*) FROM clearing_days")[0][0] == 1
+        assert read_file((day.clearing.output_dir / DAY.isoformat() / f"statement-{MID_1}.txt").read_bytes()
+                         ).trailer["count"] == 60
+        assert not (day.clearing.output_dir / f"{DAY.isoformat()}.partial").exists()
+        ledger_balanced(day)
+    finally:
+        day.close()
