@@ -54,10 +54,10 @@ _CODES = {"sale": LineCode.SALE, "void": LineCode.VOID, "refund": LineCode.REFUN
 _WALLET_TYPES = ("wallet_sale", "mpm_sale", "wallet_void", "wallet_refund")
 _DOMESTIC = ("unionpay",)
 #: codes whose original's clearing day the line names: (code, the original is the transaction itself)
-_ORIGINAL_IS_SELF = frozenset({LineCode.REVERSAL, LineCode.CHARGEBACK, LineCode.REPRESENTMENT})
-_ORIGINAL_IS_PARENT = frozenset({LineCode.VOID, LineCode.COMPLETION_VOID, LineCode.REFUND})
+_ORIGINAL_IS_SELF = frozenset(c.value for c in (LineCode.REVERSAL, LineCode.CHARGEBACK, LineCode.REPRESENTMENT))
+_ORIGINAL_IS_PARENT = frozenset(c.value for c in (LineCode.VOID, LineCode.COMPLETION_VOID, LineCode.REFUND))
 _DISPUTABLE = ("sale", "completion", "wallet_sale", "mpm_sale")
-_GIVE_BACK = frozenset({LineCode.VOID, LineCode.COMPLETION_VOID, LineCode.REVERSAL})
+_GIVE_BACK = frozenset(c.value for c in (LineCode.VOID, LineCode.COMPLETION_VOID, LineCode.REVERSAL))
 
 
 @dataclass(frozen=True)
@@ -163,9 +163,11 @@ class Clearing:
         events = self._events(day, end, cleared)
         batch: list[tuple[Any, ...]] = []
 
+        day_text = day.isoformat()
+
         def stored(lines: Iterable[ClearingLine]) -> Iterator[ClearingLine]:
             for seq, line in enumerate(lines, start=1):
-                batch.append(_line_row(line, seq))
+                batch.append(_line_row(line, seq, day_text))
                 if len(batch) >= 5000:
                     self.db.save_lines(batch)
                     batch.clear()
@@ -205,12 +207,13 @@ class Clearing:
         channel = (Channel.WALLET if txn_type in _WALLET_TYPES
                    else Channel.DOMESTIC if scheme in _DOMESTIC else Channel.FOREIGN)
         original_date = None
-        if code in _ORIGINAL_IS_SELF:
+        value = code._value_                # a str: the sets below hash it without calling into `Enum`
+        if value in _ORIGINAL_IS_SELF:
             original_date = clearing_date(datetime.fromisoformat(txn_at), self.cutoff)
-        elif code in _ORIGINAL_IS_PARENT and original_at is not None:
+        elif value in _ORIGINAL_IS_PARENT and original_at is not None:
             original_date = clearing_date(datetime.fromisoformat(original_at), self.cutoff)
         original_fees = None
-        if code in _GIVE_BACK:
+        if value in _GIVE_BACK:
             fees = self.db.original_fees(int(txn_id if code is LineCode.REVERSAL else original_id or 0))
             original_fees = None if fees is None else Fees(*fees)
         return ClearingEvent(source, int(source_id), code, datetime.fromisoformat(at), tid, mid, stan or "",
@@ -374,9 +377,10 @@ def _open_accounts(ledger: Ledger, posting: Posting, opened: set[str]) -> None:
             ledger.open_account(account, "issuer")
 
 
-def _line_row(line: ClearingLine, seq: int) -> tuple[Any, ...]:
+def _line_row(line: ClearingLine, seq: int, day_text: str) -> tuple[Any, ...]:
+    """The `clearing_lines` row of a line (`day_text`: its clearing date, formatted once per run)."""
     e, f = line.event, line.fees
-    return (e.source, e.source_id, line.clearing_date.isoformat(), seq, e.txn_id, e.code._value_, int(line.late),
+    return (e.source, e.source_id, day_text, seq, e.txn_id, e.code._value_, int(line.late),
             e.occurred_at.isoformat(), e.tid, e.mid, e.stan, e.rrn, e.auth_code, e.masked_account, e.scheme,
             e.institution, e.channel._value_, int(e.credit), e.amount, line.mcc, f.issuer, f.network_acquirer,
             f.network_issuer, f.acquirer, None if e.original_date is None else e.original_date.isoformat())
