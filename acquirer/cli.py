@@ -252,6 +252,8 @@ def _statement_socket(config: AcquirerConfig) -> socket.socket | None:
         return statement_socket(config.directory)
     except SettingsError as e:
         raise click.ClickException(str(e)) from None
+    except OSError as e:   # the port is taken, or the address is not this machine's
+        raise click.ClickException(f"statement endpoint: cannot listen: {e.strerror or e}") from None
 
 
 async def _start_clearing(config: AcquirerConfig, target: str,

@@ -140,3 +140,25 @@ def test_statements_served_under_the_supervisor_on_postgresql(tmp_path, pg_url):
     finally:
         host.stop()
     assert "Traceback" not in host.log()
+
+
+def test_a_taken_statement_port_stops_the_supervised_host_with_one_line(tmp_path, pg_url):
+    import socket
+    import subprocess
+    import sys
+
+    from tests.clearing.test_service import Day
+
+    Day(tmp_path, pg_url).close()          # the configuration (with clearing.toml) and a migrated database
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        path = tmp_path / "config" / "clearing.toml"
+        path.write_text(path.read_text().replace("statement_port = 8586",
+                                                 f"statement_port = {taken.getsockname()[1]}"))
+        done = subprocess.run([sys.executable, "-m", "acquirer", "serve", "--port", "0", "--db", pg_url,
+                               "--processes", "2", "--config", str(tmp_path / "config")],
+                              capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert "statement endpoint: cannot listen: Address already in use" in done.stderr
+    assert "Traceback" not in done.stderr
