@@ -143,6 +143,7 @@ def _serve_command(address: str | None, port: int | None, wallet_port: int | Non
         raise click.ClickException(str(e)) from None
     sock = listening_socket(address, port)
     apps = listening_socket(address, wallet_port) if config.wallets is not None and wallet_port is not None else None
+    statements = _statement_socket(config)   # bound once; process 0 serves it and clears
 
     def announce() -> None:   # once every process accepts connections
         bound = sock.getsockname()
@@ -153,10 +154,14 @@ def _serve_command(address: str | None, port: int | None, wallet_port: int | Non
         if metrics_port is not None:
             metrics_address, bound_metrics = metrics_http.start(address, metrics_port)
             click.echo(f"metrics listening on {metrics_address}:{bound_metrics}")
+        if statements is not None:
+            statements_bound = statements.getsockname()
+            click.echo(f"statements listening on {statements_bound[0]}:{statements_bound[1]}")
         sys.stdout.flush()
 
     Supervisor(processes, lambda index, ready: _run_host(config, config_dir, target, address, port, wallet_port,
-                                                         sock=sock, apps_sock=apps, ready=ready),
+                                                         sock=sock, apps_sock=apps, ready=ready,
+                                                         clearing=index == 0, statements_sock=statements),
                on_ready=announce, on_death=metrics_http.process_dead if metrics_port is not None else None).run()
 
 
@@ -179,16 +184,17 @@ def migrate(db_target: str | None, config_dir: str | None) -> None:
 def _run_host(config: AcquirerConfig, config_dir: str | None, target: str, address: str, port: int,
               wallet_port: int | None, *, sock: socket.socket | None = None,
               apps_sock: socket.socket | None = None, ready: Callable[[], None] | None = None,
-              metrics_port: int | None = None) -> None:
+              metrics_port: int | None = None, clearing: bool = True,
+              statements_sock: socket.socket | None = None) -> None:
     """One host process: its protocol workers, its database connection, its event loop
-    (and, alone, its metrics endpoint)."""
+    (and, alone, its metrics endpoint; with `clearing`, automatic clearing and the statements)."""
     from acquirer.protocol_workers import ProtocolWork, ProtocolWorkers
     # workers first: forked before the event loop, the database and any thread exist
     workers = ProtocolWorkers(config.server.protocol_workers).start() if config.server.protocol_workers else None
     try:
         with suppress(KeyboardInterrupt):
             asyncio.run(_serve(config, config_dir, address, port, wallet_port, target, workers or ProtocolWork(),
-                               sock, apps_sock, ready, metrics_port))
+                               sock, apps_sock, ready, metrics_port, clearing, statements_sock))
     finally:
         if workers is not None:
             workers.close()
@@ -197,7 +203,8 @@ def _run_host(config: AcquirerConfig, config_dir: str | None, target: str, addre
 async def _serve(config: AcquirerConfig, config_dir: str | None, address: str, port: int,
                  wallet_port: int | None, target: str, protocol: ProtocolWork,
                  sock: socket.socket | None, apps_sock: socket.socket | None,
-                 ready: Callable[[], None] | None, metrics_port: int | None = None) -> None:
+                 ready: Callable[[], None] | None, metrics_port: int | None = None, clearing_here: bool = True,
+                 statements_sock: socket.socket | None = None) -> None:
     """One host process's event loop. Alone it prints its listening lines; under a supervisor
     (`ready` given) the supervisor prints them once every process called `ready`."""
     from acquirer.host import Host
@@ -237,7 +244,7 @@ async def _serve(config: AcquirerConfig, config_dir: str | None, address: str, p
         from acquirer import metrics_http
         metrics_address, bound_metrics = metrics_http.start(address, metrics_port)
         click.echo(f"metrics listening on {metrics_address}:{bound_metrics}")
-    clearing = await _start_clearing(config, target, alone=ready is None, clock=clock)
+    clearing = await _start_clearing(config, target, clock, statements_sock) if clearing_here else None
     sys.stdout.flush()
     if ready is not None:
         ready()
@@ -257,11 +264,25 @@ async def _serve(config: AcquirerConfig, config_dir: str | None, address: str, p
     store.close()
 
 
-async def _start_clearing(config: AcquirerConfig, target: str, alone: bool,
-                          clock: Callable[[], datetime]) -> ClearingServer | None:
+def _statement_socket(config: AcquirerConfig) -> socket.socket | None:
+    """The statement endpoint's socket, bound by the supervisor before it forks (None: no endpoint)."""
+    from acquirer.clearing.serving import statement_socket
+    from acquirer.protocol.settings_file import SettingsError
+
+    try:
+        return statement_socket(config.directory)
+    except SettingsError as e:
+        raise ConfigFailure(str(e)) from None
+    except OSError as e:   # the port is taken, or the address is not this machine's
+        raise click.ClickException(f"statement endpoint: cannot listen: {e.strerror or e}") from None
+
+
+async def _start_clearing(config: AcquirerConfig, target: str, clock: Callable[[], datetime],
+                          sock: socket.socket | None = None) -> ClearingServer | None:
     """Automatic clearing and the statement endpoint, when the configuration has `clearing.toml`.
 
-    The endpoint only in a host that runs alone: supervised processes would each bind its port.
+    Alone, the host binds the endpoint itself and prints where; under the supervisor only
+    process 0 runs this, on the socket the supervisor bound (and printed) once.
     """
     from acquirer.clearing.serving import ClearingServer
     from acquirer.clearing.terms import CLEARING_FILE, load_clearing
@@ -277,8 +298,8 @@ async def _start_clearing(config: AcquirerConfig, target: str, alone: bool,
         raise ConfigFailure(str(e)) from None
     server = ClearingServer(clearing_config, calendar, config.host.institution,
                             lambda: open_store(target, config.database.synchronous), clock)
-    bound = await server.start(endpoint=alone)
-    if bound is not None:
+    bound = await server.start(sock=sock)
+    if bound is not None and sock is None:
         click.echo(f"statements listening on {bound[0]}:{bound[1]}")
     return server
 

@@ -5,8 +5,8 @@
   not cleared again. Prints one line per day and where its files are.
 - `acquirer statement --merchant MID --date D [--format fixed|csv|json]`: a
   merchant's statement of a cleared day on stdout.
-- `acquirer payouts --date D`: the payout instructions of a settlement date
-  (written to the clearing directory, and shown).
+- `acquirer payouts --date D`: pay a settlement date: its payout instructions
+  (written to the clearing directory, and shown) and the payout postings.
 - `acquirer dispute open|represent|close --rrn RRN [--amount FEN] [--reason TEXT]`.
 
 Errors (a bad date, an unknown merchant, a day not over or not cleared, a
@@ -119,13 +119,16 @@ def statement(mid: str, day: date, fmt: str, db_target: str | None, config_dir: 
 @db_option
 @config_option
 def payouts(day: date, db_target: str | None, config_dir: str | None) -> None:
-    """The payout instructions of a settlement date (file in the clearing directory)."""
+    """Pay a settlement date: the payout instructions (file in the clearing directory) and the
+    postings that move what is paid out of the merchants' payable accounts (once per date)."""
     with _clearing(config_dir, db_target) as clearing:
-        path = clearing.write_payouts(day)
-        lines = clearing.payouts(day)
+        path, lines, posted = clearing.pay(day)
     for p in lines:
         click.echo(f"{p.mid} {p.payout_account} paid {p.paid} carried {p.carried_out}")
     click.echo(f"payout instructions in {path}")
+    click.echo(f"payouts posted for {', '.join(d.isoformat() for d in posted)}" if posted
+               else f"payouts of {day} were posted before" if any(p.paid for p in lines)
+               else "nothing to post")
 
 
 @click.command()

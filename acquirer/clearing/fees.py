@@ -20,11 +20,11 @@ from __future__ import annotations
 
 from acquirer.clearing.errors import ClearingError
 from acquirer.clearing.events import (
-    DISPUTE_CODES,
     ZERO_FEES,
     Channel,
     ClearingEvent,
     Fees,
+    LineCode,
 )
 from acquirer.protocol.fee_rounding import fee_fen
 from acquirer.clearing.terms import ClearingConfig, FeeSchedule, MerchantTerms, RatePlan
@@ -56,7 +56,8 @@ class FeeEngine:
             raise ClearingError(f"merchant {mid} has no terms in clearing.toml") from None
 
     def fees(self, event: ClearingEvent) -> Fees:
-        if event.code in DISPUTE_CODES:
+        code = event.code
+        if code is LineCode.CHARGEBACK or code is LineCode.REPRESENTMENT:   # DISPUTE_CODES, without hashing
             return ZERO_FEES
         if event.original_fees is not None:
             return event.original_fees.negated() if event.amount < 0 else event.original_fees

@@ -57,14 +57,21 @@ class RecordFile:
         self.totals[1] += totals[1]
         self.totals[2] += totals[2]
 
-    def detail(self, line: ClearingLine, record: str | None = None) -> None:
-        """A `D` record; `record` when the caller already formatted it (it goes to two files)."""
-        e, f = line.event, line.fees
-        self._write(record if record is not None else DETAIL.format(detail_values(line)))
+    def detail(self, line: ClearingLine) -> None:
+        """A `D` record."""
+        mdr = line.fees.mdr
+        self.encoded_detail((DETAIL.format(detail_values(line)) + "\n").encode("ascii"), line.event.amount, mdr)
+
+    def encoded_detail(self, data: bytes, amount: int, mdr: int) -> None:
+        """A `D` record already formatted and encoded with its LF (a clearing run writes each line
+        to two files: it formats it once)."""
+        self.hash.update(data)
+        self.sink.write(data)
         self.count += 1
-        self.totals[0] += e.amount
-        self.totals[1] += f.mdr
-        self.totals[2] += e.amount - f.mdr
+        totals = self.totals
+        totals[0] += amount
+        totals[1] += mdr
+        totals[2] += amount - mdr
 
     def close(self) -> str:
         """Write the trailer; returns the file's checksum (of everything before the trailer)."""
@@ -78,12 +85,14 @@ def detail_values(line: ClearingLine) -> tuple[object, ...]:
     """The `D` record's values, in layout order."""
     e, f = line.event, line.fees
     t = e.occurred_at.astimezone(CHINA)
-    card_type = "W" if e.channel.value == "W" else ("C" if e.credit else "D")
-    return ("D", e.code.value, "A" if line.adjustment else "N", yyyymmdd(line.clearing_date),
-            int(f"{t.month:02d}{t.day:02d}{t.hour:02d}{t.minute:02d}{t.second:02d}"),
+    channel = e.channel._value_          # `_value_`: the enum's plain attribute (`value` is a slow descriptor)
+    card_type = "W" if channel == "W" else ("C" if e.credit else "D")
+    mdr = f.issuer + f.network_acquirer + f.acquirer
+    return ("D", e.code._value_, "A" if line.adjustment else "N", yyyymmdd(line.clearing_date),
+            (((t.month * 100 + t.day) * 100 + t.hour) * 100 + t.minute) * 100 + t.second,
             e.stan, e.rrn, e.auth_code, e.tid, e.mid, line.mcc, e.masked_account, e.scheme, e.institution,
-            card_type, e.amount, f.issuer, f.network_acquirer, f.network_issuer, f.acquirer, f.mdr,
-            e.amount - f.mdr, yyyymmdd(e.original_date))
+            card_type, e.amount, f.issuer, f.network_acquirer, f.network_issuer, f.acquirer, mdr,
+            e.amount - mdr, yyyymmdd(e.original_date))
 
 
 def write_atomically(path: Path, data: bytes) -> None:

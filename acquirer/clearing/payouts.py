@@ -6,6 +6,11 @@ earlier dates. It is paid when that sum reaches the merchant's minimum
 payout (and is above zero); otherwise all of it is carried to the next
 settlement date -- a merchant whose refunds exceed its sales carries the
 negative balance until sales cover it, and is never asked to pay in.
+
+Paying posts, per settlement date, `payable:<mid>` -paid for every merchant
+paid and `payout:<date>` +their sum: the funds sent to the merchants' banks
+that day. What stays in `payable:<mid>` is then exactly the balance carried
+forward (zero, below the minimum, or negative).
 """
 from __future__ import annotations
 
@@ -18,7 +23,12 @@ from acquirer.clearing.files import RecordFile
 from acquirer.protocol.clearing_layouts import PAYOUT
 from acquirer.clearing.terms import MerchantTerms
 
-__all__ = ["PayoutLine", "payout_lines", "write_payouts"]
+__all__ = ["PayoutLine", "payout_account", "payout_lines", "write_payouts"]
+
+
+def payout_account(settlement_date: date) -> str:
+    """The ledger account of the funds paid out on a settlement date (opened when it is paid)."""
+    return f"payout:{settlement_date.isoformat()}"
 
 
 @dataclass(frozen=True)

@@ -31,9 +31,9 @@ from dataclasses import dataclass, field
 from datetime import date, time
 from typing import BinaryIO
 
-from acquirer.protocol.clock import clearing_date
+from acquirer.protocol.clock import clearing_date, day_window
 from acquirer.clearing.errors import ClearingError
-from acquirer.clearing.events import DISPUTE_CODES, Channel, ClearingEvent, ClearingLine
+from acquirer.clearing.events import Channel, ClearingEvent, ClearingLine, LineCode
 from acquirer.clearing.fees import FeeEngine
 from acquirer.clearing.files import RecordFile, detail_values
 from acquirer.protocol.clearing_layouts import DETAIL, POSITION
@@ -64,14 +64,16 @@ class Totals:
 
     def add(self, line: ClearingLine) -> None:
         f = line.fees
+        amount = line.event.amount
         self.count += 1
-        self.amount += line.event.amount
+        self.amount += amount
         self.issuer += f.issuer
         self.network_acquirer += f.network_acquirer
         self.network_issuer += f.network_issuer
         self.acquirer += f.acquirer
-        if line.event.code in DISPUTE_CODES:
-            self.disputes += line.event.amount
+        code = line.event.code
+        if code is LineCode.CHARGEBACK or code is LineCode.REPRESENTMENT:   # DISPUTE_CODES, without hashing
+            self.disputes += amount
 
     def merge(self, other: Totals) -> None:
         self.count += other.count
@@ -121,11 +123,17 @@ def clear_day(day: date, events: Iterable[ClearingEvent], engine: FeeEngine, cal
 
 def price(day: date, events: Iterable[ClearingEvent], engine: FeeEngine, cutoff: time) -> Iterator[ClearingLine]:
     """The day's lines: each event with its merchant's MCC and its fees."""
+    start, end = day_window(day, cutoff)
+    fees, terms = engine.fees, engine.terms
     for event in events:
-        natural = clearing_date(event.occurred_at, cutoff)
-        if natural > day:
-            raise ClearingError(f"event {event.source} {event.source_id} belongs to {natural}, after {day}")
-        yield ClearingLine(event, day, engine.terms(event.mid).mcc, engine.fees(event), late=natural < day)
+        at = event.occurred_at
+        late = False
+        if not start <= at < end:   # the usual case needs no calendar arithmetic
+            natural = clearing_date(at, cutoff)
+            if natural > day:
+                raise ClearingError(f"event {event.source} {event.source_id} belongs to {natural}, after {day}")
+            late = natural < day
+        yield ClearingLine(event, day, terms(event.mid).mcc, fees(event), late)
 
 
 def write_day(day: date, settlement: date, lines: Iterable[ClearingLine], acquirer: str,
@@ -136,6 +144,7 @@ def write_day(day: date, settlement: date, lines: Iterable[ClearingLine], acquir
     same lines in the same order give the same bytes.
     """
     result = DayResult(day, settlement)
+    format_detail = DETAIL.format
     groups: dict[tuple[str, str, str | None], Totals] = {}
     networks: dict[str, dict[str, Totals]] = {}   # network -> institution -> totals
     with ExitStack() as stack:
@@ -151,19 +160,21 @@ def write_day(day: date, settlement: date, lines: Iterable[ClearingLine], acquir
                     statement.close(result)
                     done_mids.add(statement.mid)
                 statement = _Statement(event.mid, opener, acquirer, day, settlement)
-            record = DETAIL.format(detail_values(line))
-            statement.file.detail(line, record)
+            values = detail_values(line)
+            record = (format_detail(values) + "\n").encode("ascii")
+            amount, mdr = event.amount, values[_MDR]
+            statement.file.encoded_detail(record, amount, mdr)   # type: ignore[arg-type]
             detail = details.get(event.institution)
             if detail is None:
                 detail = details[event.institution] = RecordFile(
                     stack.enter_context(opener(f"detail-{event.institution}.txt")), "DETL", acquirer,
                     event.institution, day, settlement)
-            detail.detail(line, record)
+            detail.encoded_detail(record, amount, mdr)   # type: ignore[arg-type]
             result.lines += 1
-            network = None if event.channel is Channel.WALLET else event.scheme
-            group = groups.get((event.mid, event.institution, network))
+            key = (event.mid, event.institution, None if event.channel is Channel.WALLET else event.scheme)
+            group = groups.get(key)
             if group is None:
-                group = groups[(event.mid, event.institution, network)] = Totals()
+                group = groups[key] = Totals()
             group.add(line)
         if statement is not None:
             statement.close(result)
@@ -179,6 +190,10 @@ def write_day(day: date, settlement: date, lines: Iterable[ClearingLine], acquir
     result.postings = [_posting(day, key, totals) for key, totals in sorted(groups.items(), key=_group_order)]
     result.postings = [p for p in result.postings if len(p.legs) >= 2]
     return result
+
+
+#: where the MDR is in a `D` record's values
+_MDR = [f.name for f in DETAIL.fields].index("mdr")
 
 
 class _Statement:

@@ -37,8 +37,8 @@ from acquirer.clearing.events import (
 )
 from acquirer.clearing.fees import FeeEngine
 from acquirer.clearing.files import RecordFile
-from acquirer.clearing.payouts import PayoutLine, payout_lines, write_payouts
-from acquirer.clearing.run import DayResult, Posting, price, write_day
+from acquirer.clearing.payouts import PayoutLine, payout_account, payout_lines, write_payouts
+from acquirer.clearing.run import DayResult, Posting, payable_account, price, write_day
 from acquirer.clearing.settlement_calendar import SettlementCalendar
 from acquirer.clearing.terms import ClearingConfig
 from acquirer.ledger import Ledger
@@ -54,10 +54,10 @@ _CODES = {"sale": LineCode.SALE, "void": LineCode.VOID, "refund": LineCode.REFUN
 _WALLET_TYPES = ("wallet_sale", "mpm_sale", "wallet_void", "wallet_refund")
 _DOMESTIC = ("unionpay",)
 #: codes whose original's clearing day the line names: (code, the original is the transaction itself)
-_ORIGINAL_IS_SELF = frozenset({LineCode.REVERSAL, LineCode.CHARGEBACK, LineCode.REPRESENTMENT})
-_ORIGINAL_IS_PARENT = frozenset({LineCode.VOID, LineCode.COMPLETION_VOID, LineCode.REFUND})
+_ORIGINAL_IS_SELF = frozenset(c.value for c in (LineCode.REVERSAL, LineCode.CHARGEBACK, LineCode.REPRESENTMENT))
+_ORIGINAL_IS_PARENT = frozenset(c.value for c in (LineCode.VOID, LineCode.COMPLETION_VOID, LineCode.REFUND))
 _DISPUTABLE = ("sale", "completion", "wallet_sale", "mpm_sale")
-_GIVE_BACK = frozenset({LineCode.VOID, LineCode.COMPLETION_VOID, LineCode.REVERSAL})
+_GIVE_BACK = frozenset(c.value for c in (LineCode.VOID, LineCode.COMPLETION_VOID, LineCode.REVERSAL))
 
 
 @dataclass(frozen=True)
@@ -129,10 +129,18 @@ class Clearing:
             return DayOutcome(day, settlement, lines, True, directory)
         settlement = self.calendar.settlement_date(day)      # an unknown year stops here, before anything
         partial = self.output_dir / f"{day.isoformat()}.partial"
-        shutil.rmtree(partial, ignore_errors=True)
-        partial.mkdir(parents=True)
         self.store.begin()
         try:
+            # one clearing at a time (several host processes, `acquirer clear` beside `serve`): the
+            # lock before the partial directory, so two runs never write the same files
+            self.db.lock_clearing()
+            cleared = self.db.cleared_days()
+            done = cleared.get(day)
+            if done is not None:                 # another run cleared it while this one waited
+                self.store.rollback()
+                return DayOutcome(day, done[0], done[1], True, directory)
+            shutil.rmtree(partial, ignore_errors=True)
+            partial.mkdir(parents=True)
             result = self._run(day, settlement, cleared, partial, progress)
             self._post(result)
             self.db.save_merchant_days(day, settlement, [
@@ -155,9 +163,11 @@ class Clearing:
         events = self._events(day, end, cleared)
         batch: list[tuple[Any, ...]] = []
 
+        day_text = day.isoformat()
+
         def stored(lines: Iterable[ClearingLine]) -> Iterator[ClearingLine]:
             for seq, line in enumerate(lines, start=1):
-                batch.append(_line_row(line, seq))
+                batch.append(_line_row(line, seq, day_text))
                 if len(batch) >= 5000:
                     self.db.save_lines(batch)
                     batch.clear()
@@ -174,10 +184,12 @@ class Clearing:
                           key=lambda e: (e.mid, e.occurred_at, e.source, e.source_id))
         postings = (self._event(row) for row in self.db.day_events(end))
         merged = _merge(postings, disputes)
+        start = day_window(day, self.cutoff)[0]
         for event in merged:
-            natural = clearing_date(event.occurred_at, self.cutoff)
-            if natural < day and natural not in cleared:
-                raise ClearingError(f"clearing day {natural} holds uncleared money: clear it first")
+            if event.occurred_at < start:   # before the day: only from a day already cleared (late)
+                natural = clearing_date(event.occurred_at, self.cutoff)
+                if natural not in cleared:
+                    raise ClearingError(f"clearing day {natural} holds uncleared money: clear it first")
             yield event
 
     def _event(self, row: EventRow) -> ClearingEvent:
@@ -195,12 +207,13 @@ class Clearing:
         channel = (Channel.WALLET if txn_type in _WALLET_TYPES
                    else Channel.DOMESTIC if scheme in _DOMESTIC else Channel.FOREIGN)
         original_date = None
-        if code in _ORIGINAL_IS_SELF:
+        value = code._value_                # a str: the sets below hash it without calling into `Enum`
+        if value in _ORIGINAL_IS_SELF:
             original_date = clearing_date(datetime.fromisoformat(txn_at), self.cutoff)
-        elif code in _ORIGINAL_IS_PARENT and original_at is not None:
+        elif value in _ORIGINAL_IS_PARENT and original_at is not None:
             original_date = clearing_date(datetime.fromisoformat(original_at), self.cutoff)
         original_fees = None
-        if code in _GIVE_BACK:
+        if value in _GIVE_BACK:
             fees = self.db.original_fees(int(txn_id if code is LineCode.REVERSAL else original_id or 0))
             original_fees = None if fees is None else Fees(*fees)
         return ClearingEvent(source, int(source_id), code, datetime.fromisoformat(at), tid, mid, stan or "",
@@ -210,8 +223,9 @@ class Clearing:
     def _post(self, result: DayResult) -> None:
         ledger = Ledger(self.store)
         stamp = self.clock().isoformat()
+        opened: set[str] = set()
         for posting in result.postings:
-            _open_accounts(ledger, posting)
+            _open_accounts(ledger, posting, opened)
             ledger.post("clearing", posting.legs, None, stamp)
 
     # --- disputes -------------------------------------------------------------------------------
@@ -275,16 +289,58 @@ class Clearing:
     def payouts(self, settlement: date) -> list[PayoutLine]:
         """Payout lines of a settlement date, with what earlier dates carried in."""
         carried: dict[str, int] = {}
-        lines: list[PayoutLine] = []
+        for when, lines in self._payout_dates(settlement):
+            if when == settlement:
+                return lines
+            carried = {p.mid: p.carried_out for p in lines if p.carried_out}
+        return payout_lines({}, carried, self.config.merchants)
+
+    def pay(self, settlement: date) -> tuple[Path, list[PayoutLine], list[date]]:
+        """Payouts of settlement date S: the instruction file, and the ledger postings that empty the
+        merchants' payable accounts into `payout:<date>` (the funds sent to the banks that day).
+
+        Every settlement date up to S with merchants due and no payout posted yet is posted, in
+        order, one posting per date; whether a date was posted is its `payout:<date>` account (opened
+        in the same transaction, so a second run -- or a concurrent one -- posts nothing). Refused
+        until every clearing day paid on or before S is cleared (S's own clearing day has begun and
+        nothing before it is uncleared): a payout must never pay part of a date.
+        Returns (file, S's lines, the dates posted now).
+        """
+        last = settlement - timedelta(days=1)
+        self._check_over(last)
+        first = self.db.first_uncleared(day_window(last, self.cutoff)[1])
+        if first is not None:
+            day = clearing_date(datetime.fromisoformat(first), self.cutoff)
+            raise ClearingError(f"clearing day {day} holds uncleared money: clear it before paying {settlement}")
+        ledger = Ledger(self.store)
+        stamp = self.clock().isoformat()
+        posted: list[date] = []
+        self.store.begin()
+        try:
+            for when, lines in self._payout_dates(settlement):
+                account = payout_account(when)
+                if not ledger.open_account(account, "merchant"):
+                    continue                                   # posted before
+                legs = [(payable_account(p.mid), -p.paid) for p in lines if p.paid]
+                if legs:
+                    ledger.post("payout", [*legs, (account, sum(p.paid for p in lines))], None, stamp)
+                posted.append(when)
+            self.store.commit()
+        except BaseException:
+            self.store.rollback()
+            raise
+        return self.write_payouts(settlement), self.payouts(settlement), posted
+
+    def _payout_dates(self, until: date) -> Iterator[tuple[date, list[PayoutLine]]]:
+        """(settlement date, payout lines) of every date up to `until` with merchants due, in order."""
+        carried: dict[str, int] = {}
         by_date: dict[date, dict[str, tuple[int, int]]] = {}
-        for when, mid, days, net in self.db.merchant_dues(settlement):
+        for when, mid, days, net in self.db.merchant_dues(until):
             by_date.setdefault(when, {})[mid] = (days, net)
         for when in sorted(by_date):
             lines = payout_lines(by_date[when], carried, self.config.merchants)
             carried = {p.mid: p.carried_out for p in lines if p.carried_out}
-        if settlement not in by_date:
-            lines = payout_lines({}, carried, self.config.merchants)
-        return lines
+            yield when, lines
 
     def write_payouts(self, settlement: date) -> Path:
         path = self.output_dir / "payouts" / f"payouts-{settlement.isoformat()}.txt"
@@ -307,8 +363,12 @@ def _opener(directory: Path) -> Callable[[str], BinaryIO]:
     return opener
 
 
-def _open_accounts(ledger: Ledger, posting: Posting) -> None:
+def _open_accounts(ledger: Ledger, posting: Posting, opened: set[str]) -> None:
+    """Open the posting's accounts that this run has not opened yet (one statement each)."""
     for account, _ in posting.legs:
+        if account in opened:
+            continue
+        opened.add(account)
         if account.startswith("payable:"):
             ledger.open_account(account, "merchant")
         elif account.startswith("fee:"):
@@ -317,11 +377,12 @@ def _open_accounts(ledger: Ledger, posting: Posting) -> None:
             ledger.open_account(account, "issuer")
 
 
-def _line_row(line: ClearingLine, seq: int) -> tuple[Any, ...]:
+def _line_row(line: ClearingLine, seq: int, day_text: str) -> tuple[Any, ...]:
+    """The `clearing_lines` row of a line (`day_text`: its clearing date, formatted once per run)."""
     e, f = line.event, line.fees
-    return (e.source, e.source_id, line.clearing_date.isoformat(), seq, e.txn_id, e.code.value, int(line.late),
+    return (e.source, e.source_id, day_text, seq, e.txn_id, e.code._value_, int(line.late),
             e.occurred_at.isoformat(), e.tid, e.mid, e.stan, e.rrn, e.auth_code, e.masked_account, e.scheme,
-            e.institution, e.channel.value, int(e.credit), e.amount, line.mcc, f.issuer, f.network_acquirer,
+            e.institution, e.channel._value_, int(e.credit), e.amount, line.mcc, f.issuer, f.network_acquirer,
             f.network_issuer, f.acquirer, None if e.original_date is None else e.original_date.isoformat())
 
 

@@ -18,15 +18,21 @@ or a day not cleared; 400 for a bad date or format. Nothing but those paths
 is served, and no answer holds a full PAN.
 
 Automatic clearing: after each cut-off plus `auto_clear_grace_s`, the days up
-to the one just ended are cleared (`Clearing.clear_through`). With several
-host processes each tries; the first commit wins and the others roll back
-(the day's row is unique).
+to the one just ended are cleared (`Clearing.clear_through`).
+
+Under `acquirer serve --processes N` the supervisor binds the endpoint's
+socket once (`statement_socket`) and only process 0 runs a `ClearingServer`:
+it serves the statements and clears, so a day is cleared by one process; a
+restarted process 0 takes over the same socket. A clearing started anyway
+beside it (`acquirer clear` by hand) waits for the day's lock
+(`Clearing.clear`) and then finds the day cleared.
 """
 from __future__ import annotations
 
 import asyncio
 import hmac
 import logging
+import socket
 import threading
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -39,13 +45,25 @@ from acquirer.clearing.errors import ClearingError
 from acquirer.clearing.files import statement_csv, statement_json
 from acquirer.clearing.service import Clearing
 from acquirer.clearing.settlement_calendar import SettlementCalendar
-from acquirer.clearing.terms import ClearingConfig
+from acquirer.clearing.terms import CLEARING_FILE, ClearingConfig, load_clearing
+from acquirer.supervisor import listening_socket
 
 __all__ = ["ClearingServer"]
 
 log = logging.getLogger("acquirer.clearing")
 
 _TYPES = {"fixed": "text/plain", "csv": "text/csv", "json": "application/json"}
+
+
+def statement_socket(directory: Path) -> socket.socket | None:
+    """The statement endpoint's listening socket, from `clearing.toml` in the configuration
+    directory (None: no clearing, or no `statement_port`). Raises `SettingsError` for a bad file."""
+    if not (directory / CLEARING_FILE).exists():
+        return None
+    config, _ = load_clearing(directory)
+    if config.clearing.statement_port is None:
+        return None
+    return listening_socket(config.clearing.statement_host, config.clearing.statement_port)
 
 
 class ClearingServer:
@@ -71,18 +89,22 @@ class ClearingServer:
 
     # --- lifecycle --------------------------------------------------------------------------------
 
-    async def start(self, *, endpoint: bool = True) -> tuple[str, int] | None:
-        """Start the clearing timer and (with `endpoint`) the statement endpoint; returns where the
-        endpoint listens (None: no endpoint)."""
+    async def start(self, *, sock: socket.socket | None = None) -> tuple[str, int] | None:
+        """Start the clearing timer and the statement endpoint (on `sock` when the supervisor bound
+        it); returns where the endpoint listens (None: no endpoint configured)."""
         if self.config.clearing.auto_clear:
             self._task = asyncio.create_task(self._auto_clear())
         port = self.config.clearing.statement_port
-        if port is None or not endpoint:
+        if port is None:
             return None
         app = web.Application(client_max_size=1024)
         app.router.add_get("/statements/{mid}/{day}", self._statement)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
+        if sock is not None:
+            await web.SockSite(self._runner, sock).start()
+            bound_host, bound_port = sock.getsockname()[:2]
+            return str(bound_host), int(bound_port)
         site = web.TCPSite(self._runner, self.config.clearing.statement_host, port)
         await site.start()
         server = site._server   # the bound socket (port 0 picks one)

@@ -14,7 +14,8 @@ the trailer, so a reader can verify a file without knowing how it was made.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+import operator
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 __all__ = ["DETAIL", "FORMAT_VERSION", "HEADER", "LAYOUTS", "PAYOUT", "POSITION", "TRAILER", "Field", "Layout"]
@@ -34,7 +35,7 @@ class Layout:
     record: str
     fields: tuple[Field, ...]
 
-    @property
+    @functools.cached_property
     def width(self) -> int:
         return sum(f.width for f in self.fields)
 
@@ -47,6 +48,14 @@ class Layout:
     def _unsigned(self) -> tuple[int, ...]:
         return tuple(i for i, f in enumerate(self.fields) if f.kind == "n")
 
+    @functools.cached_property
+    def _smallest_unsigned(self) -> Callable[[tuple[object, ...]], int]:
+        """The smallest value of the `n` fields (0 when none), in one C-level pass per record."""
+        if not self._unsigned:
+            return lambda _values: 0
+        get = operator.itemgetter(*self._unsigned, self._unsigned[0])   # two indices or more: a tuple
+        return lambda values: min(get(values))
+
     def format(self, values: Sequence[object]) -> str:
         """One record (without the LF); `values` in field order, the record type first.
 
@@ -56,7 +65,7 @@ class Layout:
         """
         values = tuple(values)
         try:
-            if None not in values and all(values[i] >= 0 for i in self._unsigned):  # type: ignore[operator]
+            if None not in values and self._smallest_unsigned(values) >= 0:
                 record = self._template % values
                 if len(record) == self.width and record.isascii():
                     return record

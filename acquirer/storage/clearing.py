@@ -36,7 +36,6 @@ _EVENT_COLUMNS = "pid, kind, at, amount, txn_id, txn_type, tid, mid, stan, rrn, 
     "institution, product, original_at, txn_at, original_id"
 
 _EVENTS = (
-    "CREATE TEMP TABLE clearing_events AS "
     "SELECT p.id AS pid, p.kind AS kind, p.created_at AS at, l.amount AS amount, t.id AS txn_id, "
     "t.txn_type AS txn_type, t.tid AS tid, t.mid AS mid, t.stan AS stan, t.rrn AS rrn, t.auth_code AS auth_code, "
     "COALESCE(t.masked_pan, w.masked_code, '') AS account, COALESCE(t.scheme, w.wallet, '') AS scheme, "
@@ -82,30 +81,39 @@ class ClearingStore:
             (day.isoformat(), settlement.isoformat(), lines, json.dumps(checksums, sort_keys=True),
              cleared_at)).rowcount == 1)
 
+    def lock_clearing(self) -> None:
+        """Hold the clearing lock until the transaction ends. PostgreSQL: a transaction-level
+        advisory lock (other processes' runs wait here); SQLite: the write lock `begin` took."""
+        if self.store.shared:
+            self._x("SELECT pg_advisory_xact_lock(hashtext('tillkit clearing'))")
+
     # --- events ---------------------------------------------------------------------------
 
     def day_events(self, end: datetime) -> Iterator[EventRow]:
         """Uncleared postings on merchants' accounts before `end` (UTC), by merchant then time.
 
-        Copied into a temporary table first: the run writes `clearing_lines`
-        while it reads the events, and a query must not read a table its own
-        connection is changing.
+        On SQLite copied into a temporary table first: the run writes
+        `clearing_lines` while it reads the events, and a query must not read a
+        table its own connection is changing.
         """
+        if self.store.shared:
+            # PostgreSQL's cursors are insensitive (they read the snapshot of their opening), so the
+            # query streams as is, sorted in the server's memory rather than on its disk
+            self._x("SET LOCAL work_mem = '256MB'")
+            yield from self._stream(f"{_EVENTS} ORDER BY mid, at, pid", (end.isoformat(),))
+            return
         self._x("DROP TABLE IF EXISTS clearing_events")
-        self._x(_EVENTS, (end.isoformat(),))
-        yield from self._stream(f"SELECT {_EVENT_COLUMNS} FROM clearing_events ORDER BY mid, at, pid")
+        self._x(f"CREATE TEMP TABLE clearing_events AS {_EVENTS}", (end.isoformat(),))
+        yield from self._x(f"SELECT {_EVENT_COLUMNS} FROM clearing_events ORDER BY mid, at, pid")
         self._x("DROP TABLE clearing_events")
 
-    def _stream(self, sql: str) -> Iterator[EventRow]:
-        """Rows as they come: SQLite's cursor steps through them; on PostgreSQL a server-side
-        cursor fetches them in batches (a plain one would hold a million rows in memory)."""
-        if not self.store.shared:
-            yield from self._x(sql)
-            return
+    def _stream(self, sql: str, params: tuple[Any, ...]) -> Iterator[EventRow]:
+        """PostgreSQL: rows through a server-side cursor, fetched in batches (a plain one would
+        hold a million rows in memory)."""
         connection = self.store._connection()   # type: ignore[attr-defined]  # PostgresStore's own
         with connection.cursor(name="clearing_events") as cursor:
-            cursor.itersize = 5_000
-            cursor.execute(sql)
+            cursor.itersize = 10_000
+            cursor.execute(sql.replace("?", "%s"), params)
             yield from cursor
 
     def dispute_events(self, end: datetime) -> list[EventRow]:

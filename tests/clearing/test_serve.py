@@ -105,3 +105,60 @@ def test_a_day_through_serve_cleared_after_the_cutoff_and_fetched(tmp_path):
         assert host.process.poll() is None
     finally:
         host.stop()
+
+
+@pytest.mark.slow
+def test_statements_served_under_the_supervisor_on_postgresql(tmp_path, pg_url):
+    """`acquirer serve --processes 3`: the supervisor binds the statement endpoint once, process 0
+    serves it; every request (whichever connection) gets the statement, a wrong key gets 401."""
+    from tests.clearing.test_service import DAY, Day
+
+    day = Day(tmp_path, pg_url)
+    t1 = day.terminal("10000001")
+    assert t1.sale(day.card("unionpay-debit"), 12_345)["39"] == "00"
+    day.at(23, 30)
+    directory = day.clearing.clear(DAY).directory
+    expected = (directory / f"statement-{MID_1}.txt").read_bytes()
+    day.close()
+    path = tmp_path / "config" / "clearing.toml"
+    path.write_text(path.read_text().replace("statement_port = 8586", "statement_port = 0"))
+
+    host = start_host(tmp_path / "config", tmp_path, pg_url, processes=3)
+    try:
+        line = host.process.stdout.readline()
+        while not line.startswith("statements listening on "):
+            assert line, host.log()
+            line = host.process.stdout.readline()
+        address = line.rsplit(" ", 1)[1].strip()
+        for _ in range(6):
+            assert fetch(address, f"/statements/{MID_1}/{DAY}", KEY_1) == (200, expected)
+        assert read_file(expected).trailer["total_1"] == 12_345
+        assert fetch(address, f"/statements/{MID_1}/{DAY}", "wrong-key-000000000")[0] == 401
+        assert fetch(address, f"/statements/{MID_1}/{DAY}", None)[0] == 401
+        assert fetch(address, f"/statements/{MID_1}/2026-12-01", KEY_1)[0] == 404
+        assert host.process.poll() is None
+    finally:
+        host.stop()
+    assert "Traceback" not in host.log()
+
+
+def test_a_taken_statement_port_stops_the_supervised_host_with_one_line(tmp_path, pg_url):
+    import socket
+    import subprocess
+    import sys
+
+    from tests.clearing.test_service import Day
+
+    Day(tmp_path, pg_url).close()          # the configuration (with clearing.toml) and a migrated database
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        path = tmp_path / "config" / "clearing.toml"
+        path.write_text(path.read_text().replace("statement_port = 8586",
+                                                 f"statement_port = {taken.getsockname()[1]}"))
+        done = subprocess.run([sys.executable, "-m", "acquirer", "serve", "--port", "0", "--db", pg_url,
+                               "--processes", "2", "--config", str(tmp_path / "config")],
+                              capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert "statement endpoint: cannot listen: Address already in use" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -268,3 +268,92 @@ def test_a_void_and_a_refund_after_the_cutoff_clear_on_the_next_day(day):
         ("RFD", -3_000, -(11 + 1 + 3), "A", 20261203)]       # 10.5 -> 11, 0.975 -> 1, 3
     assert second.header["settlement_date"] == 20261207    # Friday's clearing day is paid on Monday
     ledger_balanced(day)
+
+
+def balance(day: Day, account: str) -> int | None:
+    rows = day.sql("SELECT balance FROM accounts WHERE id = ?", (account,))
+    return int(rows[0][0]) if rows else None
+
+
+def test_payouts_empty_the_payable_accounts_once_and_carry_a_negative_balance(day):
+    t1, t3 = day.terminal("10000001"), day.terminal("10000003")
+    debit, visa = day.card("unionpay-debit"), day.card("visa")
+    assert t1.sale(debit, 50_000)["39"] == "00"
+    sale = t3.request(TxnType.SALE, visa, 10_000)
+    sale_reply = t3.send(sale)
+    assert sale_reply["39"] == "00"
+    day.at(22, 0)
+    with pytest.raises(ClearingError, match="clearing day 2026-12-03 is not over"):
+        day.clearing.pay(date(2026, 12, 4))                     # Friday's payouts need Thursday cleared
+    day.at(23, 30)
+    with pytest.raises(ClearingError, match="clearing day 2026-12-03 holds uncleared money"):
+        day.clearing.pay(date(2026, 12, 4))
+    day.clearing.clear(DAY)
+    due_1, due_2 = balance(day, f"payable:{MID_1}"), balance(day, f"payable:{MID_2}")
+    assert due_1 is not None and due_2 is not None and due_1 > 0 and due_2 > 0
+
+    path, lines, posted = day.clearing.pay(date(2026, 12, 4))
+    assert posted == [date(2026, 12, 4)]
+    assert {p.mid: (p.paid, p.carried_out) for p in lines} == {MID_1: (due_1, 0), MID_2: (due_2, 0)}
+    assert (balance(day, f"payable:{MID_1}"), balance(day, f"payable:{MID_2}")) == (0, 0)
+    assert balance(day, "payout:2026-12-04") == due_1 + due_2
+    assert {r["merchant"]: r["paid"] for r in read_file(path.read_bytes()).records} == {MID_1: due_1, MID_2: due_2}
+    # paying again posts nothing
+    assert day.clearing.pay(date(2026, 12, 4))[2] == []
+    assert balance(day, "payout:2026-12-04") == due_1 + due_2
+    assert day.sql("SELECT COUNT(*) FROM postings WHERE kind = 'payout'")[0][0] == 1
+    ledger_balanced(day)
+
+    # Friday: merchant 2 refunds most of Thursday's sale: its net is negative, carried to Monday's payout
+    day.at(10, days=1)
+    assert t3.financial(TxnType.REFUND, visa, 8_000, original=original_of(sale_reply, sale))["39"] == "00"
+    day.at(23, 30, days=3)                                       # Sunday night: Friday to Sunday are over
+    day.clearing.clear_through()
+    negative = balance(day, f"payable:{MID_2}")
+    assert negative is not None and negative < 0
+    _, lines, posted = day.clearing.pay(date(2026, 12, 7))
+    assert posted == [date(2026, 12, 7)]
+    assert {p.mid: (p.paid, p.carried_out) for p in lines} == {MID_2: (0, negative)}
+    assert balance(day, f"payable:{MID_2}") == negative        # what is carried forward stays payable
+    assert balance(day, f"payable:{MID_1}") == 0
+    assert balance(day, "payout:2026-12-07") == 0
+    assert day.sql("SELECT COUNT(*) FROM postings WHERE kind = 'payout'")[0][0] == 1
+    ledger_balanced(day)
+
+
+def test_two_runs_at_once_clear_a_day_once(tmp_path, pg_url):
+    """Two clearing runs on one PostgreSQL database at the same moment (two host processes, or
+    `acquirer clear` beside `serve`): the clearing lock lets one clear; the other finds it cleared."""
+    import threading
+
+    day = Day(tmp_path, pg_url)
+    try:
+        t1 = day.terminal("10000001")
+        cards = [day.card(name) for name in ("unionpay-debit", "unionpay-credit", "visa")]
+        for n in range(60):
+            assert t1.sale(cards[n % 3], 1_000 + n)["39"] == "00"
+        day.at(23, 30)
+        other = Clearing(open_store(pg_url), day.clearing.config, day.clearing.calendar, day.clearing.acquirer,
+                         day.clearing.output_dir, clock=day.clearing.clock)
+        outcomes: list[object] = []
+        start = threading.Barrier(2)
+
+        def run(clearing: Clearing) -> None:
+            start.wait()
+            outcomes.append(clearing.clear(DAY))
+
+        threads = [threading.Thread(target=run, args=(c,)) for c in (day.clearing, other)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        other.store.close()
+        assert sorted(o.already for o in outcomes) == [False, True]   # type: ignore[attr-defined]
+        assert day.sql("SELECT COUNT(*) FROM clearing_lines")[0][0] == 60
+        assert day.sql("SELECT COUNT(*) FROM clearing_days")[0][0] == 1
+        assert read_file((day.clearing.output_dir / DAY.isoformat() / f"statement-{MID_1}.txt").read_bytes()
+                         ).trailer["count"] == 60
+        assert not (day.clearing.output_dir / f"{DAY.isoformat()}.partial").exists()
+        ledger_balanced(day)
+    finally:
+        day.close()
