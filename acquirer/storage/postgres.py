@@ -228,6 +228,10 @@ def _flush_sql(deltas: dict[str, int]) -> sql.Composed:
                    "WHERE a.id = v.id AND locked.id = v.id").format(values=values)
 
 
+#: SQLSTATE classes of an error that ends the session: 08 connection exception, 57 operator intervention
+_CONNECTION_ENDING = ("08", "57")
+
+
 class PostgresStore(Store):
     """The store on PostgreSQL (see the module docstring). `url` is a libpq connection URL."""
 
@@ -307,7 +311,16 @@ class PostgresStore(Store):
             self._failed(conn, e)
 
     def _failed(self, conn: psycopg.Connection[Any], e: psycopg.OperationalError) -> NoReturn:
-        if conn.broken or conn.closed:
+        """A statement failed for a reason outside the SQL. The connection is given up when
+        psycopg says it is broken, when the server said it is ending the session (class 57,
+        operator intervention: a shutdown's "terminating connection"; class 08, the link), or
+        when the error is the client's own (no SQLSTATE: e.g. "cannot exit pipeline mode while
+        busy" as the server goes away). psycopg may not have marked such a connection broken
+        yet, and what was sent before the error may have been done -- a COMMIT answered just
+        before a shutdown -- so `commit` asks the transaction's fate instead of assuming a
+        rollback (a sale answered 96 must never have been posted)."""
+        sqlstate = e.sqlstate
+        if conn.broken or conn.closed or sqlstate is None or sqlstate[:2] in _CONNECTION_ENDING:
             self._drop()
             raise StorageUnavailable(f"PostgreSQL connection lost: {e}") from None
         raise StorageUnavailable(f"PostgreSQL: {e}") from None   # deadlock, serialization, shutdown
