@@ -50,7 +50,9 @@ SPREAD_BY_KERNEL = sys.platform == "linux" and hasattr(socket, "SO_REUSEPORT")
 
 def listening_socket(address: str, port: int, backlog: int = 1024) -> socket.socket:
     """The port the processes serve. On Linux bound with SO_REUSEPORT and not listening
-    (each process listens on its own, `process_socket`); elsewhere listening, shared."""
+    (each process listens on its own, `process_socket`); elsewhere listening, shared.
+    A socket handed to asyncio as it is (the wallet apps' port) is listened on by asyncio
+    in the first child that serves it and then shared by all, as before."""
     family = socket.AF_INET6 if ":" in address else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
