@@ -50,6 +50,7 @@ from collections import deque
 from acquirer.config import Limits
 from acquirer.host import Host
 from acquirer.metrics import CONNECTIONS, CONNECTIONS_CLOSED, REQUESTS_THROTTLED
+from acquirer.supervisor import process_socket
 from acquirer.protocol.framing import (
     EmptyFrame,
     FrameError,
@@ -81,11 +82,13 @@ class Server:
                     sock: socket.socket | None = None) -> tuple[str, int]:
         """Listen; returns the bound address and port (port 0 picks a free one).
 
-        `sock`: a socket already listening (shared by several host processes) instead.
+        `sock`: the port the supervisor bound for several host processes instead: this
+        process listens on its own socket on it where the kernel spreads connections
+        over the processes (`acquirer.supervisor.process_socket`), else on `sock`, shared.
         """
         loop = asyncio.get_running_loop()
         if sock is not None:
-            self._server = await loop.create_server(lambda: _Connection(self), sock=sock)
+            self._server = await loop.create_server(lambda: _Connection(self), sock=process_socket(sock))
         else:
             self._server = await loop.create_server(lambda: _Connection(self), address, port)
         bound = self._server.sockets[0].getsockname()

@@ -1,12 +1,25 @@
-"""N host processes on one listening socket, and a supervisor that restarts a dead one.
+"""N host processes on one port, and a supervisor that restarts a dead one.
 
-Why a pre-forked shared socket (rather than SO_REUSEPORT sockets of their
-own): the supervisor binds and listens once, so `--port 0` still names one
-port, connections that arrive while a child is being replaced wait in the
-shared accept queue instead of being refused, and the kernel hands each
-new connection to whichever child accepts first (an idle one). Only the
-children open the database (after the fork: a connection must never be
-shared across processes).
+The supervisor binds the port once (so `--port 0` still names one port) and
+the children serve it. How connections are spread over them:
+
+- **Linux**: the supervisor's socket is bound with SO_REUSEPORT and never
+  listens; each child listens on a socket of its own bound to the same
+  address (`process_socket`), and the kernel hands each new connection to
+  one of them by a hash of its addresses, so terminals spread evenly over
+  the processes. With one shared accept queue they did not: asyncio
+  accepts every connection waiting when its process wakes, so a burst of
+  connecting terminals landed mostly on one process (the bench's CPU split
+  was 25/75 with 2 processes), and terminals keep their connections. The
+  price: connections still queued on a child that dies are reset (their
+  terminals reconnect and reverse, as for the connections it was serving),
+  and another `acquirer serve` of the same user on the same port would join
+  the group instead of failing.
+- **Elsewhere** (SO_REUSEPORT does not balance on the BSDs): one listening
+  socket shared by the children, as before.
+
+Only the children open the database (after the fork: a connection must never
+be shared across processes).
 
 The supervisor runs no event loop and holds no database connection. SIGTERM
 or SIGINT stops it: each child gets SIGTERM (it finishes its open group
@@ -19,10 +32,11 @@ import os
 import select
 import signal
 import socket
+import sys
 import time
 from collections.abc import Callable
 
-__all__ = ["Supervisor", "listening_socket"]
+__all__ = ["Supervisor", "listening_socket", "process_socket"]
 
 log = logging.getLogger("acquirer.supervisor")
 
@@ -30,14 +44,39 @@ log = logging.getLogger("acquirer.supervisor")
 _QUICK_DEATH_S = 1.0
 
 
+#: the kernel spreads connections over the processes' own sockets (see the module's docstring)
+SPREAD_BY_KERNEL = sys.platform == "linux" and hasattr(socket, "SO_REUSEPORT")
+
+
 def listening_socket(address: str, port: int, backlog: int = 1024) -> socket.socket:
+    """The port the processes serve. On Linux bound with SO_REUSEPORT and not listening
+    (each process listens on its own, `process_socket`); elsewhere listening, shared.
+    A socket handed to asyncio as it is (the wallet apps' port) is listened on by asyncio
+    in the first child that serves it and then shared by all, as before."""
     family = socket.AF_INET6 if ":" in address else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if SPREAD_BY_KERNEL:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((address, port))
-    sock.listen(backlog)
+    if not SPREAD_BY_KERNEL:
+        sock.listen(backlog)
     sock.setblocking(False)
     return sock
+
+
+def process_socket(reserved: socket.socket, backlog: int = 1024) -> socket.socket:
+    """What one process accepts on: its own listening socket on `reserved`'s address when
+    `reserved` has SO_REUSEPORT (Linux), otherwise `reserved` itself, shared."""
+    if not SPREAD_BY_KERNEL or not reserved.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT):
+        return reserved
+    own = socket.socket(reserved.family, socket.SOCK_STREAM)
+    own.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    own.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    own.bind(reserved.getsockname())
+    own.listen(backlog)
+    own.setblocking(False)
+    return own
 
 
 class Supervisor:

@@ -262,6 +262,60 @@ def test_terminals_spread_over_two_hosts_and_three_processes_each(pg_url: str, t
         second.stop()
 
 
+def _established_on(port: int) -> dict[str, int]:
+    """Inode -> 1 for every established TCP socket whose local port is `port` (Linux /proc/net)."""
+    inodes = {}
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for row in Path(table).read_text().splitlines()[1:]:
+            fields = row.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "01":
+                inodes[fields[9]] = 1
+    return inodes
+
+
+def _sockets_of(pid: int, inodes: dict[str, int]) -> int:
+    """How many of `inodes` process `pid` holds open."""
+    held = 0
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            link = os.readlink(fd)
+        except FileNotFoundError:
+            continue
+        if link.startswith("socket:[") and link[8:-1] in inodes:
+            held += 1
+    return held
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the kernel spreads connections by SO_REUSEPORT on Linux")
+def test_terminal_connections_spread_over_every_host_process(pg_url: str, tmp_path: Path) -> None:
+    """40 terminals connecting at once: each of the 3 host processes accepts some of them and
+    answers them (the kernel spreads connections by hash over the processes' own sockets;
+    with 40 connections the chance that one of 3 processes gets none is below 1 in 3 million)."""
+    host = start_host(make_config(tmp_path / "config"), tmp_path, pg_url, processes=3)
+    terminals = []
+    try:
+        terminals = [host.terminal("10000001", sign_on=False) for _ in range(40)]
+        port = host.address[1]
+        processes = _children(host.process.pid)
+        assert len(processes) == 3
+        held = {}
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:   # until every connection is accepted
+            inodes = _established_on(port)
+            held = {pid: _sockets_of(pid, inodes) for pid in processes}
+            if sum(held.values()) == 40:
+                break
+            time.sleep(0.1)
+        assert sum(held.values()) == 40, held
+        assert all(count > 0 for count in held.values()), held
+        for t in terminals:   # and each process serves its terminals
+            assert t.sign_on()["39"] == "00"
+    finally:
+        for t in terminals:
+            t.close()
+        host.stop()
+
+
 # --- metrics -------------------------------------------------------------------------------------
 
 def test_metrics_are_summed_over_the_host_processes(pg_url: str, tmp_path: Path) -> None:

@@ -303,11 +303,14 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _children(pid: int) -> list[int]:
+    return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
 def _host_processes(pid: int) -> list[int]:
     """The host and its descendants (protocol workers; with --processes, the host processes
     and theirs): all of their CPU is the host's. The first is the one that serves alone."""
-    children = [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    return [pid, *(p for child in children for p in _host_processes(child))]
+    return [pid, *(p for child in _children(pid) for p in _host_processes(child))]
 
 
 def _cpu_by_process(pids: list[int]) -> list[float]:
@@ -348,11 +351,15 @@ def _measure(quick: bool, limits: str = "", db: str | None = None, processes: in
         process, address, log_path = _start_host(config_dir, workdir, db, processes)
         try:
             pids = _host_processes(process.pid)
+            # with a supervisor, each host process with its protocol workers, to show the spread
+            groups = ([_host_processes(child) for child in _children(process.pid)] if processes > 1 else [])
             cpu_before = _cpu_by_process(pids)
             pg_before = _postgres_cpu(pg_datadir) if pg_datadir else 0.0
             with multiprocessing.get_context("spawn").Pool(1) as pool:
                 result = pool.apply_async(_load, (address, terminals, warmup, full)).get(timeout=900)
             cpu_used = [after - before for after, before in zip(_cpu_by_process(pids), cpu_before)]
+            by_pid = dict(zip(pids, cpu_used))
+            result["split"] = [sum(by_pid[pid] for pid in group) for group in groups]
             if pg_datadir:
                 cpu_used.append(_postgres_cpu(pg_datadir) - pg_before)
         finally:
@@ -433,13 +440,16 @@ def postgres_rows(quick: bool, processes: tuple[int, ...] = PG_PROCESSES, termin
             commits = sum(int(line.rsplit(" in ", 1)[1].split()[0]) for line in stats)
             peak, half = result["peak"], result["half"]
             declined = {k: v for k, v in {**peak["codes"], **half["codes"]}.items() if k != "00"}
+            split = result["split"]
+            spread = ("; host CPU split over the processes " + "/".join(
+                f"{100 * cpu / max(sum(split), 1e-9):.0f}" for cpu in split) + " %") if split else ""
             rows.append(Row(
                 f"acquirer on PostgreSQL, {count} process{'es' if count > 1 else ''}: durable sales",
                 f"{peak['rate']:,.0f} auth/s",
                 f"p50 {peak['p50']:.1f} ms, p99 {peak['p99']:.1f} ms at peak; half rate "
                 f"({half['rate']:,.0f} auth/s) p50 {half['p50']:.1f} ms, p99 {half['p99']:.1f} ms; "
                 f"CPU per request: host {host_cpu:.0f} µs, PostgreSQL {pg_cpu:.0f} µs; "
-                f"{units / max(commits, 1):.1f} requests per COMMIT; "
+                f"{units / max(commits, 1):.1f} requests per COMMIT{spread}; "
                 f"{terminals} terminals x {WINDOW} in flight; {os.cpu_count()} CPUs"
                 + (f"; declines {declined}" if declined else ""),
                 ">= 2,000 auth/s"))
