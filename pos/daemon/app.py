@@ -29,8 +29,8 @@ from pos.daemon.service import DeviceStatus, NexoService
 from pos.daemon.settings import DaemonSettings
 from pos.daemon.till import Till
 from pos.daemon.tls import ensure_certificate, server_context
-from pos.devices.contactless import open_contactless
 from pos.devices.printing import ReceiptPrinter
+from pos.devices.station import open_station
 from pos.devices.terminal import open_terminal
 from pos.journal.store import Txn
 from pos.sources.qr.errors import QrPayloadError
@@ -68,16 +68,9 @@ class SimulatedSources:
         return [self.customer.for_card(self.customer.cards.name_for(self.token_key, original.pan_token))]
 
 
-def _camera(config: PosConfig, source: str) -> PaymentSource:
-    """The configured camera, scanned while a payment waits; a refused code is logged and the scan goes on."""
-    from pos.sources.qr.source import CameraSource  # OpenCV (and numpy) load only with a camera
-
-    def refused(error: QrPayloadError) -> None:
-        log.warning("camera: code refused", extra={"reason": error.reason})
-
-    device: int | str = int(source) if source.isdigit() else source
-    return CameraSource(device, backend=config.qr.camera_backend, timeout_s=config.qr.camera_timeout_s,
-                        on_refused=refused)
+def _code_refused(error: QrPayloadError) -> None:
+    """A code the camera refused: logged, and the scan goes on."""
+    log.warning("camera: code refused", extra={"reason": error.reason})
 
 
 def _log_event(event: ev.Event) -> None:
@@ -95,21 +88,23 @@ async def run(config: PosConfig, settings: DaemonSettings, *, stop: asyncio.Even
         config = dataclasses.replace(config, nfc=NfcSettings(reader=SIMULATED_READER))
     notifier = Notifier()
     async with AsyncExitStack() as stack:
-        contactless = stack.enter_context(open_contactless(config))
+        station = stack.enter_context(open_station(config, settings.camera, simulator=False, reader_required=True,
+                                                   on_code_refused=_code_refused))
         engine = await stack.enter_async_context(open_terminal(config, _log_event))
         if isinstance(engine.printer, ReceiptPrinter):   # the register's answer never waits for paper
             engine.printer.print_after_answer()
             stack.push_async_callback(engine.printer.settle)
         ecr_log = EcrLog(config.state_dir / ECR_DB)
         stack.callback(ecr_log.close)
-        camera = _camera(config, settings.camera) if settings.camera is not None else None
+        camera = station.scanner
         if settings.simulate:
-            assert contactless.cards is not None
-            customer = SimulatedCustomer(contactless.cards, config.state_dir, config.config_dir,
+            assert station.test_cards is not None
+            customer = SimulatedCustomer(station.test_cards, config.state_dir, config.config_dir,
                                          delay_s=settings.customer_delay_s)
             sources: SimulatedSources | ReaderSources = SimulatedSources(customer, config.terminal.token_key, camera)
         else:
-            sources = ReaderSources(contactless.reader, camera)
+            assert station.reader is not None   # reader_required: a reader that cannot open is raised
+            sources = ReaderSources(station.reader, camera)
         till = Till(engine, ecr_log, sources, payment_timeout_s=settings.payment_timeout_s)
         engine.add_observer(till.observe)
         interrupted = till.resolve_interrupted()

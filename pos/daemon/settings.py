@@ -58,19 +58,18 @@ class DaemonSettings(SettingsModel):
         return self.key_id is not None and self.passphrase is not None
 
 
+class DaemonFile(SettingsModel):
+    """daemon.toml as a whole: the one table `[daemon]`, its keys checked with the command line's on top."""
+
+    daemon: dict[str, Any] = Field(default_factory=dict)
+
+
 def load_settings(config_dir: Path, overrides: dict[str, Any]) -> DaemonSettings:
     """`[daemon]` of daemon.toml (optional file) with the non-None `overrides` on top."""
     path = config_dir / DAEMON_FILE
     values: dict[str, Any] = {}
     if path.exists():
-        data = read_toml(path)
-        unknown = set(data) - {"daemon"}
-        if unknown:
-            raise SettingsError(str(path), sorted(unknown)[0], "unknown table (daemon.toml has only [daemon])")
-        section = data.get("daemon", {})
-        if not isinstance(section, dict):
-            raise SettingsError(str(path), "daemon", "must be a table")
-        values = dict(section)
+        values = dict(validate_settings(path, read_toml(path), DaemonFile).daemon)
     values.update({k: str(v) if isinstance(v, Path) else v for k, v in overrides.items() if v is not None})
     settings = validate_settings(path, values, DaemonSettings, prefix="daemon.")
     if (settings.key_id is None) != (settings.passphrase is None):

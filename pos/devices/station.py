@@ -7,7 +7,8 @@ what the customer presents. It holds no payment logic and imports nothing of
 Textual: the engine decides, a face shows, the station only connects devices.
 The simulator loads only when `[nfc] reader = "sim"` and the face asks for it.
 
-Every face assembles its devices here. The checkout screen wants the
+Every face assembles its devices here (the checkout screen, the command
+line and the daemon). The checkout screen wants the
 simulator (a person picks what the customer presents) and keeps a till
 without a working reader; the command line names what is presented up front
 (`--card`), so it takes the simulated reader's test cards (`Station.test_cards`)
@@ -45,6 +46,7 @@ class Station:
     opening_problems: list[tuple[str, str]] = field(default_factory=list)   # (device, text) at opening
     test_cards: VirtualCards | None = None        # the simulated reader's test cards (None: a real reader)
     scanner: PaymentSource | None = None          # the camera, armed with the reader (None: no camera)
+    reader: PaymentSource | None = None           # the card reader's source (None: it could not open)
 
     def report(self, device: str, text: str) -> None:
         """A device problem, for whoever shows them (device name, what happened)."""
@@ -96,11 +98,13 @@ def open_station(config: PosConfig, camera: str | None = SIMULATED_CAMERA, *, si
 
             reader = SimulatedReader()
             station.devices[READER] = SIMULATED
+            station.reader = reader
             station.sources = [reader, *scanning]
             station.simulator = Simulator(config, contactless.cards, reader, simulated_camera)
         else:
             if contactless is not None:
                 station.devices[READER] = SIMULATED if contactless.cards is not None else OK
+                station.reader = contactless.reader
                 station.sources.append(contactless.reader)
             station.sources.extend(scanning)
         yield station

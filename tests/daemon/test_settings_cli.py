@@ -25,7 +25,8 @@ def test_command_line_overrides_the_file(tmp_path):
     ('[daemon]\nlistn = "127.0.0.1:1"\n', "daemon.listn: unknown key"),
     ('[daemon]\nkey_id = "K"\n', "daemon.key_id: key_id and passphrase go together"),
     ('[daemon]\npassphrase = "0123456789"\napi_key = "x"\n', "daemon.api_key:"),
-    ('[deamon]\n', "deamon: unknown table"),
+    ('[deamon]\n', "deamon: unknown key"),
+    ('daemon = 3\n', "daemon: input should be a valid dictionary"),
 ])
 def test_bad_settings_name_file_and_key(tmp_path, text, message):
     (tmp_path / "daemon.toml").write_text(text)

@@ -34,6 +34,12 @@ def test_no_cli_module_assembles_devices_itself(graph, module):
         assert "pos.devices.station" in imported
 
 
+def test_the_daemon_assembles_its_devices_through_the_station(graph):
+    imported = graph.find_modules_directly_imported_by("pos.daemon.app")
+    assert not {m for m in imported if m.startswith(ASSEMBLY_ONLY)}
+    assert "pos.devices.station" in imported
+
+
 def test_the_station_gives_the_command_line_test_cards_and_its_camera(tmp_path):
     config = load_config(make_config(tmp_path), state_dir=tmp_path / "state")
     image = tmp_path / "code.png"
