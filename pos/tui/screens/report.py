@@ -21,17 +21,17 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
 from acquirer.protocol.clock import CHINA
-from acquirer.protocol.errors import TillkitError
 from pos.core import events as ev
 from pos.core.amount import format_amount
 from pos.devices.printing import ReceiptPrinter
 from pos.journal.receipts import ReceiptNotFound
 from pos.journal.report import shift_report
 from pos.tui.screens.base import BACK, TillScreen
+from pos.tui.screens.settling import FAILED, RUNNING, settle_on
 from pos.tui.widgets.bars import Hint
 from receipts import Count, ShiftReport, Totals, labels
 
-VIEWING, RUNNING, FAILED = "viewing", "running", "failed"
+VIEWING = "viewing"
 
 
 def one_language(label: str, language: str) -> str:
@@ -192,21 +192,10 @@ class ReportScreen(TillScreen):
 
     @work(exclusive=True, group="settlement", exit_on_error=False)
     async def run_z_report(self) -> None:
-        app = self.till_app
-        engine = app.engine
-        if engine is None:
+        result = await settle_on(self)
+        engine, app = self.till_app.engine, self.till_app
+        if result is None or engine is None:
             return
-        self._set_phase(RUNNING)
-        app.txn_listener = self
-        try:
-            result = await engine.settle()
-        except TillkitError as e:
-            self.failure = app.error_text(e)
-            app.show_notice("notice.settle_failed", detail=self.failure)
-            self._set_phase(FAILED)
-            return
-        finally:
-            app.txn_listener = None
         report = shift_report(engine.journal, app.config, "z", result.batch, datetime.now(UTC), result.balanced)
         self.show_report(report)
         await self._print(report)

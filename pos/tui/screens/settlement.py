@@ -6,15 +6,15 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
-from acquirer.protocol.errors import TillkitError
 from pos.core import events as ev
 from pos.core.amount import format_amount
 from pos.core.outcome import SettlementOutcome
 from pos.journal.store import BatchTotals
 from pos.tui.screens.base import BACK, TillScreen
+from pos.tui.screens.settling import FAILED, RUNNING, settle_on
 from pos.tui.widgets.bars import Hint
 
-READY, RUNNING, DONE, FAILED = "ready", "running", "done", "failed"
+READY, DONE = "ready", "done"
 
 
 class SettlementScreen(TillScreen):
@@ -95,22 +95,9 @@ class SettlementScreen(TillScreen):
 
     @work(exclusive=True, group="settlement", exit_on_error=False)
     async def run_settlement(self) -> None:
-        app = self.till_app
-        engine = app.engine
-        if engine is None:
-            return
-        self._set_phase(RUNNING)
-        app.txn_listener = self
-        try:
-            result = await engine.settle()
-        except TillkitError as e:
-            self.failure = app.error_text(e)
-            app.show_notice("notice.settle_failed", detail=self.failure)
-            self._set_phase(FAILED)
-        else:
+        result = await settle_on(self)
+        if result is not None:
             self.show_result(result)
-        finally:
-            app.txn_listener = None
 
     def follow(self, event: ev.Event) -> None:
         if isinstance(event, ev.UploadingBatch):
