@@ -89,19 +89,10 @@ class WalletPayments:
             entry_mode=ENTRY_MODE_QR, scheme=original.scheme, wallet=original.wallet,
             wallet_code=original.wallet_code, txn_date=mmdd(), **link)
 
-        def request_under(keys: WorkingKeys) -> tuple[dict[str, str], bytes]:
-            message = FinancialRequest(
-                txn=txn_type, terminal=self.session.terminal, stan=txn.stan, batch=txn.batch,
-                card=CardInput(ENTRY_MODE_QR), amount=amount, currency=txn.currency,
-                original=original_fields(txn)).to_message(self.table)
-            return message, codec.sign(message, self.config.terminal.mac, keys.mac)
-
-        try:
-            message, payload = request_under(await self.session.working_keys())
-        except Exception:
-            self.journal.abandon(txn.id)
-            raise
-        answer = await self.authorizer.send(txn, message, payload, request_under)
+        answer = await self._send(txn, lambda: FinancialRequest(
+            txn=txn_type, terminal=self.session.terminal, stan=txn.stan, batch=txn.batch,
+            card=CardInput(ENTRY_MODE_QR), amount=amount, currency=txn.currency,
+            original=original_fields(txn)))
         if not isinstance(answer, Reply):   # no trustworthy answer: reversed (or due)
             return answer
         return await self._finish(txn, answer)
@@ -152,11 +143,23 @@ class WalletPayments:
     async def _send_order(self, txn: Txn, wallet_data: str) -> Outcome | None:
         """The wallet or MPM sale: its final outcome, or None when the customer has yet to pay (09)."""
 
+        answer = await self._send(txn, lambda: FinancialRequest(
+            txn=TxnType(txn.type), terminal=self.session.terminal, stan=txn.stan, batch=txn.batch,
+            card=CardInput(ENTRY_MODE_QR), amount=txn.amount, currency=txn.currency,
+            wallet_data=wallet_data))
+        if not isinstance(answer, Reply):   # no trustworthy answer: reversed (or due)
+            return answer
+        if answer.response_code == USER_PAYING:
+            return None
+        return await self._finish(txn, answer)
+
+    async def _send(self, txn: Txn, request: Callable[[], FinancialRequest]) -> Reply | Outcome:
+        """The request of journalled `txn`, MACed under the working keys (again under new ones
+        when the host asks for a sign-on); a row whose request cannot be built is abandoned.
+        The answer, or the outcome when no trustworthy answer came (reversed or due)."""
+
         def request_under(keys: WorkingKeys) -> tuple[dict[str, str], bytes]:
-            message = FinancialRequest(
-                txn=TxnType(txn.type), terminal=self.session.terminal, stan=txn.stan, batch=txn.batch,
-                card=CardInput(ENTRY_MODE_QR), amount=txn.amount, currency=txn.currency,
-                wallet_data=wallet_data).to_message(self.table)
+            message = request().to_message(self.table)
             return message, codec.sign(message, self.config.terminal.mac, keys.mac)
 
         try:
@@ -164,12 +167,7 @@ class WalletPayments:
         except Exception:
             self.journal.abandon(txn.id)
             raise
-        answer = await self.authorizer.send(txn, message, payload, request_under)
-        if not isinstance(answer, Reply):   # no trustworthy answer: reversed (or due)
-            return answer
-        if answer.response_code == USER_PAYING:
-            return None
-        return await self._finish(txn, answer)
+        return await self.authorizer.send(txn, message, payload, request_under)
 
     async def _wait_for_customer(self, txn: Txn, deadline: float, abort: asyncio.Event, why: str) -> Outcome:
         """Query the order every poll interval until it is paid or fails; at the deadline or an abort, reverse it."""
