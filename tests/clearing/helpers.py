@@ -69,3 +69,30 @@ class Files:
                 self.close()
 
         return Sink()
+
+
+#: acquirer.toml rows of the second merchant of the day tests (a noodle bar with terminal 10000003)
+SECOND_MERCHANT = """
+[[merchant]]
+mid = "898310048990002"
+name_zh = "小面馆"
+name_en = "Noodle Bar"
+mcc = "5812"
+city = "Shanghai"
+
+[[terminal]]
+tid = "10000003"
+mid = "898310048990002"
+tmk = "0123456789ABCDEFFEDCBA9876543210"   # TEST KEY
+mac = "ecb"
+"""
+
+#: its clearing.toml terms (small-business plan); the served-statement test adds its API key
+SECOND_MERCHANT_TERMS = """
+[[merchant]]
+mid = "898310048990002"
+mcc = "5812"
+rate_plan = "small-business"
+payout_account = "310066632018007654321"
+min_payout_fen = 0
+"""

@@ -22,6 +22,7 @@ import pytest
 
 from acquirer.protocol.clock import CHINA, clearing_date, parse_cutoff
 from acquirer.protocol.fee_rounding import fee_fen
+from tests.clearing.helpers import SECOND_MERCHANT, SECOND_MERCHANT_TERMS
 from tests.clearing.parse import read_file
 from tests.e2e.proxy import DOWN, Fault, ProxyThread
 from tests.pos.support import CONFIG, AcquirerServer, invoke_pos, make_config, set_pos, test_cards
@@ -29,30 +30,7 @@ from tests.pos.support import CONFIG, AcquirerServer, invoke_pos, make_config, s
 MID_1, MID_2 = "898310048990001", "898310048990002"
 KEYS = {MID_1: "test-statement-key-0001", MID_2: "test-statement-key-0002"}
 
-SECOND_MERCHANT = """
-[[merchant]]
-mid = "898310048990002"
-name_zh = "小面馆"
-name_en = "Noodle Bar"
-mcc = "5812"
-city = "Shanghai"
-
-[[terminal]]
-tid = "10000003"
-mid = "898310048990002"
-tmk = "0123456789ABCDEFFEDCBA9876543210"   # TEST KEY
-mac = "ecb"
-"""
-
-TERMS = """
-[[merchant]]
-mid = "898310048990002"
-mcc = "5812"
-rate_plan = "small-business"
-payout_account = "310066632018007654321"
-min_payout_fen = 0
-api_key = "test-statement-key-0002"
-"""
+TERMS = SECOND_MERCHANT_TERMS + f'api_key = "{KEYS[MID_2]}"\n'
 
 #: the terminals: tid -> (mid, TMK, MAC) as in acquirer.toml
 TERMINALS = {

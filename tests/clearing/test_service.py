@@ -22,35 +22,14 @@ from acquirer.storage import open_store
 from tests.acquirer.conftest import make_config
 from tests.acquirer.terminal import SHANGHAI, TestCard, TestTerminal, original_of
 from tests.acquirer.test_wallet_channel import code
+from tests.clearing.helpers import SECOND_MERCHANT, SECOND_MERCHANT_TERMS
 from tests.clearing.parse import read_file
 
 REPO_CONFIG = Path(__file__).resolve().parents[2] / "config"
 MID_1, MID_2 = "898310048990001", "898310048990002"
 DAY = date(2026, 12, 3)   # a Thursday: paid on Friday the 4th
 
-SECOND_MERCHANT = """
-[[merchant]]
-mid = "898310048990002"
-name_zh = "小面馆"
-name_en = "Noodle Bar"
-mcc = "5812"
-city = "Shanghai"
-
-[[terminal]]
-tid = "10000003"
-mid = "898310048990002"
-tmk = "0123456789ABCDEFFEDCBA9876543210"   # TEST KEY
-mac = "ecb"
-"""
-
-TERMS = """
-[[merchant]]
-mid = "898310048990002"
-mcc = "5812"
-rate_plan = "small-business"
-payout_account = "310066632018007654321"
-min_payout_fen = 0
-"""
+TERMS = SECOND_MERCHANT_TERMS
 
 
 class Day:
