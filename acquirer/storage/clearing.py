@@ -110,7 +110,7 @@ class ClearingStore:
     def _stream(self, sql: str, params: tuple[Any, ...]) -> Iterator[EventRow]:
         """PostgreSQL: rows through a server-side cursor, fetched in batches (a plain one would
         hold a million rows in memory)."""
-        connection = self.store._connection()   # type: ignore[attr-defined]  # PostgresStore's own
+        connection = self.store.psycopg_connection()   # type: ignore[attr-defined]  # PostgresStore's own
         with connection.cursor(name="clearing_events") as cursor:
             cursor.itersize = 10_000
             cursor.execute(sql.replace("?", "%s"), params)
@@ -145,7 +145,7 @@ class ClearingStore:
     def save_lines(self, rows: Sequence[Sequence[Any]]) -> None:
         """Insert clearing lines (columns of `LINE_COLUMNS`), many per statement."""
         if self.store.shared:   # PostgreSQL: COPY, an order of magnitude above multi-row INSERTs
-            connection = self.store._connection()   # type: ignore[attr-defined]  # PostgresStore's own
+            connection = self.store.psycopg_connection()   # type: ignore[attr-defined]  # PostgresStore's own
             with connection.cursor() as cursor, cursor.copy(
                     f"COPY clearing_lines ({', '.join(LINE_COLUMNS)}) FROM STDIN") as copy:
                 for row in rows:

@@ -51,10 +51,11 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 import psycopg
-from psycopg import errors, sql
+from psycopg import errors, pq
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from acquirer.storage.migrations import MIGRATIONS, MigrationError
+from acquirer.storage.pg_pipeline import Pipeline, Result
 from acquirer.storage.store import (
     TXN_INSERT,
     NegativeBalance,
@@ -186,9 +187,16 @@ def migrate_postgres(url: str) -> int:
 # --- the store ---------------------------------------------------------------------------------
 
 @functools.cache
-def _pg(statement: str) -> str:
+def _percent(statement: str) -> str:
     """The shared statement with psycopg's placeholders (the statements hold no other ? or %)."""
     return statement.replace("?", "%s")
+
+
+@functools.cache
+def _dollar(statement: str) -> str:
+    """The shared statement with PostgreSQL's own numbered placeholders (for `Pipeline`)."""
+    parts = statement.split("?")
+    return "".join(part + (f"${i}" if i < len(parts) else "") for i, part in enumerate(parts, 1))
 
 
 @functools.cache
@@ -196,7 +204,7 @@ def _apply_legs_sql(legs: int) -> str:
     """Lock and update the legs' accounts that have a floor (in id order), only if none would go
     below it; one row per known account: (id, may go negative, floor rows locked, rows updated).
     Accounts without a floor are only read here: their balances change at COMMIT (`_flush_sql`)."""
-    rows = ", ".join(["(%s::text, %s::bigint)"] + ["(%s, %s)"] * (legs - 1))
+    rows = ", ".join(["(?::text, ?::bigint)"] + ["(?, ?)"] * (legs - 1))
     return (f"WITH v (id, amount) AS (VALUES {rows}), "
             "locked AS (SELECT a.id, a.balance + v.amount AS after FROM accounts a "
             "JOIN v ON v.id = a.id WHERE a.may_go_negative = 0 ORDER BY a.id FOR UPDATE OF a), "
@@ -208,24 +216,29 @@ def _apply_legs_sql(legs: int) -> str:
 
 @functools.cache
 def _insert_posting_sql(legs: int) -> str:
-    rows = ", ".join(["(%s::text, %s::bigint)"] + ["(%s, %s)"] * (legs - 1))
-    return ("WITH p AS (INSERT INTO postings (id, txn_id, kind, created_at) VALUES (%s, %s, %s, %s) RETURNING id) "
+    rows = ", ".join(["(?::text, ?::bigint)"] + ["(?, ?)"] * (legs - 1))
+    return ("WITH p AS (INSERT INTO postings (id, txn_id, kind, created_at) VALUES (?, ?, ?, ?) RETURNING id) "
             "INSERT INTO legs (posting_id, account_id, amount) "
             f"SELECT p.id, v.account, v.amount FROM p, (VALUES {rows}) v (account, amount)")
 
 
-def _flush_sql(deltas: dict[str, int]) -> sql.Composed:
-    """The UPDATE of a transaction's floorless balances (in id order: processes flushing
-    together lock the same rows in the same order), queued just before COMMIT: one round
-    trip, and these rows stay locked only while the COMMIT is written.
+@functools.cache
+def _flush_sql(accounts: int) -> str:
+    """The UPDATE of a transaction's floorless balances (`accounts` of them, passed in id order:
+    processes flushing together lock the same rows in the same order), queued just before
+    COMMIT: one round trip, and these rows stay locked only while the COMMIT is written.
     NO KEY UPDATE (the lock an UPDATE of a balance takes anyway) leaves other transactions'
     foreign-key checks on the same accounts (KEY SHARE, at their COMMIT) unblocked."""
-    values = sql.SQL(", ").join(sql.SQL("({}::text, {}::bigint)").format(sql.Literal(account), sql.Literal(amount))
-                                for account, amount in sorted(deltas.items()))
-    return sql.SQL("WITH v (id, amount) AS (VALUES {values}), "
-                   "locked AS (SELECT a.id FROM accounts a JOIN v ON v.id = a.id ORDER BY a.id FOR NO KEY UPDATE OF a) "
-                   "UPDATE accounts a SET balance = a.balance + v.amount FROM v, locked "
-                   "WHERE a.id = v.id AND locked.id = v.id").format(values=values)
+    rows = ", ".join(["(?::text, ?::bigint)"] + ["(?, ?)"] * (accounts - 1))
+    return (f"WITH v (id, amount) AS (VALUES {rows}), "
+            "locked AS (SELECT a.id FROM accounts a JOIN v ON v.id = a.id ORDER BY a.id FOR NO KEY UPDATE OF a) "
+            "UPDATE accounts a SET balance = a.balance + v.amount FROM v, locked "
+            "WHERE a.id = v.id AND locked.id = v.id")
+
+
+def _flush(deltas: dict[str, int]) -> tuple[str, list[Any]]:
+    """`_flush_sql` with its parameters."""
+    return _flush_sql(len(deltas)), [x for leg in sorted(deltas.items()) for x in leg]
 
 
 #: SQLSTATE classes of an error that ends the session: 08 connection exception, 57 operator intervention
@@ -244,17 +257,15 @@ class PostgresStore(Store):
                                    timeout=connect_timeout, reconnect_timeout=0,
                                    check=ConnectionPool.check_connection, name="acquirer", open=True)
         self._conn: psycopg.Connection[Any] | None = None
+        self._pipe: Pipeline | None = None   # the connection's statements (`Pipeline`)
         self._in_transaction = False
+        self._plain = False  # the open transaction is clearing's: statements through psycopg's cursors
         self._lost = False   # the open transaction went with its connection
         self._txid = 0       # the open transaction's id, to ask its fate after a broken COMMIT
         self._ids: list[int] = []    # transaction and posting ids and RRNs taken from their sequences in blocks
         self._posting_ids: list[int] = []
         self._rrns: list[int] = []
-        # an open transaction runs in pipeline mode: statements whose result nobody reads
-        # (SAVEPOINT, RELEASE, BEGIN, a posting) go with the next one that is read
-        self._pipeline: Any = None           # the context manager of `conn.pipeline()`
-        self._pipe: psycopg.Pipeline | None = None
-        self._txid_cursor: Any = None
+        self._txid_result: Result | None = None
         # what the open transaction adds to accounts without a floor, written at COMMIT: the
         # current unit's (dropped with its savepoint) and the released units' (`_flush_sql`)
         self._unit_deltas: dict[str, int] | None = None
@@ -271,13 +282,26 @@ class PostgresStore(Store):
                 self._conn = self.pool.getconn()
             except PoolTimeout as e:
                 raise StorageUnavailable(f"PostgreSQL unreachable: {e}") from None
+            self._pipe = Pipeline(self._conn)
         return self._conn
 
+    def psycopg_connection(self) -> psycopg.Connection[Any]:
+        """The connection for psycopg's own cursors (clearing's server-side cursor and COPY),
+        out of libpq's pipeline mode."""
+        conn = self._connection()
+        assert self._pipe is not None
+        try:
+            self._pipe.leave()
+        except psycopg.OperationalError as e:
+            self._failed(conn, e)
+        return conn
+
     def _drop(self) -> None:
-        """Give a broken connection back (the pool discards it) and forget its transaction."""
+        """Close a broken connection and give it back (the pool discards it); forget its transaction."""
         if self._conn is not None:
             conn, self._conn = self._conn, None
             try:
+                conn.close()   # whatever libpq still held of it (its pipeline) goes with it
                 self.pool.putconn(conn)
             except Exception:
                 log.debug("dropping a broken connection", exc_info=True)
@@ -285,42 +309,44 @@ class PostgresStore(Store):
             self._lost = True
         self._deltas, self._unit_deltas = {}, None
         self._release_pending = False
-        self._pipeline = self._pipe = self._txid_cursor = None   # went with the connection
+        self._pipe = self._txid_result = None   # went with the connection
 
     def _x(self, statement: str, params: Sequence[Any] = (), *, wait: bool = True) -> Any:
-        return self._x_raw(_pg(statement), params, wait=wait)
+        """Run a statement of the shared SQL (`?` placeholders).
 
-    def _x_raw(self, statement: str | sql.Composed, params: Sequence[Any] | None = None, *,
-               wait: bool = True) -> Any:
-        """Run a statement in psycopg's own form (`_x` translates the shared SQL first).
-
-        In an open transaction (pipeline mode) the statement is queued; `wait` sends it with
-        everything queued before it in one round trip and waits for the results (needed
-        before reading the cursor). `wait=False`: its result is not read, it goes with the
-        next statement that is; an error in it surfaces there.
+        In clearing's transactions (`begin(pipeline=False)`) through psycopg's cursor. Otherwise
+        through the connection's `Pipeline`: queued, and with `wait` sent with everything
+        queued before it in one round trip, its result read (an error raises here).
+        `wait=False`: its result is not read now; it goes with the next statement that is
+        waited for, and an error in it surfaces there.
         """
         if self._lost:
             raise StorageUnavailable("the transaction was lost with its connection")
         conn = self._connection()
+        pipe = self._pipe
+        assert pipe is not None
         try:
-            cursor = conn.execute(statement, params)  # statements are this package's
-            if wait and self._pipe is not None:
-                self._pipe.sync()
-            return cursor
+            if self._plain:
+                return conn.execute(_percent(statement), params)  # statements are this package's
+            result = pipe.send(_dollar(statement), params)
+            if wait:
+                pipe.sync()
+            return result
         except psycopg.OperationalError as e:
             self._failed(conn, e)
 
     def _failed(self, conn: psycopg.Connection[Any], e: psycopg.OperationalError) -> NoReturn:
         """A statement failed for a reason outside the SQL. The connection is given up when
-        psycopg says it is broken, when the server said it is ending the session (class 57,
+        libpq says it is broken, when the server said it is ending the session (class 57,
         operator intervention: a shutdown's "terminating connection"; class 08, the link), or
-        when the error is the client's own (no SQLSTATE: e.g. "cannot exit pipeline mode while
-        busy" as the server goes away). psycopg may not have marked such a connection broken
-        yet, and what was sent before the error may have been done -- a COMMIT answered just
-        before a shutdown -- so `commit` asks the transaction's fate instead of assuming a
-        rollback (a sale answered 96 must never have been posted)."""
+        when the error is the client's own (no SQLSTATE: libpq's "server closed the
+        connection", a pipeline cut short). What was sent before the error may have been
+        done -- a COMMIT answered just before a shutdown -- so `commit` asks the
+        transaction's fate instead of assuming a rollback (a sale answered 96 must never
+        have been posted)."""
         sqlstate = e.sqlstate
-        if conn.broken or conn.closed or sqlstate is None or sqlstate[:2] in _CONNECTION_ENDING:
+        if (conn.closed or conn.pgconn.status == pq.ConnStatus.BAD or sqlstate is None
+                or sqlstate[:2] in _CONNECTION_ENDING):
             self._drop()
             raise StorageUnavailable(f"PostgreSQL connection lost: {e}") from None
         raise StorageUnavailable(f"PostgreSQL: {e}") from None   # deadlock, serialization, shutdown
@@ -332,24 +358,19 @@ class PostgresStore(Store):
     # --- transactions ------------------------------------------------------------------------
 
     def begin(self, *, pipeline: bool = False) -> None:
-        """BEGIN; with `pipeline` (the group commit's transactions) in pipeline mode until
-        COMMIT: it goes with the first unit's statements. Without (clearing: it streams rows
-        through a server-side cursor, which pipeline mode does not allow), one statement at
-        a time."""
+        """BEGIN; with `pipeline` (the group commit's transactions) it goes with the first unit's
+        statements, as does the query of the transaction's id. Without (clearing: it streams
+        rows through a server-side cursor and COPYs lines, psycopg's own), every statement
+        through psycopg's cursors until COMMIT."""
         self._lost = False
         self._deltas = {}
         self._unit_deltas = None
         self._release_pending = False
-        conn = self._connection()
-        if pipeline:
-            try:
-                self._pipeline = conn.pipeline()
-                self._pipe = self._pipeline.__enter__()
-            except psycopg.OperationalError as e:
-                self._pipeline = self._pipe = None
-                self._failed(conn, e)
+        if not pipeline:
+            self.psycopg_connection()
+            self._plain = True
         self._x("BEGIN", wait=False)
-        self._txid_cursor = self._x("SELECT txid_current()", wait=False)
+        self._txid_result = self._x("SELECT txid_current()", wait=False)
         self._in_transaction = True
 
     def savepoint(self) -> None:
@@ -370,36 +391,23 @@ class PostgresStore(Store):
 
     def rollback_to(self) -> None:
         self._unit_deltas = None
-        self._settle_pipeline()
+        self._settle()
         self._x("ROLLBACK TO unit", wait=False)
         self._x("RELEASE unit")
 
-    def _settle_pipeline(self) -> None:
-        """After an error in pipeline mode PostgreSQL skips what follows until a sync: sync,
-        so that ROLLBACK TO runs (the statements skipped belonged to the failed unit)."""
-        if self._pipe is None or self._conn is None:
+    def _settle(self) -> None:
+        """After an error PostgreSQL skips what follows until a sync: sync, so that what comes
+        next (ROLLBACK TO, ROLLBACK) runs; the statements skipped belonged to the failed unit,
+        whose error was reported already."""
+        if self._pipe is None or self._conn is None or self._plain:
             return
         try:
             self._pipe.sync()
         except psycopg.OperationalError as e:
-            if self._conn.broken or self._conn.closed:
+            if self._conn.closed or self._conn.pgconn.status == pq.ConnStatus.BAD:
                 self._failed(self._conn, e)
         except psycopg.Error:
-            pass   # the unit's own error, reported already
-
-    def _end_pipeline(self) -> None:
-        """Leave pipeline mode: sends what is queued and a sync, in one round trip, and raises
-        the first error among the results."""
-        pipeline, self._pipeline, self._pipe = self._pipeline, None, None
-        if pipeline is None:
-            return
-        conn = self._conn
-        try:
-            pipeline.__exit__(None, None, None)
-        except psycopg.OperationalError as e:
-            if conn is not None:
-                self._failed(conn, e)
-            raise StorageUnavailable(f"PostgreSQL connection lost: {e}") from None
+            pass
 
     def commit(self) -> None:
         """COMMIT, preceded in the same round trip by what is queued and the floorless balances'
@@ -409,14 +417,13 @@ class PostgresStore(Store):
         deltas, self._deltas, self._unit_deltas = self._deltas, {}, None
         self._release_pending = False
         try:
-            self._txid = int(self._txid_cursor.fetchone()[0])   # read with the first statement that waited
+            if self._txid_result is not None:   # read with the first statement that waited
+                self._txid = int(self._txid_result.fetchall()[0][0])
             if deltas:
-                self._x_raw(_flush_sql(deltas), wait=False)
-            self._x("COMMIT", wait=False)
-            self._end_pipeline()
+                self._x(*_flush(deltas), wait=False)
+            self._x("COMMIT")
         except StorageUnavailable as e:
             if self._conn is not None:
-                self._end_pipeline_quietly()
                 raise   # the connection is alive: PostgreSQL refused it and rolled it back
             self._in_transaction = self._lost = False
             fate = self._fate(self._txid)
@@ -427,26 +434,17 @@ class PostgresStore(Store):
                 raise
             raise OutcomeUnknown(f"{e}; txid {self._txid} is {fate or 'not known'}") from None
         except psycopg.Error as e:   # a deferred foreign key, ...: PostgreSQL rolled it back
-            self._end_pipeline_quietly()
             raise StorageUnavailable(f"commit failed: {e}") from None
         finally:
-            self._in_transaction = False
-            self._lost = False
-            self._txid_cursor = None
-
-    def _end_pipeline_quietly(self) -> None:
-        """Leave pipeline mode after a failure (the connection stays usable for a ROLLBACK)."""
-        try:
-            self._end_pipeline()
-        except (StorageUnavailable, psycopg.Error):
-            log.debug("leaving pipeline mode after a failure", exc_info=True)
+            self._in_transaction = self._plain = self._lost = False
+            self._txid_result = None
 
     def _fate(self, txid: int) -> str | None:
         """txid_status of a transaction, asked on a new connection (None: no answer in time)."""
         deadline = time.monotonic() + _FATE_WAIT_S
         while time.monotonic() < deadline:
             try:
-                row = self._one("SELECT txid_status(%s)", (txid,))
+                row = self._one("SELECT txid_status(?)", (txid,))
                 return None if row is None else row[0]
             except StorageUnavailable:
                 time.sleep(0.2)
@@ -456,13 +454,14 @@ class PostgresStore(Store):
         self._deltas, self._unit_deltas = {}, None
         self._release_pending = False
         lost = self._lost
-        self._in_transaction = False
-        self._lost = False
-        self._txid_cursor = None
-        if not lost and self._conn is not None:
-            self._settle_pipeline()
-            self._end_pipeline_quietly()
-            self._x("ROLLBACK")
+        self._in_transaction = self._lost = False
+        self._txid_result = None
+        try:
+            if not lost and self._conn is not None:
+                self._settle()
+                self._x("ROLLBACK")
+        finally:
+            self._plain = False
 
     # --- what differs from the shared statements -----------------------------------------------
 
@@ -480,7 +479,7 @@ class PostgresStore(Store):
         """`_BLOCK` values of a sequence in one round trip, to be used from the end (smallest last
         popped first). Unique across processes; a process that dies leaves a gap, as a rolled-back
         nextval does."""
-        rows = self._x("SELECT nextval(%s) FROM generate_series(1, %s)", (sequence, _BLOCK)).fetchall()
+        rows = self._x("SELECT nextval(?) FROM generate_series(1, ?)", (sequence, _BLOCK)).fetchall()
         return sorted((int(r[0]) for r in rows), reverse=True)
 
     def insert_transaction(self, row: Sequence[Any]) -> bool:
@@ -504,7 +503,7 @@ class PostgresStore(Store):
         floorless = {str(account) for account, may_go_negative, _, _ in rows if may_go_negative}
         deltas = {account: amount for account, amount in legs if account in floorless}
         if deltas and not self._in_transaction:
-            self._x_raw(_flush_sql(deltas))   # autocommit: written at once
+            self._x(*_flush(deltas))   # autocommit: written at once
         else:
             _add(self._deltas if self._unit_deltas is None else self._unit_deltas, deltas)
         return len(rows)
@@ -529,8 +528,8 @@ class PostgresStore(Store):
         if not self._posting_ids:
             self._posting_ids = self._block(self._posting_sequence)
         posting_id = self._posting_ids.pop()
-        self._x_raw(_insert_posting_sql(len(legs)),
-                    [posting_id, txn_id, kind, created_at, *(x for leg in legs for x in leg)], wait=False)
+        self._x(_insert_posting_sql(len(legs)),
+                [posting_id, txn_id, kind, created_at, *(x for leg in legs for x in leg)], wait=False)
         return posting_id
 
 
