@@ -29,9 +29,9 @@ import asyncio
 from types import TracebackType
 
 from acquirer.metrics import GROUP_COMMIT_UNITS
-from acquirer.storage.store import OutcomeUnknown, StorageUnavailable, Store
+from acquirer.storage.store import Misspeculation, OutcomeUnknown, StorageUnavailable, Store
 
-__all__ = ["CommitFailed", "CommitOutcomeUnknown", "GroupCommit"]
+__all__ = ["CommitFailed", "CommitOutcomeUnknown", "GroupCommit", "Misspeculation"]
 
 
 class CommitFailed(RuntimeError):
@@ -59,21 +59,30 @@ class GroupCommit:
         self.commits = 0   # transactions committed (for the benchmark's batch-size figure)
         self.units = 0     # units written (the benchmark divides by commits)
 
-    def unit(self) -> _Unit:
+    def unit(self, *, speculative: bool = False) -> _Unit:
         """One request's writes: all of them, or none if the block raises.
 
-        Use as `with group.unit():`.
+        Use as `with group.unit():`. `speculative`: the store may assume the
+        unit's checks pass and confirm them when the block ends (`Store.savepoint`);
+        when one did not, the unit is rolled back and `Misspeculation` raised, for
+        the caller to run the block again without speculation.
         """
-        return _Unit(self)
+        return _Unit(self, speculative)
 
-    def _begin_unit(self) -> None:
+    def _begin_unit(self, speculative: bool) -> None:
         if not self._open:
             self.store.begin(pipeline=True)   # a unit reads few of its statements' results
             self._open = True
             self._schedule_commit()
-        self.store.savepoint()
+        self.store.savepoint(speculative=speculative)
 
     def _end_unit(self, failed: bool) -> None:
+        if not failed:
+            try:
+                self.store.confirm()
+            except (Misspeculation, StorageUnavailable):
+                self._end_unit(failed=True)   # the block's work goes; the error reaches its caller
+                raise
         if failed:
             try:
                 self.store.rollback_to()
@@ -161,13 +170,14 @@ class _Unit:
     """The context manager of `GroupCommit.unit` (a class: cheaper than a generator-based
     one, and every authorization enters one)."""
 
-    __slots__ = ("_store",)
+    __slots__ = ("_speculative", "_store")
 
-    def __init__(self, store: GroupCommit) -> None:
+    def __init__(self, store: GroupCommit, speculative: bool) -> None:
         self._store = store
+        self._speculative = speculative
 
     def __enter__(self) -> Store:
-        self._store._begin_unit()
+        self._store._begin_unit(self._speculative)
         return self._store.store
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

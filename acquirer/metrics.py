@@ -22,6 +22,7 @@ __all__ = [
     "REVERSALS_REFUSED",
     "SIGNON_KEYS",
     "TRACE_REUSES",
+    "UNITS_RERUN",
 ]
 
 CONNECTIONS_CLOSED = Counter(
@@ -73,5 +74,9 @@ DATABASE_ERRORS = Counter(
     "acquirer_database_errors_total",
     "Requests the database failed: unavailable (answered 96), commit failed (96), outcome unknown (not answered)",
     ["kind"])   # unavailable, commit_failed, outcome_unknown
+UNITS_RERUN = Counter(
+    "acquirer_units_rerun_total",
+    "Financial requests whose speculative unit found an assumed check false (a decline, a duplicate) "
+    "and ran again reading each result (PostgreSQL)")
 
 FINANCIAL_MTIS = frozenset({"0100", "0200"})

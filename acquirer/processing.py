@@ -68,7 +68,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from acquirer.commit import GroupCommit
+from acquirer.commit import GroupCommit, Misspeculation
 from acquirer.config import Terminal
 from acquirer.decline import Decline
 from acquirer.icc_fingerprint import icc_fingerprint
@@ -81,7 +81,7 @@ from acquirer.issuer import (
     Issuer,
 )
 from acquirer.ledger import InsufficientFunds, Ledger, merchant_account
-from acquirer.metrics import REVERSALS_REFUSED, TRACE_REUSES
+from acquirer.metrics import REVERSALS_REFUSED, TRACE_REUSES, UNITS_RERUN
 from acquirer.protocol.cardholder import mask_pan, pan_token
 from acquirer.protocol.clock import CHINA
 from acquirer.protocol.keys import WorkingKeys
@@ -196,8 +196,13 @@ class Processor:
         key = TxnKey(terminal.tid, terminal.mid, req.batch, req.stan, _date(now))
         fingerprint = icc_fingerprint(self.token_key, req.card.icc) if req.card.icc is not None else None
         try:
-            with self.store.unit():
-                return self._process(req, terminal, keys, issuer, card, icc_check, pan, key, now, fingerprint)
+            try:   # assuming its checks pass (one round trip on PostgreSQL), ...
+                with self.store.unit(speculative=True):
+                    return self._process(req, terminal, keys, issuer, card, icc_check, pan, key, now, fingerprint)
+            except Misspeculation:   # ... and when one did not, again, reading each result
+                UNITS_RERUN.inc()
+                with self.store.unit():
+                    return self._process(req, terminal, keys, issuer, card, icc_check, pan, key, now, fingerprint)
         except Duplicate:
             with self.store.unit():
                 self._duplicate(req, key, card.token if card else pan_token(self.token_key, pan), fingerprint,

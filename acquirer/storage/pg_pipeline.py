@@ -69,6 +69,11 @@ class Result:
         tuples = result.command_tuples
         self.rowcount = -1 if tuples is None else tuples
 
+    @property
+    def ready(self) -> bool:
+        """Its pipeline has synced: reading it sends nothing."""
+        return self._pipeline is None
+
     def _rows(self, stop: int) -> list[tuple[Any, ...]]:
         """Rows from the next one up to `stop`, made by psycopg's loaders."""
         if self._pipeline is not None:

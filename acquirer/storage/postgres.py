@@ -47,7 +47,7 @@ import functools
 import logging
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 import psycopg
@@ -58,6 +58,7 @@ from acquirer.storage.migrations import MIGRATIONS, MigrationError
 from acquirer.storage.pg_pipeline import Pipeline, Result
 from acquirer.storage.store import (
     TXN_INSERT,
+    Misspeculation,
     NegativeBalance,
     OutcomeUnknown,
     StorageUnavailable,
@@ -265,12 +266,16 @@ class PostgresStore(Store):
         self._ids: list[int] = []    # transaction and posting ids and RRNs taken from their sequences in blocks
         self._posting_ids: list[int] = []
         self._rrns: list[int] = []
-        self._txid_result: Result | None = None
+        self._txid_result: Any = None   # a `Result`; psycopg's cursor in clearing's transactions
         # what the open transaction adds to accounts without a floor, written at COMMIT: the
         # current unit's (dropped with its savepoint) and the released units' (`_flush_sql`)
         self._unit_deltas: dict[str, int] | None = None
         self._deltas: dict[str, int] = {}
         self._release_pending = False   # the last unit's RELEASE, sent with the next SAVEPOINT
+        # a speculative unit's assumed results, checked at each wait and at `confirm`
+        self._speculating = False
+        self._assumed: list[tuple[Result, Callable[[Result], bool]]] = []
+        self._floorless: dict[str, bool] = {}   # account -> may go negative (never changes), as read
         self._id_sequence = str(self._one("SELECT pg_get_serial_sequence('transactions', 'id')")[0])
         self._posting_sequence = str(self._one("SELECT pg_get_serial_sequence('postings', 'id')")[0])
 
@@ -329,11 +334,38 @@ class PostgresStore(Store):
             if self._plain:
                 return conn.execute(_percent(statement), params)  # statements are this package's
             result = pipe.send(_dollar(statement), params)
-            if wait:
-                pipe.sync()
-            return result
         except psycopg.OperationalError as e:
             self._failed(conn, e)
+        if wait:
+            self._wait()
+        return result
+
+    def _wait(self) -> None:
+        """Send what is queued and read every result (an error among them raises here); in a
+        speculative unit, check what has been assumed so far."""
+        conn, pipe = self._conn, self._pipe
+        assert conn is not None and pipe is not None
+        try:
+            pipe.sync()
+        except psycopg.OperationalError as e:
+            self._failed(conn, e)
+        except psycopg.Error:
+            if self._speculating:   # an error in a statement run on an assumption: run it all again
+                raise Misspeculation() from None
+            raise
+        if self._assumed:
+            self._check_assumed()
+
+    def _check_assumed(self) -> None:
+        """Every assumed result that has arrived must be as assumed (`Misspeculation`)."""
+        assumed, self._assumed = self._assumed, []
+        for result, holds in assumed:
+            if not holds(result):
+                raise Misspeculation()
+
+    def _assume(self, statement: str, params: Sequence[Any], holds: Callable[[Result], bool]) -> None:
+        """Queue a statement of a speculative unit; `holds` checks its result when it arrives."""
+        self._assumed.append((self._x(statement, params, wait=False), holds))
 
     def _failed(self, conn: psycopg.Connection[Any], e: psycopg.OperationalError) -> NoReturn:
         """A statement failed for a reason outside the SQL. The connection is given up when
@@ -373,14 +405,25 @@ class PostgresStore(Store):
         self._txid_result = self._x("SELECT txid_current()", wait=False)
         self._in_transaction = True
 
-    def savepoint(self) -> None:
+    def savepoint(self, *, speculative: bool = False) -> None:
         """SAVEPOINT (after the previous unit's RELEASE, `release`), sent with the unit's first
-        statement that is read."""
+        statement that is read. `speculative` (`Store.savepoint`): the ATC's advance, a posting's
+        cover and the record's free key are assumed and confirmed at `confirm`, so a sale's
+        unit waits once instead of once per check."""
         if self._release_pending:
             self._x("RELEASE unit", wait=False)
         self._x("SAVEPOINT unit", wait=False)
         self._release_pending = False
         self._unit_deltas = {}
+        self._speculating = speculative and self._in_transaction and not self._plain
+        self._assumed = []
+
+    def confirm(self) -> None:
+        if self._speculating:
+            try:
+                self._wait()   # the assumptions' results, with everything queued
+            finally:
+                self._speculating = False
 
     def release(self) -> None:
         """Keep the unit's work: its RELEASE goes with the next SAVEPOINT (or COMMIT releases
@@ -391,6 +434,7 @@ class PostgresStore(Store):
 
     def rollback_to(self) -> None:
         self._unit_deltas = None
+        self._speculating, self._assumed = False, []
         self._settle()
         self._x("ROLLBACK TO unit", wait=False)
         self._x("RELEASE unit")
@@ -418,6 +462,8 @@ class PostgresStore(Store):
         self._release_pending = False
         try:
             if self._txid_result is not None:   # read with the first statement that waited
+                if isinstance(self._txid_result, Result) and not self._txid_result.ready:
+                    self._wait()
                 self._txid = int(self._txid_result.fetchall()[0][0])
             if deltas:
                 self._x(*_flush(deltas), wait=False)
@@ -484,29 +530,42 @@ class PostgresStore(Store):
 
     def insert_transaction(self, row: Sequence[Any]) -> bool:
         marks = ", ".join(["?"] * len(row))
-        return bool(self._x(f"INSERT INTO transactions ({TXN_INSERT}) VALUES ({marks}) "
-                            f"ON CONFLICT ON CONSTRAINT {DUPLICATE_KEY} DO NOTHING", row).rowcount == 1)
+        return self._changes_one(f"INSERT INTO transactions ({TXN_INSERT}) VALUES ({marks}) "
+                                 f"ON CONFLICT ON CONSTRAINT {DUPLICATE_KEY} DO NOTHING", row)
+
+    def _changes_one(self, sql: str, params: Sequence[Any]) -> bool:
+        if self._speculating:
+            self._assume(sql, params, _one_row_changed)
+            return True
+        return super()._changes_one(sql, params)
 
     def apply_legs(self, legs: Sequence[tuple[str, int]]) -> int:
         """Floor accounts (cards, holds) change now, under their rows' locks, checked against
         the floor; accounts without one (merchants, issuers, fees) are added up in memory and
-        change at COMMIT (`commit`), so no process holds their hot rows while its group runs."""
-        try:
-            rows = self._x(_apply_legs_sql(len(legs)), [x for leg in legs for x in leg]).fetchall()
-        except errors.CheckViolation:   # the backstop; the unit's savepoint takes it back
-            raise NegativeBalance() from None
-        if len(rows) < len(legs):
-            return len(rows)   # an unknown account: the ledger's KeyError, the unit rolls back
-        locked, updated = int(rows[0][2]), int(rows[0][3])
-        if updated < locked:
-            raise NegativeBalance()
-        floorless = {str(account) for account, may_go_negative, _, _ in rows if may_go_negative}
-        deltas = {account: amount for account, amount in legs if account in floorless}
+        change at COMMIT (`commit`), so no process holds their hot rows while its group runs.
+        A speculative unit assumes the posting is covered when it knows every account's kind."""
+        params = [x for leg in legs for x in leg]
+        if self._speculating and all(account in self._floorless for account, _ in legs):
+            count = len(legs)
+            self._assume(_apply_legs_sql(count), params, lambda result: _legs_applied(result, count))
+            rows = [(account, self._floorless[account]) for account, _ in legs]
+        else:
+            try:
+                result = self._x(_apply_legs_sql(len(legs)), params).fetchall()
+            except errors.CheckViolation:   # the backstop; the unit's savepoint takes it back
+                raise NegativeBalance() from None
+            if len(result) < len(legs):
+                return len(result)   # an unknown account: the ledger's KeyError, the unit rolls back
+            if not _legs_applied(result, len(legs)):
+                raise NegativeBalance()
+            rows = [(str(account), bool(may_go_negative)) for account, may_go_negative, _, _ in result]
+            self._floorless.update(rows)
+        deltas = {account: amount for account, amount in legs if self._floorless[account]}
         if deltas and not self._in_transaction:
             self._x(*_flush(deltas))   # autocommit: written at once
         else:
             _add(self._deltas if self._unit_deltas is None else self._unit_deltas, deltas)
-        return len(rows)
+        return len(legs)
 
     def balance(self, account_id: str) -> int | None:
         balance = super().balance(account_id)
@@ -531,6 +590,16 @@ class PostgresStore(Store):
         self._x(_insert_posting_sql(len(legs)),
                 [posting_id, txn_id, kind, created_at, *(x for leg in legs for x in leg)], wait=False)
         return posting_id
+
+
+def _one_row_changed(result: Result) -> bool:
+    return result.rowcount == 1
+
+
+def _legs_applied(rows: Result | list[tuple[Any, ...]], legs: int) -> bool:
+    """`_apply_legs_sql` found every account and changed every floor account it locked."""
+    found = rows.fetchall() if isinstance(rows, Result) else rows
+    return len(found) == legs and int(found[0][3]) == int(found[0][2])
 
 
 def _add(total: dict[str, int], deltas: dict[str, int]) -> None:

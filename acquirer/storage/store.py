@@ -29,7 +29,8 @@ from typing import Any
 
 import sqlite_utils
 
-__all__ = ["TXN_COLUMNS", "NegativeBalance", "OutcomeUnknown", "SQLiteStore", "StorageUnavailable", "Store"]
+__all__ = ["TXN_COLUMNS", "Misspeculation", "NegativeBalance", "OutcomeUnknown", "SQLiteStore", "StorageUnavailable",
+           "Store"]
 
 #: the columns of `records.TxnRow`, in its order
 TXN_COLUMNS = ("id, txn_type, tid, mid, batch, stan, local_date, amount, card_token, issuer, status, "
@@ -40,6 +41,12 @@ Leg = tuple[str, int]
 
 class NegativeBalance(Exception):
     """A posting would take an account that may not go negative below zero (nothing changed)."""
+
+
+class Misspeculation(Exception):
+    """A speculative unit (`Store.savepoint(speculative=True)`) found that a result it had
+    assumed was not so; the unit is rolled back, and the caller runs it again without
+    speculation, which reads every result as it goes (and so declines, or finds the duplicate)."""
 
 
 class StorageUnavailable(RuntimeError):
@@ -87,8 +94,16 @@ class Store:
         mode); a caller that streams rows through a server-side cursor leaves it off."""
         raise NotImplementedError
 
-    def savepoint(self) -> None:
+    def savepoint(self, *, speculative: bool = False) -> None:
+        """Start a unit. `speculative`: the backend may assume that the unit's checks pass
+        (an ATC advances, a posting is covered, a key is free) instead of waiting for each
+        result, and confirm them all at once at `confirm`, raising `Misspeculation` when one
+        did not. SQLite answers each statement at once and does not speculate."""
         self._x("SAVEPOINT unit")
+
+    def confirm(self) -> None:
+        """The end of a unit's statements: a speculative unit's assumptions are checked here
+        (`Misspeculation`); nothing to check for a backend that does not speculate."""
 
     def release(self) -> None:
         self._x("RELEASE unit")
@@ -311,8 +326,13 @@ class Store:
 
     def advance_atc(self, token: str, atc: int) -> bool:
         """Accept `atc` only above the card's last accepted one, and remember it (one statement)."""
-        return bool(self._x("UPDATE cards SET last_atc = ? WHERE token = ? AND last_atc < ?",
-                            (atc, token, atc)).rowcount == 1)
+        return self._changes_one("UPDATE cards SET last_atc = ? WHERE token = ? AND last_atc < ?",
+                                 (atc, token, atc))
+
+    def _changes_one(self, sql: str, params: Sequence[Any]) -> bool:
+        """Run a write that succeeds when it changes exactly one row (a check a speculative
+        unit may assume, `savepoint`)."""
+        return bool(self._x(sql, params).rowcount == 1)
 
     def pin_failures(self, token: str) -> tuple[int, str | None]:
         """(wrong PINs counted, local date of the last one)."""
