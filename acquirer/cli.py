@@ -226,6 +226,10 @@ async def _serve(config: AcquirerConfig, config_dir: str | None, address: str, p
     checkpointer = None if is_postgres_url(target) else Checkpointer(target).start()
     clock = _host_clock()
     host = Host(config, store, protocol=protocol, clock=lambda: clock().astimezone(CHINA))
+    session_changes = None
+    if is_postgres_url(target):   # other processes change sessions too: PostgreSQL announces it
+        from acquirer.storage.pg_listen import SessionChanges
+        session_changes = SessionChanges(target, host.sessions.changed, host.sessions.listening).start()
     server = Server(host, config.server.max_frame, config.server.idle_timeout_s, config.limits)
     bound_address, bound_port = await server.start(address, port, sock=sock)
     loop = asyncio.get_running_loop()
@@ -261,6 +265,8 @@ async def _serve(config: AcquirerConfig, config_dir: str | None, address: str, p
     log.info("group commit: %d units in %d commits", host.store.units, host.store.commits)
     if checkpointer is not None:
         checkpointer.stop()
+    if session_changes is not None:
+        session_changes.close()
     store.close()
 
 

@@ -35,8 +35,13 @@ Decisions (documented in docs/acquirer.md):
   (`terminal_state`) and of the pending sets (`pending_signons`).
 - On a shared database (PostgreSQL, several host processes) a terminal may
   sign on through one process and be served by another: its keys, pending
-  sign-ons and batch are then read from the database (one query) whenever a
-  request needs them; unpacked keys are reused while their field 62 is the same.
+  sign-ons and batch are read from the database (one query), and kept while
+  PostgreSQL announces no change of them (`listening`, `changed`:
+  acquirer.storage.pg_listen); without the announcements, whenever a request
+  needs them. Before a request is refused for its session (77, A0) state
+  kept from an earlier request is read again, so a change announced a moment
+  late never refuses a terminal. Unpacked keys are reused while their field
+  62 is the same.
 """
 from __future__ import annotations
 
@@ -99,6 +104,8 @@ class Sessions:
         self.clock = clock
         self._state: dict[tuple[str, str], _State] = {}
         self._fresh: set[tuple[str, str]] = set()   # terminals read from a shared database this request
+        self._listening = False                      # a shared database announces changes (`listening`)
+        self._known: set[tuple[str, str]] = set()    # read since, and no change announced
         self._load()
 
     def _load(self) -> None:
@@ -138,6 +145,8 @@ class Sessions:
             return working   # the usual case
         sessions = self._valid(terminal)
         if not sessions:
+            if self._kept(terminal):
+                return self.current(terminal)
             raise Decline("77", f"terminal {terminal.tid} is not signed on, or its sign-on is older "
                                 f"than {self.ttl_s} s")
         return sessions[-1]   # the working keys expired or absent: the newest pending sign-on
@@ -156,6 +165,8 @@ class Sessions:
         for session in reversed(sessions):
             if session is not working and verifies(session.keys):
                 return session
+        if self._kept(terminal):
+            return self.signed_with(terminal, verifies)
         return None
 
     def is_pending(self, session: Session) -> bool:
@@ -179,13 +190,35 @@ class Sessions:
         state = self._state.get((terminal.tid, terminal.mid))
         return state.session if state else None
 
-    def _refresh(self, terminal: Terminal) -> _State | None:
-        """The terminal's state: memory in one process; re-read when the database is shared
-        (another process may have signed it on, used a pending sign-on or settled)."""
+    def listening(self, active: bool) -> None:
+        """The shared database announces (or, `False`, no longer announces) every change of
+        a terminal's session rows; either way what is kept is read again once."""
+        self._listening = active
+        self._known.clear()
+
+    def changed(self, tid: str, mid: str) -> None:
+        """A terminal's session rows changed (through any process): read them again."""
+        self._known.discard((tid, mid))
+
+    def _kept(self, terminal: Terminal) -> bool:
+        """Before refusing: True (and forgotten) when the terminal's state was kept from an
+        earlier request rather than read for this one, so that the caller reads it again."""
         key = (terminal.tid, terminal.mid)
         if not self.store.shared or key in self._fresh:
+            return False
+        self._known.discard(key)
+        return True
+
+    def _refresh(self, terminal: Terminal) -> _State | None:
+        """The terminal's state: memory in one process; on a shared database (another process
+        may have signed it on, used a pending sign-on or settled) read again unless it was read
+        for this request or since without a change announced."""
+        key = (terminal.tid, terminal.mid)
+        if not self.store.shared or key in self._fresh or (self._listening and key in self._known):
             return self._state.get(key)
         self._fresh.add(key)
+        if self._listening:
+            self._known.add(key)
         found = self.store.terminal_sessions(terminal.tid, terminal.mid)
         if found is None:
             self._state.pop(key, None)
@@ -228,6 +261,8 @@ class Sessions:
     def check_batch(self, terminal: Terminal, batch: str) -> None:
         """Raise `Decline` 77 unless `batch` is the host's open batch for the terminal."""
         current = self.batch(terminal)
+        if batch != current and self._kept(terminal):
+            current = self.batch(terminal)
         if batch != current:
             raise Decline("77", f"terminal {terminal.tid} sent batch {batch}, host batch is {current}")
 

@@ -31,6 +31,18 @@ class MigrationError(RuntimeError):
     """The database cannot be brought to the schema this code expects."""
 
 
+#: migration 5 on PostgreSQL: a change of a terminal's session rows notifies channel
+#: `terminal_sessions` with "tid mid" at commit (acquirer.storage.pg_listen); SQLite has one
+#: host process, which changes its sessions itself
+_SESSION_NOTICES = """
+CREATE FUNCTION terminal_session_changed() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_notify('terminal_sessions', COALESCE(NEW.tid, OLD.tid) || ' ' || COALESCE(NEW.mid, OLD.mid)); RETURN NULL; END $$;
+CREATE TRIGGER terminal_state_changed AFTER INSERT OR UPDATE OR DELETE ON terminal_state
+    FOR EACH ROW EXECUTE FUNCTION terminal_session_changed();
+CREATE TRIGGER pending_signons_changed AFTER INSERT OR UPDATE OR DELETE ON pending_signons
+    FOR EACH ROW EXECUTE FUNCTION terminal_session_changed();
+"""
+
+
 class Migration(NamedTuple):
     """One step of the schema (see the module docstring)."""
 
@@ -331,6 +343,8 @@ CREATE TABLE disputes (
     closed_at TEXT
 );
 """),
+    Migration(5, "PostgreSQL: terminal session changes notified to every host process",
+              "", postgres_extra=_SESSION_NOTICES),
 )
 
 

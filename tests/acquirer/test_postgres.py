@@ -245,6 +245,47 @@ def test_two_hosts_on_one_database_serve_the_same_terminal(pg_url: str, tmp_path
         second.stop()
 
 
+def test_a_settlement_through_one_host_closes_the_batch_another_host_had_kept(pg_url: str, tmp_path: Path) -> None:
+    """A host keeps a terminal's session between requests; PostgreSQL announces every change
+    of it (LISTEN/NOTIFY). A terminal sells through the second host (which keeps its session
+    and batch), settles through the first: the second then refuses the closed batch (77),
+    and after a sign-on through the first it sells through the second in the new batch."""
+    from acquirer.protocol.fields import CardTotals, SettlementTotals
+    from acquirer.protocol.messages import Settlement
+
+    config = make_config(tmp_path / "config")
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = start_host(config, tmp_path / "a", pg_url)
+    second = start_host(config, tmp_path / "b", pg_url)
+    try:
+        card = first.card("unionpay-debit")
+        t = first.terminal("10000001")
+        through_second = TestTerminal(second.address, t.terminal.tid, t.terminal.mid, t.tmk, t.mac,
+                                      stans=t._stans)
+        through_second.keys, through_second.batch = t.keys, t.batch
+        old_batch = t.batch
+        assert through_second.sale(card, 1_000)["39"] == "00"
+        assert through_second.sale(card, 2_000)["39"] == "00"   # the session kept from the first sale
+        totals = SettlementTotals(CardTotals(3_000, 2, 0, 0), CardTotals(0, 0, 0, 0))
+        reply = t.exchange(Settlement(t.terminal, t.next_stan(), old_batch, totals).to_message(), sign=False)
+        assert reply["39"] == "00"
+        time.sleep(1)   # the announcement reaches the second host within milliseconds
+        assert through_second.sale(card, 500)["39"] == "77"     # the closed batch, refused
+        assert t.sign_on()["39"] == "00" and t.batch != old_batch
+        through_second.keys, through_second.batch = t.keys, t.batch
+        assert through_second.sale(card, 500)["39"] == "00"     # new keys and batch, through the second
+        with first.db() as db:
+            assert db.execute("SELECT batch, response_code FROM transactions WHERE tid = '10000001' "
+                              "ORDER BY id").fetchall() == [(old_batch, "00"), (old_batch, "00"), (t.batch, "00")]
+        assert "listening for session changes" in second.log()
+        t.close()
+        through_second.close()
+    finally:
+        first.stop()
+        second.stop()
+
+
 def test_terminals_spread_over_two_hosts_and_three_processes_each(pg_url: str, tmp_path: Path) -> None:
     config = _load_config(tmp_path / "config", 6)
     (tmp_path / "a").mkdir()
@@ -345,6 +386,47 @@ def test_metrics_are_summed_over_the_host_processes(pg_url: str, tmp_path: Path)
         assert (approved, declined) == (3, 3)
         assert samples[("acquirer_request_seconds_count", ())] >= 9   # 3 sign-ons, 6 sales
         assert samples[("acquirer_group_commit_units_count", ())] >= 1
+    finally:
+        host.stop()
+
+
+def test_speculative_units_find_the_decline_the_duplicate_and_the_replayed_atc(pg_url: str, tmp_path: Path) -> None:
+    """On PostgreSQL a sale's unit assumes its ATC advances, its posting is covered and its key
+    is free, and waits once at its end. When one of them is false the unit is rolled back and
+    run again reading each result: the terminal gets the same answer as without speculation,
+    the ledger holds only the approved sale, and the metric counts each rerun."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    host = start_host(make_config(tmp_path / "config"), tmp_path, pg_url, extra=("--metrics-port", "0"))
+    try:
+        line = ""
+        while not line.startswith("metrics listening on "):
+            line = host.process.stdout.readline()
+            assert line, "no metrics line"
+        metrics_address = line.rsplit(" ", 1)[1].strip()
+        poor = host.card("unionpay-low-balance")   # ¥10.00
+        t = host.terminal("10000001")
+        cards = "SELECT id, balance FROM accounts WHERE kind = 'cardholder'"
+        before = dict(host.db().execute(cards).fetchall())
+        first = t.request(TxnType.SALE, poor, 100)
+        assert t.send(first)["39"] == "00"           # the accounts' kinds are learnt here
+        assert t.sale(poor, 5_000)["39"] == "51"     # assumed covered: it is not
+        assert t.send(first)["39"] == "94"           # assumed a free key: it is the first sale's
+        assert t.sale(poor, 100, icc=poor.icc(100, atc=1))["39"] == "05"   # assumed a new ATC
+        assert t.sale(poor, 200)["39"] == "00"       # assumed all three, rightly
+        t.close()
+        with urllib.request.urlopen(f"http://{metrics_address}/metrics", timeout=10) as answer:
+            text = answer.read().decode()
+        samples = {s.name: s.value for family in text_string_to_metric_families(text) for s in family.samples
+                   if not s.labels}
+        assert samples["acquirer_units_rerun_total"] == 3
+        db = host.db()
+        after = dict(db.execute(cards).fetchall())
+        assert sorted(after[a] - before[a] for a in before if after[a] != before[a]) == [-300]
+        assert db.execute("SELECT response_code, COUNT(*) FROM transactions GROUP BY 1 ORDER BY 1"
+                          ).fetchall() == [("00", 2), ("05", 1), ("51", 1)]
+        assert db.execute("SELECT COUNT(*) FROM postings WHERE kind = 'sale'").fetchone() == (2,)
+        assert_ledger_consistent(host)
     finally:
         host.stop()
 
