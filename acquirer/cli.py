@@ -161,7 +161,8 @@ def _serve_command(address: str | None, port: int | None, wallet_port: int | Non
 
     Supervisor(processes, lambda index, ready: _run_host(config, config_dir, target, address, port, wallet_port,
                                                          sock=sock, apps_sock=apps, ready=ready,
-                                                         clearing=index == 0, statements_sock=statements),
+                                                         clearing=index == 0, statements_sock=statements,
+                                                         processes=processes),
                on_ready=announce, on_death=metrics_http.process_dead if metrics_port is not None else None).run()
 
 
@@ -185,12 +186,18 @@ def _run_host(config: AcquirerConfig, config_dir: str | None, target: str, addre
               wallet_port: int | None, *, sock: socket.socket | None = None,
               apps_sock: socket.socket | None = None, ready: Callable[[], None] | None = None,
               metrics_port: int | None = None, clearing: bool = True,
-              statements_sock: socket.socket | None = None) -> None:
-    """One host process: its protocol workers, its database connection, its event loop
-    (and, alone, its metrics endpoint; with `clearing`, automatic clearing and the statements)."""
+              statements_sock: socket.socket | None = None, processes: int = 1) -> None:
+    """One host process (of `processes`): its protocol workers, its database connection, its
+    event loop (and, alone, its metrics endpoint; with `clearing`, automatic clearing and the
+    statements)."""
     from acquirer.protocol_workers import ProtocolWork, ProtocolWorkers
+    from acquirer.settings_schema import default_protocol_workers
+
+    count = config.server.protocol_workers
+    if count is None:
+        count = default_protocol_workers(processes)
     # workers first: forked before the event loop, the database and any thread exist
-    workers = ProtocolWorkers(config.server.protocol_workers).start() if config.server.protocol_workers else None
+    workers = ProtocolWorkers(count).start() if count else None
     try:
         with suppress(KeyboardInterrupt):
             asyncio.run(_serve(config, config_dir, address, port, wallet_port, target, workers or ProtocolWork(),

@@ -65,7 +65,7 @@ class ServerSettings:
     port: int
     max_frame: int          # largest payload accepted after the 2-byte length
     idle_timeout_s: float   # a connection silent this long is closed
-    protocol_workers: int   # processes for decode, ARQC and sign (0: the host's own process)
+    protocol_workers: int | None   # processes for decode, ARQC and sign (0: the host's own process; None: by CPUs)
 
 
 @dataclass(frozen=True)

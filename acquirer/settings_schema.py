@@ -66,9 +66,12 @@ def _one_of(options: tuple[str, ...]) -> AfterValidator:
     return AfterValidator(check)
 
 
-def default_protocol_workers() -> int:
-    """One worker beside the host when the machine has a second CPU (docs/acquirer.md, `protocol_workers`)."""
-    return 1 if (os.cpu_count() or 1) >= 2 else 0
+def default_protocol_workers(processes: int = 1) -> int:
+    """`[server] protocol_workers` when the file leaves it out: one worker beside each host
+    process when the machine has two CPUs for each (a host process and its worker), else
+    none -- with `--processes` filling the CPUs, a worker only adds its pickling and context
+    switches to the same cores (measured in docs/operations.md)."""
+    return 1 if (os.cpu_count() or 1) >= 2 * processes else 0
 
 
 class ServerSection(SettingsModel):
@@ -77,8 +80,8 @@ class ServerSection(SettingsModel):
     max_frame: Annotated[int, Field(ge=64)] = 2048       # largest payload accepted after the 2-byte length
     idle_timeout_s: Count = 300                          # a connection silent this long is closed
     # processes for decode, ARQC and sign (0: the host's own process); absent: by the machine's CPUs
-    protocol_workers: Annotated[int, Field(ge=0, le=MAX_PROTOCOL_WORKERS)] = Field(
-        default_factory=default_protocol_workers)
+    # and the host processes (`default_protocol_workers`, applied by `acquirer serve`)
+    protocol_workers: Annotated[int, Field(ge=0, le=MAX_PROTOCOL_WORKERS)] | None = None
 
 
 class DatabaseSection(SettingsModel):
@@ -188,7 +191,7 @@ def _processing_codes(codes: dict[str, str]) -> dict[str, str]:
 class AcquirerFile(SettingsModel):
     """The whole of acquirer.toml."""
 
-    server: ServerSection = Field(default_factory=ServerSection)   # protocol_workers: by the CPUs at load
+    server: ServerSection = Field(default_factory=ServerSection)
     database: DatabaseSection = DatabaseSection()
     host: HostSection
     limits: LimitsSection = LimitsSection()

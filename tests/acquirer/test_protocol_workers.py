@@ -156,8 +156,7 @@ def test_calls_run_in_the_host_when_the_workers_are_gone(workers):
 
 
 def test_protocol_workers_setting(tmp_path):
-    default = 1 if (os.cpu_count() or 1) >= 2 else 0   # one worker beside the host on a second CPU
-    assert load_config(make_config(tmp_path / "default")).server.protocol_workers == default
+    assert load_config(make_config(tmp_path / "default")).server.protocol_workers is None   # by the machine
     for n, (value, error) in enumerate((("3", None), ("0", None), ("-1", "greater than or equal to 0"), ("9", "less than or equal to 8"),
                                         ('"two"', "integer"))):
         directory = make_config(tmp_path / str(n), replace={"[server]\n": f"[server]\nprotocol_workers = {value}\n"})
@@ -171,6 +170,28 @@ def test_protocol_workers_setting(tmp_path):
 
 def _children(pid: int) -> list[int]:
     return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="counts the workers through /proc")
+@pytest.mark.parametrize("setting", [None, 1])
+def test_workers_beside_each_host_process_by_the_cpus_unless_set(pg_cluster, tmp_path, setting):
+    """Left out of acquirer.toml, a worker runs beside a host process only when the machine has
+    two CPUs for each; set, every host process gets that many. Either way the host answers."""
+    replace = {} if setting is None else {"[server]\n": f"[server]\nprotocol_workers = {setting}\n"}
+    cpus = os.cpu_count() or 1
+    for processes in (1, 2):
+        directory = make_config(tmp_path / f"config-{processes}", replace=replace)
+        (tmp_path / str(processes)).mkdir()
+        host = start_host(directory, tmp_path / str(processes), pg_cluster.create_database(), processes=processes)
+        try:
+            hosts = _children(host.process.pid) if processes > 1 else [host.process.pid]
+            expected = setting if setting is not None else (1 if cpus >= 2 * processes else 0)
+            assert [len(_children(pid)) for pid in hosts] == [expected] * processes
+            terminal = host.terminal("10000002")
+            assert terminal.sale(host.card("unionpay-debit"), 100)["39"] == "00"
+            terminal.close()
+        finally:
+            host.stop()
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="finds the worker through /proc")
