@@ -22,7 +22,7 @@ import pytest
 from acquirer.protocol.clock import clearing_date, parse_cutoff
 from acquirer.protocol.fee_rounding import fee_fen
 from tests.clearing.helpers import SECOND_MERCHANT, SECOND_MERCHANT_TERMS
-from tests.clearing.host_clock import cutoff_in
+from tests.clearing.host_clock import WALLET_CODES_AHEAD_S, cutoff_in
 from tests.clearing.parse import read_file
 from tests.e2e.proxy import DOWN, Fault, ProxyThread
 from tests.pos.support import CONFIG, AcquirerServer, invoke_pos, make_config, set_pos, test_cards
@@ -124,7 +124,7 @@ def test_a_day_of_three_tills_cleared_by_serve_equals_their_journals_minus_fees(
     # the host's clock runs ahead so that its cut-off comes LEAD_S from now (tests/clearing/host_clock.py)
     from acquirer.cli import CLOCK_OFFSET_ENV
 
-    host_cutoff = cutoff_in(LEAD_S)
+    host_cutoff = cutoff_in(LEAD_S, max_ahead_s=WALLET_CODES_AHEAD_S)   # the tills pay by wallet codes too
     monkeypatch.setenv(CLOCK_OFFSET_ENV, host_cutoff.offset_s)
     cutoff = host_cutoff.text
     config_dir = make_config(tmp_path / "host")
