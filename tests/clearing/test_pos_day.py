@@ -14,15 +14,15 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from acquirer.protocol.clock import CHINA, clearing_date, parse_cutoff
+from acquirer.protocol.clock import clearing_date, parse_cutoff
 from acquirer.protocol.fee_rounding import fee_fen
 from tests.clearing.helpers import SECOND_MERCHANT, SECOND_MERCHANT_TERMS
+from tests.clearing.host_clock import WALLET_CODES_AHEAD_S, cutoff_in
 from tests.clearing.parse import read_file
 from tests.e2e.proxy import DOWN, Fault, ProxyThread
 from tests.pos.support import CONFIG, AcquirerServer, invoke_pos, make_config, set_pos, test_cards
@@ -115,21 +115,18 @@ def fetch(address: str, path: str, key: str) -> tuple[int, bytes]:
         return e.code, e.read()
 
 
-#: how long the tills have for their day before the host's cut-off
-LEAD_S = 90
+#: how long the tills have for their day before the host's cut-off (the day takes them 5-10 s)
+LEAD_S = 25
 
 
 @pytest.mark.slow
 def test_a_day_of_three_tills_cleared_by_serve_equals_their_journals_minus_fees(tmp_path, monkeypatch):
-    # the cut-off is a whole minute; the host's clock runs ahead by what it takes for that
-    # minute to come LEAD_S after now, so the test waits LEAD_S, not LEAD_S plus up to a minute
+    # the host's clock runs ahead so that its cut-off comes LEAD_S from now (tests/clearing/host_clock.py)
     from acquirer.cli import CLOCK_OFFSET_ENV
 
-    now = datetime.now(CHINA)
-    cutoff_at = (now + timedelta(seconds=LEAD_S)).replace(second=0, microsecond=0) + timedelta(minutes=1)
-    ahead = cutoff_at - now - timedelta(seconds=LEAD_S)
-    monkeypatch.setenv(CLOCK_OFFSET_ENV, str(ahead.total_seconds()))
-    cutoff = f"{cutoff_at.hour:02d}:{cutoff_at.minute:02d}"
+    host_cutoff = cutoff_in(LEAD_S, max_ahead_s=WALLET_CODES_AHEAD_S)   # the tills pay by wallet codes too
+    monkeypatch.setenv(CLOCK_OFFSET_ENV, host_cutoff.offset_s)
+    cutoff = host_cutoff.text
     config_dir = make_config(tmp_path / "host")
     with (config_dir / "acquirer.toml").open("a") as f:
         f.write(SECOND_MERCHANT)
@@ -167,7 +164,7 @@ def test_a_day_of_three_tills_cleared_by_serve_equals_their_journals_minus_fees(
             tills[tid] = Till(tid, till_config, tmp_path / tid / "state",
                               proxy.address if tid == "10000002" else server.address)
         t1, t2, t3 = tills["10000001"], tills["10000002"], tills["10000003"]
-        day = clearing_date(datetime.now(CHINA) + ahead, parse_cutoff(cutoff))
+        day = clearing_date(host_cutoff.host_now(), parse_cutoff(cutoff))
 
         # terminal 1 (merchant 1): a debit sale, a credit sale partly refunded, a voided sale, Alipay
         assert t1.pos("sale", "123.45", "--card", "unionpay-debit")["state"] == "approved"
@@ -188,7 +185,7 @@ def test_a_day_of_three_tills_cleared_by_serve_equals_their_journals_minus_fees(
         assert t3.wallet("unionpay", "45.60", tmp_path / "unionpay.png")["state"] == "approved"
         voided_small = t3.pos("sale", "5.00", "--card", "unionpay-low-balance")
         assert t3.pos("void", voided_small["stan"], "--card", "unionpay-low-balance")["state"] == "approved"
-        assert datetime.now(CHINA) + ahead < cutoff_at, "the tills ran past the cut-off the test chose"
+        assert host_cutoff.host_now() < host_cutoff.at, "the tills ran past the cut-off the test chose"
 
         journals = {tid: [{**row, "tid": tid} for row in till.journal()] for tid, till in tills.items()}
         assert any(r["state"] == "reversed" for r in journals["10000002"]), journals["10000002"]
@@ -200,7 +197,7 @@ def test_a_day_of_three_tills_cleared_by_serve_equals_their_journals_minus_fees(
         while not directory.is_dir():
             assert time.monotonic() < deadline, "serve did not clear the day after its cut-off"
             assert server.process.poll() is None
-            time.sleep(0.5)
+            time.sleep(0.1)
 
         merchants = {MID_1: journals["10000001"] + journals["10000002"], MID_2: journals["10000003"]}
         for mid, rows in merchants.items():

@@ -7,14 +7,13 @@ import shutil
 import time
 import urllib.error
 import urllib.request
-from datetime import UTC, datetime, timedelta
-
 import pytest
 
-from acquirer.protocol.clock import CHINA, clearing_date, parse_cutoff
+from acquirer.protocol.clock import clearing_date, parse_cutoff
 from acquirer.protocol.transactions import TxnType
 from tests.acquirer.conftest import make_config, start_host
 from tests.acquirer.terminal import original_of
+from tests.clearing.host_clock import cutoff_in
 from tests.clearing.parse import read_file
 from tests.clearing.test_service import (
     MID_1,
@@ -36,11 +35,17 @@ def fetch(address: str, path: str, key: str | None) -> tuple[int, bytes]:
         return e.code, e.read()
 
 
+#: how long the terminals have for their day before the host's cut-off (the sales take about a second)
+LEAD_S = 10
+
+
 @pytest.mark.slow
-def test_a_day_through_serve_cleared_after_the_cutoff_and_fetched(tmp_path):
-    now = datetime.now(CHINA)
-    cutoff_at = (now + timedelta(seconds=40)).replace(second=0, microsecond=0) + timedelta(minutes=1)
-    cutoff = f"{cutoff_at.hour:02d}:{cutoff_at.minute:02d}"
+def test_a_day_through_serve_cleared_after_the_cutoff_and_fetched(tmp_path, monkeypatch):
+    from acquirer.cli import CLOCK_OFFSET_ENV
+
+    host_cutoff = cutoff_in(LEAD_S)          # the host's clock runs ahead so that its cut-off is LEAD_S away
+    monkeypatch.setenv(CLOCK_OFFSET_ENV, host_cutoff.offset_s)
+    cutoff = host_cutoff.text
     config_dir = make_config(tmp_path / "config", acquirer_extra=SECOND_MERCHANT)
     text = (REPO_CONFIG / "clearing.toml").read_text()
     for old, new in (('cutoff = "23:00"', f'cutoff = "{cutoff}"'),
@@ -57,7 +62,7 @@ def test_a_day_through_serve_cleared_after_the_cutoff_and_fetched(tmp_path):
             assert line, host.log()
             line = host.process.stdout.readline()
         address = line.rsplit(" ", 1)[1].strip()
-        day = clearing_date(datetime.now(UTC), parse_cutoff(cutoff))
+        day = clearing_date(host_cutoff.host_now(), parse_cutoff(cutoff))
 
         t1, t2, t3 = host.terminal("10000001"), host.terminal("10000002"), host.terminal("10000003")
         debit, credit, visa = host.card("unionpay-debit"), host.card("unionpay-credit"), host.card("visa")
@@ -72,15 +77,15 @@ def test_a_day_through_serve_cleared_after_the_cutoff_and_fetched(tmp_path):
         assert t1.send(reversed_sale)["39"] == "00"
         assert t1.reverse(reversed_sale)["39"] == "00"
         assert t3.sale(visa, 10_000)["39"] == "00"
-        assert datetime.now(CHINA) < cutoff_at, "the test's sales ran past the cut-off it chose"
+        assert host_cutoff.host_now() < host_cutoff.at, "the test's sales ran past the cut-off it chose"
         status, _ = fetch(address, f"/statements/{MID_1}/{day}", KEY_1)
         assert status == 404                                   # not cleared yet
 
         directory = tmp_path / "clearing" / day.isoformat()
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + LEAD_S + 120
         while not directory.is_dir():
             assert time.monotonic() < deadline, host.log()
-            time.sleep(0.5)
+            time.sleep(0.1)
 
         status, body = fetch(address, f"/statements/{MID_1}/{day}", KEY_1)
         assert status == 200

@@ -29,6 +29,8 @@ from tests.pos.support import AcquirerServer, HostLedger, disagreements, make_co
 
 PAYMENTS = 100
 KILLS = 25          # then the payments left run to their end
+KILL_AFTER_S = (0.1, 1.2)   # a daemon that serves is killed this long (uniform) after it began to
+CUSTOMER_DELAY_S = 0.1      # the simulated customer presents the card this long after a payment starts
 CARD = "unionpay-debit"
 
 
@@ -62,7 +64,7 @@ class Supervisor:
             if not (self.daemon.state_dir / "daemon.addr").exists():
                 time.sleep(0.05)
                 continue
-            if self.kills >= KILLS or self.done.wait(self.rng.uniform(0.3, 5.0)):
+            if self.kills >= KILLS or self.done.wait(self.rng.uniform(*KILL_AFTER_S)):
                 return
             with self.lock:
                 proc = self.daemon.proc
@@ -100,6 +102,9 @@ def register_pays(daemon: Daemon, number: int, fen: int) -> dict[str, Any]:
 @pytest.mark.timeout(1200)   # 100 payments and dozens of restarts on a loaded 2-CPU machine
 def test_sigkill_during_register_payments_charges_each_at_most_once(tmp_path: Path) -> None:
     config = make_config(tmp_path / "config", pos={"timeout_s": 5.0})
+    # a payment takes about CUSTOMER_DELAY_S + 0.1 s, and a daemon serves a few before it is killed: the
+    # KILLS kills come while the payments run (some while the daemon waits for the card, some online)
+    (config / "daemon.toml").write_text(f"[daemon]\ncustomer_delay_s = {CUSTOMER_DELAY_S}\n")
     opening = test_cards()[CARD]["balance"]
     rng = random.Random(16)
     with AcquirerServer(config, tmp_path / "acquirer.db") as server:

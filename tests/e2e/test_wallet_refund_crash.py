@@ -26,7 +26,15 @@ from pathlib import Path
 import pytest
 
 from pos.journal import store as j
-from tests.pos.support import BIN, AcquirerServer, HostLedger, disagreements, make_config, run_pos
+from tests.pos.support import (
+    BIN,
+    AcquirerServer,
+    HostLedger,
+    disagreements,
+    invoke_pos,
+    make_config,
+    run_pos,
+)
 
 CRASH_POINTS = ("before_send", "after_send", "after_reply", "journal_write", "after_reversal_send")
 MOMENTS = (*CRASH_POINTS, "random", "none")
@@ -59,10 +67,12 @@ def test_sigkill_during_wallet_refunds_gives_back_on_both_sides_or_neither(tmp_p
         for index in range(SALES):
             kind = ("alipay", "wechat")[index % 2]
             picture = tmp_path / f"{index}.png"
-            made = run_pos(config, state, "sim", "wallet-code", kind, "--out", str(picture), host=server.address)
+            # the sales are not killed: they run in this process (tests.pos.support.invoke_pos), the refunds below
+            # each in a `pos` process of its own
+            made = invoke_pos(config, state, "sim", "wallet-code", kind, "--out", str(picture), host=server.address)
             assert made.returncode == 0, made.stderr
-            done = run_pos(config, state, "sale", f"{rng.randint(2, 60)}.00", "--camera", str(picture), "--json",
-                           host=server.address)
+            done = invoke_pos(config, state, "sale", f"{rng.randint(2, 60)}.00", "--camera", str(picture), "--json",
+                              host=server.address)
             assert done.returncode == 0, done.stderr
             sales.append(json.loads(done.stdout))
         for index, sale in enumerate(sales):

@@ -20,12 +20,13 @@ import shutil
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
 from acquirer.protocol.clock import CHINA, clearing_date, parse_cutoff
 from tests.acquirer.conftest import REPO_CONFIG, make_config, start_host
+from tests.clearing.host_clock import cutoff_in
 from tests.e2e.proxy import DOWN, UP, Fault, ProxyThread
 from tests.pos.support import BIN, invoke_pos, set_pos, test_cards
 from tests.pos.support import make_config as make_pos_config
@@ -113,16 +114,24 @@ def wait_cleared(tmp_path, day, host, limit_s: float = 150) -> None:
     deadline = time.monotonic() + limit_s
     while not directory.is_dir():
         assert time.monotonic() < deadline, host.log()
-        time.sleep(0.25)
+        time.sleep(0.1)
+
+
+#: how long the first test's tills have for their day before the host's cut-off (it takes them 10-20 s)
+DAY_LEAD_S = 40
 
 
 @pytest.mark.slow
-def test_three_tills_a_day_through_serve_reconciled(tmp_path):
-    cutoff_at, cutoff = cutoff_ahead(75)
+def test_three_tills_a_day_through_serve_reconciled(tmp_path, monkeypatch):
+    from acquirer.cli import CLOCK_OFFSET_ENV
+
+    host_cutoff = cutoff_in(DAY_LEAD_S)     # the host's clock runs ahead so that its cut-off is DAY_LEAD_S away
+    monkeypatch.setenv(CLOCK_OFFSET_ENV, host_cutoff.offset_s)
+    cutoff = host_cutoff.text
     config_dir, host, statements = serve_clearing(tmp_path, cutoff)
     losing = Losing()
     try:
-        day = clearing_date(datetime.now(UTC), parse_cutoff(cutoff))
+        day = clearing_date(host_cutoff.host_now(), parse_cutoff(cutoff))
         address = f"{host.address[0]}:{host.address[1]}"
         with ProxyThread(host.address[1], losing) as proxy:
             config1, state1, t1 = till(tmp_path, "10000001", address, statements, cutoff=cutoff)
@@ -153,7 +162,7 @@ def test_three_tills_a_day_through_serve_reconciled(tmp_path):
                                      "--reason", "4837", "--db", str(host.db_path), "--config", str(config_dir)],
                                     capture_output=True, text=True, cwd=tmp_path)
             assert opened.returncode == 0, opened.stderr
-            assert datetime.now(CHINA) < cutoff_at, "the test's traffic ran past the cut-off it chose"
+            assert host_cutoff.host_now() < host_cutoff.at, "the test's traffic ran past the cut-off it chose"
 
             early = t1("reconcile", "--date", day.isoformat(), "--fetch")
             assert early.returncode == 4 and "the day is not cleared" in early.stderr
