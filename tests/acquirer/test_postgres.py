@@ -210,20 +210,31 @@ def test_processes_above_one_need_postgresql(tmp_path: Path) -> None:
 
 # --- several hosts on one database -----------------------------------------------------------
 
-def test_two_hosts_on_one_database_serve_the_same_terminal(pg_url: str, tmp_path: Path) -> None:
-    config = make_config(tmp_path / "config")
+def _two_hosts(pg_url: str, tmp_path: Path, config: Path | None = None,
+               processes: int = 1) -> tuple[RunningHost, RunningHost]:
+    """Two `acquirer serve` on different ports, one configuration, one PostgreSQL database."""
+    config = config or make_config(tmp_path / "config")
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
-    first = start_host(config, tmp_path / "a", pg_url)
-    second = start_host(config, tmp_path / "b", pg_url)
+    return (start_host(config, tmp_path / "a", pg_url, processes=processes),
+            start_host(config, tmp_path / "b", pg_url, processes=processes))
+
+
+def _through(host: RunningHost, t: TestTerminal) -> TestTerminal:
+    """Terminal `t` (signed on elsewhere) connected to `host` instead, with its keys, batch and STANs."""
+    other = TestTerminal(host.address, t.terminal.tid, t.terminal.mid, t.tmk, t.mac, stans=t._stans)
+    other.keys, other.batch = t.keys, t.batch
+    return other
+
+
+def test_two_hosts_on_one_database_serve_the_same_terminal(pg_url: str, tmp_path: Path) -> None:
+    first, second = _two_hosts(pg_url, tmp_path)
     try:
         assert first.address[1] != second.address[1]
         card = first.card("unionpay-debit")
         before, merchant = first.available(card), first.merchant()
         t = first.terminal("10000001")                       # signs on through the first
-        through_second = TestTerminal(second.address, t.terminal.tid, t.terminal.mid, t.tmk, t.mac,
-                                      stans=t._stans)
-        through_second.keys, through_second.batch = t.keys, t.batch
+        through_second = _through(second, t)
         sale = through_second.request(TxnType.SALE, card, 2_500)
         assert through_second.send(sale)["39"] == "00"       # sells through the second
         assert through_second.send(sale)["39"] == "94"       # resent there: a duplicate
@@ -253,17 +264,11 @@ def test_a_settlement_through_one_host_closes_the_batch_another_host_had_kept(pg
     from acquirer.protocol.fields import CardTotals, SettlementTotals
     from acquirer.protocol.messages import Settlement
 
-    config = make_config(tmp_path / "config")
-    (tmp_path / "a").mkdir()
-    (tmp_path / "b").mkdir()
-    first = start_host(config, tmp_path / "a", pg_url)
-    second = start_host(config, tmp_path / "b", pg_url)
+    first, second = _two_hosts(pg_url, tmp_path)
     try:
         card = first.card("unionpay-debit")
         t = first.terminal("10000001")
-        through_second = TestTerminal(second.address, t.terminal.tid, t.terminal.mid, t.tmk, t.mac,
-                                      stans=t._stans)
-        through_second.keys, through_second.batch = t.keys, t.batch
+        through_second = _through(second, t)
         old_batch = t.batch
         assert through_second.sale(card, 1_000)["39"] == "00"
         assert through_second.sale(card, 2_000)["39"] == "00"   # the session kept from the first sale
@@ -273,7 +278,8 @@ def test_a_settlement_through_one_host_closes_the_batch_another_host_had_kept(pg
         time.sleep(1)   # the announcement reaches the second host within milliseconds
         assert through_second.sale(card, 500)["39"] == "77"     # the closed batch, refused
         assert t.sign_on()["39"] == "00" and t.batch != old_batch
-        through_second.keys, through_second.batch = t.keys, t.batch
+        through_second.close()
+        through_second = _through(second, t)
         assert through_second.sale(card, 500)["39"] == "00"     # new keys and batch, through the second
         with first.db() as db:
             assert db.execute("SELECT batch, response_code FROM transactions WHERE tid = '10000001' "
@@ -287,11 +293,7 @@ def test_a_settlement_through_one_host_closes_the_batch_another_host_had_kept(pg
 
 
 def test_terminals_spread_over_two_hosts_and_three_processes_each(pg_url: str, tmp_path: Path) -> None:
-    config = _load_config(tmp_path / "config", 6)
-    (tmp_path / "a").mkdir()
-    (tmp_path / "b").mkdir()
-    first = start_host(config, tmp_path / "a", pg_url, processes=3)
-    second = start_host(config, tmp_path / "b", pg_url, processes=3)
+    first, second = _two_hosts(pg_url, tmp_path, _load_config(tmp_path / "config", 6), processes=3)
     try:
         tills = [Till(first, i, [first.address, second.address][i % 2:] + [first.address][:i % 2])
                  for i in range(6)]
@@ -359,17 +361,31 @@ def test_terminal_connections_spread_over_every_host_process(pg_url: str, tmp_pa
 
 # --- metrics -------------------------------------------------------------------------------------
 
+def _metrics_address(host: RunningHost) -> str:
+    """Where a host started with `--metrics-port 0` serves its metrics (its announcement line)."""
+    line = ""
+    while not line.startswith("metrics listening on "):
+        line = host.process.stdout.readline()
+        assert line, "no metrics line"
+    return line.rsplit(" ", 1)[1].strip()
+
+
+def _unlabelled_samples(address: str) -> dict[str, float]:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with urllib.request.urlopen(f"http://{address}/metrics", timeout=10) as answer:
+        text = answer.read().decode()
+    return {s.name: s.value for family in text_string_to_metric_families(text) for s in family.samples
+            if not s.labels}
+
+
 def test_metrics_are_summed_over_the_host_processes(pg_url: str, tmp_path: Path) -> None:
     from prometheus_client.parser import text_string_to_metric_families
 
     host = start_host(make_config(tmp_path / "config"), tmp_path, pg_url, processes=2,
                       extra=("--metrics-port", "0"))
     try:
-        line = ""
-        while not line.startswith("metrics listening on "):
-            line = host.process.stdout.readline()
-            assert line, "no metrics line"
-        metrics_address = line.rsplit(" ", 1)[1].strip()
+        metrics_address = _metrics_address(host)
         card, poor = host.card("unionpay-debit"), host.card("unionpay-low-balance")
         for _ in range(3):   # a connection each: the kernel hands them to either process
             t = host.terminal("10000001")
@@ -395,15 +411,9 @@ def test_speculative_units_find_the_decline_the_duplicate_and_the_replayed_atc(p
     is free, and waits once at its end. When one of them is false the unit is rolled back and
     run again reading each result: the terminal gets the same answer as without speculation,
     the ledger holds only the approved sale, and the metric counts each rerun."""
-    from prometheus_client.parser import text_string_to_metric_families
-
     host = start_host(make_config(tmp_path / "config"), tmp_path, pg_url, extra=("--metrics-port", "0"))
     try:
-        line = ""
-        while not line.startswith("metrics listening on "):
-            line = host.process.stdout.readline()
-            assert line, "no metrics line"
-        metrics_address = line.rsplit(" ", 1)[1].strip()
+        metrics_address = _metrics_address(host)
         poor = host.card("unionpay-low-balance")   # ¥10.00
         t = host.terminal("10000001")
         cards = "SELECT id, balance FROM accounts WHERE kind = 'cardholder'"
@@ -415,11 +425,7 @@ def test_speculative_units_find_the_decline_the_duplicate_and_the_replayed_atc(p
         assert t.sale(poor, 100, icc=poor.icc(100, atc=1))["39"] == "05"   # assumed a new ATC
         assert t.sale(poor, 200)["39"] == "00"       # assumed all three, rightly
         t.close()
-        with urllib.request.urlopen(f"http://{metrics_address}/metrics", timeout=10) as answer:
-            text = answer.read().decode()
-        samples = {s.name: s.value for family in text_string_to_metric_families(text) for s in family.samples
-                   if not s.labels}
-        assert samples["acquirer_units_rerun_total"] == 3
+        assert _unlabelled_samples(metrics_address)["acquirer_units_rerun_total"] == 3
         db = host.db()
         after = dict(db.execute(cards).fetchall())
         assert sorted(after[a] - before[a] for a in before if after[a] != before[a]) == [-300]
