@@ -19,7 +19,7 @@ from tests.pos.support import make_config
 #: side, the checkout screen and the subcommand groups
 NOT_AT_START = ("pos.core.engine", "pos.devices.terminal", "pos.devices.station", "drivers.sim", "pos.simulated",
                 "pos.daemon", "pos.tui.app", "textual", "pos.cli.operators", "pos.cli.reconcile", "pos.cli.sim",
-                "pos.cli.render", "pos.reconcile", "acquirer.host", "acquirer.storage")
+                "pos.reconcile", "acquirer.host", "acquirer.storage")
 
 
 def _python(script: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -44,11 +44,15 @@ def test_the_help_imports_no_command(monkeypatch):
     assert "acquirer.config" not in _python("import sys, pos.cli.main; print(sorted(sys.modules))").stdout
 
 
-def test_history_imports_neither_the_engine_nor_the_devices(tmp_path):
+@pytest.mark.parametrize("as_json", [True, False])
+def test_history_imports_neither_the_engine_nor_the_devices(tmp_path, as_json):
     config_dir = make_config(tmp_path)
     shown, loaded = _loaded_after(["--config", str(config_dir), "--state-dir", str(tmp_path / "state"),
-                                   "history", "--json"])
-    assert json.loads(shown) == []
+                                   "history", *(["--json"] if as_json else [])])
+    if as_json:
+        assert json.loads(shown) == []
+    else:
+        assert "journal.db" in shown and "trace" in shown and "RRN" in shown
     assert loaded == []
 
 
