@@ -9,56 +9,46 @@ A card that asks for its online PIN gets `--pin` through the engine's PIN pad.
 """
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import sys
-import tempfile
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Any
-from collections.abc import Iterator
-from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 import click
-import qrcode
-import qrcode.constants
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
-from acquirer.config import resolve_config_dir
 from acquirer.protocol.errors import KIND_TABLE, ErrorKind, TillkitError
-from acquirer.protocol.pinblock import PinBlockError, check_pin
-from drivers.sim.contactless import FAULTS
-from pos.cli.operators import operator
-from pos.cli.originals import refund_original
-from pos.cli.reconcile import reconcile_command
-from pos.cli.reprints import KeptSlip, reprint_kept
-from pos.cli.render import EventPrinter, kind_word, outcome_lines, state_word
-from pos.cli.sim import sim
-from pos.core import events as ev
-from pos.core.amount import format_amount, parse_amount
-from pos.core.config import EMBEDDED, PosConfig, load_config, load_pos_file
-from pos.core.engine import WALLET_ORDERS, Engine, Outcome
-from pos.core.errors import CardNotRead, OriginalNotFound
-from pos.core.payment import PaymentSource
-from pos.core.pinpad import FixedPin
-from pos.daemon.cli import daemon
-from pos.devices.errors import as_tillkit_error
-from pos.devices.printing import receipt_name
-from pos.devices.station import open_station
-from pos.devices.terminal import open_receipts, open_terminal
-from pos.journal import store as j
-from pos.journal.receipts import find_receipt
-from pos.journal.report import shift_report
-from pos.journal.store import Journal, Txn
+from pos.cli.lazy import Deferred, LazyChoice, LazyGroup
 from pos.messages import cli_text, error_text
-from pos.sources.manual_entry import ManualEntry
-from pos.sources.qr.errors import QrPayloadError
-from receipts import render_text, report_to_dict
+
+if TYPE_CHECKING:
+    from pos.cli.reprints import KeptSlip
+    from pos.core import events as ev
+    from pos.core.config import PosConfig
+    from pos.core.engine import Engine, Outcome
+    from pos.core.payment import PaymentSource
+    from pos.journal.store import Journal, Txn
+    from pos.sources.qr.errors import QrPayloadError
+
+# Each command imports what it uses when it runs, so that `pos history` or
+# `pos --help` does not pay for the engine, the devices and the simulator
+# (docs/terminal.md, "Start-up"); so do the subcommand groups below.
+DEFERRED = {
+    "daemon": Deferred("pos.daemon.cli", "daemon",
+                       "Run the headless terminal a cash register drives: nexo over HTTPS, Concert over serial."),
+    "operator": Deferred("pos.cli.operators", "operator",
+                         "The till's cashiers: who may sign on, and who is signed on (recorded on every row and "
+                         "slip)."),
+    "reconcile": Deferred("pos.cli.reconcile", "reconcile_command",
+                          "Match the journal against the acquirer's merchant statement of the clearing day(s)."),
+    "sim": Deferred("pos.cli.sim", "sim",
+                    "The customer's side, simulated: a wallet app's codes, and paying a shop's code."),
+}
 
 #: exit statuses, from the one table of kinds (docs/errors.md)
 EXIT_APPROVED = 0
@@ -131,6 +121,8 @@ def failure(error: TillkitError) -> Failure:
     """
     if language() == "zh":
         return FAILURES[error.row.exit_code](error_text("zh", error))
+    from pos.core.errors import CardNotRead
+
     message = str(error)
     if isinstance(error, CardNotRead):
         message = f"{error.prompt} ({error.reason}); nothing was sent"
@@ -139,7 +131,7 @@ def failure(error: TillkitError) -> Failure:
     return FAILURES[error.row.exit_code](message)
 
 
-@click.group(invoke_without_command=True)
+@click.group(cls=LazyGroup, invoke_without_command=True, deferred=DEFERRED)
 @click.option("--config", "config_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Configuration directory (default: $TILLKIT_CONFIG, else the repository's config/).")
 @click.option("--state-dir", type=click.Path(file_okay=False, path_type=Path),
@@ -161,6 +153,9 @@ def main(ctx: click.Context, config_dir: Path | None, state_dir: Path | None,
                         format="%(levelname)s %(name)s: %(message)s")
     if not verbose:   # nfcpy logs a card leaving the field as an error; the outcome line says it
         logging.getLogger("nfc").setLevel(logging.CRITICAL)
+    from acquirer.config import resolve_config_dir   # the kit's one rule for where the files are
+    from pos.core.config import load_config, load_pos_file
+
     directory = resolve_config_dir(config_dir)
     ctx.meta[LANGUAGE] = lang or "en"
     try:
@@ -187,6 +182,8 @@ def _failures() -> Iterator[None]:
     try:
         yield
     except Exception as e:
+        from pos.devices.errors import as_tillkit_error
+
         error = as_tillkit_error(e)
         if error is None:
             raise
@@ -201,6 +198,12 @@ def _run(config: PosConfig, work: Callable[[Engine], Awaitable[Any]],
     good (docs/terminal.md, "Working keys between commands"); `pos signon`
     passes False to sign on afresh.
     """
+    import asyncio
+
+    from pos.cli.render import EventPrinter
+    from pos.core.pinpad import FixedPin
+    from pos.devices.terminal import open_terminal
+
     printer = EventPrinter(err, language())
 
     def observe(event: ev.Event) -> None:
@@ -233,6 +236,10 @@ def _pay(config: PosConfig, cards: tuple[str, ...], fault: str | None, manual: b
     the simulated reader it is armed alone unless `--card` puts a card in
     the field too.
     """
+    from pos.core.engine import WALLET_ORDERS
+    from pos.devices.station import open_station
+    from pos.sources.manual_entry import ManualEntry
+
     if manual and (cards or fault):
         raise click.UsageError(t("cli.manual_excludes"))
     if manual:
@@ -268,6 +275,8 @@ def _pay(config: PosConfig, cards: tuple[str, ...], fault: str | None, manual: b
 
 
 def _amount(config: PosConfig, text: str) -> int:
+    from pos.core.amount import parse_amount
+
     with _failures():
         return parse_amount(text, max_fen=config.terminal.max_amount_fen)
 
@@ -285,6 +294,9 @@ def _cryptogram(txn: Txn) -> str:
 
 
 def _finish(outcome: Outcome, as_json: bool) -> None:
+    from pos.cli.render import outcome_lines
+    from pos.journal import store as j
+
     if as_json:
         out.print_json(json.dumps({**_txn_json(outcome.txn), "approved": outcome.approved,
                                    "message": outcome.message, "balance": outcome.balance},
@@ -301,11 +313,21 @@ def _finish(outcome: Outcome, as_json: bool) -> None:
 
 card_option = click.option("--card", "cards", metavar="NAME", multiple=True,
                            help="Tap this test card on the simulated reader (twice: two cards at once).")
-fault_option = click.option("--card-fault", type=click.Choice(list(FAULTS)),
+
+
+def _fault_names() -> list[str]:
+    from drivers.sim.contactless import FAULTS
+
+    return list(FAULTS)
+
+
+fault_option = click.option("--card-fault", type=LazyChoice(_fault_names),
                             help="The tapped test card misbehaves this way (simulated reader).")
 manual_option = click.option("--manual", is_flag=True, help="Key in card number and expiry (entry mode 012).")
 def _pin(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     """Refuse a PIN that format 0 cannot carry before any card is read (exit 2, nothing sent)."""
+    from acquirer.protocol.pinblock import PinBlockError, check_pin
+
     try:
         if value is not None:
             check_pin(value)
@@ -363,6 +385,11 @@ def _camera_refused(error: QrPayloadError) -> None:
 
 def _code_display(png: Path | None) -> ev.Observer:
     """Draws the merchant-presented code when the engine shows it: on stderr as text, and as a PNG."""
+    import qrcode
+    import qrcode.constants
+
+    from pos.core import events as ev
+
     def show(event: ev.Event) -> None:
         if not isinstance(event, ev.ShowingCode):
             return
@@ -436,6 +463,8 @@ def void(config: PosConfig, trace: str, cards: tuple[str, ...], card_fault: str 
 def refund(config: PosConfig, original_and_amount: tuple[str, ...], trace: str | None, cards: tuple[str, ...],
            card_fault: str | None, manual: bool, as_json: bool) -> None:
     """Refund AMOUNT yuan of the sale with reference number RRN (or `--trace TRACE`), in any batch."""
+    from pos.core.engine import WALLET_ORDERS
+
     wanted = 1 if trace is not None else 2
     if len(original_and_amount) != wanted:
         raise click.UsageError(t("cli.refund_form"))
@@ -450,6 +479,10 @@ def refund(config: PosConfig, original_and_amount: tuple[str, ...], trace: str |
 
 def _refund_rrn(config: PosConfig, trace: str, fen: int) -> str:
     """The RRN of the sale `pos refund --trace` names (refused, exit 2, when there is none to refund)."""
+    from pos.cli.originals import refund_original
+    from pos.core.errors import OriginalNotFound
+    from pos.journal.store import Journal
+
     journal = Journal(config.journal_path) if config.journal_path.exists() else None
     try:
         with _failures():
@@ -484,6 +517,8 @@ def balance(config: PosConfig, cards: tuple[str, ...], card_fault: str | None, m
 @click.pass_obj
 def history(config: PosConfig, as_json: bool, limit: int | None) -> None:
     """The journal, newest first (masked PANs only)."""
+    from pos.journal.store import Journal
+
     if not config.journal_path.exists():
         txns: list[Txn] = []
     else:
@@ -493,6 +528,11 @@ def history(config: PosConfig, as_json: bool, limit: int | None) -> None:
     if as_json:
         out.print_json(json.dumps([_txn_json(txn) for txn in txns], ensure_ascii=False))
         return
+    from rich.table import Table
+
+    from pos.cli.render import kind_word, state_word
+    from pos.core.amount import format_amount
+
     table = Table(title=t("cli.history_title", path=config.journal_path))
     for column in t("cli.history_columns").split("|"):
         table.add_column(column, no_wrap=True)
@@ -512,6 +552,8 @@ def history(config: PosConfig, as_json: bool, limit: int | None) -> None:
 @click.pass_obj
 def settle(config: PosConfig, as_json: bool) -> None:
     """Close the batch with the host (0500); upload it when the host is out of balance."""
+    from pos.core.amount import format_amount
+
     result = _run(config, lambda engine: engine.settle())
     if as_json:
         out.print_json(json.dumps({
@@ -548,6 +590,13 @@ def signon(config: PosConfig) -> None:
 @click.pass_obj
 def reprint(config: PosConfig, trace: str | None, as_text: bool, kept: KeptSlip | None) -> None:
     """Print the last receipt again (or trace TRACE's, the last settlement's or report's), marked REPRINT."""
+    import asyncio
+
+    from pos.cli.render import EventPrinter
+    from pos.cli.reprints import reprint_kept
+    from pos.devices.printing import receipt_name
+    from pos.devices.terminal import open_receipts
+
     if kept is not None:
         if trace is not None:
             raise Refused(f"give a TRACE or --{kept}, not both")
@@ -578,6 +627,15 @@ def reprint(config: PosConfig, trace: str | None, as_text: bool, kept: KeptSlip 
 def report(config: PosConfig, kind: str, as_json: bool) -> None:
     """The X report (running totals of the open batch, nothing closed) or the Z report (settle, then the
     totals of the batch closed): by channel, entry mode and operator. Printed when there is a printer."""
+    import asyncio
+    from datetime import UTC, datetime
+
+    from pos.cli.render import EventPrinter
+    from pos.devices.terminal import open_receipts
+    from pos.journal.report import shift_report
+    from pos.journal.store import Journal
+    from receipts import render_text, report_to_dict
+
     kind = kind.lower()
     if kind == "z":   # settle first: the Z report is the batch the host closed
         settled = _run(config, lambda engine: engine.settle())
@@ -609,6 +667,10 @@ def report(config: PosConfig, kind: str, as_json: bool) -> None:
 
 def _reprint_text(config: PosConfig, trace: str | None) -> None:
     """The receipt as plain text, as wide as the printer's paper (reads the journal only)."""
+    from pos.journal.receipts import find_receipt
+    from pos.journal.store import Journal
+    from receipts import render_text
+
     if not config.journal_path.exists():
         raise Refused(t("cli.no_receipt_yet"))
     journal = Journal(config.journal_path)
@@ -625,6 +687,10 @@ def _reprint_text(config: PosConfig, trace: str | None) -> None:
 @click.pass_obj
 def init(config: PosConfig) -> None:
     """Bind this terminal to its acquirer (`pos --host ADDRESS init`); refused while a batch is open."""
+    import asyncio
+
+    from pos.devices.terminal import open_terminal
+
     async def bind_only() -> str:
         async with open_terminal(config, sign_on=False) as engine:
             return engine.config.host.address
@@ -642,7 +708,11 @@ def demo(config: PosConfig) -> None:
     It runs in a throw-away state directory on the embedded acquirer: the
     merchant's journal, batch and host binding are never touched.
     """
+    import tempfile
+
     from pos.cli.demo import run_demo
+    from pos.core.config import EMBEDDED
+    from pos.devices.station import open_station
 
     with tempfile.TemporaryDirectory(prefix="pos-demo-") as scratch:
         demo_config = replace(config, state_dir=Path(scratch), host_named=False,
@@ -653,11 +723,6 @@ def demo(config: PosConfig) -> None:
                 raise Refused(t("cli.demo_needs_sim", reader=repr(config.nfc.reader)))
             _run(demo_config, lambda engine: run_demo(engine, wallet, out, language()))
 
-
-main.add_command(sim)
-main.add_command(daemon)
-main.add_command(reconcile_command)
-main.add_command(operator)
 
 if __name__ == "__main__":
     main()

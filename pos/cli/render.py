@@ -8,15 +8,19 @@ names, as scripts read them.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.console import Console
 from rich.markup import escape
 
 from pos.core import events as ev
 from pos.core.amount import format_amount
-from pos.core.engine import Outcome
 from pos.journal import store as j
 from pos.messages import cli_text
 from pos.tui.i18n import TEXTS, card_prompt
+
+if TYPE_CHECKING:   # `pos history` words its rows here without loading the engine
+    from pos.core.engine import Outcome
 
 
 def kind_word(language: str, kind: str) -> str:
