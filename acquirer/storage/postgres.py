@@ -344,7 +344,8 @@ class PostgresStore(Store):
         """Send what is queued and read every result (an error among them raises here); in a
         speculative unit, check what has been assumed so far."""
         conn, pipe = self._conn, self._pipe
-        assert conn is not None and pipe is not None
+        if self._lost or conn is None or pipe is None:
+            raise StorageUnavailable("the transaction was lost with its connection")
         try:
             pipe.sync()
         except psycopg.OperationalError as e:
@@ -460,6 +461,7 @@ class PostgresStore(Store):
         aborted is `StorageUnavailable`, no answer is `OutcomeUnknown`."""
         deltas, self._deltas, self._unit_deltas = self._deltas, {}, None
         self._release_pending = False
+        self._txid, sent = 0, False
         try:
             if self._txid_result is not None:   # read with the first statement that waited
                 if isinstance(self._txid_result, Result) and not self._txid_result.ready:
@@ -467,10 +469,16 @@ class PostgresStore(Store):
                 self._txid = int(self._txid_result.fetchall()[0][0])
             if deltas:
                 self._x(*_flush(deltas), wait=False)
-            self._x("COMMIT")
+            if self._plain:   # psycopg's execute: sent and answered in one call
+                sent = True
+                self._x("COMMIT")
+            else:
+                self._x("COMMIT", wait=False)
+                sent = True
+                self._wait()
         except StorageUnavailable as e:
-            if self._conn is not None:
-                raise   # the connection is alive: PostgreSQL refused it and rolled it back
+            if self._conn is not None or not sent or not self._txid:
+                raise   # PostgreSQL refused it and rolled it back, or the COMMIT never left
             self._in_transaction = self._lost = False
             fate = self._fate(self._txid)
             if fate == "committed":
