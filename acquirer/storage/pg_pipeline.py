@@ -29,6 +29,7 @@ clearing's cursors and COPY) syncs and leaves it.
 """
 from __future__ import annotations
 
+import itertools
 import select
 import weakref
 from collections import deque
@@ -98,6 +99,9 @@ class Result:
             yield from rows
 
 
+#: names of prepared statements, never reused (a failed prepare leaves a gap)
+_NAMES = itertools.count()
+
 #: the statements prepared on each connection (text -> name); dies with the connection
 _PREPARED: weakref.WeakKeyDictionary[psycopg.Connection[Any], dict[str, bytes]] = weakref.WeakKeyDictionary()
 
@@ -111,7 +115,6 @@ class Pipeline:
     """
 
     def __init__(self, conn: psycopg.Connection[Any]) -> None:
-        self.conn = conn
         self._pgconn = conn.pgconn
         self._transformer: abc.Transformer = Transformer(conn)
         self._encoding = conn.info.encoding
@@ -129,7 +132,7 @@ class Pipeline:
         name = self._prepared.get(text)
         try:
             if name is None and len(self._prepared) < _MAX_PREPARED:
-                name = f"tk{len(self._prepared)}".encode()
+                name = f"tk{next(_NAMES)}".encode()
                 pgconn.send_prepare(name, text.encode(self._encoding))
                 self._prepared[text] = name
                 self._pending.append(text)

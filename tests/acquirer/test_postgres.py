@@ -491,6 +491,23 @@ def test_postgresql_restarted_under_load_gets_96_then_the_host_reconnects(tmp_pa
 
 # --- group commit in pipeline mode ------------------------------------------------------------
 
+def test_a_statement_postgresql_cannot_prepare_leaves_the_connection_usable(pg_url: str) -> None:
+    """Statements are prepared on first use, several in one round trip: one PostgreSQL refuses
+    raises its error, PostgreSQL skips the rest of that round trip, and each skipped statement
+    is prepared again when it is sent again."""
+    from acquirer.storage.postgres import PostgresStore
+
+    store = PostgresStore(pg_url)
+    try:
+        store._x("SELECT no_such_column FROM accounts", wait=False)
+        with pytest.raises(psycopg.errors.UndefinedColumn):
+            store._x("SELECT COUNT(*) + 1 FROM accounts")
+        assert store._x("SELECT COUNT(*) + 1 FROM accounts").fetchone() == (1,)
+        assert store._x("SELECT COUNT(*) + 2 FROM accounts").fetchone() == (2,)
+    finally:
+        store.close()
+
+
 def test_group_commit_in_pipeline_mode_rolls_back_a_failing_unit_alone(pg_url: str) -> None:
     """A unit that fails after writing, one whose statement PostgreSQL refuses inside the
     pipeline, and one that fails before the statement PostgreSQL refuses was even sent are
