@@ -77,23 +77,25 @@ class GroupCommit:
         self.store.savepoint(speculative=speculative)
 
     def _end_unit(self, failed: bool) -> None:
-        if not failed:
-            try:
-                self.store.confirm()
-            except (Misspeculation, StorageUnavailable):
-                self._end_unit(failed=True)   # the block's work goes; the error reaches its caller
-                raise
         if failed:
-            try:
-                self.store.rollback_to()
-            except StorageUnavailable:
-                self._lost()   # the connection went with the transaction: nothing of it stays
+            self._roll_back_unit()
             return
+        try:
+            self.store.confirm()
+        except (Misspeculation, StorageUnavailable):
+            self._roll_back_unit()   # the block's work goes; the error reaches its caller
+            raise
         self.store.release()
         self.units += 1
         self._pending_units += 1
         if self._pending_units >= self.max_units:
             self._schedule_commit(at_once=True)
+
+    def _roll_back_unit(self) -> None:
+        try:
+            self.store.rollback_to()
+        except StorageUnavailable:
+            self._lost()   # the connection went with the transaction: nothing of it stays
 
     async def durable(self) -> None:
         """Return once everything written so far (by anyone) is committed.

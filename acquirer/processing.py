@@ -64,6 +64,7 @@ Every reversal received is logged in `reversals` with its outcome.
 """
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -195,14 +196,16 @@ class Processor:
                 icc_check = await issuer.check_cryptogram(card, req.card.icc, self.protocol)
         key = TxnKey(terminal.tid, terminal.mid, req.batch, req.stan, _date(now))
         fingerprint = icc_fingerprint(self.token_key, req.card.icc) if req.card.icc is not None else None
+        process = functools.partial(self._process, req, terminal, keys, issuer, card, icc_check, pan, key, now,
+                                    fingerprint)
         try:
             try:   # assuming its checks pass (one round trip on PostgreSQL), ...
                 with self.store.unit(speculative=True):
-                    return self._process(req, terminal, keys, issuer, card, icc_check, pan, key, now, fingerprint)
+                    return process()
             except Misspeculation:   # ... and when one did not, again, reading each result
                 UNITS_RERUN.inc()
                 with self.store.unit():
-                    return self._process(req, terminal, keys, issuer, card, icc_check, pan, key, now, fingerprint)
+                    return process()
         except Duplicate:
             with self.store.unit():
                 self._duplicate(req, key, card.token if card else pan_token(self.token_key, pan), fingerprint,

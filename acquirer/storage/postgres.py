@@ -378,8 +378,7 @@ class PostgresStore(Store):
         transaction's fate instead of assuming a rollback (a sale answered 96 must never
         have been posted)."""
         sqlstate = e.sqlstate
-        if (conn.closed or conn.pgconn.status == pq.ConnStatus.BAD or sqlstate is None
-                or sqlstate[:2] in _CONNECTION_ENDING):
+        if _broken(conn) or sqlstate is None or sqlstate[:2] in _CONNECTION_ENDING:
             self._drop()
             raise StorageUnavailable(f"PostgreSQL connection lost: {e}") from None
         raise StorageUnavailable(f"PostgreSQL: {e}") from None   # deadlock, serialization, shutdown
@@ -449,7 +448,7 @@ class PostgresStore(Store):
         try:
             self._pipe.sync()
         except psycopg.OperationalError as e:
-            if self._conn.closed or self._conn.pgconn.status == pq.ConnStatus.BAD:
+            if _broken(self._conn):
                 self._failed(self._conn, e)
         except psycopg.Error:
             pass
@@ -598,6 +597,11 @@ class PostgresStore(Store):
         self._x(_insert_posting_sql(len(legs)),
                 [posting_id, txn_id, kind, created_at, *(x for leg in legs for x in leg)], wait=False)
         return posting_id
+
+
+def _broken(conn: psycopg.Connection[Any]) -> bool:
+    """libpq has given the connection up (or it was closed)."""
+    return conn.closed or conn.pgconn.status == pq.ConnStatus.BAD
 
 
 def _one_row_changed(result: Result) -> bool:
