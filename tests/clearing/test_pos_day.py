@@ -11,8 +11,6 @@ import shutil
 import sqlite3
 import threading
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,8 +22,9 @@ from acquirer.protocol.fee_rounding import fee_fen
 from tests.clearing.helpers import SECOND_MERCHANT, SECOND_MERCHANT_TERMS
 from tests.clearing.host_clock import WALLET_CODES_AHEAD_S, cutoff_in
 from tests.clearing.parse import read_file
+from tests.clearing.served import fetch, statements_address, write_auto_clearing
 from tests.e2e.proxy import DOWN, Fault, ProxyThread
-from tests.pos.support import CONFIG, AcquirerServer, invoke_pos, make_config, set_pos, test_cards
+from tests.pos.support import AcquirerServer, invoke_pos, make_config, set_pos, test_cards
 
 MID_1, MID_2 = "898310048990001", "898310048990002"
 KEYS = {MID_1: "test-statement-key-0001", MID_2: "test-statement-key-0002"}
@@ -106,15 +105,6 @@ def from_journals(rows: list[dict[str, Any]], mid: str) -> tuple[int, int, dict[
     return sum(a for a, _ in lines.values()), sum(m for _, m in lines.values()), lines
 
 
-def fetch(address: str, path: str, key: str) -> tuple[int, bytes]:
-    request = urllib.request.Request(f"http://{address}{path}", headers={"X-API-Key": key})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as answer:
-            return answer.status, answer.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read()
-
-
 #: how long the tills have for their day before the host's cut-off (the day takes them 5-10 s)
 LEAD_S = 25
 
@@ -130,15 +120,7 @@ def test_a_day_of_three_tills_cleared_by_serve_equals_their_journals_minus_fees(
     config_dir = make_config(tmp_path / "host")
     with (config_dir / "acquirer.toml").open("a") as f:
         f.write(SECOND_MERCHANT)
-    text = (CONFIG / "clearing.toml").read_text()
-    for old, new in (('cutoff = "23:00"', f'cutoff = "{cutoff}"'),
-                     ('output_dir = "var/clearing"', f'output_dir = "{tmp_path / "clearing"}"'),
-                     ("auto_clear_grace_s = 60", "auto_clear_grace_s = 0"),
-                     ("statement_port = 8586", "statement_port = 0")):
-        assert old in text
-        text = text.replace(old, new)
-    (config_dir / "clearing.toml").write_text(text + TERMS)
-    shutil.copy(CONFIG / "holidays.toml", config_dir / "holidays.toml")
+    write_auto_clearing(config_dir, tmp_path / "clearing", cutoff, TERMS)
 
     server = AcquirerServer(config_dir, tmp_path / "acquirer.db").start()
     lose_next_answer = threading.Event()
@@ -153,9 +135,7 @@ def test_a_day_of_three_tills_cleared_by_serve_equals_their_journals_minus_fees(
     proxy = ProxyThread(server.port, line).__enter__()
     try:
         assert server.process is not None and server.process.stdout is not None
-        listening = server.process.stdout.readline()
-        assert listening.startswith("statements listening on "), listening
-        statements = listening.rsplit(" ", 1)[1].strip()
+        statements = statements_address(server.process.stdout)
         tills = {}
         for tid, (mid, tmk, mac) in TERMINALS.items():
             till_config = tmp_path / tid / "config"

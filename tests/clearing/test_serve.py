@@ -3,10 +3,7 @@ terminals of two merchants; the host clears it by itself after the cut-off and s
 merchant's statement over HTTP (per-merchant API key, loopback)."""
 from __future__ import annotations
 
-import shutil
 import time
-import urllib.error
-import urllib.request
 import pytest
 
 from acquirer.protocol.clock import clearing_date, parse_cutoff
@@ -15,24 +12,15 @@ from tests.acquirer.conftest import make_config, start_host
 from tests.acquirer.terminal import original_of
 from tests.clearing.host_clock import cutoff_in
 from tests.clearing.parse import read_file
+from tests.clearing.served import fetch, statements_address, write_auto_clearing
 from tests.clearing.test_service import (
     MID_1,
     MID_2,
-    REPO_CONFIG,
     SECOND_MERCHANT,
     TERMS,
 )
 
 KEY_1 = "test-statement-key-0001"
-
-
-def fetch(address: str, path: str, key: str | None) -> tuple[int, bytes]:
-    request = urllib.request.Request(f"http://{address}{path}", headers={"X-API-Key": key} if key else {})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as answer:
-            return answer.status, answer.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read()
 
 
 #: how long the terminals have for their day before the host's cut-off (the sales take about a second)
@@ -47,21 +35,10 @@ def test_a_day_through_serve_cleared_after_the_cutoff_and_fetched(tmp_path, monk
     monkeypatch.setenv(CLOCK_OFFSET_ENV, host_cutoff.offset_s)
     cutoff = host_cutoff.text
     config_dir = make_config(tmp_path / "config", acquirer_extra=SECOND_MERCHANT)
-    text = (REPO_CONFIG / "clearing.toml").read_text()
-    for old, new in (('cutoff = "23:00"', f'cutoff = "{cutoff}"'),
-                     ('output_dir = "var/clearing"', f'output_dir = "{tmp_path / "clearing"}"'),
-                     ("auto_clear_grace_s = 60", "auto_clear_grace_s = 0"),
-                     ("statement_port = 8586", "statement_port = 0")):          # any free port
-        text = text.replace(old, new)
-    (config_dir / "clearing.toml").write_text(text + TERMS)
-    shutil.copy(REPO_CONFIG / "holidays.toml", config_dir / "holidays.toml")
+    write_auto_clearing(config_dir, tmp_path / "clearing", cutoff, TERMS)
     host = start_host(config_dir, tmp_path)
     try:
-        line = host.process.stdout.readline()
-        while not line.startswith("statements listening on "):
-            assert line, host.log()
-            line = host.process.stdout.readline()
-        address = line.rsplit(" ", 1)[1].strip()
+        address = statements_address(host.process.stdout, host.log())
         day = clearing_date(host_cutoff.host_now(), parse_cutoff(cutoff))
 
         t1, t2, t3 = host.terminal("10000001"), host.terminal("10000002"), host.terminal("10000003")
@@ -130,11 +107,7 @@ def test_statements_served_under_the_supervisor_on_postgresql(tmp_path, pg_url):
 
     host = start_host(tmp_path / "config", tmp_path, pg_url, processes=3)
     try:
-        line = host.process.stdout.readline()
-        while not line.startswith("statements listening on "):
-            assert line, host.log()
-            line = host.process.stdout.readline()
-        address = line.rsplit(" ", 1)[1].strip()
+        address = statements_address(host.process.stdout, host.log())
         for _ in range(6):
             assert fetch(address, f"/statements/{MID_1}/{DAY}", KEY_1) == (200, expected)
         assert read_file(expected).trailer["total_1"] == 12_345

@@ -27,6 +27,7 @@ import pytest
 from acquirer.protocol.clock import CHINA, clearing_date, parse_cutoff
 from tests.acquirer.conftest import REPO_CONFIG, make_config, start_host
 from tests.clearing.host_clock import cutoff_in
+from tests.clearing.served import statements_address, write_auto_clearing
 from tests.e2e.proxy import DOWN, UP, Fault, ProxyThread
 from tests.pos.support import BIN, invoke_pos, set_pos, test_cards
 from tests.pos.support import make_config as make_pos_config
@@ -89,23 +90,13 @@ def serve_clearing(tmp_path, cutoff: str):
     """`acquirer serve` with three tills, clearing by itself right after `cutoff`, statements on an ephemeral
     port; returns its configuration directory, the running host and the statement endpoint's address."""
     config_dir = make_config(tmp_path / "acquirer", acquirer_extra=THIRD_TILL)
-    text = (REPO_CONFIG / "clearing.toml").read_text()
-    for old, new in (('cutoff = "23:00"', f'cutoff = "{cutoff}"'),
-                     ('output_dir = "var/clearing"', f'output_dir = "{tmp_path / "clearing"}"'),
-                     ("auto_clear_grace_s = 60", "auto_clear_grace_s = 0"),
-                     ("statement_port = 8586", "statement_port = 0")):
-        assert old in text
-        text = text.replace(old, new)
-    (config_dir / "clearing.toml").write_text(text)
-    shutil.copy(REPO_CONFIG / "holidays.toml", config_dir / "holidays.toml")
+    write_auto_clearing(config_dir, tmp_path / "clearing", cutoff)
     host = start_host(config_dir, tmp_path)
-    line = host.process.stdout.readline()
-    while not line.startswith("statements listening on "):
-        if not line:
-            host.stop()
-            raise AssertionError(host.log())
-        line = host.process.stdout.readline()
-    return config_dir, host, line.rsplit(" ", 1)[1].strip()
+    try:
+        return config_dir, host, statements_address(host.process.stdout, host.log())
+    except AssertionError:
+        host.stop()
+        raise
 
 
 def wait_cleared(tmp_path, day, host, limit_s: float = 150) -> None:
