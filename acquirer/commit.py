@@ -22,6 +22,12 @@ Rules that make this safe:
 - In-memory state that mirrors the database (sessions) is changed only after
   `durable()` returned: if a COMMIT fails, the transaction is rolled back and
   every waiter gets `CommitFailed`, with nothing half-applied in memory.
+- A speculative unit (`unit(speculative=True)`) may be rolled back after it
+  ended, alone, when the store finds that a check it assumed did not pass
+  (`Store.take_failed_units`); its waiter (`durable(unit)`) gets
+  `Misspeculation` and runs its request again, the group's other units are
+  committed. So a unit changes nothing outside the database that a rerun
+  would change twice.
 """
 from __future__ import annotations
 
@@ -55,36 +61,36 @@ class GroupCommit:
         self.max_units = max_units
         self._open = False
         self._pending_units = 0
-        self._waiters: list[asyncio.Future[None]] = []
+        self._serial = 0   # the last unit's number (`_Unit.number`)
+        # each waiter with the number of the unit it waits for (0: everything so far)
+        self._waiters: list[tuple[asyncio.Future[None], int]] = []
         self.commits = 0   # transactions committed (for the benchmark's batch-size figure)
         self.units = 0     # units written (the benchmark divides by commits)
 
     def unit(self, *, speculative: bool = False) -> _Unit:
         """One request's writes: all of them, or none if the block raises.
 
-        Use as `with group.unit():`. `speculative`: the store may assume the
-        unit's checks pass and confirm them when the block ends (`Store.savepoint`);
-        when one did not, the unit is rolled back and `Misspeculation` raised, for
+        Use as `with group.unit() as unit:`. `speculative`: the store may assume
+        the unit's checks pass (`Store.savepoint`) and learn only later whether
+        they did: when one did not, the unit is rolled back and `Misspeculation`
+        raised, in the block if it is still running, else by `durable(unit)`, for
         the caller to run the block again without speculation.
         """
         return _Unit(self, speculative)
 
-    def _begin_unit(self, speculative: bool) -> None:
+    def _begin_unit(self, speculative: bool) -> int:
         if not self._open:
             self.store.begin(pipeline=True)   # a unit reads few of its statements' results
             self._open = True
             self._schedule_commit()
-        self.store.savepoint(speculative=speculative)
+        self._serial += 1
+        self.store.savepoint(speculative=speculative, unit=self._serial)
+        return self._serial
 
     def _end_unit(self, failed: bool) -> None:
         if failed:
             self._roll_back_unit()
             return
-        try:
-            self.store.confirm()
-        except (Misspeculation, StorageUnavailable):
-            self._roll_back_unit()   # the block's work goes; the error reaches its caller
-            raise
         self.store.release()
         self.units += 1
         self._pending_units += 1
@@ -97,16 +103,18 @@ class GroupCommit:
         except StorageUnavailable:
             self._lost()   # the connection went with the transaction: nothing of it stays
 
-    async def durable(self) -> None:
+    async def durable(self, unit: _Unit | None = None) -> None:
         """Return once everything written so far (by anyone) is committed.
 
-        Raises `CommitFailed` if that commit failed. Each waiter has a future
-        of its own, so a waiter that is cancelled cancels nobody else.
+        Raises `CommitFailed` if that commit failed, and `Misspeculation` if
+        `unit` (a speculative unit that just ended) was rolled back instead
+        because a check it assumed did not pass. Each waiter has a future of
+        its own, so a waiter that is cancelled cancels nobody else.
         """
         if not self._open:
             return
         waiter = asyncio.get_running_loop().create_future()
-        self._waiters.append(waiter)
+        self._waiters.append((waiter, 0 if unit is None else unit.number))
         await waiter
 
     def _schedule_commit(self, at_once: bool = False) -> None:
@@ -135,16 +143,24 @@ class GroupCommit:
                 self._rollback()
                 failure = CommitFailed(f"commit failed, transaction rolled back: {e}")
             self._open = False
-            for waiter in waiters:
+            self.store.take_failed_units()
+            for waiter, _ in waiters:
                 if not waiter.done():
                     waiter.set_exception(failure)
             return
         self._open = False
+        failed = self.store.take_failed_units()
+        units -= len(failed)
+        self.units -= len(failed)
         self.commits += 1
         if units:
             GROUP_COMMIT_UNITS.observe(units)
-        for waiter in waiters:
-            if not waiter.done():
+        for waiter, number in waiters:
+            if waiter.done():
+                continue
+            if number in failed:
+                waiter.set_exception(Misspeculation())
+            else:
                 waiter.set_result(None)
 
 
@@ -162,8 +178,9 @@ class GroupCommit:
         self._open = False
         waiters, self._waiters = self._waiters, []
         self._pending_units = 0
+        self.store.take_failed_units()
         failure = CommitFailed("database connection lost, transaction rolled back")
-        for waiter in waiters:
+        for waiter, _ in waiters:
             if not waiter.done():
                 waiter.set_exception(failure)
 
@@ -172,15 +189,16 @@ class _Unit:
     """The context manager of `GroupCommit.unit` (a class: cheaper than a generator-based
     one, and every authorization enters one)."""
 
-    __slots__ = ("_speculative", "_store")
+    __slots__ = ("_speculative", "_store", "number")
 
     def __init__(self, store: GroupCommit, speculative: bool) -> None:
         self._store = store
         self._speculative = speculative
+        self.number = 0   # the unit's number in its group commit, once entered
 
-    def __enter__(self) -> Store:
-        self._store._begin_unit(self._speculative)
-        return self._store.store
+    def __enter__(self) -> _Unit:
+        self.number = self._store._begin_unit(self._speculative)
+        return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  traceback: TracebackType | None) -> None:

@@ -292,9 +292,9 @@ class Host:
         if request.txn in WALLET_TYPES:   # the wallet channel: no card, no switch
             with self.store.unit():
                 result = self.wallet.request(request, terminal, now)
-        else:
+            await self.store.durable()
+        else:   # durable when it returns
             result = await self.processor.financial(request, terminal, session.keys, now)
-        await self.store.durable()
         log.debug("%s from %s STAN %s: %s %s", request.txn.value, terminal.tid, request.stan,
                  result.code, result.reason)
         _count(msg, result.code)

@@ -179,7 +179,8 @@ class Processor:
 
     async def financial(self, req: FinancialRequest, terminal: Terminal, keys: WorkingKeys,
                         now: datetime) -> Outcome:
-        """Process a financial request; raises `Decline` for 91/98 (switch) and 94 (duplicate)."""
+        """Process a financial request; raises `Decline` for 91/98 (switch) and 94 (duplicate).
+        Returns once the outcome is durable (`GroupCommit.durable`)."""
         pan = req.card.account_number or ""
         try:
             issuer = self.issuers[self.switch.route(pan)]
@@ -199,13 +200,16 @@ class Processor:
         process = functools.partial(self._process, req, terminal, keys, issuer, card, icc_check, pan, key, now,
                                     fingerprint)
         try:
-            try:   # assuming its checks pass (one round trip on PostgreSQL), ...
-                with self.store.unit(speculative=True):
-                    return process()
+            try:   # assuming its checks pass (no round trip of its own on PostgreSQL), ...
+                with self.store.unit(speculative=True) as unit:
+                    outcome = process()
+                await self.store.durable(unit)
             except Misspeculation:   # ... and when one did not, again, reading each result
                 UNITS_RERUN.inc()
                 with self.store.unit():
-                    return process()
+                    outcome = process()
+                await self.store.durable()
+            return outcome
         except Duplicate:
             with self.store.unit():
                 self._duplicate(req, key, card.token if card else pan_token(self.token_key, pan), fingerprint,

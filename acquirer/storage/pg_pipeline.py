@@ -21,7 +21,9 @@ inferring their types from the statement, as it does for psycopg's.
 `send` queues a statement and returns its `Result`, filled at the next
 `sync`: one round trip for everything queued. Reading a result that is not
 filled yet syncs first. At a sync the first error among the results is
-raised (PostgreSQL skipped the statements after it, up to the sync).
+raised (PostgreSQL skipped the statements after it, up to the sync), and
+`failed` names the statement's result, so that the caller can tell whose it
+was and send the skipped ones again (`send(..., slot=)`).
 
 A connection is in libpq's pipeline mode only while this module has
 statements on it; `leave` (called before psycopg uses the connection again:
@@ -122,9 +124,14 @@ class Pipeline:
         # what the server will answer, in order: a Result, or the text of a statement being prepared
         self._pending: deque[Result | str] = deque()
         self._active = False
+        #: after a sync that raised: the result of the statement PostgreSQL refused
+        self.failed: Result | None = None
 
-    def send(self, text: str, params: Sequence[Any] = ()) -> Result:
-        """Queue a statement (placeholders $1, $2, ...) and return its result, filled at the next sync."""
+    def send(self, text: str, params: Sequence[Any] = (), slot: Result | None = None) -> Result:
+        """Queue a statement (placeholders $1, $2, ...) and return its result, filled at the next sync.
+        `slot`: a result of this pipeline whose statement PostgreSQL skipped, to be filled by
+        this sending instead (the store sends a unit's statements again after an earlier unit
+        failed, and whoever holds the result reads it as if nothing had happened)."""
         pgconn = self._pgconn
         if not self._active:
             self._enter()
@@ -144,9 +151,14 @@ class Pipeline:
             raise
         except psycopg.Error as e:   # pq's own refusals (e.g. a connection already broken)
             raise psycopg.OperationalError(str(e)) from None
-        result = Result(self)
-        self._pending.append(result)
-        return result
+        if slot is None:
+            slot = Result(self)
+        else:
+            slot._pipeline, slot._result, slot._transformer = self, None, None
+            slot._next = slot._count = 0
+            slot.rowcount = -1
+        self._pending.append(slot)
+        return slot
 
     def sync(self) -> None:
         """Send what is queued with a sync point, read every result; raise the first error."""
@@ -155,6 +167,8 @@ class Pipeline:
         pgconn = self._pgconn
         pending, self._pending = self._pending, deque()
         first_error: psycopg.Error | None = None
+        self.failed = None
+        prepare_failed = False
         pgconn.pipeline_sync()
         while pgconn.flush():   # nonblocking: the rest goes once the socket takes it
             select.select([], [pgconn.socket], [])
@@ -173,8 +187,14 @@ class Pipeline:
                 self._prepared.pop(slot, None)   # not prepared: the next use prepares it again
             else:
                 slot._pipeline = None   # stays empty
+                if prepare_failed:   # the statement whose prepare failed is the one that failed
+                    self.failed, prepare_failed = slot, False
             if status != pq.ExecStatus.PIPELINE_ABORTED and first_error is None:
                 first_error = self._error(result)
+                if isinstance(slot, str):
+                    prepare_failed = True
+                else:
+                    self.failed = slot
         end = pgconn.get_result()
         if end is None or end.status != pq.ExecStatus.PIPELINE_SYNC:
             raise psycopg.OperationalError(f"PostgreSQL connection lost: {_message(pgconn)}")

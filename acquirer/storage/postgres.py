@@ -28,12 +28,13 @@ one process's memory):
   only while a COMMIT is written, not for a whole group, and the processes no
   longer take turns on it. Balances still equal the sum of the legs at every
   commit; the open transaction's own reads add its pending sums;
-- the group commit's transactions run in psycopg's pipeline mode: a statement
-  whose result nobody reads (BEGIN, SAVEPOINT, RELEASE, a posting with its
-  legs, whose id is taken from its sequence beforehand) is queued and goes
-  with the next statement that is read, so a sale is 4 round trips, each one
-  the process waits on (docs/storage.md); clearing's transactions, which
-  stream rows through a server-side cursor, run without it;
+- the group commit's transactions run in libpq's pipeline mode
+  (`acquirer.storage.pg_pipeline`): a statement whose result nobody reads
+  (BEGIN, SAVEPOINT, RELEASE, a posting with its legs, whose id is taken
+  from its sequence beforehand) is queued and goes with the next statement
+  that is read; a sale's unit is speculative (`savepoint`), so a group of
+  sales is one round trip, its COMMIT's (docs/storage.md); clearing's
+  transactions, which stream rows through a server-side cursor, run without it;
 - sessions and working keys are rows every process reads (`shared = True`).
 
 Each host process has one writer connection (its group commit's). A lost
@@ -47,7 +48,7 @@ import functools
 import logging
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, NoReturn
 
 import psycopg
@@ -201,18 +202,33 @@ def _dollar(statement: str) -> str:
 
 
 @functools.cache
-def _apply_legs_sql(legs: int) -> str:
+def _apply_legs_sql(legs: int, expect: bool = False) -> str:
     """Lock and update the legs' accounts that have a floor (in id order), only if none would go
     below it; one row per known account: (id, may go negative, floor rows locked, rows updated).
-    Accounts without a floor are only read here: their balances change at COMMIT (`_flush_sql`)."""
+    Accounts without a floor are only read here: their balances change at COMMIT (`_flush_sql`).
+    `expect` (a speculative unit): one row, and an error (division by zero) unless every
+    account was found and every floor account updated (`_expecting`)."""
     rows = ", ".join(["(?::text, ?::bigint)"] + ["(?, ?)"] * (legs - 1))
-    return (f"WITH v (id, amount) AS (VALUES {rows}), "
-            "locked AS (SELECT a.id, a.balance + v.amount AS after FROM accounts a "
-            "JOIN v ON v.id = a.id WHERE a.may_go_negative = 0 ORDER BY a.id FOR UPDATE OF a), "
-            "updated AS (UPDATE accounts a SET balance = locked.after FROM locked WHERE a.id = locked.id "
-            "AND NOT EXISTS (SELECT 1 FROM locked WHERE after < 0) RETURNING a.id) "
-            "SELECT a.id, a.may_go_negative, (SELECT COUNT(*) FROM locked), (SELECT COUNT(*) FROM updated) "
-            "FROM accounts a JOIN v ON v.id = a.id")
+    changes = (f"WITH v (id, amount) AS (VALUES {rows}), "
+               "locked AS (SELECT a.id, a.balance + v.amount AS after FROM accounts a "
+               "JOIN v ON v.id = a.id WHERE a.may_go_negative = 0 ORDER BY a.id FOR UPDATE OF a), "
+               "updated AS (UPDATE accounts a SET balance = locked.after FROM locked WHERE a.id = locked.id "
+               "AND NOT EXISTS (SELECT 1 FROM locked WHERE after < 0) RETURNING a.id) ")
+    if expect:
+        return (changes + f"SELECT 1 / ((SELECT COUNT(*) FROM accounts a JOIN v ON v.id = a.id) = {legs} "
+                "AND (SELECT COUNT(*) FROM locked) = (SELECT COUNT(*) FROM updated))::int")
+    return (changes + "SELECT a.id, a.may_go_negative, (SELECT COUNT(*) FROM locked), "
+            "(SELECT COUNT(*) FROM updated) FROM accounts a JOIN v ON v.id = a.id")
+
+
+@functools.cache
+def _expecting(sql: str) -> str:
+    """A write that must change one row, made to fail when it changes none, for a speculative
+    unit (`savepoint`): PostgreSQL then stops there, and the unit is found out at the next sync
+    instead of waiting for the write's row count. The failure is a division by zero, an
+    expression PostgreSQL can only evaluate once the rows are counted: no function in the
+    schema, and no PL/pgSQL call per check."""
+    return f"WITH changed AS ({sql} RETURNING 1) SELECT 1 / COUNT(*) FROM changed"
 
 
 @functools.cache
@@ -242,6 +258,14 @@ def _flush(deltas: dict[str, int]) -> tuple[str, list[Any]]:
     return _flush_sql(len(deltas)), [x for leg in sorted(deltas.items()) for x in leg]
 
 
+def _total(by_unit: dict[int, dict[str, int]]) -> dict[str, int]:
+    """What the units add to each account."""
+    total: dict[str, int] = {}
+    for deltas in by_unit.values():
+        _add(total, deltas)
+    return total
+
+
 #: SQLSTATE classes of an error that ends the session: 08 connection exception, 57 operator intervention
 _CONNECTION_ENDING = ("08", "57")
 
@@ -267,14 +291,17 @@ class PostgresStore(Store):
         self._posting_ids: list[int] = []
         self._rrns: list[int] = []
         self._txid_result: Any = None   # a `Result`; psycopg's cursor in clearing's transactions
-        # what the open transaction adds to accounts without a floor, written at COMMIT: the
-        # current unit's (dropped with its savepoint) and the released units' (`_flush_sql`)
-        self._unit_deltas: dict[str, int] | None = None
-        self._deltas: dict[str, int] = {}
-        self._release_pending = False   # the last unit's RELEASE, sent with the next SAVEPOINT
-        # a speculative unit's assumed results, checked at each wait and at `confirm`
-        self._speculating = False
-        self._assumed: list[tuple[Result, Callable[[Result], bool]]] = []
+        # what the open transaction adds to accounts without a floor, written at COMMIT
+        # (`_flush_sql`), by unit (0: outside any unit); a unit rolled back takes its own along
+        self._deltas: dict[int, dict[str, int]] = {}
+        self._unit = 0                  # the number of the unit under way (0: none)
+        self._release_pending = 0       # the last unit's number: its RELEASE goes with the next SAVEPOINT
+        self._speculating = False       # the unit under way assumes its checks pass
+        self._speculative: set[int] = set()   # the open transaction's speculative units
+        self._failed_units: set[int] = set()  # ... rolled back after they ended (`take_failed_units`)
+        # the group's statements since its last sync that succeeded, to send again (`_resend`)
+        self._sent: list[_Sent] = []
+        self.resent = 0   # units rolled back after they ended (`_resend`), for `commit`
         self._floorless: dict[str, bool] = {}   # account -> may go negative (never changes), as read
         self._id_sequence = str(self._one("SELECT pg_get_serial_sequence('transactions', 'id')")[0])
         self._posting_sequence = str(self._one("SELECT pg_get_serial_sequence('postings', 'id')")[0])
@@ -312,18 +339,29 @@ class PostgresStore(Store):
                 log.debug("dropping a broken connection", exc_info=True)
         if self._in_transaction:
             self._lost = True
-        self._deltas, self._unit_deltas = {}, None
-        self._release_pending = False
+        self._forget_units()
         self._pipe = self._txid_result = None   # went with the connection
 
-    def _x(self, statement: str, params: Sequence[Any] = (), *, wait: bool = True) -> Any:
+    def _forget_units(self) -> None:
+        """The transaction's units are gone with it (COMMIT, ROLLBACK, a lost connection)."""
+        self._deltas = {}
+        self._unit = self._release_pending = 0
+        self._speculating = False
+        self._speculative = set()
+        self._sent = []
+
+    def _x(self, statement: str, params: Sequence[Any] = (), *, wait: bool = True,
+           again: bool = True) -> Any:
         """Run a statement of the shared SQL (`?` placeholders).
 
         In clearing's transactions (`begin(pipeline=False)`) through psycopg's cursor. Otherwise
         through the connection's `Pipeline`: queued, and with `wait` sent with everything
         queued before it in one round trip, its result read (an error raises here).
         `wait=False`: its result is not read now; it goes with the next statement that is
-        waited for, and an error in it surfaces there.
+        waited for, and an error in it surfaces there. In the group commit's transaction the
+        statement is kept until a sync succeeds, to be sent again if an earlier unit is rolled
+        back (`_resend`); `again=False`: not sent again (the COMMIT and what goes with it,
+        which `commit` sends anew).
         """
         if self._lost:
             raise StorageUnavailable("the transaction was lost with its connection")
@@ -333,40 +371,71 @@ class PostgresStore(Store):
         try:
             if self._plain:
                 return conn.execute(_percent(statement), params)  # statements are this package's
-            result = pipe.send(_dollar(statement), params)
+            text = _dollar(statement)
+            result = pipe.send(text, params)
         except psycopg.OperationalError as e:
             self._failed(conn, e)
+        if self._in_transaction:
+            self._sent.append(_Sent(self._unit, text, params, result, again))
         if wait:
             self._wait()
         return result
 
     def _wait(self) -> None:
-        """Send what is queued and read every result (an error among them raises here); in a
-        speculative unit, check what has been assumed so far."""
+        """Send what is queued and read every result; an error among them raises here,
+        unless it was a speculative unit's that has ended: that unit is rolled back, what was
+        sent after it is sent again (`_resend`), and the wait goes on. An error in the
+        speculative unit under way is `Misspeculation`."""
         conn, pipe = self._conn, self._pipe
         if self._lost or conn is None or pipe is None:
             raise StorageUnavailable("the transaction was lost with its connection")
+        while True:
+            try:
+                pipe.sync()
+            except psycopg.OperationalError as e:
+                self._sent = []
+                self._failed(conn, e)
+            except psycopg.Error:
+                unit = next((sent.unit for sent in self._sent if sent.result is pipe.failed), 0)
+                if unit in self._speculative and unit != self._unit:
+                    self._resend(unit)
+                    continue
+                self._sent = []
+                if unit and unit == self._unit and self._speculating:   # run it all again
+                    raise Misspeculation() from None
+                raise
+            self._sent = []
+            return
+
+    def _resend(self, unit: int) -> None:
+        """Speculative unit `unit`, which has ended, assumed a check that did not pass: roll it
+        back to its savepoint (PostgreSQL skipped everything after the failed statement, so
+        its savepoint is the innermost) and send again what was sent after it (no one has read
+        those results yet: they fill the same `Result`s), the units after it keeping their
+        work. The unit's waiter learns it at COMMIT (`take_failed_units`)."""
+        sent, self._sent = self._sent, []
+        last = max(i for i, s in enumerate(sent) if s.unit == unit)   # its RELEASE, if it was sent
+        after = [s for s in sent[last + 1:] if s.again]
+        self._failed_units.add(unit)
+        self._deltas.pop(unit, None)
+        pipe = self._pipe
+        assert pipe is not None
+        unit_now, self._unit = self._unit, 0
+        self._x("ROLLBACK TO unit", wait=False, again=False)
+        self._x("RELEASE unit", wait=False, again=False)
+        self._unit = unit_now
         try:
-            pipe.sync()
+            for s in after:
+                pipe.send(s.text, s.params, slot=s.result)
         except psycopg.OperationalError as e:
-            self._failed(conn, e)
-        except psycopg.Error:
-            if self._speculating:   # an error in a statement run on an assumption: run it all again
-                raise Misspeculation() from None
-            raise
-        if self._assumed:
-            self._check_assumed()
+            assert self._conn is not None
+            self._failed(self._conn, e)
+        self._sent.extend(after)
+        self.resent += 1
 
-    def _check_assumed(self) -> None:
-        """Every assumed result that has arrived must be as assumed (`Misspeculation`)."""
-        assumed, self._assumed = self._assumed, []
-        for result, holds in assumed:
-            if not holds(result):
-                raise Misspeculation()
-
-    def _assume(self, statement: str, params: Sequence[Any], holds: Callable[[Result], bool]) -> None:
-        """Queue a statement of a speculative unit; `holds` checks its result when it arrives."""
-        self._assumed.append((self._x(statement, params, wait=False), holds))
+    def take_failed_units(self) -> set[int]:
+        failed, self._failed_units = self._failed_units, set()
+        return failed
 
     def _failed(self, conn: psycopg.Connection[Any], e: psycopg.OperationalError) -> NoReturn:
         """A statement failed for a reason outside the SQL. The connection is given up when
@@ -395,9 +464,8 @@ class PostgresStore(Store):
         rows through a server-side cursor and COPYs lines, psycopg's own), every statement
         through psycopg's cursors until COMMIT."""
         self._lost = False
-        self._deltas = {}
-        self._unit_deltas = None
-        self._release_pending = False
+        self._forget_units()
+        self._failed_units = set()
         if not pipeline:
             self.psycopg_connection()
             self._plain = True
@@ -405,80 +473,86 @@ class PostgresStore(Store):
         self._txid_result = self._x("SELECT txid_current()", wait=False)
         self._in_transaction = True
 
-    def savepoint(self, *, speculative: bool = False) -> None:
+    def savepoint(self, *, speculative: bool = False, unit: int = 0) -> None:
         """SAVEPOINT (after the previous unit's RELEASE, `release`), sent with the unit's first
         statement that is read. `speculative` (`Store.savepoint`): the ATC's advance, a posting's
-        cover and the record's free key are assumed and confirmed at `confirm`, so a sale's
-        unit waits once instead of once per check."""
+        cover and the record's free key are not waited for; each is a statement that fails when
+        its check does not pass (`_expecting`, `_apply_legs_sql`), so that PostgreSQL stops
+        there, and the failure is found at the next sync, whenever that is (`_wait`). A sale
+        then has no round trip of its own: it goes with its group's COMMIT."""
         if self._release_pending:
+            self._unit = self._release_pending   # the RELEASE belongs to the unit it releases
             self._x("RELEASE unit", wait=False)
+        self._unit, self._release_pending = unit, 0
         self._x("SAVEPOINT unit", wait=False)
-        self._release_pending = False
-        self._unit_deltas = {}
         self._speculating = speculative and self._in_transaction and not self._plain
-        self._assumed = []
-
-    def confirm(self) -> None:
         if self._speculating:
-            try:
-                self._wait()   # the assumptions' results, with everything queued
-            finally:
-                self._speculating = False
+            self._speculative.add(unit)
 
     def release(self) -> None:
         """Keep the unit's work: its RELEASE goes with the next SAVEPOINT (or COMMIT releases
-        it), a round trip per unit saved; nothing rolls back to a released unit."""
-        self._release_pending = True
-        unit, self._unit_deltas = self._unit_deltas or {}, None
-        _add(self._deltas, unit)
+        it), a round trip per unit saved."""
+        self._release_pending, self._unit = self._unit, 0
+        self._speculating = False
 
     def rollback_to(self) -> None:
-        self._unit_deltas = None
-        self._speculating, self._assumed = False, []
+        unit = self._unit
         self._settle()
+        self._deltas.pop(unit, None)
+        self._speculative.discard(unit)
+        self._unit, self._speculating = 0, False
         self._x("ROLLBACK TO unit", wait=False)
         self._x("RELEASE unit")
 
     def _settle(self) -> None:
         """After an error PostgreSQL skips what follows until a sync: sync, so that what comes
-        next (ROLLBACK TO, ROLLBACK) runs; the statements skipped belonged to the failed unit,
-        whose error was reported already."""
+        next (ROLLBACK TO, ROLLBACK) runs; an error of the unit under way was reported already
+        (an ended speculative unit's is dealt with by `_wait`)."""
         if self._pipe is None or self._conn is None or self._plain:
             return
         try:
-            self._pipe.sync()
-        except psycopg.OperationalError as e:
-            if _broken(self._conn):
-                self._failed(self._conn, e)
-        except psycopg.Error:
+            self._wait()
+        except (psycopg.Error, Misspeculation):
             pass
+        except StorageUnavailable:
+            if self._conn is None:   # given up: the transaction went with it
+                raise
 
     def commit(self) -> None:
         """COMMIT, preceded in the same round trip by what is queued and the floorless balances'
         UPDATE; when the connection breaks during it, ask the database (txid_status, once it
         answers again within `_FATE_WAIT_S`) whether it committed: committed is success,
-        aborted is `StorageUnavailable`, no answer is `OutcomeUnknown`."""
-        deltas, self._deltas, self._unit_deltas = self._deltas, {}, None
-        self._release_pending = False
+        aborted is `StorageUnavailable`, no answer is `OutcomeUnknown`. The transaction's id
+        is not waited for: it comes in the COMMIT's round trip when no statement was waited
+        for before (a group of sales), and if the connection breaks before it arrives, whether
+        the COMMIT ran is not known either (`OutcomeUnknown`)."""
+        self._unit = self._release_pending = 0   # COMMIT releases the last unit
         self._txid, sent = 0, False
+        txid_result = self._txid_result
         try:
-            if self._txid_result is not None:   # read with the first statement that waited
-                if isinstance(self._txid_result, Result) and not self._txid_result.ready:
-                    self._wait()
-                self._txid = int(self._txid_result.fetchall()[0][0])
-            if deltas:
-                self._x(*_flush(deltas), wait=False)
+            self._txid = _txid_of(txid_result)
             if self._plain:   # psycopg's execute: sent and answered in one call
+                if self._deltas:
+                    self._x(*_flush(_total(self._deltas)))
                 sent = True
                 self._x("COMMIT")
             else:
-                self._x("COMMIT", wait=False)
-                sent = True
-                self._wait()
+                while True:   # again when a unit was rolled back before the COMMIT ran (`_resend`)
+                    resent = self.resent
+                    if self._deltas:
+                        self._x(*_flush(_total(self._deltas)), wait=False, again=False)
+                    self._x("COMMIT", wait=False, again=False)
+                    sent = True
+                    self._wait()
+                    if self.resent == resent:
+                        break
         except StorageUnavailable as e:
-            if self._conn is not None or not sent or not self._txid:
+            if self._conn is not None or not sent:
                 raise   # PostgreSQL refused it and rolled it back, or the COMMIT never left
             self._in_transaction = self._lost = False
+            self._txid = self._txid or _txid_of(txid_result)
+            if not self._txid:
+                raise OutcomeUnknown(f"{e}; the transaction's id never arrived") from None
             fate = self._fate(self._txid)
             if fate == "committed":
                 log.warning("connection lost during COMMIT, which committed (txid %d)", self._txid)
@@ -491,6 +565,7 @@ class PostgresStore(Store):
         finally:
             self._in_transaction = self._plain = self._lost = False
             self._txid_result = None
+            self._forget_units()
 
     def _fate(self, txid: int) -> str | None:
         """txid_status of a transaction, asked on a new connection (None: no answer in time)."""
@@ -504,9 +579,8 @@ class PostgresStore(Store):
         return None
 
     def rollback(self) -> None:
-        self._deltas, self._unit_deltas = {}, None
-        self._release_pending = False
         lost = self._lost
+        self._forget_units()   # no unit is sent again before a ROLLBACK
         self._in_transaction = self._lost = False
         self._txid_result = None
         try:
@@ -515,6 +589,7 @@ class PostgresStore(Store):
                 self._x("ROLLBACK")
         finally:
             self._plain = False
+            self._forget_units()
 
     # --- what differs from the shared statements -----------------------------------------------
 
@@ -537,12 +612,15 @@ class PostgresStore(Store):
 
     def insert_transaction(self, row: Sequence[Any]) -> bool:
         marks = ", ".join(["?"] * len(row))
+        if self._speculating:   # a taken key fails the INSERT (unique violation): found at the sync
+            self._x(f"INSERT INTO transactions ({TXN_INSERT}) VALUES ({marks})", row, wait=False)
+            return True
         return self._changes_one(f"INSERT INTO transactions ({TXN_INSERT}) VALUES ({marks}) "
                                  f"ON CONFLICT ON CONSTRAINT {DUPLICATE_KEY} DO NOTHING", row)
 
     def _changes_one(self, sql: str, params: Sequence[Any]) -> bool:
         if self._speculating:
-            self._assume(sql, params, _one_row_changed)
+            self._x(_expecting(sql), params, wait=False)
             return True
         return super()._changes_one(sql, params)
 
@@ -553,8 +631,7 @@ class PostgresStore(Store):
         A speculative unit assumes the posting is covered when it knows every account's kind."""
         params = [x for leg in legs for x in leg]
         if self._speculating and all(account in self._floorless for account, _ in legs):
-            count = len(legs)
-            self._assume(_apply_legs_sql(count), params, lambda result: _legs_applied(result, count))
+            self._x(_apply_legs_sql(len(legs), expect=True), params, wait=False)
             rows = [(account, self._floorless[account]) for account, _ in legs]
         else:
             try:
@@ -570,8 +647,8 @@ class PostgresStore(Store):
         deltas = {account: amount for account, amount in legs if self._floorless[account]}
         if deltas and not self._in_transaction:
             self._x(*_flush(deltas))   # autocommit: written at once
-        else:
-            _add(self._deltas if self._unit_deltas is None else self._unit_deltas, deltas)
+        elif deltas:
+            _add(self._deltas.setdefault(self._unit, {}), deltas)
         return len(legs)
 
     def balance(self, account_id: str) -> int | None:
@@ -585,7 +662,7 @@ class PostgresStore(Store):
     def _pending(self, account_id: str) -> int:
         """What the open transaction adds to a floorless account at COMMIT (the transaction's own
         reads see its writes, as they do on the floor accounts)."""
-        return self._deltas.get(account_id, 0) + (self._unit_deltas or {}).get(account_id, 0)
+        return sum(unit.get(account_id, 0) for unit in self._deltas.values())
 
     def insert_posting(self, txn_id: int | None, kind: str, created_at: str,
                        legs: Sequence[tuple[str, int]]) -> int:
@@ -599,18 +676,31 @@ class PostgresStore(Store):
         return posting_id
 
 
+def _txid_of(result: Any) -> int:
+    """The transaction's id from `begin`'s query, if it has arrived (0: not yet, or no query)."""
+    if result is None or (isinstance(result, Result) and not result.ready):
+        return 0
+    rows = result.fetchall()
+    return int(rows[0][0]) if rows else 0
+
+
+class _Sent:
+    """A statement of the group's transaction sent since its last sync that succeeded: whose
+    it is (a unit's number, 0: none), what it said, and the result its caller holds."""
+
+    __slots__ = ("again", "params", "result", "text", "unit")
+
+    def __init__(self, unit: int, text: str, params: Sequence[Any], result: Result, again: bool) -> None:
+        self.unit, self.text, self.params, self.result, self.again = unit, text, params, result, again
+
+
 def _broken(conn: psycopg.Connection[Any]) -> bool:
     """libpq has given the connection up (or it was closed)."""
     return conn.closed or conn.pgconn.status == pq.ConnStatus.BAD
 
 
-def _one_row_changed(result: Result) -> bool:
-    return result.rowcount == 1
-
-
-def _legs_applied(rows: Result | list[tuple[Any, ...]], legs: int) -> bool:
+def _legs_applied(found: list[tuple[Any, ...]], legs: int) -> bool:
     """`_apply_legs_sql` found every account and changed every floor account it locked."""
-    found = rows.fetchall() if isinstance(rows, Result) else rows
     return len(found) == legs and int(found[0][3]) == int(found[0][2])
 
 

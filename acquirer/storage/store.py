@@ -44,9 +44,11 @@ class NegativeBalance(Exception):
 
 
 class Misspeculation(Exception):
-    """A speculative unit (`Store.savepoint(speculative=True)`) found that a result it had
-    assumed was not so; the unit is rolled back, and the caller runs it again without
-    speculation, which reads every result as it goes (and so declines, or finds the duplicate)."""
+    """A speculative unit (`Store.savepoint(speculative=True)`) found that a check it had
+    assumed did not pass; the unit is rolled back, and the caller runs it again without
+    speculation, which reads every result as it goes (and so declines, or finds the duplicate).
+    Raised in the unit when it is found while the unit runs, or to the unit's waiter
+    (`GroupCommit.durable`) when it is found after the unit ended."""
 
 
 class StorageUnavailable(RuntimeError):
@@ -94,16 +96,19 @@ class Store:
         mode); a caller that streams rows through a server-side cursor leaves it off."""
         raise NotImplementedError
 
-    def savepoint(self, *, speculative: bool = False) -> None:
-        """Start a unit. `speculative`: the backend may assume that the unit's checks pass
-        (an ATC advances, a posting is covered, a key is free) instead of waiting for each
-        result, and confirm them all at once at `confirm`, raising `Misspeculation` when one
-        did not. SQLite answers each statement at once and does not speculate."""
+    def savepoint(self, *, speculative: bool = False, unit: int = 0) -> None:
+        """Start a unit (`unit`: its number in the group commit). `speculative`: the backend
+        may assume that the unit's checks pass (an ATC advances, a posting is covered, a key
+        is free) instead of waiting for each result; a check that did not pass rolls the unit
+        back later, and its number is among `take_failed_units`. SQLite answers each
+        statement at once and does not speculate."""
         self._x("SAVEPOINT unit")
 
-    def confirm(self) -> None:
-        """The end of a unit's statements: a speculative unit's assumptions are checked here
-        (`Misspeculation`); nothing to check for a backend that does not speculate."""
+    def take_failed_units(self) -> set[int]:
+        """The speculative units of the open transaction that were rolled back after they had
+        ended, because a check they assumed did not pass (emptied by the call). The
+        transaction holds the other units' work without theirs."""
+        return set()
 
     def release(self) -> None:
         self._x("RELEASE unit")
