@@ -77,8 +77,11 @@ DUPLICATE_KEY = "transactions_tid_mid_batch_stan_local_date_key"
 #: (it blocks that process's event loop: the database is down meanwhile anyway)
 _FATE_WAIT_S = 5.0
 
-#: identifiers and RRNs a process takes from a sequence at once (one round trip instead of one each)
+#: identifiers and RRNs a process takes from a sequence at once (one statement instead of one each)
 _BLOCK = 64
+#: ... and how few are left when the next block is asked for (`PostgresStore._next`)
+_ASK_AHEAD = 16
+_BLOCK_SQL = "SELECT nextval(?) FROM generate_series(1, ?)"
 
 #: serialises `acquirer migrate` and the start-up of several processes
 _MIGRATION_LOCK = 858_301
@@ -287,9 +290,10 @@ class PostgresStore(Store):
         self._plain = False  # the open transaction is clearing's: statements through psycopg's cursors
         self._lost = False   # the open transaction went with its connection
         self._txid = 0       # the open transaction's id, to ask its fate after a broken COMMIT
-        self._ids: list[int] = []    # transaction and posting ids and RRNs taken from their sequences in blocks
-        self._posting_ids: list[int] = []
-        self._rrns: list[int] = []
+        # transaction and posting ids and RRNs taken from their sequences in blocks (`_next`), and
+        # the next block of each, asked for while the last is running out
+        self._values: dict[str, list[int]] = {}
+        self._next_block: dict[str, Result] = {}
         self._txid_result: Any = None   # a `Result`; psycopg's cursor in clearing's transactions
         # what the open transaction adds to accounts without a floor, written at COMMIT
         # (`_flush_sql`), by unit (0: outside any unit); a unit rolled back takes its own along
@@ -303,6 +307,10 @@ class PostgresStore(Store):
         self._sent: list[_Sent] = []
         self.resent = 0   # units rolled back after they ended (`_resend`), for `commit`
         self._floorless: dict[str, bool] = {}   # account -> may go negative (never changes), as read
+        # a transaction record each unit of the open transaction inserted, by unit: one that
+        # is there after a lost COMMIT proves it committed (`_fate_by_record`)
+        self._records: dict[int, int] = {}
+        self._backend_pid = 0   # the server process of the connection, to learn it has ended
         self._id_sequence = str(self._one("SELECT pg_get_serial_sequence('transactions', 'id')")[0])
         self._posting_sequence = str(self._one("SELECT pg_get_serial_sequence('postings', 'id')")[0])
 
@@ -315,6 +323,7 @@ class PostgresStore(Store):
             except PoolTimeout as e:
                 raise StorageUnavailable(f"PostgreSQL unreachable: {e}") from None
             self._pipe = Pipeline(self._conn)
+            self._backend_pid = self._conn.pgconn.backend_pid
         return self._conn
 
     def psycopg_connection(self) -> psycopg.Connection[Any]:
@@ -340,10 +349,12 @@ class PostgresStore(Store):
         if self._in_transaction:
             self._lost = True
         self._forget_units()
+        self._next_block = {}
         self._pipe = self._txid_result = None   # went with the connection
 
     def _forget_units(self) -> None:
-        """The transaction's units are gone with it (COMMIT, ROLLBACK, a lost connection)."""
+        """The transaction's units are gone with it (COMMIT, ROLLBACK, a lost connection); what
+        they inserted is still asked about after a lost COMMIT (`_records`, reset at the end)."""
         self._deltas = {}
         self._unit = self._release_pending = 0
         self._speculating = False
@@ -418,6 +429,7 @@ class PostgresStore(Store):
         after = [s for s in sent[last + 1:] if s.again]
         self._failed_units.add(unit)
         self._deltas.pop(unit, None)
+        self._records.pop(unit, None)
         pipe = self._pipe
         assert pipe is not None
         unit_now, self._unit = self._unit, 0
@@ -465,6 +477,7 @@ class PostgresStore(Store):
         through psycopg's cursors until COMMIT."""
         self._lost = False
         self._forget_units()
+        self._records = {}
         self._failed_units = set()
         if not pipeline:
             self.psycopg_connection()
@@ -499,6 +512,7 @@ class PostgresStore(Store):
         unit = self._unit
         self._settle()
         self._deltas.pop(unit, None)
+        self._records.pop(unit, None)
         self._speculative.discard(unit)
         self._unit, self._speculating = 0, False
         self._x("ROLLBACK TO unit", wait=False)
@@ -525,7 +539,8 @@ class PostgresStore(Store):
         aborted is `StorageUnavailable`, no answer is `OutcomeUnknown`. The transaction's id
         is not waited for: it comes in the COMMIT's round trip when no statement was waited
         for before (a group of sales), and if the connection breaks before it arrives, whether
-        the COMMIT ran is not known either (`OutcomeUnknown`)."""
+        the COMMIT ran is then learnt from a record the transaction inserted
+        (`_fate_by_record`), or is not known (`OutcomeUnknown`)."""
         self._unit = self._release_pending = 0   # COMMIT releases the last unit
         self._txid, sent = 0, False
         txid_result = self._txid_result
@@ -551,21 +566,26 @@ class PostgresStore(Store):
                 raise   # PostgreSQL refused it and rolled it back, or the COMMIT never left
             self._in_transaction = self._lost = False
             self._txid = self._txid or _txid_of(txid_result)
-            if not self._txid:
+            record = next(iter(self._records.values()), 0)
+            if self._txid:
+                fate, what = self._fate(self._txid), f"txid {self._txid}"
+            elif record:
+                fate, what = self._fate_by_record(record), f"the transaction inserting record {record}"
+            else:
                 raise OutcomeUnknown(f"{e}; the transaction's id never arrived") from None
-            fate = self._fate(self._txid)
             if fate == "committed":
-                log.warning("connection lost during COMMIT, which committed (txid %d)", self._txid)
+                log.warning("connection lost during COMMIT, which committed (%s)", what)
                 return
             if fate == "aborted":
                 raise
-            raise OutcomeUnknown(f"{e}; txid {self._txid} is {fate or 'not known'}") from None
+            raise OutcomeUnknown(f"{e}; {what} is {fate or 'not known'}") from None
         except psycopg.Error as e:   # a deferred foreign key, ...: PostgreSQL rolled it back
             raise StorageUnavailable(f"commit failed: {e}") from None
         finally:
             self._in_transaction = self._plain = self._lost = False
             self._txid_result = None
             self._forget_units()
+            self._records = {}
 
     def _fate(self, txid: int) -> str | None:
         """txid_status of a transaction, asked on a new connection (None: no answer in time)."""
@@ -578,9 +598,30 @@ class PostgresStore(Store):
                 time.sleep(0.2)
         return None
 
+    def _fate_by_record(self, record: int) -> str | None:
+        """Whether the transaction that inserted transaction record `record` (an id no other
+        transaction uses: it comes from this process's block of the sequence) committed,
+        asked on a new connection: the record is there -> committed; the connection's
+        server process has ended without it -> aborted (a transaction commits only through
+        its own server process); that process still running (the link broke, not the
+        server) -> asked again until `_FATE_WAIT_S`, then None."""
+        deadline = time.monotonic() + _FATE_WAIT_S
+        while time.monotonic() < deadline:
+            try:   # ended first, then the record: it may commit between the two questions
+                ended = not self._one("SELECT COUNT(*) FROM pg_stat_activity WHERE pid = ?", (self._backend_pid,))[0]
+                if self._one("SELECT COUNT(*) FROM transactions WHERE id = ?", (record,))[0]:
+                    return "committed"
+                if ended:
+                    return "aborted"
+            except StorageUnavailable:
+                pass
+            time.sleep(0.2)
+        return None
+
     def rollback(self) -> None:
         lost = self._lost
         self._forget_units()   # no unit is sent again before a ROLLBACK
+        self._records = {}
         self._in_transaction = self._lost = False
         self._txid_result = None
         try:
@@ -594,24 +635,40 @@ class PostgresStore(Store):
     # --- what differs from the shared statements -----------------------------------------------
 
     def new_txn_id(self) -> int:
-        if not self._ids:
-            self._ids = self._block(self._id_sequence)
-        return self._ids.pop()
+        return self._next(self._id_sequence)
 
     def next_rrn(self) -> str:
-        if not self._rrns:
-            self._rrns = self._block("rrn_seq")
-        return f"{self._rrns.pop():012d}"
+        return f"{self._next('rrn_seq'):012d}"
+
+    def _next(self, sequence: str) -> int:
+        """The next value of a sequence, from blocks of `_BLOCK` taken in one statement each:
+        unique across processes; a process that dies leaves a gap, as a rolled-back nextval
+        does. When a block is down to `_ASK_AHEAD` values the next one is asked for, queued
+        with the group's statements, so a request never waits for it; one that is not there
+        when needed (its statement skipped after an error, a lost connection) is taken now."""
+        values = self._values.setdefault(sequence, [])
+        if len(values) <= _ASK_AHEAD and sequence not in self._next_block and self._in_transaction \
+                and not self._plain:
+            self._next_block[sequence] = self._x(_BLOCK_SQL, (sequence, _BLOCK), wait=False)
+        if not values:
+            values.extend(self._block(sequence))
+        return values.pop()
 
     def _block(self, sequence: str) -> list[int]:
-        """`_BLOCK` values of a sequence in one round trip, to be used from the end (smallest last
-        popped first). Unique across processes; a process that dies leaves a gap, as a rolled-back
-        nextval does."""
-        rows = self._x("SELECT nextval(?) FROM generate_series(1, ?)", (sequence, _BLOCK)).fetchall()
+        """A block of the sequence's values, smallest last (popped first): the one asked for
+        ahead if it came, else one taken now."""
+        ahead = self._next_block.pop(sequence, None)
+        if ahead is not None and not ahead.ready:
+            self._wait()
+        rows = ahead.fetchall() if ahead is not None else []
+        if not rows:
+            rows = self._x(_BLOCK_SQL, (sequence, _BLOCK)).fetchall()
         return sorted((int(r[0]) for r in rows), reverse=True)
 
     def insert_transaction(self, row: Sequence[Any]) -> bool:
         marks = ", ".join(["?"] * len(row))
+        if self._in_transaction:
+            self._records.setdefault(self._unit, int(row[0]))
         if self._speculating:   # a taken key fails the INSERT (unique violation): found at the sync
             self._x(f"INSERT INTO transactions ({TXN_INSERT}) VALUES ({marks})", row, wait=False)
             return True
@@ -668,9 +725,7 @@ class PostgresStore(Store):
                        legs: Sequence[tuple[str, int]]) -> int:
         """The posting and its legs in one statement, its id taken beforehand (`_block`), so
         nothing waits for it: it goes with the transaction's next statement that is read."""
-        if not self._posting_ids:
-            self._posting_ids = self._block(self._posting_sequence)
-        posting_id = self._posting_ids.pop()
+        posting_id = self._next(self._posting_sequence)
         self._x(_insert_posting_sql(len(legs)),
                 [posting_id, txn_id, kind, created_at, *(x for leg in legs for x in leg)], wait=False)
         return posting_id
