@@ -268,7 +268,9 @@ class Supervisor:
         for when in [*self._restarts.values(), self._paused_until]:
             if when is not None:
                 timeout = min(timeout, max(0.0, when - time.monotonic()))
-        for key, _ in self._selector.select(timeout):
+        # the processes' messages first: a connection is handed on counts as fresh as they can be
+        for key in sorted((key for key, _ in self._selector.select(timeout)),
+                          key=lambda key: key.fileobj is self.listener):
             key.data()
         self._reap()
         if self._stopping and not self._stopped:

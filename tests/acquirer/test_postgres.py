@@ -305,53 +305,84 @@ def test_terminals_spread_over_two_hosts_and_three_processes_each(pg_url: str, t
         second.stop()
 
 
-def _established_on(port: int) -> dict[str, int]:
-    """Inode -> 1 for every established TCP socket whose local port is `port` (Linux /proc/net)."""
-    inodes = {}
+def _connections_on(port: int) -> dict[str, int]:
+    """Inode -> the peer's port, for every TCP socket on local port `port` but a listening one
+    (Linux /proc/net): the host's ends of the terminals' connections, closing ones included."""
+    sockets = {}
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         for row in Path(table).read_text().splitlines()[1:]:
             fields = row.split()
-            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "01":
-                inodes[fields[9]] = 1
-    return inodes
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] != "0A":
+                sockets[fields[9]] = int(fields[2].rsplit(":", 1)[1], 16)
+    return sockets
 
 
-def _sockets_of(pid: int, inodes: dict[str, int]) -> int:
-    """How many of `inodes` process `pid` holds open."""
-    held = 0
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
-        try:
-            link = os.readlink(fd)
-        except FileNotFoundError:
-            continue
-        if link.startswith("socket:[") and link[8:-1] in inodes:
-            held += 1
+def _holders(pids: list[int], port: int) -> dict[int, int]:
+    """A terminal's port -> which of `pids` holds the host's end of its connection on `port`."""
+    sockets = _connections_on(port)
+    held = {}
+    for pid in pids:
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            try:
+                link = os.readlink(fd)
+            except FileNotFoundError:
+                continue
+            if link.startswith("socket:[") and link[8:-1] in sockets:
+                held[sockets[link[8:-1]]] = pid
     return held
 
 
-@pytest.mark.skipif(sys.platform != "linux", reason="the kernel spreads connections by SO_REUSEPORT on Linux")
-def test_terminal_connections_spread_over_every_host_process(pg_url: str, tmp_path: Path) -> None:
-    """40 terminals connecting at once: each of the 3 host processes accepts some of them and
-    answers them (the kernel spreads connections by hash over the processes' own sockets;
-    with 40 connections the chance that one of 3 processes gets none is below 1 in 3 million)."""
+def _held_when(pids: list[int], port: int, done) -> dict[int, int]:
+    """`_holders` once `done(holders)` is true (a handed connection is in no process's hands
+    while it travels, and a closed one lingers until its process notices): fails after 30 s."""
+    held: dict[int, int] = {}
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        held = _holders(pids, port)
+        if done(held):
+            return held
+        time.sleep(0.05)
+    raise AssertionError(f"connections held: {held}")
+
+
+def _port_of(t: TestTerminal) -> int:
+    return t.sock.getsockname()[1]
+
+
+def _per_process(held: dict[int, int], pids: list[int]) -> dict[int, int]:
+    return {pid: sum(1 for holder in held.values() if holder == pid) for pid in pids}
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads who holds which connection from /proc")
+def test_terminal_connections_spread_evenly_and_new_ones_go_to_the_process_with_fewest(
+        pg_url: str, tmp_path: Path) -> None:
+    """The supervisor hands each connection to the process with the fewest open ones: 40
+    terminals connecting at once land 13, 13 and 14 on 3 processes, whatever their addresses.
+    6 terminals of one process leave, and the next 6 to connect all go to that process."""
     host = start_host(make_config(tmp_path / "config"), tmp_path, pg_url, processes=3)
-    terminals = []
+    terminals: list[TestTerminal] = []
     try:
         terminals = [host.terminal("10000001", sign_on=False) for _ in range(40)]
         port = host.address[1]
-        processes = _children(host.process.pid)
-        assert len(processes) == 3
-        held = {}
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:   # until every connection is accepted
-            inodes = _established_on(port)
-            held = {pid: _sockets_of(pid, inodes) for pid in processes}
-            if sum(held.values()) == 40:
-                break
-            time.sleep(0.1)
-        assert sum(held.values()) == 40, held
-        assert all(count > 0 for count in held.values()), held
+        pids = _children(host.process.pid)
+        assert len(pids) == 3
+        held = _held_when(pids, port, lambda held: len(held) == 40)
+        assert sorted(_per_process(held, pids).values()) == [13, 13, 14]
         for t in terminals:   # and each process serves its terminals
+            assert t.sign_on()["39"] == "00"
+
+        fewer = next(pid for pid, count in _per_process(held, pids).items() if count == 13)
+        leaving = [t for t in terminals if held[_port_of(t)] == fewer][:6]
+        for t in leaving:
+            t.close()
+            terminals.remove(t)
+        _held_when(pids, port, lambda held: _per_process(held, pids)[fewer] == 7)
+        arriving = [host.terminal("10000001", sign_on=False) for _ in range(6)]
+        terminals += arriving
+        held = _held_when(pids, port, lambda held: len(held) == 40)
+        assert [held[_port_of(t)] for t in arriving] == [fewer] * 6
+        assert sorted(_per_process(held, pids).values()) == [13, 13, 14]
+        for t in arriving:
             assert t.sign_on()["39"] == "00"
     finally:
         for t in terminals:
@@ -463,6 +494,50 @@ def test_sigkill_of_a_host_process_under_load_loses_no_approved_sale(pg_url: str
         assert len([p for p in _children(supervisor) if p not in killed]) == 3
         assert "ended (signal SIGKILL); starting another" in host.log()
     finally:
+        host.stop()
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads who holds which connection from /proc")
+def test_a_killed_host_process_loses_its_connections_and_its_replacement_gets_the_next_ones(
+        pg_url: str, tmp_path: Path) -> None:
+    """SIGKILL to one of 3 processes holding 10 terminals each: its terminals find their
+    connections gone, the others are served on; the supervisor starts another process, and
+    the next 10 terminals to connect all go to it (it holds none)."""
+    host = start_host(make_config(tmp_path / "config"), tmp_path, pg_url, processes=3)
+    terminals: list[TestTerminal] = []
+    try:
+        terminals = [host.terminal("10000001", sign_on=False) for _ in range(30)]
+        port = host.address[1]
+        pids = _children(host.process.pid)
+        held = _held_when(pids, port, lambda held: len(held) == 30)
+        assert sorted(_per_process(held, pids).values()) == [10, 10, 10]
+        victim = pids[1]
+        os.kill(victim, 9)
+        for t in terminals:
+            if held[_port_of(t)] == victim:
+                with pytest.raises((ConnectionClosed, ConnectionResetError, BrokenPipeError)):
+                    t.sign_on()
+            else:
+                assert t.sign_on()["39"] == "00"
+
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and len(set(_children(host.process.pid)) - set(pids)) < 1:
+            time.sleep(0.1)
+        replacement = (set(_children(host.process.pid)) - set(pids)).pop()
+        while time.monotonic() < deadline and f"(pid {replacement}) serves" not in host.log():
+            time.sleep(0.1)
+        assert f"(pid {replacement}) serves" in host.log()
+        assert "ended (signal SIGKILL); starting another" in host.log()
+        survivors = [pid for pid in pids if pid != victim] + [replacement]
+        arriving = [host.terminal("10000001", sign_on=False) for _ in range(10)]
+        terminals += arriving
+        held = _held_when(survivors, port, lambda held: len(held) == 30)
+        assert [held[_port_of(t)] for t in arriving] == [replacement] * 10
+        for t in arriving:
+            assert t.sign_on()["39"] == "00"
+    finally:
+        for t in terminals:
+            t.close()
         host.stop()
 
 
