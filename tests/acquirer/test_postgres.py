@@ -418,7 +418,7 @@ def test_metrics_are_summed_over_the_host_processes(pg_url: str, tmp_path: Path)
     try:
         metrics_address = _metrics_address(host)
         card, poor = host.card("unionpay-debit"), host.card("unionpay-low-balance")
-        for _ in range(3):   # a connection each: the kernel hands them to either process
+        for _ in range(3):   # a connection each: the supervisor hands them to either process
             t = host.terminal("10000001")
             assert t.sale(card, 100)["39"] == "00"
             assert t.sale(poor, 5_000)["39"] == "51"
