@@ -8,6 +8,9 @@ posted for a 96.
 from __future__ import annotations
 
 import os
+import resource
+import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -538,6 +541,64 @@ def test_a_killed_host_process_loses_its_connections_and_its_replacement_gets_th
     finally:
         for t in terminals:
             t.close()
+        host.stop()
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads who holds which connection from /proc")
+def test_connections_reset_by_their_peers_are_counted_closed(pg_url: str, tmp_path: Path) -> None:
+    """One terminal connects, then 50 peers connect and reset at once (SO_LINGER 0): they cost
+    the supervisor nothing and leave no count behind, so the next 2 terminals go to the 2
+    processes that hold none (had the resets been left counted, 17 each, the first would go
+    to the process handed a connection longest ago: the terminal's)."""
+    host = start_host(make_config(tmp_path / "config"), tmp_path, pg_url, processes=3)
+    terminals: list[TestTerminal] = []
+    try:
+        port = host.address[1]
+        pids = _children(host.process.pid)
+        terminals = [host.terminal("10000001")]
+        first = _held_when(pids, port, lambda held: len(held) == 1)[_port_of(terminals[0])]
+        for _ in range(50):
+            peer = socket.create_connection(host.address, timeout=15)
+            peer.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            peer.close()
+        _held_when(pids, port, lambda held: len(held) == 1)
+        arriving = [host.terminal("10000001", sign_on=False) for _ in range(2)]
+        terminals += arriving
+        held = _held_when(pids, port, lambda held: len(held) == 3)
+        assert {held[_port_of(t)] for t in arriving} == set(pids) - {first}
+        for t in terminals:
+            assert t.sign_on()["39"] == "00"
+        assert host.process.poll() is None
+    finally:
+        for t in terminals:
+            t.close()
+        host.stop()
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="sets another process's descriptor limit (prlimit)")
+def test_a_supervisor_out_of_descriptors_pauses_accepting_then_goes_on(pg_url: str, tmp_path: Path) -> None:
+    """With its descriptor limit at the descriptors it holds, the supervisor cannot accept: it
+    logs it and pauses, the terminal waits in the port's backlog, and once the limit is back
+    the terminal is handed on and served."""
+    host = start_host(make_config(tmp_path / "config"), tmp_path, pg_url, processes=2)
+    try:
+        supervisor = host.process.pid
+        held = {int(fd) for fd in os.listdir(f"/proc/{supervisor}/fd")}
+        lowest_free = next(n for n in range(len(held) + 1) if n not in held)
+        soft, hard = resource.prlimit(supervisor, resource.RLIMIT_NOFILE)
+        resource.prlimit(supervisor, resource.RLIMIT_NOFILE, (lowest_free, hard))
+        try:
+            t = host.terminal("10000001", sign_on=False)
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and "cannot accept connections" not in host.log():
+                time.sleep(0.05)
+            assert "cannot accept connections (Too many open files): pausing" in host.log()
+        finally:
+            resource.prlimit(supervisor, resource.RLIMIT_NOFILE, (soft, hard))
+        assert t.sign_on()["39"] == "00"
+        t.close()
+        assert host.process.poll() is None
+    finally:
         host.stop()
 
 
