@@ -7,8 +7,10 @@ posted for a 96.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
+import signal
 import socket
 import struct
 import subprocess
@@ -573,6 +575,40 @@ def test_connections_reset_by_their_peers_are_counted_closed(pg_url: str, tmp_pa
         for t in terminals:
             t.close()
         host.stop()
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="finds the host processes in /proc")
+def test_when_the_supervisor_dies_its_processes_serve_their_terminals_and_new_ones_are_refused(
+        pg_url: str, tmp_path: Path) -> None:
+    """The supervisor is in the path of new connections only: SIGKILL to it leaves the host
+    processes serving the terminals they hold, while the port, closed with it, refuses new
+    ones (a service manager starts the host again; docs/operations.md)."""
+    host = start_host(make_config(tmp_path / "config"), tmp_path, pg_url, processes=2)
+    pids = _children(host.process.pid)
+    try:
+        terminals = [host.terminal("10000001", sign_on=False) for _ in range(4)]
+        assert sorted(_per_process(_held_when(pids, host.address[1], lambda held: len(held) == 4),
+                                   pids).values()) == [2, 2]
+        host.process.kill()
+        host.process.wait()
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(host.address, timeout=15)
+        card = host.card("unionpay-debit")
+        for t in terminals:   # one TID: each signs on just before its sale
+            assert t.sign_on()["39"] == "00"
+            assert t.sale(card, 100)["39"] == "00"
+            t.close()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and host.log().count("the supervisor closed its socket pair") < 2:
+            time.sleep(0.05)
+        assert host.log().count("the supervisor closed its socket pair: no new connections") == 2
+    finally:
+        for pid in pids:   # as a service manager stops what is left of the service
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+        for pid in pids:
+            while Path(f"/proc/{pid}").exists() and Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z":
+                time.sleep(0.05)
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="sets another process's descriptor limit (prlimit)")
