@@ -239,7 +239,6 @@ async def _serve(config: AcquirerConfig, config_dir: str | None, address: str, p
     server = Server(host, config.server.max_frame, config.server.idle_timeout_s, config.limits)
     if handed is None:
         bound_address, bound_port = await server.start(address, port)
-        click.echo(f"acquirer listening on {bound_address}:{bound_port}")
     else:
         server.serve_handed(handed)
     loop = asyncio.get_running_loop()
@@ -247,6 +246,8 @@ async def _serve(config: AcquirerConfig, config_dir: str | None, address: str, p
     loop.add_signal_handler(signal.SIGHUP, _reload_links, host, config_dir)
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     loop.add_signal_handler(signal.SIGINT, stop.set)
+    if handed is None:
+        click.echo(f"acquirer listening on {bound_address}:{bound_port}")
     apps = WalletAppServer(host) if config.wallets is not None and wallet_port is not None else None
     if apps is not None and wallet_port is not None:
         apps_address, apps_port = await apps.start(address, wallet_port, sock=apps_sock)
