@@ -546,12 +546,19 @@ def test_a_killed_host_process_loses_its_connections_and_its_replacement_gets_th
         host.stop()
 
 
+def _reset(peer: socket.socket) -> None:
+    """Close with an RST (SO_LINGER 0), as a peer that drops its connection abruptly."""
+    peer.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    peer.close()
+
+
 @pytest.mark.skipif(sys.platform != "linux", reason="reads who holds which connection from /proc")
 def test_connections_reset_by_their_peers_are_counted_closed(pg_url: str, tmp_path: Path) -> None:
-    """One terminal connects, then 50 peers connect and reset at once (SO_LINGER 0): they cost
-    the supervisor nothing and leave no count behind, so the next 2 terminals go to the 2
+    """One terminal connects, then 50 peers connect and, once their processes hold them, reset
+    them (SO_LINGER 0): they leave no count behind, so the next 2 terminals go to the 2
     processes that hold none (had the resets been left counted, 17 each, the first would go
-    to the process handed a connection longest ago: the terminal's)."""
+    to the process handed a connection longest ago: the terminal's). 50 more peers resetting
+    at once, before the supervisor even accepts them, cost it nothing."""
     host = start_host(make_config(tmp_path / "config"), tmp_path, pg_url, processes=3)
     terminals: list[TestTerminal] = []
     try:
@@ -559,15 +566,18 @@ def test_connections_reset_by_their_peers_are_counted_closed(pg_url: str, tmp_pa
         pids = _children(host.process.pid)
         terminals = [host.terminal("10000001")]
         first = _held_when(pids, port, lambda held: len(held) == 1)[_port_of(terminals[0])]
-        for _ in range(50):
-            peer = socket.create_connection(host.address, timeout=15)
-            peer.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            peer.close()
-        _held_when(pids, port, lambda held: len(held) == 1)
+        peers = [socket.create_connection(host.address, timeout=15) for _ in range(50)]
+        _held_when(pids, port, lambda held: len(held) == 51)
+        for peer in peers:
+            _reset(peer)
+        _held_when(pids, port, lambda held: len(held) == 1)   # each process told the supervisor first
         arriving = [host.terminal("10000001", sign_on=False) for _ in range(2)]
         terminals += arriving
         held = _held_when(pids, port, lambda held: len(held) == 3)
         assert {held[_port_of(t)] for t in arriving} == set(pids) - {first}
+
+        for _ in range(50):
+            _reset(socket.create_connection(host.address, timeout=15))
         for t in terminals:
             assert t.sign_on()["39"] == "00"
         assert host.process.poll() is None
