@@ -47,11 +47,9 @@ from rich.table import Table
 from acquirer.cli_errors import ConfigFailure
 from acquirer.config import AcquirerConfig, ConfigError, load_config
 
-if TYPE_CHECKING:   # the protocol workers load with `serve` only
-    from acquirer.protocol_workers import ProtocolWork
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:   # the protocol workers, clearing and the hand-over load with `serve` only
     from acquirer.clearing.serving import ClearingServer
+    from acquirer.handoff import HandedConnections
     from acquirer.protocol_workers import ProtocolWork
 
 __all__ = ["main"]
@@ -159,10 +157,10 @@ def _serve_command(address: str | None, port: int | None, wallet_port: int | Non
             click.echo(f"statements listening on {statements_bound[0]}:{statements_bound[1]}")
         sys.stdout.flush()
 
-    Supervisor(processes, lambda index, ready: _run_host(config, config_dir, target, address, port, wallet_port,
-                                                         sock=sock, apps_sock=apps, ready=ready,
-                                                         clearing=index == 0, statements_sock=statements,
-                                                         processes=processes),
+    Supervisor(processes, sock,
+               lambda index, handed: _run_host(config, config_dir, target, address, port, wallet_port,
+                                               handed=handed, apps_sock=apps, clearing=index == 0,
+                                               statements_sock=statements, processes=processes),
                on_ready=announce, on_death=metrics_http.process_dead if metrics_port is not None else None).run()
 
 
@@ -183,13 +181,13 @@ def migrate(db_target: str | None, config_dir: str | None) -> None:
 
 
 def _run_host(config: AcquirerConfig, config_dir: str | None, target: str, address: str, port: int,
-              wallet_port: int | None, *, sock: socket.socket | None = None,
-              apps_sock: socket.socket | None = None, ready: Callable[[], None] | None = None,
+              wallet_port: int | None, *, handed: HandedConnections | None = None,
+              apps_sock: socket.socket | None = None,
               metrics_port: int | None = None, clearing: bool = True,
               statements_sock: socket.socket | None = None, processes: int = 1) -> None:
     """One host process (of `processes`): its protocol workers, its database connection, its
     event loop (and, alone, its metrics endpoint; with `clearing`, automatic clearing and the
-    statements)."""
+    statements). `handed`: under the supervisor, the terminal connections it hands this process."""
     from acquirer.protocol_workers import ProtocolWork, ProtocolWorkers
     from acquirer.settings_schema import default_protocol_workers
 
@@ -201,7 +199,7 @@ def _run_host(config: AcquirerConfig, config_dir: str | None, target: str, addre
     try:
         with suppress(KeyboardInterrupt):
             asyncio.run(_serve(config, config_dir, address, port, wallet_port, target, workers or ProtocolWork(),
-                               sock, apps_sock, ready, metrics_port, clearing, statements_sock))
+                               handed, apps_sock, metrics_port, clearing, statements_sock))
     finally:
         if workers is not None:
             workers.close()
@@ -209,11 +207,12 @@ def _run_host(config: AcquirerConfig, config_dir: str | None, target: str, addre
 
 async def _serve(config: AcquirerConfig, config_dir: str | None, address: str, port: int,
                  wallet_port: int | None, target: str, protocol: ProtocolWork,
-                 sock: socket.socket | None, apps_sock: socket.socket | None,
-                 ready: Callable[[], None] | None, metrics_port: int | None = None, clearing_here: bool = True,
+                 handed: HandedConnections | None, apps_sock: socket.socket | None,
+                 metrics_port: int | None = None, clearing_here: bool = True,
                  statements_sock: socket.socket | None = None) -> None:
-    """One host process's event loop. Alone it prints its listening lines; under a supervisor
-    (`ready` given) the supervisor prints them once every process called `ready`."""
+    """One host process's event loop. Alone it listens and prints its listening lines; under a
+    supervisor (`handed` given) it serves the connections handed to it, and the supervisor prints
+    the lines once every process said it is ready."""
     from acquirer.host import Host
     from acquirer.protocol.clock import CHINA
     from acquirer.server import Server
@@ -238,18 +237,21 @@ async def _serve(config: AcquirerConfig, config_dir: str | None, address: str, p
         from acquirer.storage.pg_listen import SessionChanges
         session_changes = SessionChanges(target, host.sessions.changed, host.sessions.listening).start()
     server = Server(host, config.server.max_frame, config.server.idle_timeout_s, config.limits)
-    bound_address, bound_port = await server.start(address, port, sock=sock)
+    if handed is None:
+        bound_address, bound_port = await server.start(address, port)
+    else:
+        server.serve_handed(handed)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     loop.add_signal_handler(signal.SIGHUP, _reload_links, host, config_dir)
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     loop.add_signal_handler(signal.SIGINT, stop.set)
-    if ready is None:
+    if handed is None:
         click.echo(f"acquirer listening on {bound_address}:{bound_port}")
     apps = WalletAppServer(host) if config.wallets is not None and wallet_port is not None else None
     if apps is not None and wallet_port is not None:
         apps_address, apps_port = await apps.start(address, wallet_port, sock=apps_sock)
-        if ready is None:
+        if handed is None:
             click.echo(f"wallet apps listening on {apps_address}:{apps_port}")
     if metrics_port is not None:
         from acquirer import metrics_http
@@ -257,8 +259,8 @@ async def _serve(config: AcquirerConfig, config_dir: str | None, address: str, p
         click.echo(f"metrics listening on {metrics_address}:{bound_metrics}")
     clearing = await _start_clearing(config, target, clock, statements_sock) if clearing_here else None
     sys.stdout.flush()
-    if ready is not None:
-        ready()
+    if handed is not None:
+        handed.ready()
     serving = asyncio.create_task(server.serve_forever())
     await stop.wait()
     log.info("shutting down")

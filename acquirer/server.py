@@ -39,6 +39,11 @@ cut off by the peer closing) or a payload the host cannot answer at all
 closes that connection only, after the replies to the frames before it have
 been sent; the other connections keep being served. Servers bind to loopback
 unless configured otherwise.
+
+Under `acquirer serve --processes N` a host process does not listen: the
+supervisor accepts and hands it connections (`serve_handed`,
+acquirer/handoff.py), which it serves exactly as the ones it accepts itself,
+within the same limits, telling the supervisor when each closes.
 """
 from __future__ import annotations
 
@@ -46,11 +51,12 @@ import asyncio
 import logging
 import socket
 from collections import deque
+from collections.abc import Callable
 
 from acquirer.config import Limits
+from acquirer.handoff import HandedConnections
 from acquirer.host import Host
 from acquirer.metrics import CONNECTIONS, CONNECTIONS_CLOSED, REQUESTS_THROTTLED
-from acquirer.supervisor import process_socket
 from acquirer.protocol.framing import (
     EmptyFrame,
     FrameError,
@@ -77,36 +83,67 @@ class Server:
         self._waiting: deque[_Connection] = deque()        # stopped by max_in_flight_total
         self._server: asyncio.Server | None = None
         self._connections: set[_Connection] = set()
+        self._handed: HandedConnections | None = None      # under the supervisor (serve_handed)
+        self._taking: set[asyncio.Task[None]] = set()      # handed connections being set up
+        self._closed = asyncio.Event()
 
-    async def start(self, address: str = "127.0.0.1", port: int = 0,
-                    sock: socket.socket | None = None) -> tuple[str, int]:
-        """Listen; returns the bound address and port (port 0 picks a free one).
-
-        `sock`: the port the supervisor bound for several host processes instead: this
-        process listens on its own socket on it where the kernel spreads connections
-        over the processes (`acquirer.supervisor.process_socket`), else on `sock`, shared.
-        """
+    async def start(self, address: str = "127.0.0.1", port: int = 0) -> tuple[str, int]:
+        """Listen; returns the bound address and port (port 0 picks a free one)."""
         loop = asyncio.get_running_loop()
-        if sock is not None:
-            self._server = await loop.create_server(lambda: _Connection(self), sock=process_socket(sock))
-        else:
-            self._server = await loop.create_server(lambda: _Connection(self), address, port)
+        self._server = await loop.create_server(lambda: _Connection(self), address, port)
         bound = self._server.sockets[0].getsockname()
         return bound[0], bound[1]
 
+    def serve_handed(self, handed: HandedConnections) -> None:
+        """Serve the connections the supervisor hands this process instead of listening
+        (`acquirer serve --processes N`, acquirer/handoff.py), each as an accepted one, and
+        tell it when each closes."""
+        self._handed = handed
+        handed.serve(self._take)
+
+    def _take(self, sock: socket.socket) -> None:
+        task = asyncio.get_running_loop().create_task(self._connect_handed(sock))
+        self._taking.add(task)
+        task.add_done_callback(self._taking.discard)
+
+    async def _connect_handed(self, sock: socket.socket) -> None:
+        handed = self._handed
+        assert handed is not None
+        made: list[_Connection] = []
+
+        def connection() -> _Connection:
+            made.append(_Connection(self, on_lost=handed.closed))
+            return made[0]
+
+        try:   # asyncio's transport sets TCP_NODELAY, as on the connections it accepts
+            await asyncio.get_running_loop().connect_accepted_socket(connection, sock)
+        except Exception as e:   # the peer is gone already, or the descriptor is no TCP stream
+            log.warning("a handed connection could not be served: %s", e)
+            sock.close()
+            if not made or made[0].transport is None:   # else its connection_lost told it
+                handed.closed()
+
     async def serve_forever(self) -> None:
-        assert self._server is not None, "call start() first"
+        if self._server is None:   # handed connections: served until close()
+            await self._closed.wait()
+            return
         async with self._server:
             await self._server.serve_forever()
 
     async def close(self) -> None:
-        """Stop listening and drop every connection (replies under way are not sent)."""
+        """Stop listening (or taking handed connections) and drop every connection (replies under
+        way are not sent)."""
         if self._server is not None:
             self._server.close()
+        if self._handed is not None:
+            self._handed.close()
+        for task in list(self._taking):
+            task.cancel()
         for connection in list(self._connections):
             connection.abort()
         if self._server is not None:
             await self._server.wait_closed()
+        self._closed.set()
 
     def _released(self) -> None:
         """A request ended: connections waiting for the host-wide limit may go on, oldest first."""
@@ -123,8 +160,9 @@ _STRIKE_CODES = frozenset({"30", "A0"})
 class _Connection(asyncio.Protocol):
     """One terminal connection: frames in, a task per request, replies out as they finish."""
 
-    def __init__(self, server: Server) -> None:
+    def __init__(self, server: Server, on_lost: Callable[[], None] | None = None) -> None:
         self.server = server
+        self.on_lost = on_lost     # told once this connection is gone (a handed one: the supervisor)
         self.limits = server.limits
         self.buffer = bytearray()
         self.transport: asyncio.Transport | None = None
@@ -187,8 +225,11 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closing = True
-        self.server._connections.discard(self)
-        CONNECTIONS.dec()
+        if self in self.server._connections:
+            self.server._connections.discard(self)
+            CONNECTIONS.dec()
+        if self.on_lost is not None:
+            self.on_lost()
 
     def pause_writing(self) -> None:
         # the peer is not reading its replies: stop reading its requests

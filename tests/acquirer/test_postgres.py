@@ -7,7 +7,12 @@ posted for a 96.
 """
 from __future__ import annotations
 
+import contextlib
 import os
+import resource
+import signal
+import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -306,53 +311,84 @@ def test_terminals_spread_over_two_hosts_and_three_processes_each(pg_url: str, t
         second.stop()
 
 
-def _established_on(port: int) -> dict[str, int]:
-    """Inode -> 1 for every established TCP socket whose local port is `port` (Linux /proc/net)."""
-    inodes = {}
+def _connections_on(port: int) -> dict[str, int]:
+    """Inode -> the peer's port, for every TCP socket on local port `port` but a listening one
+    (Linux /proc/net): the host's ends of the terminals' connections, closing ones included."""
+    sockets = {}
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         for row in Path(table).read_text().splitlines()[1:]:
             fields = row.split()
-            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "01":
-                inodes[fields[9]] = 1
-    return inodes
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] != "0A":
+                sockets[fields[9]] = int(fields[2].rsplit(":", 1)[1], 16)
+    return sockets
 
 
-def _sockets_of(pid: int, inodes: dict[str, int]) -> int:
-    """How many of `inodes` process `pid` holds open."""
-    held = 0
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
-        try:
-            link = os.readlink(fd)
-        except FileNotFoundError:
-            continue
-        if link.startswith("socket:[") and link[8:-1] in inodes:
-            held += 1
+def _holders(pids: list[int], port: int) -> dict[int, int]:
+    """A terminal's port -> which of `pids` holds the host's end of its connection on `port`."""
+    sockets = _connections_on(port)
+    held = {}
+    for pid in pids:
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            try:
+                link = os.readlink(fd)
+            except FileNotFoundError:
+                continue
+            if link.startswith("socket:[") and link[8:-1] in sockets:
+                held[sockets[link[8:-1]]] = pid
     return held
 
 
-@pytest.mark.skipif(sys.platform != "linux", reason="the kernel spreads connections by SO_REUSEPORT on Linux")
-def test_terminal_connections_spread_over_every_host_process(pg_url: str, tmp_path: Path) -> None:
-    """40 terminals connecting at once: each of the 3 host processes accepts some of them and
-    answers them (the kernel spreads connections by hash over the processes' own sockets;
-    with 40 connections the chance that one of 3 processes gets none is below 1 in 3 million)."""
+def _held_when(pids: list[int], port: int, done) -> dict[int, int]:
+    """`_holders` once `done(holders)` is true (a handed connection is in no process's hands
+    while it travels, and a closed one lingers until its process notices): fails after 30 s."""
+    held: dict[int, int] = {}
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        held = _holders(pids, port)
+        if done(held):
+            return held
+        time.sleep(0.05)
+    raise AssertionError(f"connections held: {held}")
+
+
+def _port_of(t: TestTerminal) -> int:
+    return t.sock.getsockname()[1]
+
+
+def _per_process(held: dict[int, int], pids: list[int]) -> dict[int, int]:
+    return {pid: sum(1 for holder in held.values() if holder == pid) for pid in pids}
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads who holds which connection from /proc")
+def test_terminal_connections_spread_evenly_and_new_ones_go_to_the_process_with_fewest(
+        pg_url: str, tmp_path: Path) -> None:
+    """The supervisor hands each connection to the process with the fewest open ones: 40
+    terminals connecting at once land 13, 13 and 14 on 3 processes, whatever their addresses.
+    6 terminals of one process leave, and the next 6 to connect all go to that process."""
     host = start_host(make_config(tmp_path / "config"), tmp_path, pg_url, processes=3)
-    terminals = []
+    terminals: list[TestTerminal] = []
     try:
         terminals = [host.terminal("10000001", sign_on=False) for _ in range(40)]
         port = host.address[1]
-        processes = _children(host.process.pid)
-        assert len(processes) == 3
-        held = {}
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:   # until every connection is accepted
-            inodes = _established_on(port)
-            held = {pid: _sockets_of(pid, inodes) for pid in processes}
-            if sum(held.values()) == 40:
-                break
-            time.sleep(0.1)
-        assert sum(held.values()) == 40, held
-        assert all(count > 0 for count in held.values()), held
+        pids = _children(host.process.pid)
+        assert len(pids) == 3
+        held = _held_when(pids, port, lambda held: len(held) == 40)
+        assert sorted(_per_process(held, pids).values()) == [13, 13, 14]
         for t in terminals:   # and each process serves its terminals
+            assert t.sign_on()["39"] == "00"
+
+        fewer = next(pid for pid, count in _per_process(held, pids).items() if count == 13)
+        leaving = [t for t in terminals if held[_port_of(t)] == fewer][:6]
+        for t in leaving:
+            t.close()
+            terminals.remove(t)
+        _held_when(pids, port, lambda held: _per_process(held, pids)[fewer] == 7)
+        arriving = [host.terminal("10000001", sign_on=False) for _ in range(6)]
+        terminals += arriving
+        held = _held_when(pids, port, lambda held: len(held) == 40)
+        assert [held[_port_of(t)] for t in arriving] == [fewer] * 6
+        assert sorted(_per_process(held, pids).values()) == [13, 13, 14]
+        for t in arriving:
             assert t.sign_on()["39"] == "00"
     finally:
         for t in terminals:
@@ -388,7 +424,7 @@ def test_metrics_are_summed_over_the_host_processes(pg_url: str, tmp_path: Path)
     try:
         metrics_address = _metrics_address(host)
         card, poor = host.card("unionpay-debit"), host.card("unionpay-low-balance")
-        for _ in range(3):   # a connection each: the kernel hands them to either process
+        for _ in range(3):   # a connection each: the supervisor hands them to either process
             t = host.terminal("10000001")
             assert t.sale(card, 100)["39"] == "00"
             assert t.sale(poor, 5_000)["39"] == "51"
@@ -517,6 +553,152 @@ def test_sigkill_of_a_host_process_under_load_loses_no_approved_sale(pg_url: str
             time.sleep(0.1)
         assert len([p for p in _children(supervisor) if p not in killed]) == 3
         assert "ended (signal SIGKILL); starting another" in host.log()
+    finally:
+        host.stop()
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads who holds which connection from /proc")
+def test_a_killed_host_process_loses_its_connections_and_its_replacement_gets_the_next_ones(
+        pg_url: str, tmp_path: Path) -> None:
+    """SIGKILL to one of 3 processes holding 10 terminals each: its terminals find their
+    connections gone, the others are served on; the supervisor starts another process, and
+    the next 10 terminals to connect all go to it (it holds none)."""
+    host = start_host(make_config(tmp_path / "config"), tmp_path, pg_url, processes=3)
+    terminals: list[TestTerminal] = []
+    try:
+        terminals = [host.terminal("10000001", sign_on=False) for _ in range(30)]
+        port = host.address[1]
+        pids = _children(host.process.pid)
+        held = _held_when(pids, port, lambda held: len(held) == 30)
+        assert sorted(_per_process(held, pids).values()) == [10, 10, 10]
+        victim = pids[1]
+        os.kill(victim, 9)
+        for t in terminals:
+            if held[_port_of(t)] == victim:
+                with pytest.raises((ConnectionClosed, ConnectionResetError, BrokenPipeError)):
+                    t.sign_on()
+            else:
+                assert t.sign_on()["39"] == "00"
+
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and len(set(_children(host.process.pid)) - set(pids)) < 1:
+            time.sleep(0.1)
+        replacement = (set(_children(host.process.pid)) - set(pids)).pop()
+        while time.monotonic() < deadline and f"(pid {replacement}) serves" not in host.log():
+            time.sleep(0.1)
+        assert f"(pid {replacement}) serves" in host.log()
+        assert "ended (signal SIGKILL); starting another" in host.log()
+        survivors = [pid for pid in pids if pid != victim] + [replacement]
+        arriving = [host.terminal("10000001", sign_on=False) for _ in range(10)]
+        terminals += arriving
+        held = _held_when(survivors, port, lambda held: len(held) == 30)
+        assert [held[_port_of(t)] for t in arriving] == [replacement] * 10
+        for t in arriving:
+            assert t.sign_on()["39"] == "00"
+    finally:
+        for t in terminals:
+            t.close()
+        host.stop()
+
+
+def _reset(peer: socket.socket) -> None:
+    """Close with an RST (SO_LINGER 0), as a peer that drops its connection abruptly."""
+    peer.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    peer.close()
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads who holds which connection from /proc")
+def test_connections_reset_by_their_peers_are_counted_closed(pg_url: str, tmp_path: Path) -> None:
+    """One terminal connects, then 50 peers connect and, once their processes hold them, reset
+    them (SO_LINGER 0): they leave no count behind, so the next 2 terminals go to the 2
+    processes that hold none (had the resets been left counted, 17 each, the first would go
+    to the process handed a connection longest ago: the terminal's). 50 more peers resetting
+    at once, before the supervisor even accepts them, cost it nothing."""
+    host = start_host(make_config(tmp_path / "config"), tmp_path, pg_url, processes=3)
+    terminals: list[TestTerminal] = []
+    try:
+        port = host.address[1]
+        pids = _children(host.process.pid)
+        terminals = [host.terminal("10000001")]
+        first = _held_when(pids, port, lambda held: len(held) == 1)[_port_of(terminals[0])]
+        peers = [socket.create_connection(host.address, timeout=15) for _ in range(50)]
+        _held_when(pids, port, lambda held: len(held) == 51)
+        for peer in peers:
+            _reset(peer)
+        _held_when(pids, port, lambda held: len(held) == 1)   # each process told the supervisor first
+        arriving = [host.terminal("10000001", sign_on=False) for _ in range(2)]
+        terminals += arriving
+        held = _held_when(pids, port, lambda held: len(held) == 3)
+        assert {held[_port_of(t)] for t in arriving} == set(pids) - {first}
+
+        for _ in range(50):
+            _reset(socket.create_connection(host.address, timeout=15))
+        for t in terminals:
+            assert t.sign_on()["39"] == "00"
+        assert host.process.poll() is None
+    finally:
+        for t in terminals:
+            t.close()
+        host.stop()
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="finds the host processes in /proc")
+def test_when_the_supervisor_dies_its_processes_serve_their_terminals_and_new_ones_are_refused(
+        pg_url: str, tmp_path: Path) -> None:
+    """The supervisor is in the path of new connections only: SIGKILL to it leaves the host
+    processes serving the terminals they hold, while the port, closed with it, refuses new
+    ones (a service manager starts the host again; docs/operations.md)."""
+    host = start_host(make_config(tmp_path / "config"), tmp_path, pg_url, processes=2)
+    pids = _children(host.process.pid)
+    try:
+        terminals = [host.terminal("10000001", sign_on=False) for _ in range(4)]
+        assert sorted(_per_process(_held_when(pids, host.address[1], lambda held: len(held) == 4),
+                                   pids).values()) == [2, 2]
+        host.process.kill()
+        host.process.wait()
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(host.address, timeout=15)
+        card = host.card("unionpay-debit")
+        for t in terminals:   # one TID: each signs on just before its sale
+            assert t.sign_on()["39"] == "00"
+            assert t.sale(card, 100)["39"] == "00"
+            t.close()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and host.log().count("the supervisor closed its socket pair") < 2:
+            time.sleep(0.05)
+        assert host.log().count("the supervisor closed its socket pair: no new connections") == 2
+    finally:
+        for pid in pids:   # as a service manager stops what is left of the service
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+        for pid in pids:
+            while Path(f"/proc/{pid}").exists() and Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z":
+                time.sleep(0.05)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="sets another process's descriptor limit (prlimit)")
+def test_a_supervisor_out_of_descriptors_pauses_accepting_then_goes_on(pg_url: str, tmp_path: Path) -> None:
+    """With its descriptor limit at the descriptors it holds, the supervisor cannot accept: it
+    logs it and pauses, the terminal waits in the port's backlog, and once the limit is back
+    the terminal is handed on and served."""
+    host = start_host(make_config(tmp_path / "config"), tmp_path, pg_url, processes=2)
+    try:
+        supervisor = host.process.pid
+        held = {int(fd) for fd in os.listdir(f"/proc/{supervisor}/fd")}
+        lowest_free = next(n for n in range(len(held) + 1) if n not in held)
+        soft, hard = resource.prlimit(supervisor, resource.RLIMIT_NOFILE)
+        resource.prlimit(supervisor, resource.RLIMIT_NOFILE, (lowest_free, hard))
+        try:
+            t = host.terminal("10000001", sign_on=False)
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and "cannot accept connections" not in host.log():
+                time.sleep(0.05)
+            assert "cannot accept connections (Too many open files): pausing" in host.log()
+        finally:
+            resource.prlimit(supervisor, resource.RLIMIT_NOFILE, (soft, hard))
+        assert t.sign_on()["39"] == "00"
+        t.close()
+        assert host.process.poll() is None
     finally:
         host.stop()
 
