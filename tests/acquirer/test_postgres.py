@@ -445,8 +445,8 @@ def test_metrics_are_summed_over_the_host_processes(pg_url: str, tmp_path: Path)
 
 def test_speculative_units_find_the_decline_the_duplicate_and_the_replayed_atc(pg_url: str, tmp_path: Path) -> None:
     """On PostgreSQL a sale's unit assumes its ATC advances, its posting is covered and its key
-    is free, and waits once at its end. When one of them is false the unit is rolled back and
-    run again reading each result: the terminal gets the same answer as without speculation,
+    is free, and does not wait for them: each fails in PostgreSQL when it does not pass, found
+    at the group's COMMIT. Then the unit is rolled back and run again reading each result: the terminal gets the same answer as without speculation,
     the ledger holds only the approved sale, and the metric counts each rerun."""
     host = start_host(make_config(tmp_path / "config"), tmp_path, pg_url, extra=("--metrics-port", "0"))
     try:
