@@ -154,7 +154,8 @@ async def test_notices_replace_each_other_never_toast_and_expire(tmp_path: Path)
     app = new_app(tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await sign_on(pilot)
-        app.notice_seconds = {"error": 0.5, "warning": 0.5, "information": 0.5}   # the test need not wait long
+        # short, so the test need not wait long; long enough to be seen on a loaded machine
+        app.notice_seconds = {"error": 3.0, "warning": 3.0, "information": 3.0}
         await pilot.press("f2")
         await wait_for(pilot, lambda: screen_name(pilot) == "HistoryScreen")
         await pilot.press("v")                                  # nothing selected
