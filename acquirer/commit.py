@@ -89,19 +89,16 @@ class GroupCommit:
 
     def _end_unit(self, failed: bool) -> None:
         if failed:
-            self._roll_back_unit()
+            try:
+                self.store.rollback_to()
+            except StorageUnavailable:
+                self._lost()   # the connection went with the transaction: nothing of it stays
             return
         self.store.release()
         self.units += 1
         self._pending_units += 1
         if self._pending_units >= self.max_units:
             self._schedule_commit(at_once=True)
-
-    def _roll_back_unit(self) -> None:
-        try:
-            self.store.rollback_to()
-        except StorageUnavailable:
-            self._lost()   # the connection went with the transaction: nothing of it stays
 
     async def durable(self, unit: _Unit | None = None) -> None:
         """Return once everything written so far (by anyone) is committed.

@@ -59,6 +59,10 @@ class Result:
     __slots__ = ("_pipeline", "_result", "_transformer", "_next", "_count", "rowcount")
 
     def __init__(self, pipeline: Pipeline) -> None:
+        self._reset(pipeline)
+
+    def _reset(self, pipeline: Pipeline) -> None:
+        """Not filled yet: waiting for `pipeline`'s next sync (again, when sent again)."""
         self._pipeline: Pipeline | None = pipeline
         self._result: pq.abc.PGresult | None = None
         self._transformer: abc.Transformer | None = None
@@ -154,9 +158,7 @@ class Pipeline:
         if slot is None:
             slot = Result(self)
         else:
-            slot._pipeline, slot._result, slot._transformer = self, None, None
-            slot._next = slot._count = 0
-            slot.rowcount = -1
+            slot._reset(self)
         self._pending.append(slot)
         return slot
 

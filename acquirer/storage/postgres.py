@@ -48,7 +48,7 @@ import functools
 import logging
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 import psycopg
@@ -300,15 +300,14 @@ class PostgresStore(Store):
         self._deltas: dict[int, dict[str, int]] = {}
         self._unit = 0                  # the number of the unit under way (0: none)
         self._release_pending = 0       # the last unit's number: its RELEASE goes with the next SAVEPOINT
-        self._speculating = False       # the unit under way assumes its checks pass
         self._speculative: set[int] = set()   # the open transaction's speculative units
         self._failed_units: set[int] = set()  # ... rolled back after they ended (`take_failed_units`)
         # the group's statements since its last sync that succeeded, to send again (`_resend`)
         self._sent: list[_Sent] = []
-        self.resent = 0   # units rolled back after they ended (`_resend`), for `commit`
+        self._resent = 0   # units rolled back after they ended (`_resend`), for `commit`
         self._floorless: dict[str, bool] = {}   # account -> may go negative (never changes), as read
         # a transaction record each unit of the open transaction inserted, by unit: one that
-        # is there after a lost COMMIT proves it committed (`_fate_by_record`)
+        # is there after a lost COMMIT proves it committed (`_record_status`)
         self._records: dict[int, int] = {}
         self._backend_pid = 0   # the server process of the connection, to learn it has ended
         self._id_sequence = str(self._one("SELECT pg_get_serial_sequence('transactions', 'id')")[0])
@@ -348,18 +347,24 @@ class PostgresStore(Store):
                 log.debug("dropping a broken connection", exc_info=True)
         if self._in_transaction:
             self._lost = True
-        self._forget_units()
+        self._forget_units(keep_records=True)   # `commit` may ask after them
         self._next_block = {}
         self._pipe = self._txid_result = None   # went with the connection
 
-    def _forget_units(self) -> None:
-        """The transaction's units are gone with it (COMMIT, ROLLBACK, a lost connection); what
-        they inserted is still asked about after a lost COMMIT (`_records`, reset at the end)."""
+    def _forget_units(self, *, keep_records: bool = False) -> None:
+        """The transaction's units are gone with it (BEGIN, COMMIT, ROLLBACK, a lost connection);
+        `keep_records`: what they inserted is still asked about after a lost COMMIT."""
         self._deltas = {}
         self._unit = self._release_pending = 0
-        self._speculating = False
         self._speculative = set()
         self._sent = []
+        if not keep_records:
+            self._records = {}
+
+    @property
+    def _speculating(self) -> bool:
+        """The unit under way assumes its checks pass."""
+        return self._unit in self._speculative
 
     def _x(self, statement: str, params: Sequence[Any] = (), *, wait: bool = True,
            again: bool = True) -> Any:
@@ -412,7 +417,7 @@ class PostgresStore(Store):
                     self._resend(unit)
                     continue
                 self._sent = []
-                if unit and unit == self._unit and self._speculating:   # run it all again
+                if unit and unit == self._unit and unit in self._speculative:   # run it all again
                     raise Misspeculation() from None
                 raise
             self._sent = []
@@ -443,7 +448,7 @@ class PostgresStore(Store):
             assert self._conn is not None
             self._failed(self._conn, e)
         self._sent.extend(after)
-        self.resent += 1
+        self._resent += 1
 
     def take_failed_units(self) -> set[int]:
         failed, self._failed_units = self._failed_units, set()
@@ -477,7 +482,6 @@ class PostgresStore(Store):
         through psycopg's cursors until COMMIT."""
         self._lost = False
         self._forget_units()
-        self._records = {}
         self._failed_units = set()
         if not pipeline:
             self.psycopg_connection()
@@ -498,15 +502,13 @@ class PostgresStore(Store):
             self._x("RELEASE unit", wait=False)
         self._unit, self._release_pending = unit, 0
         self._x("SAVEPOINT unit", wait=False)
-        self._speculating = speculative and self._in_transaction and not self._plain
-        if self._speculating:
+        if speculative and self._in_transaction and not self._plain:
             self._speculative.add(unit)
 
     def release(self) -> None:
         """Keep the unit's work: its RELEASE goes with the next SAVEPOINT (or COMMIT releases
         it), a round trip per unit saved."""
         self._release_pending, self._unit = self._unit, 0
-        self._speculating = False
 
     def rollback_to(self) -> None:
         unit = self._unit
@@ -514,7 +516,7 @@ class PostgresStore(Store):
         self._deltas.pop(unit, None)
         self._records.pop(unit, None)
         self._speculative.discard(unit)
-        self._unit, self._speculating = 0, False
+        self._unit = 0
         self._x("ROLLBACK TO unit", wait=False)
         self._x("RELEASE unit")
 
@@ -540,7 +542,7 @@ class PostgresStore(Store):
         is not waited for: it comes in the COMMIT's round trip when no statement was waited
         for before (a group of sales), and if the connection breaks before it arrives, whether
         the COMMIT ran is then learnt from a record the transaction inserted
-        (`_fate_by_record`), or is not known (`OutcomeUnknown`)."""
+        (`_record_status`), or is not known (`OutcomeUnknown`)."""
         self._unit = self._release_pending = 0   # COMMIT releases the last unit
         self._txid, sent = 0, False
         txid_result = self._txid_result
@@ -553,13 +555,13 @@ class PostgresStore(Store):
                 self._x("COMMIT")
             else:
                 while True:   # again when a unit was rolled back before the COMMIT ran (`_resend`)
-                    resent = self.resent
+                    resent = self._resent
                     if self._deltas:
                         self._x(*_flush(_total(self._deltas)), wait=False, again=False)
                     self._x("COMMIT", wait=False, again=False)
                     sent = True
                     self._wait()
-                    if self.resent == resent:
+                    if self._resent == resent:
                         break
         except StorageUnavailable as e:
             if self._conn is not None or not sent:
@@ -568,9 +570,10 @@ class PostgresStore(Store):
             self._txid = self._txid or _txid_of(txid_result)
             record = next(iter(self._records.values()), 0)
             if self._txid:
-                fate, what = self._fate(self._txid), f"txid {self._txid}"
+                fate, what = self._fate(lambda: self._txid_status(self._txid)), f"txid {self._txid}"
             elif record:
-                fate, what = self._fate_by_record(record), f"the transaction inserting record {record}"
+                fate = self._fate(lambda: self._record_status(record))
+                what = f"the transaction inserting record {record}"
             else:
                 raise OutcomeUnknown(f"{e}; the transaction's id never arrived") from None
             if fate == "committed":
@@ -585,43 +588,41 @@ class PostgresStore(Store):
             self._in_transaction = self._plain = self._lost = False
             self._txid_result = None
             self._forget_units()
-            self._records = {}
 
-    def _fate(self, txid: int) -> str | None:
-        """txid_status of a transaction, asked on a new connection (None: no answer in time)."""
+    def _fate(self, question: Callable[[], str | None]) -> str | None:
+        """Ask `question` on a new connection, again while PostgreSQL does not answer or the
+        question returns None, for up to `_FATE_WAIT_S` (then None)."""
         deadline = time.monotonic() + _FATE_WAIT_S
         while time.monotonic() < deadline:
             try:
-                row = self._one("SELECT txid_status(?)", (txid,))
-                return None if row is None else row[0]
-            except StorageUnavailable:
-                time.sleep(0.2)
-        return None
-
-    def _fate_by_record(self, record: int) -> str | None:
-        """Whether the transaction that inserted transaction record `record` (an id no other
-        transaction uses: it comes from this process's block of the sequence) committed,
-        asked on a new connection: the record is there -> committed; the connection's
-        server process has ended without it -> aborted (a transaction commits only through
-        its own server process); that process still running (the link broke, not the
-        server) -> asked again until `_FATE_WAIT_S`, then None."""
-        deadline = time.monotonic() + _FATE_WAIT_S
-        while time.monotonic() < deadline:
-            try:   # ended first, then the record: it may commit between the two questions
-                ended = not self._one("SELECT COUNT(*) FROM pg_stat_activity WHERE pid = ?", (self._backend_pid,))[0]
-                if self._one("SELECT COUNT(*) FROM transactions WHERE id = ?", (record,))[0]:
-                    return "committed"
-                if ended:
-                    return "aborted"
+                answer = question()
+                if answer is not None:
+                    return answer
             except StorageUnavailable:
                 pass
             time.sleep(0.2)
         return None
 
+    def _txid_status(self, txid: int) -> str:
+        """PostgreSQL's word on a transaction by its id (committed, aborted, in progress)."""
+        row = self._one("SELECT txid_status(?)", (txid,))
+        return "not known" if row is None or row[0] is None else str(row[0])
+
+    def _record_status(self, record: int) -> str | None:
+        """Whether the transaction that inserted transaction record `record` (an id no other
+        transaction uses: it comes from this process's block of the sequence) committed: the
+        record is there -> committed; the connection's server process has ended without it ->
+        aborted (a transaction commits only through its own server process); that process
+        still running (the link broke, not the server) -> None, not known yet. Asked in that
+        order, ended first: the transaction may commit between the two questions."""
+        ended = not self._one("SELECT COUNT(*) FROM pg_stat_activity WHERE pid = ?", (self._backend_pid,))[0]
+        if self._one("SELECT COUNT(*) FROM transactions WHERE id = ?", (record,))[0]:
+            return "committed"
+        return "aborted" if ended else None
+
     def rollback(self) -> None:
         lost = self._lost
         self._forget_units()   # no unit is sent again before a ROLLBACK
-        self._records = {}
         self._in_transaction = self._lost = False
         self._txid_result = None
         try:
@@ -630,7 +631,6 @@ class PostgresStore(Store):
                 self._x("ROLLBACK")
         finally:
             self._plain = False
-            self._forget_units()
 
     # --- what differs from the shared statements -----------------------------------------------
 
