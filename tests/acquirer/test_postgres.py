@@ -359,6 +359,14 @@ def _per_process(held: dict[int, int], pids: list[int]) -> dict[int, int]:
     return {pid: sum(1 for holder in held.values() if holder == pid) for pid in pids}
 
 
+def _connect(host: RunningHost, terminals: list[TestTerminal], count: int) -> tuple[list[int], dict[int, int]]:
+    """`count` terminals connect (added to `terminals`, which the test closes); returns the
+    host processes and, once every connection is held, which holds which (`_holders`)."""
+    terminals += [host.terminal("10000001", sign_on=False) for _ in range(count)]
+    pids = _children(host.process.pid)
+    return pids, _held_when(pids, host.address[1], lambda held: len(held) == count)
+
+
 @pytest.mark.skipif(sys.platform != "linux", reason="reads who holds which connection from /proc")
 def test_terminal_connections_spread_evenly_and_new_ones_go_to_the_process_with_fewest(
         pg_url: str, tmp_path: Path) -> None:
@@ -368,11 +376,9 @@ def test_terminal_connections_spread_evenly_and_new_ones_go_to_the_process_with_
     host = start_host(make_config(tmp_path / "config"), tmp_path, pg_url, processes=3)
     terminals: list[TestTerminal] = []
     try:
-        terminals = [host.terminal("10000001", sign_on=False) for _ in range(40)]
+        pids, held = _connect(host, terminals, 40)
         port = host.address[1]
-        pids = _children(host.process.pid)
         assert len(pids) == 3
-        held = _held_when(pids, port, lambda held: len(held) == 40)
         assert sorted(_per_process(held, pids).values()) == [13, 13, 14]
         for t in terminals:   # and each process serves its terminals
             assert t.sign_on()["39"] == "00"
@@ -566,10 +572,8 @@ def test_a_killed_host_process_loses_its_connections_and_its_replacement_gets_th
     host = start_host(make_config(tmp_path / "config"), tmp_path, pg_url, processes=3)
     terminals: list[TestTerminal] = []
     try:
-        terminals = [host.terminal("10000001", sign_on=False) for _ in range(30)]
+        pids, held = _connect(host, terminals, 30)
         port = host.address[1]
-        pids = _children(host.process.pid)
-        held = _held_when(pids, port, lambda held: len(held) == 30)
         assert sorted(_per_process(held, pids).values()) == [10, 10, 10]
         victim = pids[1]
         os.kill(victim, 9)
