@@ -359,12 +359,15 @@ def _per_process(held: dict[int, int], pids: list[int]) -> dict[int, int]:
     return {pid: sum(1 for holder in held.values() if holder == pid) for pid in pids}
 
 
-def _connect(host: RunningHost, terminals: list[TestTerminal], count: int) -> tuple[list[int], dict[int, int]]:
-    """`count` terminals connect (added to `terminals`, which the test closes); returns the
-    host processes and, once every connection is held, which holds which (`_holders`)."""
-    terminals += [host.terminal("10000001", sign_on=False) for _ in range(count)]
-    pids = _children(host.process.pid)
-    return pids, _held_when(pids, host.address[1], lambda held: len(held) == count)
+def _connect(host: RunningHost, terminals: list[TestTerminal], count: int, pids: list[int] | None = None,
+             total: int | None = None) -> tuple[list[TestTerminal], list[int], dict[int, int]]:
+    """`count` more terminals connect (added to `terminals`, which the test closes); returns
+    them, the host processes (`pids`, or the supervisor's children) and, once `total`
+    connections (default `count`) are held, which process holds which (`_holders`)."""
+    arriving = [host.terminal("10000001", sign_on=False) for _ in range(count)]
+    terminals += arriving
+    pids = pids or _children(host.process.pid)
+    return arriving, pids, _held_when(pids, host.address[1], lambda held: len(held) == (total or count))
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="reads who holds which connection from /proc")
@@ -376,7 +379,7 @@ def test_terminal_connections_spread_evenly_and_new_ones_go_to_the_process_with_
     host = start_host(make_config(tmp_path / "config"), tmp_path, pg_url, processes=3)
     terminals: list[TestTerminal] = []
     try:
-        pids, held = _connect(host, terminals, 40)
+        _, pids, held = _connect(host, terminals, 40)
         port = host.address[1]
         assert len(pids) == 3
         assert sorted(_per_process(held, pids).values()) == [13, 13, 14]
@@ -389,9 +392,7 @@ def test_terminal_connections_spread_evenly_and_new_ones_go_to_the_process_with_
             t.close()
             terminals.remove(t)
         _held_when(pids, port, lambda held: _per_process(held, pids)[fewer] == 7)
-        arriving = [host.terminal("10000001", sign_on=False) for _ in range(6)]
-        terminals += arriving
-        held = _held_when(pids, port, lambda held: len(held) == 40)
+        arriving, _, held = _connect(host, terminals, 6, pids, total=40)
         assert [held[_port_of(t)] for t in arriving] == [fewer] * 6
         assert sorted(_per_process(held, pids).values()) == [13, 13, 14]
         for t in arriving:
@@ -572,8 +573,7 @@ def test_a_killed_host_process_loses_its_connections_and_its_replacement_gets_th
     host = start_host(make_config(tmp_path / "config"), tmp_path, pg_url, processes=3)
     terminals: list[TestTerminal] = []
     try:
-        pids, held = _connect(host, terminals, 30)
-        port = host.address[1]
+        _, pids, held = _connect(host, terminals, 30)
         assert sorted(_per_process(held, pids).values()) == [10, 10, 10]
         victim = pids[1]
         os.kill(victim, 9)
@@ -593,9 +593,7 @@ def test_a_killed_host_process_loses_its_connections_and_its_replacement_gets_th
         assert f"(pid {replacement}) serves" in host.log()
         assert "ended (signal SIGKILL); starting another" in host.log()
         survivors = [pid for pid in pids if pid != victim] + [replacement]
-        arriving = [host.terminal("10000001", sign_on=False) for _ in range(10)]
-        terminals += arriving
-        held = _held_when(survivors, port, lambda held: len(held) == 30)
+        arriving, _, held = _connect(host, terminals, 10, survivors, total=30)
         assert [held[_port_of(t)] for t in arriving] == [replacement] * 10
         for t in arriving:
             assert t.sign_on()["39"] == "00"
