@@ -64,6 +64,8 @@ __all__ = ["Supervisor", "listening_socket"]
 
 log = logging.getLogger("acquirer.supervisor")
 
+#: the signals that stop the supervisor and, sent by it, each host process
+_STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 #: a process that dies sooner than this after its start is restarted only after a pause
 _QUICK_DEATH_S = 1.0
 #: accepting stops this long when the supervisor is out of descriptors or memory
@@ -123,18 +125,30 @@ class Supervisor:
     # --- processes -----------------------------------------------------------------------
 
     def _fork(self, index: int) -> None:
+        """Start host process `index`. SIGTERM and SIGINT are blocked across the fork: one sent
+        to the new process before it has put back their default actions (under load it may not
+        run for milliseconds) would otherwise run the supervisor's handler in it, which only
+        notes the signal, and the process would serve on after its supervisor stopped. Blocked,
+        the signal waits in the kernel and ends the process once it unblocks them."""
         theirs = self.dispatcher.pair(index)
-        pid = os.fork()
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+        try:
+            pid = os.fork()
+        except BaseException:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+            raise
         if pid == 0:
             code = 0
             try:
                 self._leave_to_the_supervisor()
+                signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
                 self.child(index, HandedConnections(theirs))
             except BaseException:
                 log.exception("host process %d failed", index)
                 code = 1
             finally:
                 os._exit(code)
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         theirs.close()
         self.children[pid] = index
         self._pids[index] = pid
