@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import re
 import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -140,13 +142,46 @@ class RunningHost:
         return self.log_path.read_text()
 
     def stop(self) -> None:
+        """SIGTERM, as systemd stops it; no process of the host may outlive it (a host process
+        that missed the signal would go on serving terminals with nobody to stop it)."""
         if self.process.poll() is None:
+            processes = _descendants(self.process.pid)
             self.process.send_signal(signal.SIGTERM)
             try:
                 self.process.wait(10)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+            left = _still_running(processes, within=5.0)
+            for pid in left:
+                os.kill(pid, signal.SIGKILL)
+            assert not left, f"host processes {left} still ran after `acquirer serve` stopped"
+
+
+def _descendants(pid: int) -> list[int]:
+    """A process's children and theirs (Linux's /proc; none where there is no /proc)."""
+    try:
+        children = [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+    return [p for child in children for p in (child, *_descendants(child))]
+
+
+def _running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"   # not a zombie
+    except OSError:
+        return False
+
+
+def _still_running(pids: list[int], within: float) -> list[int]:
+    """Which of `pids` have not ended `within` seconds from now."""
+    deadline = time.monotonic() + within
+    while True:
+        left = [pid for pid in pids if _running(pid)]
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.05)
 
 
 def start_host(config_dir: Path, workdir: Path, db: str | Path | None = None, processes: int = 1,
