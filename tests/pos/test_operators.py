@@ -23,20 +23,20 @@ def _sale(journal: Journal, **columns: object):
 def test_a_password_is_kept_only_as_its_scrypt_hash(tmp_path):
     journal = Journal(tmp_path / "journal.db")
     registry = OperatorRegistry(journal)
-    registry.add("02", "Li Na", "246813")
+    registry.add("02", "Li Na", "24681357")
     registry.add("01", "Wang Fang")
     journal.close()
 
-    raw = (tmp_path / "journal.db").read_bytes()
-    assert b"246813" not in raw
+    raw = (tmp_path / "journal.db").read_bytes()   # 8 digits: never part of a timestamp's 6 of microseconds
+    assert b"24681357" not in raw
     [(stored,)] = sqlite3.connect(tmp_path / "journal.db").execute(
         "SELECT password_hash FROM operators WHERE id = '02'").fetchall()
-    assert stored.startswith("scrypt$") and password_matches("246813", stored) and not password_matches("246810", stored)
+    assert stored.startswith("scrypt$") and password_matches("24681357", stored) and not password_matches("24681350", stored)
 
     registry = OperatorRegistry(Journal(tmp_path / "journal.db"))
     assert [(o.id, o.name, o.has_password) for o in registry.all()] == [("01", "Wang Fang", False),
                                                                       ("02", "Li Na", True)]
-    assert registry.check("02", "246813") and not registry.check("02", "000000") and not registry.check("03", "")
+    assert registry.check("02", "24681357") and not registry.check("02", "000000") and not registry.check("03", "")
     assert registry.check("01", "") and not registry.check("01", "1234")
 
 
